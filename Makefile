@@ -1,0 +1,44 @@
+# AutoRC-NNI. `make demo` runs the main job, `make test` the tests; both install first.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV ?= .venv
+PY := $(VENV)/bin/python
+# Real benchmark data lives beside the project, never in it (DESIGN.md §8).
+AUTORC_DATA_DIR ?= $(if $(wildcard ../shared/data),$(abspath ../shared/data),)
+export AUTORC_DATA_DIR
+# Nothing is downloaded from a model hub at run time.
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export HF_DATASETS_OFFLINE := 1
+
+.PHONY: install test test-all lint demo bench clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	# exactly this torch: the CPU build (a looser pin pulls several GB of CUDA packages)
+	$(PY) -m pip install --quiet torch==2.13.0
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+
+test: install
+	$(PY) -m pytest -m "not slow" -q
+
+test-all: install
+	$(PY) -m pytest -q
+
+lint: install
+	$(VENV)/bin/ruff check autorc_nni search_spaces strategies trial tests benchmarks
+
+demo: install
+	$(VENV)/bin/autorc demo
+
+bench: install
+	$(PY) benchmarks/featurize.py
+	$(PY) benchmarks/finetune.py
+	$(PY) benchmarks/search.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache build *.egg-info

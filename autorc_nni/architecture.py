@@ -1,0 +1,212 @@
+"""The ``Architecture`` record: one point of the AutoRC search space (DESIGN.md §3).
+
+``DECISIONS`` is the search space as one table, in the order the controller emits decisions.
+Every other part of the project (the RC model, the NNI model spaces, the controller, the
+reports) reads the decisions from here.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from autorc_nni.errors import AutoRCError
+
+PARTS: tuple[str, ...] = ("e1", "e2", "c0", "c1", "c2")
+ENTITY_PARTS: tuple[str, ...] = ("e1", "e2")
+CONTEXT_PARTS: tuple[str, ...] = ("c0", "c1", "c2")
+FORMATS: tuple[str, ...] = ("markers", "tokens", "standard")
+POSENCS: tuple[str, ...] = ("none", "add", "concat")
+POOLERS: tuple[str, ...] = ("avg", "max", "self_attn", "dr", "start")
+INTERACTIONS: tuple[str, ...] = ("none", "dot", "minus")
+BOOL: tuple[bool, ...] = (True, False)
+
+# The search space, in the controller's order: label -> options.
+DECISIONS: dict[str, tuple[Any, ...]] = {
+    "span": FORMATS,
+    "posenc": POSENCS,
+    **{f"pool_{p}": POOLERS for p in PARTS},
+    **{f"use_{p}": BOOL for p in PARTS},
+    "inter_e1e2": INTERACTIONS,
+    **{f"inter_{c}": INTERACTIONS for c in CONTEXT_PARTS},
+}
+
+# Classifier feature slots, in the order features are concatenated in the fixed model.
+SLOTS: tuple[str, ...] = (
+    "e1", "e2", "c0", "c1", "c2", "e1e2",
+    "c0e1", "c0e2", "c1e1", "c1e2", "c2e1", "c2e2",
+)
+
+# Human-readable names for reports and diagrams.
+READABLE: dict[str, str] = {
+    "markers": "entity markers",
+    "tokens": "entity tokens",
+    "standard": "standard input",
+    "none": "none",
+    "add": "add to embedding",
+    "concat": "concat to output",
+    "avg": "avg pool",
+    "max": "max pool",
+    "self_attn": "self-attn pool",
+    "dr": "dynamic-routing pool",
+    "start": "start pool",
+    "dot": "dot",
+    "minus": "minus",
+}
+
+
+class ArchitectureError(AutoRCError, ValueError):
+    """An architecture record is malformed or describes an invalid model."""
+
+
+@dataclass(frozen=True)
+class Architecture:
+    """One RC model design. Field names are the decision labels of ``DECISIONS``."""
+
+    span: str = "markers"
+    posenc: str = "none"
+    pool_e1: str = "start"
+    pool_e2: str = "start"
+    pool_c0: str = "start"
+    pool_c1: str = "avg"
+    pool_c2: str = "avg"
+    use_e1: bool = True
+    use_e2: bool = True
+    use_c0: bool = False
+    use_c1: bool = False
+    use_c2: bool = False
+    inter_e1e2: str = "none"
+    inter_c0: str = "none"
+    inter_c1: str = "none"
+    inter_c2: str = "none"
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            options = DECISIONS[f.name]
+            if value not in options or type(value) is not type(options[0]):
+                raise ArchitectureError(
+                    f"decision {f.name!r}: {value!r} is not one of {list(options)}"
+                )
+        if not self.slots():
+            raise ArchitectureError(
+                "architecture has no feature: every use_* is false and every inter_* is 'none'; "
+                "the classifier would see nothing"
+            )
+
+    # -- derived views -------------------------------------------------------------------
+    def pooler(self, part: str) -> str:
+        return getattr(self, f"pool_{part}")
+
+    def uses(self, part: str) -> bool:
+        return getattr(self, f"use_{part}")
+
+    def slots(self) -> list[str]:
+        """The classifier feature slots this architecture activates, in ``SLOTS`` order."""
+        active = {p for p in PARTS if getattr(self, f"use_{p}")}
+        if self.inter_e1e2 != "none":
+            active.add("e1e2")
+        for c in CONTEXT_PARTS:
+            if getattr(self, f"inter_{c}") != "none":
+                active.update({f"{c}e1", f"{c}e2"})
+        return [s for s in SLOTS if s in active]
+
+    def needed_parts(self) -> list[str]:
+        """Parts whose pooled vector is computed (used directly or through an interaction)."""
+        need: set[str] = set()
+        for s in self.slots():
+            need.update({s[:2], s[2:]} - {""})
+        return [p for p in PARTS if p in need]
+
+    def interaction(self, slot: str) -> str:
+        """The interaction op of an interaction slot ('e1e2', 'c0e1', ...)."""
+        return self.inter_e1e2 if slot == "e1e2" else getattr(self, f"inter_{slot[:2]}")
+
+    # -- serialisation -------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], where: str = "architecture") -> Architecture:
+        if not isinstance(data, dict):
+            raise ArchitectureError(f"{where}: expected a JSON object, got {type(data).__name__}")
+        data = dict(data)
+        data.pop("_meta", None)  # free-form provenance (score, rank, source run)
+        unknown = sorted(set(data) - set(DECISIONS))
+        if unknown:
+            raise ArchitectureError(
+                f"{where}: unknown decision(s) {unknown}; known: {list(DECISIONS)}"
+            )
+        try:
+            return cls(**data)
+        except ArchitectureError as e:
+            raise ArchitectureError(f"{where}: {e}") from None
+
+    def to_json(self, meta: dict[str, Any] | None = None) -> str:
+        d = self.to_dict()
+        if meta:
+            d["_meta"] = meta
+        return json.dumps(d, indent=2) + "\n"
+
+    def save(self, path: str | Path, meta: dict[str, Any] | None = None) -> None:
+        Path(path).write_text(self.to_json(meta))
+
+    @classmethod
+    def load(cls, path: str | Path) -> Architecture:
+        path = Path(path)
+        try:
+            data = json.loads(path.read_text())
+        except FileNotFoundError:
+            raise ArchitectureError(f"{path}: no such architecture file") from None
+        except json.JSONDecodeError as e:
+            raise ArchitectureError(f"{path}: line {e.lineno}: invalid JSON: {e.msg}") from None
+        return cls.from_dict(data, where=str(path))
+
+    def describe(self) -> str:
+        """A short multi-line text description."""
+        lines = [
+            f"input format     : {READABLE[self.span]}",
+            f"entity pos. enc. : {READABLE[self.posenc]}",
+        ]
+        for p in PARTS:
+            used = "used" if self.uses(p) else "-"
+            lines.append(f"part {p:<3}         : {READABLE[self.pooler(p)]:<22} {used}")
+        lines.append(f"e1 x e2          : {READABLE[self.inter_e1e2]}")
+        for c in CONTEXT_PARTS:
+            lines.append(f"{c} x (e1, e2)    : {READABLE[getattr(self, f'inter_{c}')]}")
+        lines.append(f"classifier slots : {', '.join(self.slots())}")
+        return "\n".join(lines)
+
+
+PRESETS: dict[str, Architecture] = {
+    # Baldini Soares et al. 2019: start markers of both entities.
+    "bert-entity": Architecture(
+        span="markers", posenc="none", pool_e1="start", pool_e2="start",
+        use_e1=True, use_e2=True, use_c0=False, use_c1=False, use_c2=False,
+    ),
+    # Wu & He 2019: averaged entity spans plus [CLS].
+    "r-bert": Architecture(
+        span="markers", posenc="none", pool_e1="avg", pool_e2="avg", pool_c0="start",
+        use_e1=True, use_e2=True, use_c0=True, use_c1=False, use_c2=False,
+    ),
+}
+
+
+def resolve_architecture(spec: str | Path | Architecture) -> Architecture:
+    """A preset name, a path to an architecture JSON file, or an ``Architecture``."""
+    if isinstance(spec, Architecture):
+        return spec
+    s = str(spec)
+    if s in PRESETS:
+        return PRESETS[s]
+    if Path(s).is_file() or s.endswith(".json"):
+        return Architecture.load(s)
+    raise ArchitectureError(f"{s!r} is neither a preset ({sorted(PRESETS)}) nor a JSON file")
+
+
+def space_size(decisions: dict[str, tuple[Any, ...]] = DECISIONS) -> int:
+    """Number of points of a space read literally (product of option counts)."""
+    return math.prod(len(v) for v in decisions.values())
