@@ -13,6 +13,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     show = asub.add_parser("show", help="print an architecture as text and JSON")
     show.add_argument("arch", help=f"a preset ({', '.join(PRESETS)}) or an architecture JSON")
     show.set_defaults(func=_show)
+    draw = asub.add_parser("draw", help="draw an architecture as a diagram (PNG, PDF or SVG)")
+    draw.add_argument("arch", help=f"a preset ({', '.join(PRESETS)}) or an architecture JSON")
+    draw.add_argument("-o", "--out", default="arch.png",
+                      help="output image; the suffix picks the format (default: arch.png)")
+    draw.add_argument("--title", default=None, help="figure title (default: the ARCH argument)")
+    draw.set_defaults(func=_draw)
 
 
 def _show(args: argparse.Namespace) -> int:
@@ -20,4 +26,13 @@ def _show(args: argparse.Namespace) -> int:
     print(arch.describe())
     print()
     print(arch.to_json(), end="")
+    return 0
+
+
+def _draw(args: argparse.Namespace) -> int:
+    from autorc_nni.draw import draw_architecture
+
+    arch = resolve_architecture(args.arch)
+    path = draw_architecture(arch, args.out, title=args.title or str(args.arch))
+    print(f"wrote {path}")
     return 0

@@ -1,0 +1,44 @@
+"""The data package: raw benchmark files -> ``RelationExample`` records, datasets and stats."""
+
+from autorc_nni.data.datasets import (
+    DATASETS,
+    SPLITS,
+    DatasetSpec,
+    LoadedDataset,
+    load_dataset,
+    register_dataset,
+    resolve_data_root,
+    split_by_document,
+)
+from autorc_nni.data.readers import (
+    READERS,
+    ROW_FORMATS,
+    ReadResult,
+    char_to_word_span,
+    rows_to_examples,
+    word_spans,
+)
+from autorc_nni.data.record import RelationExample
+from autorc_nni.data.stats import DatasetStats, SplitStats, compute_stats, format_stats
+
+__all__ = [
+    "DATASETS",
+    "SPLITS",
+    "DatasetSpec",
+    "DatasetStats",
+    "SplitStats",
+    "compute_stats",
+    "format_stats",
+    "LoadedDataset",
+    "load_dataset",
+    "register_dataset",
+    "resolve_data_root",
+    "split_by_document",
+    "READERS",
+    "ROW_FORMATS",
+    "ReadResult",
+    "RelationExample",
+    "char_to_word_span",
+    "rows_to_examples",
+    "word_spans",
+]

@@ -1,0 +1,325 @@
+"""Named datasets: which reader, which files, which negative label and metric (DESIGN.md §7, §8).
+
+``load_dataset`` takes a registered name (``semeval10``), a folder (``--data DIR --format F``), a
+single DDI zip, or a hub name (``hf:org/name`` with ``fmt`` the row format), and returns a
+``LoadedDataset``: the train/dev/test records, the label list (label ids index into it; the
+negative label is always included) and what the readers dropped on purpose.
+
+docs/datasets.md documents each dataset, the choices made and the counts it gives.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from autorc_nni.data.readers import READERS, ReadResult
+from autorc_nni.data.record import RelationExample
+from autorc_nni.errors import DataError
+from autorc_nni.registry import Registry
+
+SPLITS = ("train", "dev", "test")
+METRICS = ("micro_f1", "macro_f1")
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """How to build one benchmark from the files under the data root."""
+
+    name: str
+    reader: str  # a READERS name
+    files: dict[str, str]  # split -> path relative to the data root (or absolute)
+    negative_label: str  # the "no relation" label, excluded from the F1 (DESIGN.md §7)
+    metric: str  # "micro_f1" | "macro_f1"
+    labels_file: str | None = None  # an OpenNRE rel2id.json fixing the label set and ids
+    options: dict[str, Any] = field(default_factory=dict)  # reader options for every split
+    split_options: dict[str, dict[str, Any]] = field(default_factory=dict)  # per split
+    dev_from_train: float | None = None  # carve dev out of train (document-level, hashed)
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        if self.metric not in METRICS:
+            raise ValueError(f"dataset {self.name}: metric must be one of {METRICS}")
+        missing = [s for s in SPLITS if s not in self.files and not (s == "dev" and self.dev_from_train)]
+        if missing:
+            raise ValueError(f"dataset {self.name}: no file for split(s) {missing}")
+
+
+@dataclass
+class LoadedDataset:
+    """A dataset ready for featurization."""
+
+    spec: DatasetSpec
+    splits: dict[str, list[RelationExample]]
+    labels: list[str]  # label id = index; the negative label is included
+    negative_label: str
+    metric: str
+    dropped: dict[str, Counter[str]]  # split -> reason -> count (dropped on purpose by readers)
+    files: dict[str, Path] = field(default_factory=dict)  # split -> the file it was read from
+
+    @property
+    def label2id(self) -> dict[str, int]:
+        return {label: i for i, label in enumerate(self.labels)}
+
+
+DATASETS: Registry[DatasetSpec] = Registry("dataset")
+
+
+def register_dataset(spec: DatasetSpec) -> DatasetSpec:
+    """Add ``spec`` to ``DATASETS`` under its name."""
+    return DATASETS.add(spec.name, spec)
+
+
+register_dataset(
+    DatasetSpec(
+        name="semeval10",
+        reader="opennre",
+        files={s: f"semeval10/{s}.txt" for s in SPLITS},
+        negative_label="Other",
+        metric="micro_f1",
+        labels_file="semeval10/rel2id.json",
+        description="SemEval-2010 task 8, OpenNRE train/dev split (the paper's)",
+    )
+)
+register_dataset(
+    DatasetSpec(
+        name="semeval10-original",
+        reader="semeval",
+        files={
+            "train": "semeval10/SemEval2010_task8_all_data/SemEval2010_task8_training/TRAIN_FILE.TXT",
+            "test": "semeval10/SemEval2010_task8_all_data/SemEval2010_task8_testing_keys/"
+            "TEST_FILE_FULL.TXT",
+        },
+        negative_label="Other",
+        metric="micro_f1",
+        labels_file="semeval10/rel2id.json",
+        dev_from_train=0.2,
+        description="SemEval-2010 task 8 official release; dev = a hashed 20% of TRAIN_FILE",
+    )
+)
+register_dataset(
+    DatasetSpec(
+        name="deft2020",
+        reader="deft",
+        files={
+            "train": "deft2020/data/deft_files/train",
+            "dev": "deft2020/data/deft_files/dev",
+            "test": "deft2020/data/test_files/labeled/subtask_3",
+        },
+        negative_label="no_relation",
+        metric="macro_f1",
+        options={"window": "chunk", "pairs": "unordered", "negative_label": "no_relation"},
+        description="DEFT 2020 (SemEval-2020 task 6) subtask 3: span pairs within a chunk",
+    )
+)
+register_dataset(
+    DatasetSpec(
+        name="ddi",
+        reader="ddi",
+        files={"train": "ddi/DDICorpus-2013.zip", "test": "ddi/DDICorpus-2013.zip"},
+        negative_label="false",
+        metric="micro_f1",
+        split_options={"train": {"subset": "Train"}, "test": {"subset": "Test"}},
+        dev_from_train=0.2,
+        description="DDI 2013 from the corpus zip; dev = a hashed 20% of the Train documents",
+    )
+)
+register_dataset(
+    DatasetSpec(
+        name="chemprot",
+        reader="chemprot",
+        files={s: f"chemprot/scibert/{s}.txt" for s in SPLITS},
+        negative_label="false",
+        metric="micro_f1",
+        description="ChemProt, SciBERT version (13 relation labels, positive pairs only)",
+    )
+)
+
+# Formats a folder can be read in (``--data DIR --format F``) and the file names tried per split.
+_SPLIT_NAMES = {"train": ("train",), "dev": ("dev", "val", "valid", "validation"), "test": ("test",)}
+_EXTENSIONS = (".txt", ".json", ".jsonl", ".tsv", ".TXT", "")
+
+
+def resolve_data_root(data_root: str | Path | None = None) -> Path:
+    """``data_root`` or ``$AUTORC_DATA_DIR``; an error when neither is given or it is missing."""
+    root = data_root if data_root is not None else os.environ.get("AUTORC_DATA_DIR")
+    if not root:
+        raise DataError(
+            "no data root: set AUTORC_DATA_DIR to the folder holding the benchmarks "
+            "(e.g. ../shared/data) or pass --data-root"
+        )
+    path = Path(root).expanduser()
+    if not path.is_dir():
+        raise DataError(f"{path}: data root folder not found (AUTORC_DATA_DIR)")
+    return path
+
+
+def load_dataset(
+    name_or_dir: str | Path,
+    fmt: str | None = None,
+    data_root: str | Path | None = None,
+) -> LoadedDataset:
+    """Load a dataset by registered name, folder (with ``fmt``), DDI zip, or ``hf:`` hub name.
+
+    Every split's labels are checked against the label set (the spec's ``rel2id.json`` when it
+    has one, else the labels of train): an unknown label names the file, line and label.
+    """
+    name = str(name_or_dir)
+    if name.startswith("hf:"):
+        return _load(_hub_spec(name[3:], fmt), None)
+    if name in DATASETS and fmt is None:
+        return _load(DATASETS.get(name), resolve_data_root(data_root))
+    path = Path(name).expanduser()
+    if not path.exists():
+        raise DataError(
+            f"{name}: not a known dataset ({', '.join(DATASETS.names())}) nor an existing path"
+        )
+    return _load(_folder_spec(path, fmt), None)
+
+
+def _hub_spec(hub_name: str, fmt: str | None) -> DatasetSpec:
+    if fmt is None:
+        raise DataError(f"hf:{hub_name}: give the row format with --format (opennre, tacred, …)")
+    return DatasetSpec(
+        name=f"hf:{hub_name}",
+        reader="hf",
+        files={s: hub_name for s in SPLITS},
+        negative_label=_guess_negative(fmt),
+        metric="micro_f1",
+        options={"format": fmt},
+        split_options={"train": {"split": "train"}, "dev": {"split": "validation"},
+                       "test": {"split": "test"}},
+    )
+
+
+def _guess_negative(fmt: str) -> str:
+    return {"tacred": "no_relation", "semeval": "Other", "ddi": "false", "deft": "no_relation"}.get(
+        fmt, "Other"
+    )
+
+
+def _folder_spec(path: Path, fmt: str | None) -> DatasetSpec:
+    """A spec for ``--data PATH --format F``: the split files are found by their usual names."""
+    if fmt is None:
+        raise DataError(f"{path}: give the file format with --format ({', '.join(READERS.names())})")
+    if fmt not in READERS:
+        raise DataError(f"unknown format {fmt!r}; known: {', '.join(READERS.names())}")
+    if fmt == "ddi" and path.is_file():  # the corpus zip: Train/Test inside, dev carved out
+        spec = DATASETS.get("ddi")
+        return DatasetSpec(**{**spec.__dict__, "name": str(path),
+                              "files": {"train": str(path), "test": str(path)}})
+    if not path.is_dir():
+        raise DataError(f"{path}: --data must be a folder with train/dev/test files")
+    files = {}
+    for split, stems in _SPLIT_NAMES.items():
+        tried = [path / f"{stem}{ext}" for stem in stems for ext in _EXTENSIONS]
+        found = next((p for p in tried if p.exists()), None)
+        if found is None:
+            raise DataError(
+                f"{path}: missing the {split} split file (tried "
+                f"{', '.join(sorted({p.name for p in tried}))})"
+            )
+        files[split] = str(found)
+    labels_file = path / "rel2id.json"
+    negative = "no_relation" if fmt in ("tacred", "deft") else "false" if fmt in (
+        "ddi", "chemprot", "blue_tsv") else "Other"
+    return DatasetSpec(
+        name=str(path),
+        reader=fmt,
+        files=files,
+        negative_label=negative,
+        metric="micro_f1",
+        labels_file=str(labels_file) if labels_file.is_file() else None,
+    )
+
+
+def _load(spec: DatasetSpec, root: Path | None) -> LoadedDataset:
+    reader = READERS.get(spec.reader)
+    results: dict[str, ReadResult] = {}
+    files: dict[str, Path] = {}
+    for split, rel in spec.files.items():
+        file = Path(rel) if root is None else root / rel
+        if spec.reader != "hf" and not file.exists():
+            raise DataError(f"{spec.name}: {split} split file not found: {file}")
+        files[split] = file
+        results[split] = reader(file, **{**spec.options, **spec.split_options.get(split, {})})
+        if not results[split].examples:
+            raise DataError(f"{file}: no examples in the {split} split")
+    splits = {s: r.examples for s, r in results.items()}
+    dropped = {s: r.dropped for s, r in results.items()}
+    if spec.dev_from_train and "dev" not in splits:
+        splits["train"], splits["dev"] = split_by_document(splits["train"], spec.dev_from_train)
+        dropped["dev"] = Counter()
+        files["dev"] = files["train"]
+    labels = _label_set(spec, root, splits["train"], files.get("train"))
+    known = set(labels)
+    for split in SPLITS:
+        for ex in splits[split]:
+            if ex.label is not None and ex.label not in known:
+                source = spec.labels_file or f"the labels of train ({files['train']})"
+                file = files[split]
+                where = (
+                    str(file.parent / ex.id)  # line readers' ids are "FILE_NAME:LINE"
+                    if ex.id.startswith(f"{file.name}:")
+                    else f"{file}: record {ex.id}"
+                )
+                raise DataError(
+                    f"{where}: label {ex.label!r} is not in the label set of {spec.name} "
+                    f"(from {source}; {len(labels)} labels)"
+                )
+    return LoadedDataset(
+        spec=spec,
+        splits={s: splits[s] for s in SPLITS},
+        labels=labels,
+        negative_label=spec.negative_label,
+        metric=spec.metric,
+        dropped={s: dropped.get(s, Counter()) for s in SPLITS},
+        files=files,
+    )
+
+
+def _label_set(
+    spec: DatasetSpec, root: Path | None, train: Sequence[RelationExample], train_file: Path | None
+) -> list[str]:
+    """Labels ordered by id: rel2id.json's ids, else the negative label then train's, sorted."""
+    if spec.labels_file:
+        path = Path(spec.labels_file) if root is None else root / spec.labels_file
+        try:
+            rel2id = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise DataError(f"{path}: label file not found") from None
+        except json.JSONDecodeError as e:
+            raise DataError(f"{path}:{e.lineno}: malformed JSON ({e.msg})") from None
+        if not isinstance(rel2id, dict) or sorted(rel2id.values()) != list(range(len(rel2id))):
+            raise DataError(f"{path}: expected {{label: id}} with ids 0..n-1")
+        labels = sorted(rel2id, key=rel2id.__getitem__)
+        if spec.negative_label not in labels:
+            raise DataError(f"{path}: the negative label {spec.negative_label!r} is missing")
+        return labels
+    found = {ex.label for ex in train if ex.label is not None}
+    if not found:
+        raise DataError(f"{train_file}: the train split has no labels")
+    return [spec.negative_label, *sorted(found - {spec.negative_label})]
+
+
+def split_by_document(
+    examples: Sequence[RelationExample], fraction: float
+) -> tuple[list[RelationExample], list[RelationExample]]:
+    """Deterministically move about ``fraction`` of the documents to dev.
+
+    A document (``meta["doc"]``, else the example id) goes to dev when the SHA-1 of its id,
+    read as a number in [0, 1), is below ``fraction``: stable across runs, machines and file
+    order, and never splitting one document's pairs between train and dev.
+    """
+    train, dev = [], []
+    for ex in examples:
+        doc = str(ex.meta.get("doc", ex.id))
+        h = int.from_bytes(hashlib.sha1(doc.encode("utf-8")).digest()[:8], "big") / 2**64
+        (dev if h < fraction else train).append(ex)
+    return train, dev

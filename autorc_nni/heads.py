@@ -1,0 +1,207 @@
+"""Everything between the encoder's token states and the logits, except the poolers.
+
+- ``POSENCS``: entity positional encodings (paper §3.3) — ``none``, ``add`` (two learned
+  (2·max_len+1, H) tables added to BERT's input embeddings), ``concat`` (two learned
+  (2·max_len+1, 12) tables appended to BERT's output states, so parts are H + 24 wide).
+- ``part_masks``: the five parts (e1, e2, c0, c1, c2) as boolean masks from their spans.
+- ``INTERACTIONS``: feature interactions (paper §3.5) — ``dot`` (element-wise product) and
+  ``minus`` (absolute difference). ``none`` is the absence of an interaction, not a module.
+- ``assemble_features``: the classifier input over an architecture's ``slots()``.
+- ``Classifier``: dropout + linear over the concatenated features.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+import torch
+from torch import nn
+
+from autorc_nni.architecture import PARTS, Architecture
+from autorc_nni.registry import Registry
+
+__all__ = [
+    "INTERACTIONS",
+    "POSENCS",
+    "Interaction",
+    "DotInteraction",
+    "MinusInteraction",
+    "PositionalEncoding",
+    "NoPositionalEncoding",
+    "AddPositionalEncoding",
+    "ConcatPositionalEncoding",
+    "CONCAT_SIZE",
+    "part_masks",
+    "assemble_features",
+    "Classifier",
+]
+
+INTERACTIONS: Registry[type[Interaction]] = Registry("interaction")
+POSENCS: Registry[type[PositionalEncoding]] = Registry("positional encoding")
+
+CONCAT_SIZE = 12  # width of each of the two ``concat`` tables (DESIGN.md §3)
+
+
+# -- interactions ------------------------------------------------------------------------------
+class Interaction(nn.Module, ABC):
+    """Base of the parameter-free feature interactions: ``(B, D), (B, D) -> (B, D)``.
+
+    Life cycle: built once (no arguments); ``forward(a, b)`` is called per active interaction
+    slot per batch with two pooled part vectors of the same width.
+    """
+
+    def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        if a.shape != b.shape:
+            raise ValueError(f"{type(self).__name__}: shapes {tuple(a.shape)} != {tuple(b.shape)}")
+        return self._combine(a, b)
+
+    @abstractmethod
+    def _combine(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        """``(B, D), (B, D) -> (B, D)``."""
+
+
+@INTERACTIONS.register("dot")
+class DotInteraction(Interaction):
+    """Element-wise product ``a ⊙ b``."""
+
+    def _combine(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        return a * b  # (B, D)
+
+
+@INTERACTIONS.register("minus")
+class MinusInteraction(Interaction):
+    """Absolute difference ``|a − b|``."""
+
+    def _combine(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        return (a - b).abs()  # (B, D)
+
+
+# -- entity positional encodings ---------------------------------------------------------------
+class PositionalEncoding(nn.Module, ABC):
+    """Base of the entity positional encodings.
+
+    Life cycle:
+
+    1. ``__init__(hidden, max_len=256, init_std=0.02)`` once per model; ``hidden`` is the
+       encoder's width H. ``out_dim(hidden)`` says how wide the token states are afterwards.
+    2. Per batch, before the encoder: ``embed(inputs_embeds (B, L, H), dist (B, 2, L))`` returns
+       the input embeddings to feed BERT (as ``inputs_embeds``) — only called when
+       ``modifies_input`` is true; BERT then adds its own position and token-type embeddings.
+    3. Per batch, after the encoder: ``extend(states (B, L, H), dist (B, 2, L))`` returns the
+       states the poolers see, ``(B, L, out_dim(H))``.
+
+    ``dist[:, k, i]`` is token i's wordpiece index minus the start of entity k+1 (e1, e2); it is
+    clipped here to ±max_len and shifted by max_len to index the tables (rows 0 … 2·max_len).
+    Two tables, one per entity, ``tables.0`` and ``tables.1``.
+    """
+
+    modifies_input: bool = False
+
+    def __init__(self, hidden: int, max_len: int = 256, init_std: float = 0.02) -> None:
+        super().__init__()
+        self.hidden = hidden
+        self.max_len = max_len
+        width = self.table_width(hidden)
+        if width:
+            self.tables = nn.ModuleList(nn.Embedding(2 * max_len + 1, width) for _ in range(2))
+            for t in self.tables:
+                nn.init.normal_(t.weight, std=init_std)
+
+    def table_width(self, hidden: int) -> int:
+        """Width of each of the two tables (0: no tables)."""
+        return 0
+
+    def out_dim(self, hidden: int) -> int:
+        """Width of the token states after ``extend``."""
+        return hidden
+
+    def lookup(self, dist: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``dist (B, 2, L)`` -> the e1 and e2 rows, each ``(B, L, width)``."""
+        idx = dist.clamp(-self.max_len, self.max_len) + self.max_len  # (B, 2, L)
+        return self.tables[0](idx[:, 0]), self.tables[1](idx[:, 1])
+
+    def embed(self, inputs_embeds: torch.Tensor, dist: torch.Tensor) -> torch.Tensor:
+        return inputs_embeds
+
+    def extend(self, states: torch.Tensor, dist: torch.Tensor) -> torch.Tensor:
+        return states
+
+
+@POSENCS.register("none")
+class NoPositionalEncoding(PositionalEncoding):
+    """No entity positional encoding (no parameters)."""
+
+
+@POSENCS.register("add")
+class AddPositionalEncoding(PositionalEncoding):
+    """Two (2·max_len+1, H) tables added to BERT's input (word) embeddings."""
+
+    modifies_input = True
+
+    def table_width(self, hidden: int) -> int:
+        return hidden
+
+    def embed(self, inputs_embeds: torch.Tensor, dist: torch.Tensor) -> torch.Tensor:
+        p1, p2 = self.lookup(dist)  # (B, L, H) each
+        return inputs_embeds + p1 + p2  # (B, L, H)
+
+
+@POSENCS.register("concat")
+class ConcatPositionalEncoding(PositionalEncoding):
+    """Two (2·max_len+1, 12) tables concatenated to BERT's output states: H -> H + 24."""
+
+    def table_width(self, hidden: int) -> int:
+        return CONCAT_SIZE
+
+    def out_dim(self, hidden: int) -> int:
+        return hidden + 2 * CONCAT_SIZE
+
+    def extend(self, states: torch.Tensor, dist: torch.Tensor) -> torch.Tensor:
+        p1, p2 = self.lookup(dist)  # (B, L, 12) each
+        return torch.cat([states, p1.to(states.dtype), p2.to(states.dtype)], dim=-1)  # (B, L, H+24)
+
+
+# -- parts, features, classifier ---------------------------------------------------------------
+def part_masks(spans: torch.Tensor, length: int) -> torch.Tensor:
+    """``spans (B, 5, 2)`` [start, end) in PARTS order -> ``(B, 5, length)`` bool masks.
+
+    An empty span (``start >= end``) gives an all-False row.
+    """
+    if spans.dim() != 3 or spans.shape[1:] != (len(PARTS), 2):
+        raise ValueError(f"spans must be (B, {len(PARTS)}, 2), got {tuple(spans.shape)}")
+    pos = torch.arange(length, device=spans.device).view(1, 1, -1)  # (1, 1, L)
+    return (pos >= spans[..., :1]) & (pos < spans[..., 1:])  # (B, 5, L)
+
+
+def assemble_features(
+    arch: Architecture,
+    pooled: dict[str, torch.Tensor],
+    interactions: nn.ModuleDict | dict[str, nn.Module],
+) -> torch.Tensor:
+    """Concatenate the architecture's active slots, in ``arch.slots()`` order.
+
+    ``pooled`` maps each part of ``arch.needed_parts()`` to its ``(B, D)`` vector;
+    ``interactions`` maps an interaction name (``dot``, ``minus``) to its module. A part slot
+    (``e1`` …) is the pooled part itself; ``e1e2`` is ``inter_e1e2(e1, e2)``; ``cie1`` /
+    ``cie2`` is ``inter_ci(ci, e1)`` / ``inter_ci(ci, e2)``. Returns ``(B, len(slots) · D)``.
+    """
+    feats = []
+    for slot in arch.slots():
+        if slot in PARTS:
+            feats.append(pooled[slot])  # (B, D)
+        else:
+            a, b = slot[:2], slot[2:]
+            feats.append(interactions[arch.interaction(slot)](pooled[a], pooled[b]))  # (B, D)
+    return torch.cat(feats, dim=-1)  # (B, S·D)
+
+
+class Classifier(nn.Module):
+    """Dropout + linear over the concatenated active features: ``(B, F) -> (B, C)``."""
+
+    def __init__(self, in_dim: int, num_labels: int, dropout: float = 0.1) -> None:
+        super().__init__()
+        self.dropout = nn.Dropout(dropout)
+        self.linear = nn.Linear(in_dim, num_labels)
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return self.linear(self.dropout(features))  # (B, F) -> (B, C)

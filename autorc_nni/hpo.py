@@ -1,0 +1,556 @@
+"""The evaluation protocol (DESIGN.md §6, paper §5.3-§5.4): Optuna HPO, repeated seeds, baselines.
+
+Every architecture that is evaluated (a searched one, a baseline preset, a random one, a
+transferred one) goes through the same two steps:
+
+1. :func:`run_hpo`: Optuna random search (``RandomSampler``, seeded) over the paper's grid
+   ``lr ∈ {1e-4, 5e-5, 2e-5, 1e-5}``, ``batch ∈ {128, 64, 32}``, ``warm-up ∈ {0.8, 1.0}``
+   epochs. Each trial is one full fine-tuning (:func:`autorc_nni.train.train`) scored on dev.
+2. :func:`run_seeds`: the chosen setting over N seeds; mean ± std of the dev and test scores.
+
+:func:`evaluate_architecture` chains them into one directory; :func:`random_architectures`
+draws the random-search baseline's architectures with Optuna's ``RandomSampler``.
+
+Storage and resuming
+--------------------
+A study lives in an Optuna storage: by default the SQLite file ``optuna.db`` in the study
+directory; any Optuna storage URL is accepted instead (``postgresql://…``, ``mysql://…``,
+``sqlite:///…``, or ``journal:PATH`` for a journal file on a shared file system), so workers on
+several machines can share one study. Studies are opened with ``load_if_exists``:
+
+- only COMPLETE trials (and PRUNED ones, when pruning is on) count toward the budget, so a study
+  interrupted after n finished trials runs exactly ``trials - n`` more: no finished trial is lost
+  or repeated;
+- a trial left RUNNING by a killed process is marked FAIL and its budget slot is re-run. With
+  the default (private) storage every RUNNING trial found at start-up is such a leftover. With a
+  shared storage another worker may really be running it, so it is left alone unless
+  ``fail_running`` is true; RDB storages instead get an Optuna heartbeat (a trial whose worker
+  stopped beating for ``grace_period`` seconds is failed by whichever worker looks next);
+- a sampled setting that equals a COMPLETE trial's is not trained again: the trial takes that
+  trial's value (user attribute ``same_as``). The paper samples its 10 settings with
+  replacement from 24 points, so such draws count toward the budget as they would there.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import socket
+import statistics
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from autorc_nni.architecture import DECISIONS, Architecture, ArchitectureError
+from autorc_nni.config import ConfigError
+from autorc_nni.errors import AutoRCError
+
+log = logging.getLogger(__name__)
+
+# A training function takes the keyword arguments of ``TrainConfig`` and returns train()'s dict.
+# ``report(epoch, dev_score)`` (or None) is called after each dev evaluation, for pruning.
+TrainFn = Callable[[dict[str, Any], "Callable[[int, float], None] | None"], dict[str, Any]]
+
+# Keys of the training config that the protocol sets itself (and a base config must not).
+HP_KEYS: tuple[str, ...] = ("lr", "batch_size", "warmup")
+PROTOCOL_KEYS: tuple[str, ...] = (*HP_KEYS, "seed", "out", "arch", "resume")
+
+METRICS_FILE = "metrics.json"
+RESULT_FILE = "result.json"
+
+
+class HPOError(AutoRCError, ValueError):
+    """The HPO / seeds protocol cannot run as asked (bad budget, broken study, no result)."""
+
+
+# --------------------------------------------------------------------------------------------
+# Configs
+# --------------------------------------------------------------------------------------------
+@dataclass
+class HPOSpace:
+    """The grid Optuna samples from (paper §5.3). Every entry is a categorical choice."""
+
+    lr: list[float] = field(default_factory=lambda: [1e-4, 5e-5, 2e-5, 1e-5])  # peak learning rate
+    batch_size: list[int] = field(default_factory=lambda: [128, 64, 32])  # training batch size
+    warmup: list[float] = field(default_factory=lambda: [0.8, 1.0])  # LR warm-up, in epochs
+
+    def __post_init__(self) -> None:
+        for name in HP_KEYS:
+            values = getattr(self, name)
+            if not values:
+                raise ConfigError(f"{name}: needs at least one value")
+            if len(set(values)) != len(values):
+                raise ConfigError(f"{name}: repeated values {values}")
+            if any(v <= 0 for v in values) and name != "warmup":
+                raise ConfigError(f"{name}: values must be > 0, got {values}")
+            if any(v < 0 for v in values):
+                raise ConfigError(f"{name}: values must be >= 0, got {values}")
+
+    def size(self) -> int:
+        return math.prod(len(getattr(self, k)) for k in HP_KEYS)
+
+
+@dataclass
+class HPOConfig:
+    """Optuna hyper-parameter search for one architecture."""
+
+    trials: int = 10  # finished trials per architecture (paper: 10)
+    sampler_seed: int = 0  # seed of Optuna's RandomSampler
+    storage: str | None = None  # Optuna storage URL or journal:PATH; None: <study dir>/optuna.db
+    study: str | None = None  # study name; None: derived from the study directory
+    pruning: bool = False  # median pruning on the dev curve (off: the paper trains every trial)
+    fail_running: bool | None = None  # fail RUNNING leftovers at start; None: only own storage
+    train_seed: int = 0  # training seed of every HPO trial
+    heartbeat: int = 60  # RDB storages: heartbeat interval in seconds (stale after 3x)
+    space: HPOSpace = field(default_factory=HPOSpace)
+
+    def __post_init__(self) -> None:
+        if self.trials < 1:
+            raise ConfigError(f"trials: must be >= 1, got {self.trials}")
+        if self.heartbeat < 1:
+            raise ConfigError(f"heartbeat: must be >= 1 second, got {self.heartbeat}")
+
+
+@dataclass
+class SeedsConfig:
+    """The chosen setting trained over several seeds (paper: 10)."""
+
+    n: int = 10  # number of seeds
+    first: int = 0  # seeds are first, first+1, ..., first+n-1
+
+    def __post_init__(self) -> None:
+        if self.n < 1:
+            raise ConfigError(f"n: must be >= 1, got {self.n}")
+
+    def seeds(self) -> list[int]:
+        return list(range(self.first, self.first + self.n))
+
+
+# --------------------------------------------------------------------------------------------
+# Training adapter
+# --------------------------------------------------------------------------------------------
+def default_train_fn(kwargs: dict[str, Any], report: Callable[[int, float], None] | None = None
+                     ) -> dict[str, Any]:
+    """Run :func:`autorc_nni.train.train` on ``TrainConfig(**kwargs)`` (read via from_dict).
+
+    ``report`` (epoch, dev score) is passed on as ``train(cfg, on_dev=report)``; pruning needs
+    a train() that takes it (see :func:`train_supports_pruning`).
+    """
+    from autorc_nni.train import train, train_config_from_dict
+
+    cfg = train_config_from_dict(kwargs, "train")
+    if report is not None:
+        return train(cfg, on_dev=report)  # type: ignore[call-arg]
+    return train(cfg)
+
+
+def train_supports_pruning() -> bool:
+    """Whether :func:`autorc_nni.train.train` reports its dev curve (``on_dev=``)."""
+    import inspect
+
+    from autorc_nni.train import train
+
+    return "on_dev" in inspect.signature(train).parameters
+
+
+def check_train_base(base: dict[str, Any], where: str = "train") -> None:
+    """Refuse a base training config that sets what the protocol sets itself."""
+    clash = sorted(set(base) & set(PROTOCOL_KEYS))
+    if clash:
+        raise ConfigError(
+            f"{where}: {clash} are set by the HPO/seeds protocol and must not be given here"
+        )
+
+
+def scores_of(result: dict[str, Any], where: str = "train result") -> tuple[float, float | None]:
+    """(dev score, test score or None) from a train() result / metrics.json."""
+    try:
+        dev = float(result["dev"]["score"])
+    except (KeyError, TypeError, ValueError):
+        raise HPOError(f"{where}: no dev score (expected result['dev']['score'])") from None
+    test = result.get("test")
+    test_score = float(test["score"]) if isinstance(test, dict) and "score" in test else None
+    return dev, test_score
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as e:
+        raise HPOError(f"{path}: line {e.lineno}: invalid JSON: {e.msg}") from None
+
+
+def _write_json(path: Path, data: Any) -> None:
+    """Write atomically: a kill never leaves a half-written result that later counts as done."""
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2, default=str) + "\n")
+    os.replace(tmp, path)
+
+
+def _train_once(train_fn: TrainFn, kwargs: dict[str, Any], out: Path,
+                report: Callable[[int, float], None] | None = None) -> dict[str, Any]:
+    """Train into ``out`` unless ``out/metrics.json`` is there; return the metrics."""
+    done = out / METRICS_FILE
+    if done.is_file():
+        return _read_json(done)
+    out.mkdir(parents=True, exist_ok=True)
+    # resume: a run killed midway (checkpoint.pt, no metrics.json) continues where it stopped
+    result = train_fn({**kwargs, "out": str(out), "resume": True}, report)
+    if not done.is_file():  # train() writes it; a custom train_fn may not
+        _write_json(done, result)
+    return result
+
+
+# --------------------------------------------------------------------------------------------
+# Optuna HPO
+# --------------------------------------------------------------------------------------------
+def open_storage(url: str | None, study_dir: Path, hpo: HPOConfig) -> tuple[Any, bool]:
+    """The Optuna storage for a study and whether it is private to this study directory."""
+    import optuna
+    from optuna.storages import JournalStorage, RDBStorage
+    from optuna.storages.journal import JournalFileBackend
+
+    if url is None:
+        study_dir.mkdir(parents=True, exist_ok=True)
+        return RDBStorage(f"sqlite:///{(study_dir / 'optuna.db').resolve()}"), True
+    if url.startswith("journal:"):
+        path = Path(url[len("journal:"):]).expanduser()
+        if not path.name:
+            raise ConfigError(f"storage: {url!r} names no journal file (journal:PATH)")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return JournalStorage(JournalFileBackend(str(path))), False
+    if "://" not in url:
+        raise ConfigError(
+            f"storage: {url!r} is not an Optuna storage URL (sqlite:///FILE, "
+            "postgresql://…, mysql://…) nor journal:PATH"
+        )
+    try:
+        return RDBStorage(url, heartbeat_interval=hpo.heartbeat,
+                          grace_period=3 * hpo.heartbeat), False
+    except (optuna.exceptions.StorageInternalError, ImportError, ValueError) as e:
+        raise ConfigError(f"storage: cannot open {url!r}: {e}") from e
+
+
+def _fail_leftovers(study: Any) -> int:
+    """Mark RUNNING trials FAIL (left by a killed run); return how many."""
+    from optuna.exceptions import UpdateFinishedTrialError
+    from optuna.trial import TrialState
+
+    n = 0
+    for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        try:
+            if study._storage.set_trial_state_values(t._trial_id, state=TrialState.FAIL):
+                study._storage.set_trial_user_attr(t._trial_id, "failed_by", "resume")
+                n += 1
+        except UpdateFinishedTrialError:
+            pass
+    return n
+
+
+def counted_states(hpo: HPOConfig) -> tuple[Any, ...]:
+    from optuna.trial import TrialState
+
+    return (TrialState.COMPLETE, TrialState.PRUNED) if hpo.pruning else (TrialState.COMPLETE,)
+
+
+def run_hpo(
+    arch: Architecture,
+    train_base: dict[str, Any],
+    hpo: HPOConfig,
+    study_dir: str | Path,
+    train_fn: TrainFn | None = None,
+) -> dict[str, Any]:
+    """Optuna random search over ``hpo.space`` for ``arch``; returns and writes ``hpo.json``.
+
+    ``train_base`` is the rest of the training config (dataset, encoder, epochs, …). Each trial
+    trains into ``study_dir/trials/NNN`` (NNN = Optuna's trial number) with the training seed
+    ``hpo.train_seed``. The result::
+
+        {"best_params": {lr, batch_size, warmup}, "best_dev": float,
+         "best_trial": int, "best_dir": str, "study": name, "storage": url,
+         "trials": [{"number", "state", "params", "dev", "test", "dir"}, …]}
+
+    ``hpo.json`` is written when the budget is reached; if it is there, the study is not
+    touched again (a stage that is done is skipped).
+    """
+    import optuna
+    from optuna.trial import TrialState
+
+    if train_fn is None:
+        train_fn = default_train_fn
+        if hpo.pruning and not train_supports_pruning():
+            raise ConfigError(
+                "hpo.pruning: this autorc_nni.train.train() does not report its dev curve "
+                "(no on_dev= argument), so trials cannot be pruned; set pruning: false"
+            )
+    check_train_base(train_base)
+    study_dir = Path(study_dir)
+    done = study_dir / "hpo.json"
+    if done.is_file():
+        return _read_json(done)
+    study_dir.mkdir(parents=True, exist_ok=True)
+    arch_path = study_dir / "architecture.json"
+    if not arch_path.is_file():
+        arch.save(arch_path)
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    storage, private = open_storage(hpo.storage, study_dir, hpo)
+    name = hpo.study or f"autorc-hpo-{study_dir.resolve().name}"
+    study = optuna.create_study(
+        study_name=name, storage=storage, direction="maximize", load_if_exists=True,
+        sampler=optuna.samplers.RandomSampler(seed=hpo.sampler_seed),
+        pruner=optuna.pruners.MedianPruner(n_startup_trials=2) if hpo.pruning
+        else optuna.pruners.NopPruner(),
+    )
+    if study.user_attrs.get("architecture") not in (None, arch.to_dict()):
+        raise HPOError(
+            f"study {name!r} in {hpo.storage or study_dir / 'optuna.db'} was made for another "
+            "architecture; give another --study name or output directory"
+        )
+    study.set_user_attr("architecture", arch.to_dict())
+    if hpo.fail_running if hpo.fail_running is not None else private:
+        n = _fail_leftovers(study)
+        if n:
+            log.warning("study %s: %d trial(s) left RUNNING by a killed run marked FAIL", name, n)
+    # A resumed study must not replay the first draws: seed by how many trials exist.
+    study.sampler = optuna.samplers.RandomSampler(seed=hpo.sampler_seed + len(study.trials))
+
+    states = counted_states(hpo)
+    space = hpo.space
+    seed = hpo.train_seed
+
+    def objective(trial: optuna.Trial) -> float:
+        params = {k: trial.suggest_categorical(k, list(getattr(space, k))) for k in HP_KEYS}
+        trial.set_user_attr("host", socket.gethostname())
+        for prev in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
+            if prev.params == params and prev.value is not None:
+                trial.set_user_attr("same_as", prev.number)
+                for k in ("dir", "test"):
+                    if k in prev.user_attrs:
+                        trial.set_user_attr(k, prev.user_attrs[k])
+                return float(prev.value)
+        out = study_dir / "trials" / f"{trial.number:03d}"
+        trial.set_user_attr("dir", str(out))
+
+        def report(epoch: int, dev: float) -> None:
+            trial.report(dev, epoch)
+            if hpo.pruning and trial.should_prune():
+                raise optuna.TrialPruned(f"pruned at epoch {epoch} (dev {dev:.4f})")
+
+        kwargs = {**train_base, **params, "seed": seed, "arch": str(arch_path)}
+        result = _train_once(train_fn, kwargs, out, report if hpo.pruning else None)
+        dev, test = scores_of(result, str(out / METRICS_FILE))
+        if test is not None:
+            trial.set_user_attr("test", test)
+        return dev
+
+    def n_counted() -> int:
+        return len(study.get_trials(deepcopy=False, states=states))
+
+    if n_counted() < hpo.trials:
+        study.optimize(
+            objective, catch=(),
+            callbacks=[optuna.study.MaxTrialsCallback(hpo.trials, states=states)],
+        )
+    if n_counted() < hpo.trials:  # stopped from outside (another worker's stop, Ctrl-C)
+        raise HPOError(f"study {name!r}: only {n_counted()} of {hpo.trials} trials finished")
+
+    result = summarize_study(study, hpo)
+    result["storage"] = hpo.storage or f"sqlite:///{study_dir / 'optuna.db'}"
+    _write_json(done, result)
+    return result
+
+
+def summarize_study(study: Any, hpo: HPOConfig) -> dict[str, Any]:
+    """The study's trials as plain data, and its best finished trial."""
+    from optuna.trial import TrialState
+
+    rows = [
+        {
+            "number": t.number,
+            "state": t.state.name,
+            "params": t.params,
+            "dev": t.value,
+            "test": t.user_attrs.get("test"),
+            "dir": t.user_attrs.get("dir"),
+            "same_as": t.user_attrs.get("same_as"),
+        }
+        for t in study.get_trials(deepcopy=False)
+    ]
+    complete = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))]
+    if not complete:
+        raise HPOError(f"study {study.study_name!r}: no trial finished")
+    # Ties: the earliest trial wins (deterministic).
+    best = max(complete, key=lambda t: (t.value, -t.number))
+    return {
+        "study": study.study_name,
+        "best_trial": best.number,
+        "best_params": dict(best.params),
+        "best_dev": best.value,
+        "best_dir": best.user_attrs.get("dir"),
+        "n_complete": len(complete),
+        "budget": hpo.trials,
+        "trials": rows,
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# Seeds
+# --------------------------------------------------------------------------------------------
+def mean_std(values: list[float]) -> tuple[float, float]:
+    """Mean and sample standard deviation (n-1; 0.0 for a single value)."""
+    if not values:
+        raise HPOError("no values to average")
+    mean = statistics.fmean(values)
+    return mean, (statistics.stdev(values) if len(values) > 1 else 0.0)
+
+
+def run_seeds(
+    arch: Architecture,
+    train_base: dict[str, Any],
+    params: dict[str, Any],
+    seeds: SeedsConfig,
+    out_dir: str | Path,
+    train_fn: TrainFn | None = None,
+) -> dict[str, Any]:
+    """Train ``arch`` with ``params`` once per seed into ``out_dir/seed_S``; mean ± std.
+
+    A seed whose ``metrics.json`` exists is not trained again. Writes ``out_dir/seeds.json``::
+
+        {"params", "metric", "seeds": [S…], "dev": [..], "test": [..], "dev_mean", "dev_std",
+         "test_mean", "test_std", "dirs": [..]}
+    """
+    train_fn = train_fn or default_train_fn
+    check_train_base(train_base)
+    unknown = sorted(set(params) - set(HP_KEYS))
+    if unknown:
+        raise ConfigError(f"params: unknown hyper-parameter(s) {unknown}; known: {list(HP_KEYS)}")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    arch_path = out_dir / "architecture.json"
+    if not arch_path.is_file():
+        arch.save(arch_path)
+    devs, tests, dirs = [], [], []
+    metric = None
+    for s in seeds.seeds():
+        out = out_dir / f"seed_{s}"
+        kwargs = {**train_base, **params, "seed": s, "arch": str(arch_path)}
+        result = _train_once(train_fn, kwargs, out)
+        dev, test = scores_of(result, str(out / METRICS_FILE))
+        metric = metric or result.get("metric")
+        devs.append(dev)
+        tests.append(test)
+        dirs.append(str(out))
+    summary: dict[str, Any] = {"params": params, "metric": metric, "seeds": seeds.seeds(),
+                               "dev": devs, "test": tests, "dirs": dirs}
+    summary["dev_mean"], summary["dev_std"] = mean_std(devs)
+    if all(t is not None for t in tests):
+        summary["test_mean"], summary["test_std"] = mean_std(tests)  # type: ignore[arg-type]
+    else:
+        summary["test_mean"] = summary["test_std"] = None
+    _write_json(out_dir / "seeds.json", summary)
+    return summary
+
+
+# --------------------------------------------------------------------------------------------
+# One architecture through the whole protocol
+# --------------------------------------------------------------------------------------------
+def evaluate_architecture(
+    arch: Architecture,
+    train_base: dict[str, Any],
+    hpo: HPOConfig,
+    seeds: SeedsConfig,
+    out_dir: str | Path,
+    train_fn: TrainFn | None = None,
+    meta: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """HPO then seeds for one architecture, in ``out_dir`` (``hpo/``, ``seeds/``, result.json).
+
+    ``meta`` (method, dataset, source run, rank …) is stored in ``result.json`` as is. A
+    directory with ``result.json`` is done and returned as it is.
+    """
+    out_dir = Path(out_dir)
+    done = out_dir / RESULT_FILE
+    if done.is_file():
+        return _read_json(done)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    arch.save(out_dir / "architecture.json", meta=meta)
+    h = run_hpo(arch, train_base, hpo, out_dir / "hpo", train_fn)
+    s = run_seeds(arch, train_base, h["best_params"], seeds, out_dir / "seeds", train_fn)
+    result = {
+        "kind": "architecture",
+        **(meta or {}),
+        "architecture": arch.to_dict(),
+        "params": h["best_params"],
+        "hpo_best_dev": h["best_dev"],
+        **{k: s[k] for k in ("metric", "seeds", "dev", "test", "dev_mean", "dev_std",
+                             "test_mean", "test_std")},
+    }
+    _write_json(done, result)
+    return result
+
+
+# --------------------------------------------------------------------------------------------
+# Random architectures (the random-search baseline, paper §5.4)
+# --------------------------------------------------------------------------------------------
+def random_architectures(
+    n: int,
+    seed: int = 0,
+    decisions: dict[str, tuple[Any, ...]] | None = None,
+    fixed: dict[str, Any] | None = None,
+    max_tries: int = 1000,
+) -> tuple[list[Architecture], int]:
+    """``n`` distinct valid architectures drawn by Optuna's seeded ``RandomSampler``.
+
+    ``decisions`` (label -> options; default: the full space ``DECISIONS``) are the free
+    decisions, ``fixed`` the values a reduced space pins. An invalid draw (no feature) or a
+    repeat is resampled; returns (architectures, number of resampled draws).
+    """
+    import optuna
+
+    decisions = dict(DECISIONS if decisions is None else decisions)
+    fixed = dict(fixed or {})
+    unknown = sorted((set(decisions) | set(fixed)) - set(DECISIONS))
+    if unknown:
+        raise ConfigError(f"space: unknown decision(s) {unknown}; known: {list(DECISIONS)}")
+    if n < 1:
+        raise ConfigError(f"n: must be >= 1, got {n}")
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=seed))
+    archs: list[Architecture] = []
+    rejected = 0
+    for _ in range(max_tries):
+        if len(archs) == n:
+            break
+        trial = study.ask()
+        values = {k: trial.suggest_categorical(k, list(v)) for k, v in decisions.items()}
+        try:
+            arch = Architecture(**{**fixed, **values})
+        except ArchitectureError:
+            study.tell(trial, state=optuna.trial.TrialState.FAIL)
+            rejected += 1
+            continue
+        if arch in archs:
+            study.tell(trial, state=optuna.trial.TrialState.FAIL)
+            rejected += 1
+            continue
+        study.tell(trial, 0.0)
+        archs.append(arch)
+    if len(archs) < n:
+        raise HPOError(f"could draw only {len(archs)} distinct valid architectures of {n} "
+                       f"in {max_tries} tries: the space is too small")
+    return archs, rejected
+
+
+def best_result(results: list[dict[str, Any]]) -> dict[str, Any]:
+    """The best learned model of a set of evaluated architectures: highest mean dev score."""
+    if not results:
+        raise HPOError("no evaluated architecture")
+    return max(enumerate(results), key=lambda ir: (ir[1]["dev_mean"], -ir[0]))[1]
+
+
+def as_dict(cfg: Any) -> dict[str, Any]:
+    return asdict(cfg)

@@ -1,0 +1,290 @@
+"""The paper's protocol for one run (paper §5.4): candidates → HPO → seeds → best model → report.
+
+    cfg = load_pipeline_config("configs/default.yml")
+    result = run_pipeline(cfg, "runs/semeval10-autorc", search_fn=...)
+
+A run directory holds every stage; each stage is skipped when its result is already there, so a
+re-run after a crash (or ``nnictl resume``) loses no finished stage::
+
+    RUN_DIR/
+      config.json           the resolved config (a re-run with a different one is refused)
+      search/               the architecture search (method autorc, naive-enas, autorc1-3)
+      candidates.json       the ranked candidates: k searched, n random, or one baseline
+      eval/rank_NN/         per evaluated candidate: architecture.json, hpo/, seeds/, result.json
+      result.json           the best learned model (highest mean dev score) and every candidate
+      report.md             Table-1 style summary of this run (autorc_nni.report)
+
+The candidates come from, by ``method``:
+
+- a search method (``autorc``, ``naive-enas``, ``autorc1``, ``autorc2``, ``autorc3``): the
+  search function given by the caller (``strategies.pipeline`` runs ``strategies.search``:
+  the library never imports a strategy), which returns the k sampled architectures ranked by
+  their shared-weight dev score; the top ``top`` (ke) are evaluated;
+- ``random`` (the random-search baseline, paper §5.4): ``random_n`` random valid architectures
+  of the space (Optuna ``RandomSampler``), all evaluated;
+- a preset (``bert-entity``, ``r-bert``): that one architecture.
+
+"Evaluated" means :func:`autorc_nni.hpo.evaluate_architecture`: Optuna HPO, then seeds.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from autorc_nni.architecture import PRESETS, Architecture
+from autorc_nni.config import ConfigError, from_dict
+from autorc_nni.hpo import (
+    HPOConfig,
+    SeedsConfig,
+    TrainFn,
+    _read_json,
+    _write_json,
+    best_result,
+    check_train_base,
+    evaluate_architecture,
+    random_architectures,
+)
+
+SEARCH_METHODS: tuple[str, ...] = ("autorc", "naive-enas", "autorc1", "autorc2", "autorc3")
+METHODS: tuple[str, ...] = (*SEARCH_METHODS, "random", *PRESETS)
+SPACES: tuple[str, ...] = ("M", "M1", "M2", "M3")
+
+# search_fn(cfg, out_dir) -> ranked candidates: [{"architecture": Architecture, "score": float}]
+SearchFn = Callable[["PipelineConfig", Path], list[dict[str, Any]]]
+# on_event(kind, data): "candidates", "evaluated" (one candidate done), "done"
+EventFn = Callable[[str, dict[str, Any]], None]
+
+
+@dataclass
+class PipelineConfig:
+    """One run of the protocol. Read from YAML with :func:`load_pipeline_config`."""
+
+    method: str = "autorc"  # a search method, "random" (baseline), or a preset name
+    label: str | None = None  # row name in reports; None: the method
+    dataset: str = "semeval10"  # registered dataset name or a folder (then give format)
+    format: str | None = None  # reader for a dataset folder (opennre, tacred, semeval, ...)
+    data_dir: str | None = None  # data root for named datasets (default $AUTORC_DATA_DIR)
+    encoder: str = "minilm"  # minilm, tiny, an HF name or a local path
+    space: str = "M"  # search space: M, M1, M2, M3
+    seed: int = 0  # seed of the search (or of the random-search draws)
+    search: dict[str, Any] = field(default_factory=dict)  # SearchConfig keys (strategies.search)
+    top: int = 5  # ke: top-ranked searched architectures trained from scratch (paper: 5)
+    random_n: int = 10  # architectures of the random-search baseline (paper: 10)
+    train: dict[str, Any] = field(default_factory=dict)  # TrainConfig keys (epochs, max_len, ...)
+    hpo: HPOConfig = field(default_factory=HPOConfig)  # Optuna HPO per architecture
+    seeds: SeedsConfig = field(default_factory=SeedsConfig)  # seeds of the chosen setting
+
+    def __post_init__(self) -> None:
+        if self.method not in METHODS:
+            raise ConfigError(f"method: {self.method!r} is not one of {list(METHODS)}")
+        if self.space not in SPACES:
+            raise ConfigError(f"space: {self.space!r} is not one of {list(SPACES)}")
+        if self.top < 1:
+            raise ConfigError(f"top: must be >= 1, got {self.top}")
+        if self.random_n < 1:
+            raise ConfigError(f"random_n: must be >= 1, got {self.random_n}")
+        check_train_base(self.train, "train")
+        shared = sorted(set(self.train) & {"dataset", "format", "data_dir", "encoder"})
+        if shared:
+            raise ConfigError(f"train: {shared} are set once at the top level of the config")
+
+    @property
+    def row(self) -> str:
+        return self.label or self.method
+
+    def train_base(self) -> dict[str, Any]:
+        """The TrainConfig keys every HPO trial and seed run shares."""
+        base = {"dataset": self.dataset, "encoder": self.encoder, **self.train}
+        if self.format is not None:
+            base["format"] = self.format
+        if self.data_dir is not None:
+            base["data_dir"] = self.data_dir
+        return base
+
+
+def validate_train(cfg: PipelineConfig, where: str = "config") -> None:
+    """Build one TrainConfig from ``train`` now, so a bad key fails before anything runs."""
+    from autorc_nni.train import train_config_from_dict
+
+    probe = {**cfg.train_base(), "lr": cfg.hpo.space.lr[0], "batch_size": cfg.hpo.space.batch_size[0],
+             "warmup": cfg.hpo.space.warmup[0], "seed": 0, "out": "probe"}
+    try:
+        train_config_from_dict(probe, f"{where}.train")
+    except ConfigError as e:
+        msg = str(e)
+        raise ConfigError(msg if msg.startswith(where) else f"{where}.train: {msg}") from None
+
+
+def pipeline_config_from_dict(data: dict[str, Any], where: str = "config") -> PipelineConfig:
+    """A validated :class:`PipelineConfig`; unknown keys, wrong types and bad budgets name the key."""
+    try:
+        cfg = from_dict(PipelineConfig, data, where)
+    except ConfigError as e:
+        msg = str(e)
+        raise ConfigError(msg if msg.startswith(where) else f"{where}: {msg}") from None
+    validate_train(cfg, where)
+    return cfg
+
+
+def read_yaml(path: str | Path) -> dict[str, Any]:
+    """A YAML mapping from ``path``; a syntax error names the file and line."""
+    import yaml
+
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such config file") from None
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        line = f"line {mark.line + 1}: " if mark is not None else ""
+        raise ConfigError(f"{path}: {line}invalid YAML: {e}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level, got {type(data).__name__}")
+    return data
+
+
+def set_dotted(data: dict[str, Any], key: str, value: Any, where: str = "override") -> None:
+    """``data["a"]["b"] = value`` for ``key = "a.b"`` (creating mappings on the way)."""
+    parts = key.split(".")
+    node = data
+    for p in parts[:-1]:
+        nxt = node.setdefault(p, {})
+        if not isinstance(nxt, dict):
+            raise ConfigError(f"{where}: {key!r}: {p!r} is not a mapping")
+        node = nxt
+    node[parts[-1]] = value
+
+
+def load_pipeline_config(path: str | Path, overrides: dict[str, Any] | None = None
+                         ) -> PipelineConfig:
+    """Read a pipeline YAML, apply dotted ``overrides`` (``{"hpo.trials": 2}``), validate."""
+    data = read_yaml(path)
+    for key, value in (overrides or {}).items():
+        set_dotted(data, key, value, str(path))
+    return pipeline_config_from_dict(data, str(path))
+
+
+def config_to_dict(cfg: PipelineConfig) -> dict[str, Any]:
+    return asdict(cfg)
+
+
+# --------------------------------------------------------------------------------------------
+# Stages
+# --------------------------------------------------------------------------------------------
+def _check_run_dir(cfg: PipelineConfig, run_dir: Path) -> None:
+    """Write config.json, or refuse a run directory made with another config."""
+    path = run_dir / "config.json"
+    now = json.loads(json.dumps(config_to_dict(cfg)))
+    if path.is_file():
+        before = _read_json(path)
+        if before != now:
+            diff = sorted(k for k in set(before) | set(now) if before.get(k) != now.get(k))
+            raise ConfigError(
+                f"{run_dir}: this run directory was made with another config (differs in "
+                f"{diff}); resume with the same config or choose another output directory"
+            )
+        return
+    run_dir.mkdir(parents=True, exist_ok=True)
+    _write_json(path, now)
+
+
+def candidates_stage(
+    cfg: PipelineConfig,
+    run_dir: Path,
+    search_fn: SearchFn | None,
+    space: tuple[dict[str, tuple[Any, ...]], dict[str, Any]] | None,
+) -> list[dict[str, Any]]:
+    """The ranked candidates (``candidates.json``), computing them unless they are there."""
+    path = run_dir / "candidates.json"
+    if path.is_file():
+        return _read_json(path)["candidates"]
+    if cfg.method in SEARCH_METHODS:
+        if search_fn is None:
+            raise ConfigError(
+                f"method {cfg.method!r} needs an architecture search; run it through "
+                "`autorc run` (strategies.pipeline), which supplies the search"
+            )
+        ranked = search_fn(cfg, run_dir / "search")
+        if not ranked:
+            raise ConfigError(f"{run_dir / 'search'}: the search returned no architecture")
+        if cfg.top > len(ranked):
+            raise ConfigError(f"top: {cfg.top} exceeds the {len(ranked)} candidates the search "
+                              "ranked (search k)")
+        cands = [{"architecture": c["architecture"].to_dict(), "score": c.get("score"),
+                  "rank": i + 1} for i, c in enumerate(ranked)]
+        n_eval = cfg.top
+    elif cfg.method == "random":
+        decisions, fixed = space if space is not None else (None, None)
+        archs, rejected = random_architectures(cfg.random_n, cfg.seed, decisions, fixed)
+        cands = [{"architecture": a.to_dict(), "score": None, "rank": i + 1}
+                 for i, a in enumerate(archs)]
+        n_eval = len(cands)
+    else:
+        cands = [{"architecture": PRESETS[cfg.method].to_dict(), "score": None, "rank": 1}]
+        n_eval = 1
+    for c in cands:
+        c["evaluate"] = c["rank"] <= n_eval
+    _write_json(path, {"method": cfg.method, "space": cfg.space, "candidates": cands})
+    return cands
+
+
+def run_pipeline(
+    cfg: PipelineConfig,
+    run_dir: str | Path,
+    search_fn: SearchFn | None = None,
+    train_fn: TrainFn | None = None,
+    space: tuple[dict[str, tuple[Any, ...]], dict[str, Any]] | None = None,
+    on_event: EventFn | None = None,
+) -> dict[str, Any]:
+    """Run (or resume) the protocol in ``run_dir``; returns what ``result.json`` holds.
+
+    ``space`` = (free decisions, fixed values) of ``cfg.space`` for the random baseline
+    (default: the full space). ``on_event(kind, data)`` is told about each finished stage.
+    """
+    run_dir = Path(run_dir)
+    emit = on_event or (lambda kind, data: None)
+    _check_run_dir(cfg, run_dir)
+    done = run_dir / "result.json"
+    if done.is_file():
+        result = _read_json(done)
+        emit("done", result)
+        return result
+
+    cands = candidates_stage(cfg, run_dir, search_fn, space)
+    emit("candidates", {"candidates": cands})
+    evaluated = []
+    for c in cands:
+        if not c["evaluate"]:
+            continue
+        arch = Architecture.from_dict(c["architecture"], where=str(run_dir / "candidates.json"))
+        meta = {"method": cfg.method, "label": cfg.row, "dataset": cfg.dataset,
+                "rank": c["rank"], "search_score": c["score"]}
+        r = evaluate_architecture(arch, cfg.train_base(), cfg.hpo, cfg.seeds,
+                                  run_dir / "eval" / f"rank_{c['rank']:02d}", train_fn, meta)
+        r["dir"] = str(run_dir / "eval" / f"rank_{c['rank']:02d}")
+        evaluated.append(r)
+        emit("evaluated", r)
+
+    best = best_result(evaluated)
+    result = {
+        "kind": "pipeline",
+        "method": cfg.method,
+        "label": cfg.row,
+        "dataset": cfg.dataset,
+        "metric": best.get("metric"),
+        "space": cfg.space,
+        "seed": cfg.seed,
+        "best": best,
+        "evaluated": evaluated,
+        "run_dir": str(run_dir),
+    }
+    _write_json(done, result)
+    emit("done", result)
+    return result

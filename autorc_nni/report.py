@@ -1,0 +1,310 @@
+"""Results tables and figures from run directories (``autorc report RUN_DIR…``).
+
+What a run directory holds is described in :mod:`autorc_nni.pipeline`; this module reads the
+``result.json`` files found under the given directories:
+
+- a *pipeline* result (``kind: pipeline``): one run of a method on a dataset; its performance is
+  its best learned model's (highest mean dev score) test scores over seeds;
+- an *architecture* result (``kind: architecture``, from ``autorc repeat`` / ``transfer``): one
+  architecture through HPO and seeds, e.g. a transfer row ``AR_<source>``.
+
+:func:`table1` lays them out as the paper's Table 1: one row per method (or learned
+architecture), one column per dataset, each cell ``mean ± std`` of the dataset's metric in
+percent. A cell with one run shows that run's best model over its seeds; a cell with several
+independent runs of one method (the paper runs each search five times) shows the mean ± std over
+runs of each run's best model (the paper's "search method performance", as in Table 3), marked
+with the number of runs. For every dataset searched, a row ``AR_<dataset>`` gives the best
+learned model over all search runs (highest mean dev score), over its seeds.
+
+:func:`write_report` writes ``report.md`` (the table, then per run: its best architecture, its
+hyper-parameters and scores), ``table1.md``, one reward-curve PNG per dataset (from the search's
+TensorBoard logs) and a diagram of each best architecture (``autorc_nni.draw`` when present).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from autorc_nni.architecture import Architecture
+from autorc_nni.errors import AutoRCError
+from autorc_nni.hpo import mean_std
+
+log = logging.getLogger(__name__)
+
+SEARCH_METHODS = ("autorc", "naive-enas", "autorc1", "autorc2", "autorc3")
+# Row order of the paper's Table 1 (then Table 3's ablations); other rows follow, sorted.
+ROW_ORDER = ("r-bert", "bert-entity", "random", "naive-enas", "autorc", "autorc1", "autorc2",
+             "autorc3")
+ROW_NAMES = {"r-bert": "R-BERT", "bert-entity": "BERT-entity", "random": "random search",
+             "naive-enas": "naive ENAS", "autorc": "AutoRC", "autorc1": "AutoRC1",
+             "autorc2": "AutoRC2", "autorc3": "AutoRC3"}
+
+
+class ReportError(AutoRCError, ValueError):
+    """No results under the given directories, or a result file is malformed."""
+
+
+@dataclass
+class Record:
+    """One result: a row label, a dataset, and the best model's scores over seeds."""
+
+    row: str
+    dataset: str
+    metric: str | None
+    method: str | None
+    test: list[float]
+    dev: list[float]
+    architecture: dict[str, Any]
+    params: dict[str, Any]
+    path: Path
+    search_dir: Path | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def dev_mean(self) -> float:
+        return mean_std(self.dev)[0]
+
+    @property
+    def test_mean(self) -> float:
+        return mean_std(self.test)[0]
+
+
+def _load(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as e:
+        raise ReportError(f"{path}: line {e.lineno}: invalid JSON: {e.msg}") from None
+
+
+def _record(path: Path, data: dict[str, Any]) -> Record:
+    kind = data.get("kind")
+    best = data.get("best") if kind == "pipeline" else data
+    where = str(path)
+    if not isinstance(best, dict):
+        raise ReportError(f"{where}: no 'best' result")
+    for key in ("test", "dev", "architecture"):
+        if key not in best:
+            raise ReportError(f"{where}: missing {key!r}")
+    if any(t is None for t in best["test"]):
+        raise ReportError(f"{where}: some seed has no test score")
+    search = path.parent / "search"
+    return Record(
+        row=data.get("label") or data.get("method") or path.parent.name,
+        dataset=str(data.get("dataset") or "?"),
+        metric=data.get("metric") or best.get("metric"),
+        method=data.get("method"),
+        test=[float(x) for x in best["test"]],
+        dev=[float(x) for x in best["dev"]],
+        architecture=best["architecture"],
+        params=best.get("params", {}),
+        path=path.parent,
+        search_dir=search if search.is_dir() else None,
+    )
+
+
+def collect(run_dirs: list[str | Path]) -> list[Record]:
+    """Every result under ``run_dirs``: a pipeline's own evaluations are not counted twice."""
+    records: list[Record] = []
+    for root in map(Path, run_dirs):
+        if not root.exists():
+            raise ReportError(f"{root}: no such run directory")
+        files = [root / "result.json"] if (root / "result.json").is_file() else sorted(
+            root.rglob("result.json"))
+        pipelines = [f.parent for f in files if _load(f).get("kind") == "pipeline"]
+        for f in files:
+            inside = any(p != f.parent and p in f.parents for p in pipelines)
+            if not inside:
+                records.append(_record(f, _load(f)))
+    if not records:
+        raise ReportError(f"no result.json under {', '.join(map(str, run_dirs))}")
+    return records
+
+
+# --------------------------------------------------------------------------------------------
+# Table 1
+# --------------------------------------------------------------------------------------------
+def fmt_cell(mean: float, std: float, n_runs: int = 1) -> str:
+    """``76.73±0.475`` (percent, as the paper prints it), then ``(n runs)`` for a mean over runs."""
+    s = f"{100 * mean:.2f}±{100 * std:.3f}"
+    return f"{s} ({n_runs} runs)" if n_runs > 1 else s
+
+
+def cells(records: list[Record]) -> dict[tuple[str, str], dict[str, Any]]:
+    """(row, dataset) -> {"mean", "std", "n_runs", "n_seeds"} as the table shows them."""
+    groups: dict[tuple[str, str], list[Record]] = defaultdict(list)
+    for r in records:
+        groups[(r.row, r.dataset)].append(r)
+    out: dict[tuple[str, str], dict[str, Any]] = {}
+    for key, rs in groups.items():
+        if len(rs) == 1:
+            m, s = mean_std(rs[0].test)
+            out[key] = {"mean": m, "std": s, "n_runs": 1, "n_seeds": len(rs[0].test)}
+        else:
+            m, s = mean_std([r.test_mean for r in rs])
+            out[key] = {"mean": m, "std": s, "n_runs": len(rs),
+                        "n_seeds": min(len(r.test) for r in rs)}
+    # the best learned model of each dataset's search runs: AR_<dataset>
+    by_ds: dict[str, list[Record]] = defaultdict(list)
+    for r in records:
+        if r.method in SEARCH_METHODS:
+            by_ds[r.dataset].append(r)
+    for ds, rs in by_ds.items():
+        best = max(rs, key=lambda r: r.dev_mean)
+        m, s = mean_std(best.test)
+        out[(f"AR_{ds}", ds)] = {"mean": m, "std": s, "n_runs": 1, "n_seeds": len(best.test),
+                                 "from": str(best.path)}
+    return out
+
+
+def _row_key(row: str) -> tuple[int, str]:
+    if row in ROW_ORDER:
+        return (ROW_ORDER.index(row), row)
+    return (len(ROW_ORDER) + (1 if row.startswith("AR_") else 0), row)
+
+
+def table1(records: list[Record]) -> str:
+    """The Markdown table (rows × datasets)."""
+    table = cells(records)
+    datasets = sorted({d for _, d in table})
+    rows = sorted({r for r, _ in table}, key=_row_key)
+    metric = {r.dataset: r.metric for r in records}
+    head = ["Model", *[f"{d} ({(metric.get(d) or '?').replace('_', '-')})" for d in datasets]]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for row in rows:
+        vals = [fmt_cell(c["mean"], c["std"], c["n_runs"]) if (c := table.get((row, d)))
+                else "-" for d in datasets]
+        lines.append(f"| {ROW_NAMES.get(row, row)} | " + " | ".join(vals) + " |")
+    return "\n".join(lines) + "\n"
+
+
+# --------------------------------------------------------------------------------------------
+# Reward curves and diagrams
+# --------------------------------------------------------------------------------------------
+def read_scalars(logdir: Path, match: str = "reward") -> dict[str, list[tuple[int, float]]]:
+    """TensorBoard scalars whose tag contains ``match``: tag -> [(step, value)]."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    out: dict[str, list[tuple[int, float]]] = {}
+    for events in sorted({p.parent for p in logdir.rglob("events.out.tfevents.*")}):
+        acc = EventAccumulator(str(events), size_guidance={"scalars": 0})
+        acc.Reload()
+        for tag in acc.Tags().get("scalars", []):
+            if match in tag:
+                out.setdefault(tag, []).extend((e.step, e.value) for e in acc.Scalars(tag))
+    for tag in out:
+        out[tag].sort()
+    return out
+
+
+def _smooth(values: list[float], weight: float = 0.9) -> list[float]:
+    out, last = [], None
+    for v in values:
+        last = v if last is None else weight * last + (1 - weight) * v
+        out.append(last)
+    return out
+
+
+def plot_rewards(records: list[Record], out_dir: Path) -> list[Path]:
+    """One PNG per dataset: every search run's reward (EMA-smoothed) per search step."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    by_ds: dict[str, list[Record]] = defaultdict(list)
+    for r in records:
+        if r.search_dir is not None:
+            by_ds[r.dataset].append(r)
+    written = []
+    for ds, rs in sorted(by_ds.items()):
+        fig, ax = plt.subplots(figsize=(7, 4))
+        drawn = 0
+        for r in rs:
+            scalars = read_scalars(r.search_dir)  # type: ignore[arg-type]
+            tag = next((t for t in sorted(scalars) if t.split("/")[-1] == "reward"), None)
+            if tag is None:
+                continue
+            steps, values = zip(*scalars[tag], strict=True)
+            ax.plot(steps, _smooth(list(values)), label=f"{r.row} ({r.path.name})")
+            drawn += 1
+        if drawn:
+            ax.set_xlabel("search step")
+            ax.set_ylabel("reward (EMA 0.9)")
+            ax.set_title(f"controller reward on {ds}")
+            ax.legend(fontsize="small")
+            path = out_dir / f"rewards_{_slug(ds)}.png"
+            fig.tight_layout()
+            fig.savefig(path, dpi=100)
+            written.append(path)
+        plt.close(fig)
+    return written
+
+
+def draw_architecture(arch: Architecture, path: Path) -> Path | None:
+    """A diagram of ``arch`` via ``autorc_nni.draw`` (PNG); None when that module is absent."""
+    try:
+        from autorc_nni import draw
+    except ImportError:
+        return None
+    fn = getattr(draw, "draw_architecture", None) or getattr(draw, "draw", None)
+    if fn is None:
+        return None
+    fn(arch, path)
+    return path
+
+
+def _slug(s: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_" else "_" for c in Path(s).name or s)
+
+
+def write_report(run_dirs: list[str | Path], out_dir: str | Path) -> dict[str, Any]:
+    """Write ``report.md``, ``table1.md``, ``table1.json``, reward PNGs and diagrams."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    records = collect(run_dirs)
+    table = table1(records)
+    (out / "table1.md").write_text(table)
+    cell_data = {f"{r}|{d}": c for (r, d), c in cells(records).items()}
+    (out / "table1.json").write_text(json.dumps(cell_data, indent=2) + "\n")
+    curves = plot_rewards(records, out)
+    lines = [
+        "# Results",
+        "",
+        "Test score (the dataset's metric, in %) of the best learned model of each run, "
+        "mean ± sample std over seeds; a cell over several runs is the mean ± std over runs of "
+        "each run's best model. `AR_<dataset>`: the best learned model over the search runs "
+        "on that dataset (chosen on dev).",
+        "",
+        table,
+    ]
+    for c in curves:
+        lines += [f"![{c.stem}]({c.name})", ""]
+    lines += ["## Runs", ""]
+    diagrams = []
+    for i, r in enumerate(sorted(records, key=lambda r: (r.dataset, _row_key(r.row)))):
+        arch = Architecture.from_dict(r.architecture, where=str(r.path / "result.json"))
+        m, s = mean_std(r.test)
+        dm, ds_ = mean_std(r.dev)
+        lines += [
+            f"### {ROW_NAMES.get(r.row, r.row)} on {r.dataset} — `{r.path}`",
+            "",
+            f"- test: {fmt_cell(m, s)} over {len(r.test)} seed(s); dev: {fmt_cell(dm, ds_)}",
+            f"- hyper-parameters: {json.dumps(r.params)}",
+            "",
+            "```",
+            arch.describe(),
+            "```",
+            "",
+        ]
+        pic = draw_architecture(arch, out / f"arch_{i:02d}_{_slug(r.row)}_{_slug(r.dataset)}.png")
+        if pic is not None:
+            diagrams.append(pic)
+            lines += [f"![architecture]({pic.name})", ""]
+    (out / "report.md").write_text("\n".join(lines))
+    return {"report": out / "report.md", "table": table, "curves": curves,
+            "diagrams": diagrams, "records": records}

@@ -1,0 +1,662 @@
+"""Evaluation-phase training: fine-tune one fixed architecture from the pretrained encoder.
+
+    from autorc_nni.train import TrainConfig, train
+    result = train(TrainConfig(arch="bert-entity", dataset="semeval10", encoder="minilm",
+                               lr=2e-5, batch_size=32, warmup=0.8, epochs=3, seed=1,
+                               out="runs/be"))
+
+The loop (DESIGN.md §6): AdamW (no weight decay on biases and LayerNorm weights), linear warm-up
+over ``warmup`` × steps-per-epoch then linear decay to 0, gradient clipping, dev evaluation after
+every epoch, the best model (by the dataset's metric on dev) kept in ``out/model``, then test with
+that model. ``out`` receives:
+
+- ``metrics.json``: dev and test metrics of the best model (score, micro/macro F1, accuracy,
+  per-label P/R/F1; the official SemEval score for SemEval), the per-epoch history, throughput;
+- ``test_predictions.jsonl`` (id, gold, pred, prob) and, for SemEval, the scorer-format files
+  ``test_predictions.scorer.txt`` / ``test_key.scorer.txt``;
+- ``tensorboard/``: train loss and learning rate per step, dev metrics per epoch;
+- ``model/``: loadable with ``RCModel.from_pretrained``;
+- ``checkpoint.pt``: everything needed to resume (model, optimizer, scheduler, RNG states,
+  epoch, step within the epoch, best so far), written atomically every ``checkpoint_every``
+  steps and at each epoch end; removed at the end unless ``keep_checkpoint``.
+
+Determinism and resume: every random draw comes from seeded generators; the order of the
+training batches of epoch ``e`` depends only on ``(seed, e)``, so a resumed run rebuilds that
+order and skips the steps already done. A run killed at any point and restarted with
+``resume=True`` ends with the same weights and metrics as an uninterrupted one (on CPU).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import logging
+import math
+import os
+import random
+import resource
+import shutil
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import torch
+from torch import nn
+
+from autorc_nni.architecture import Architecture, resolve_architecture
+from autorc_nni.config import ConfigError, from_dict
+from autorc_nni.errors import AutoRCError
+from autorc_nni.metrics import (
+    SEMEVAL_LABELS,
+    compute_metrics,
+    semeval_official,
+    write_scorer_file,
+)
+
+log = logging.getLogger(__name__)
+
+CHECKPOINT = "checkpoint.pt"
+# Config fields that may differ between a run and its resumption.
+_RESUME_FREE = {
+    "resume", "device", "progress", "stop_after_steps", "keep_checkpoint", "checkpoint_every",
+    "log_every", "num_threads", "eval_batch_size",
+}
+
+
+@dataclass
+class TrainConfig:
+    """One fine-tuning run. Read from a mapping with :func:`train_config_from_dict`."""
+
+    arch: str | dict[str, Any] = "bert-entity"  # preset name, architecture JSON path, or mapping
+    dataset: str = "semeval10"  # registered dataset name, or a directory with train/dev/test
+    data_dir: str | None = None  # data root for named datasets (default $AUTORC_DATA_DIR)
+    format: str | None = None  # reader for a dataset directory (e.g. "opennre", "tacred")
+    encoder: str = "minilm"  # encoder short name ("minilm", "tiny"), HF name or local path
+    lr: float = 2e-5  # peak learning rate
+    batch_size: int = 32  # training batch size
+    warmup: float = 0.8  # linear warm-up length, in epochs (fraction of steps per epoch)
+    epochs: int = 3  # training epochs
+    seed: int = 42  # seeds model init, dropout and the data order
+    out: str = "runs/train"  # output directory
+    max_len: int = 256  # max wordpieces per example
+    weight_decay: float = 0.01  # AdamW decay (not on biases and LayerNorm weights)
+    grad_clip: float = 1.0  # max gradient norm; 0 disables clipping
+    dropout: float = 0.1  # classifier dropout
+    device: Literal["auto", "cpu", "cuda"] = "auto"  # auto: cuda when available
+    bf16: bool = False  # bfloat16 autocast (cuda only)
+    eval_batch_size: int = 64  # batch size for dev/test
+    bucket: bool = True  # length-bucketed training batches (less padding)
+    pad_to: int | None = None  # pad every batch to this length (OpenNRE-style); None: dynamic
+    resume: bool = False  # continue from out/checkpoint.pt
+    limit_train: int | None = None  # use only the first N training examples
+    limit_eval: int | None = None  # use only the first N dev and test examples
+    log_every: int = 1  # TensorBoard train loss/lr every N steps
+    checkpoint_every: int = 200  # resumable checkpoint every N steps (0: only at epoch end)
+    keep_checkpoint: bool = False  # keep checkpoint.pt after the run finishes
+    progress: bool = True  # tqdm progress bar
+    num_threads: int | None = None  # torch.set_num_threads; None leaves torch's default
+    stop_after_steps: int | None = None  # stop abruptly after N steps, as if killed (for tests)
+
+    def __post_init__(self) -> None:
+        positive = ("lr", "batch_size", "epochs", "max_len", "eval_batch_size", "log_every")
+        for name in positive:
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"{name} must be > 0, got {getattr(self, name)!r}")
+        for name in ("warmup", "weight_decay", "grad_clip", "checkpoint_every"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)!r}")
+        if not 0 <= self.dropout < 1:
+            raise ConfigError(f"dropout must be in [0, 1), got {self.dropout!r}")
+        for name in ("limit_train", "limit_eval", "stop_after_steps", "pad_to", "num_threads"):
+            v = getattr(self, name)
+            if v is not None and v <= 0:
+                raise ConfigError(f"{name} must be > 0 when given, got {v!r}")
+        if self.pad_to is not None and self.pad_to > self.max_len:
+            raise ConfigError(f"pad_to ({self.pad_to}) exceeds max_len ({self.max_len})")
+
+
+def train_config_from_dict(data: dict[str, Any], where: str = "train") -> TrainConfig:
+    """A :class:`TrainConfig` from a mapping; unknown keys and bad values name the key."""
+    return from_dict(TrainConfig, data, where)
+
+
+# -- setup helpers ----------------------------------------------------------------------------
+
+def seed_everything(seed: int) -> None:
+    """Seed python, numpy and torch (CPU and CUDA) generators."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto`` picks CUDA when available, else CPU; ``cuda`` without a GPU is an error."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("device 'cuda' requested but no CUDA GPU is available")
+    return torch.device(name)
+
+
+def to_device(batch: Any, device: torch.device) -> Any:
+    """Move every tensor of a (nested) batch to ``device``."""
+    if isinstance(batch, torch.Tensor):
+        return batch.to(device, non_blocking=True)
+    if isinstance(batch, dict):
+        return {k: to_device(v, device) for k, v in batch.items()}
+    return batch
+
+
+def _resolve_arch(spec: str | dict[str, Any]) -> Architecture:
+    if isinstance(spec, dict):
+        return Architecture.from_dict(spec, where="arch")
+    return resolve_architecture(spec)
+
+
+def build_optimizer(
+    model: nn.Module, lr: float, weight_decay: float
+) -> torch.optim.Optimizer:
+    """AdamW with two groups: decayed weights, and biases + norm weights without decay."""
+    no_decay: set[int] = set()
+    for module in model.modules():
+        if isinstance(module, (nn.LayerNorm, nn.GroupNorm, nn.BatchNorm1d)):
+            no_decay.update(id(p) for p in module.parameters(recurse=False))
+    decay, plain = [], []
+    for name, p in model.named_parameters():
+        if not p.requires_grad:
+            continue
+        (plain if id(p) in no_decay or name.endswith("bias") else decay).append(p)
+    groups = [
+        {"params": decay, "weight_decay": weight_decay},
+        {"params": plain, "weight_decay": 0.0},
+    ]
+    return torch.optim.AdamW([g for g in groups if g["params"]], lr=lr)
+
+
+def linear_warmup_decay(warmup_steps: int, total_steps: int):
+    """LR multiplier: 0 → 1 linearly over ``warmup_steps``, then linearly down to 0 at the end."""
+
+    def factor(step: int) -> float:
+        if step < warmup_steps:
+            return (step + 1) / warmup_steps  # the first step already trains
+        return max(0.0, (total_steps - step) / max(1, total_steps - warmup_steps))
+
+    return factor
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process, in MiB (Linux ru_maxrss is in KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+# -- data -------------------------------------------------------------------------------------
+
+@dataclass
+class PreparedData:
+    """Everything the loop needs from the data side."""
+
+    labels: list[str]
+    negative_label: str | None
+    metric: str
+    rows: dict[str, Any]  # split -> featurized rows
+    examples: dict[str, list]  # split -> RelationExample list (same order as the input)
+    report: dict[str, Any]  # split -> counts (examples, truncated, dropped)
+
+
+def prepare_data(cfg: TrainConfig, tokenizer, arch: Architecture) -> PreparedData:
+    """Load the dataset, take the configured subsets and featurize for ``arch.span``."""
+    from autorc_nni.data.datasets import load_dataset
+    from autorc_nni.featurize import Featurizer
+
+    ds = load_dataset(cfg.dataset, fmt=cfg.format, data_root=cfg.data_dir)
+    splits = dict(ds.splits)
+    for needed in ("train", "dev", "test"):
+        if not splits.get(needed):
+            raise AutoRCError(f"dataset {cfg.dataset!r} has no {needed!r} split (or it is empty)")
+    if cfg.limit_train:
+        splits["train"] = splits["train"][: cfg.limit_train]
+    if cfg.limit_eval:
+        splits["dev"] = splits["dev"][: cfg.limit_eval]
+        splits["test"] = splits["test"][: cfg.limit_eval]
+    label2id = {lab: i for i, lab in enumerate(ds.labels)}
+    feat = Featurizer(tokenizer, max_len=cfg.max_len, formats=(arch.span,))
+    rows, report = {}, {}
+    for split in ("train", "dev", "test"):
+        fs = feat.featurize(splits[split], label2id)
+        rows[split] = fs.rows
+        report[split] = {
+            "examples": len(splits[split]),
+            "featurized": len(fs.rows),
+            "truncated": int(fs.truncated),
+            "dropped": dict(fs.dropped),
+        }
+        if len(fs.rows) == 0:
+            raise AutoRCError(f"dataset {cfg.dataset!r}: no {split} example survived featurization")
+    return PreparedData(
+        labels=list(ds.labels),
+        negative_label=ds.negative_label,
+        metric=ds.metric,
+        rows=rows,
+        examples=splits,
+        report=report,
+    )
+
+
+def epoch_loader(
+    rows, cfg: TrainConfig, formats: tuple[str, ...], epoch: int, skip: int = 0
+) -> tuple[Iterator[dict], int]:
+    """Training batches of ``epoch`` (order fixed by ``(seed, epoch)``), first ``skip`` left out.
+
+    Returns ``(iterator, number of batches in the full epoch)``. Building it leaves the global
+    RNGs untouched, so a resumed run draws the same dropout masks as an uninterrupted one.
+    """
+    from autorc_nni.batching import make_loader
+
+    with preserved_rng():
+        loader = make_loader(
+            rows, batch_size=cfg.batch_size, formats=formats, shuffle=True, bucket=cfg.bucket,
+            seed=cfg.seed * 1000 + epoch, max_len=cfg.max_len,
+        )
+        batches = [list(b) for b in loader.batch_sampler]
+        plan = torch.utils.data.DataLoader(
+            loader.dataset, batch_sampler=batches[skip:],
+            collate_fn=_padded(loader.collate_fn, cfg.pad_to, cfg.max_len),
+            generator=torch.Generator().manual_seed(0),
+        )
+        it = iter(plan)
+    return it, len(batches)
+
+
+@contextlib.contextmanager
+def preserved_rng() -> Iterator[None]:
+    """Restore the python, numpy and torch RNG states on exit."""
+    state = _rng_state()
+    try:
+        yield
+    finally:
+        _set_rng_state(state)
+
+
+def _padded(collate_fn, pad_to: int | None, max_len: int):
+    """``collate_fn``, then every format padded on the right to ``pad_to`` tokens (as OpenNRE
+    pads every batch to its max_length); the identity when ``pad_to`` is None."""
+    if pad_to is None:
+        return collate_fn
+
+    def collate_padded(rows):
+        return pad_batch(collate_fn(rows), pad_to, max_len)
+
+    return collate_padded
+
+
+def pad_batch(batch: dict[str, Any], pad_to: int, max_len: int, pad_id: int = 0) -> dict:
+    """Pad each format of a collated batch to length ``pad_to`` (extra tokens masked out)."""
+    for fmt, inputs in batch.items():
+        if not isinstance(inputs, dict):
+            continue
+        ids = inputs["input_ids"]  # (B, L)
+        extra = pad_to - ids.shape[1]
+        if extra <= 0:
+            continue
+        B, L = ids.shape
+        pos = torch.arange(pad_to)  # (P,)
+        starts = inputs["spans"][:, :2, 0]  # (B, 2)
+        batch[fmt] = {
+            **inputs,
+            "input_ids": torch.cat([ids, ids.new_full((B, extra), pad_id)], 1),  # (B, P)
+            "attention_mask": torch.cat(
+                [inputs["attention_mask"], ids.new_zeros((B, extra))], 1
+            ),  # (B, P)
+            "dist": (pos.view(1, 1, -1) - starts.unsqueeze(-1)).clamp(-max_len, max_len),
+        }  # dist: (B, 2, P)
+    return batch
+
+
+def eval_loader(rows, cfg: TrainConfig, formats: tuple[str, ...]):
+    """Dev/test batches, sorted by length (the order does not matter: results are keyed by id)."""
+    from autorc_nni.batching import make_loader
+
+    loader = make_loader(
+        rows, batch_size=cfg.eval_batch_size, formats=formats, shuffle=False, bucket=True,
+        seed=0, max_len=cfg.max_len,
+    )
+    if cfg.pad_to is None:
+        return loader
+    return torch.utils.data.DataLoader(
+        loader.dataset, batch_sampler=loader.batch_sampler,
+        collate_fn=_padded(loader.collate_fn, cfg.pad_to, cfg.max_len),
+    )
+
+
+# -- evaluation -------------------------------------------------------------------------------
+
+@torch.no_grad()
+def predict_rows(
+    model: nn.Module, loader, device: torch.device, bf16: bool = False
+) -> dict[str, tuple[int, torch.Tensor]]:
+    """Run the model over a loader: {example id: (gold label id, probabilities (C,))}."""
+    was_training = model.training
+    model.eval()
+    out: dict[str, tuple[int, torch.Tensor]] = {}
+    with preserved_rng():
+        batches = list(loader)
+    for batch in batches:
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+            logits = model(to_device(batch, device))  # (B, C)
+        probs = logits.float().softmax(-1).cpu()  # (B, C)
+        for i, ex_id in enumerate(batch["ids"]):
+            out[ex_id] = (int(batch["labels"][i]), probs[i])
+    model.train(was_training)
+    return out
+
+
+def score_predictions(
+    scored: dict[str, tuple[int, torch.Tensor]], examples: list, data: PreparedData
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Metrics and per-example records (in ``examples`` order) for one split.
+
+    An example the featurizer dropped (its entities do not fit in ``max_len``) has no
+    prediction: it is scored as a prediction of the negative label (the first label when the set
+    has none), so it still counts in recall, and its record has ``"dropped": true``.
+    """
+    names = data.labels
+    label2id = {lab: i for i, lab in enumerate(names)}
+    fallback = label2id[data.negative_label] if data.negative_label is not None else 0
+    gold, pred, records = [], [], []
+    for ex in examples:
+        g = label2id[ex.label]
+        if ex.id in scored:
+            probs = scored[ex.id][1]
+            p = int(probs.argmax())
+            record = {"id": ex.id, "gold": names[g], "pred": names[p],
+                      "prob": round(float(probs[p]), 6)}
+        else:
+            p = fallback
+            record = {"id": ex.id, "gold": names[g], "pred": names[p], "prob": 0.0,
+                      "dropped": True}
+        gold.append(g)
+        pred.append(p)
+        records.append(record)
+    metrics = compute_metrics(gold, pred, names, data.negative_label, data.metric)
+    if set(names) == set(SEMEVAL_LABELS):
+        metrics["semeval_official"] = semeval_official(
+            [names[g] for g in gold], [names[p] for p in pred]
+        )
+    return metrics, records
+
+
+# -- checkpoints ------------------------------------------------------------------------------
+
+def _rng_state() -> dict[str, Any]:
+    state = {
+        "python": random.getstate(),
+        "numpy": np.random.get_state(),
+        "torch": torch.get_rng_state(),
+    }
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def _set_rng_state(state: dict[str, Any]) -> None:
+    random.setstate(state["python"])
+    np.random.set_state(state["numpy"])
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def _atomic_save(obj: Any, path: Path) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def _save_model_dir(model, path: Path) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    model.save_pretrained(tmp)
+    if path.exists():
+        shutil.rmtree(path)
+    os.replace(tmp, path)
+
+
+def _check_resumable(saved: dict[str, Any], cfg: TrainConfig, path: Path) -> None:
+    now = dataclasses.asdict(cfg)
+    diff = sorted(
+        k for k in set(saved) | set(now)
+        if k not in _RESUME_FREE and saved.get(k) != now.get(k)
+    )
+    if diff:
+        detail = ", ".join(f"{k}: {saved.get(k)!r} -> {now.get(k)!r}" for k in diff)
+        raise ConfigError(f"{path}: cannot resume with a different config ({detail})")
+
+
+# -- the loop ---------------------------------------------------------------------------------
+
+def train(cfg: TrainConfig) -> dict[str, Any]:
+    """Fine-tune ``cfg.arch`` on ``cfg.dataset``; write ``cfg.out``; return the final metrics.
+
+    The returned dict is what ``metrics.json`` holds: ``dev`` and ``test`` (metrics of the best
+    model), ``best_epoch``, ``history`` (per epoch: dev score, mean train loss), ``throughput``,
+    ``data`` (counts per split) and ``paths``. A run stopped by ``stop_after_steps`` returns
+    ``{"stopped": True, "global_step": n}`` without writing metrics.
+    """
+    from autorc_nni.encoders import load_encoder
+    from autorc_nni.model import RCModel
+
+    out = Path(cfg.out)
+    ckpt_path = out / CHECKPOINT
+    metrics_path = out / "metrics.json"
+    if cfg.resume and not ckpt_path.exists() and metrics_path.exists():
+        log.info("%s: run already finished; returning its metrics", out)
+        return json.loads(metrics_path.read_text())
+    if not cfg.resume and ckpt_path.exists():
+        raise AutoRCError(
+            f"{out} holds an unfinished run ({CHECKPOINT}); pass --resume to continue it "
+            "or choose another --out"
+        )
+    out.mkdir(parents=True, exist_ok=True)
+    if cfg.num_threads:
+        torch.set_num_threads(cfg.num_threads)
+    device = resolve_device(cfg.device)
+    if cfg.bf16 and device.type != "cuda":
+        raise ConfigError("bf16 autocast needs a CUDA device (use --device cuda or drop --bf16)")
+    arch = _resolve_arch(cfg.arch)
+    formats = (arch.span,)
+
+    seed_everything(cfg.seed)
+    tokenizer, encoder = load_encoder(cfg.encoder, seed=cfg.seed)
+    data = prepare_data(cfg, tokenizer, arch)
+    model = RCModel(
+        arch, encoder, num_labels=len(data.labels), dropout=cfg.dropout,
+        labels=data.labels, tokenizer=tokenizer, max_len=cfg.max_len,
+    ).to(device)
+    optimizer = build_optimizer(model, cfg.lr, cfg.weight_decay)
+
+    _, steps_per_epoch = epoch_loader(data.rows["train"], cfg, formats, epoch=0)
+    total_steps = steps_per_epoch * cfg.epochs
+    warmup_steps = max(1, round(cfg.warmup * steps_per_epoch)) if cfg.warmup > 0 else 0
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, linear_warmup_decay(warmup_steps, total_steps)
+    )
+    state = {
+        "epoch": 0, "step_in_epoch": 0, "global_step": 0, "best_score": -math.inf,
+        "best_epoch": -1, "history": [], "train_seconds": 0.0, "train_sentences": 0,
+        "epoch_loss_sum": 0.0,
+    }
+    if cfg.resume and ckpt_path.exists():
+        ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=False)
+        _check_resumable(ckpt["config"], cfg, ckpt_path)
+        model.load_state_dict(ckpt["model"])
+        optimizer.load_state_dict(ckpt["optimizer"])
+        scheduler.load_state_dict(ckpt["scheduler"])
+        state.update(ckpt["state"])
+        pass  # MUTATION
+        log.info("resumed from %s at epoch %d step %d", ckpt_path, state["epoch"],
+                 state["step_in_epoch"])
+
+    def save_checkpoint() -> None:
+        _atomic_save(
+            {
+                "config": dataclasses.asdict(cfg),
+                "model": model.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict(),
+                "state": dict(state),
+                "rng": _rng_state(),
+            },
+            ckpt_path,
+        )
+
+    from torch.utils.tensorboard import SummaryWriter
+
+    writer = SummaryWriter(str(out / "tensorboard"), purge_step=state["global_step"] or None)
+    dev_loader = eval_loader(data.rows["dev"], cfg, formats)
+    loss_fn = nn.CrossEntropyLoss()
+    bar = _progress(cfg, total_steps, state["global_step"])
+    use_bf16 = cfg.bf16 and device.type == "cuda"
+    try:
+        model.train()
+        while state["epoch"] < cfg.epochs:
+            epoch = state["epoch"]
+            batches, _ = epoch_loader(
+                data.rows["train"], cfg, formats, epoch, skip=state["step_in_epoch"]
+            )
+            t0 = time.perf_counter()
+            for batch in batches:
+                batch = to_device(batch, device)
+                with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16):
+                    logits = model(batch)  # (B, C)
+                loss = loss_fn(logits.float(), batch["labels"])
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                if cfg.grad_clip > 0:
+                    nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+                lr = optimizer.param_groups[0]["lr"]  # the rate this step used
+                optimizer.step()
+                scheduler.step()
+                state["step_in_epoch"] += 1
+                state["global_step"] += 1
+                state["train_sentences"] += len(batch["ids"])
+                state["epoch_loss_sum"] += loss.item()
+                step = state["global_step"]
+                if step % cfg.log_every == 0:
+                    writer.add_scalar("train/loss", loss.item(), step)
+                    writer.add_scalar("train/lr", lr, step)
+                if bar is not None:
+                    bar.update(1)
+                    bar.set_postfix(epoch=epoch + 1, loss=f"{loss.item():.4f}")
+                if cfg.stop_after_steps is not None and step >= cfg.stop_after_steps:
+                    state["train_seconds"] += time.perf_counter() - t0
+                    writer.flush()
+                    return {"stopped": True, "global_step": step}
+                if cfg.checkpoint_every and step % cfg.checkpoint_every == 0:
+                    state["train_seconds"] += time.perf_counter() - t0
+                    save_checkpoint()
+                    t0 = time.perf_counter()
+            state["train_seconds"] += time.perf_counter() - t0
+
+            # end of epoch: dev evaluation, best model, checkpoint
+            dev_metrics, _ = score_predictions(
+                predict_rows(model, dev_loader, device, use_bf16), data.examples["dev"], data
+            )
+            mean_loss = state["epoch_loss_sum"] / max(1, state["step_in_epoch"])
+            for key in ("score", "micro_f1", "macro_f1", "accuracy", "semeval_official"):
+                if key in dev_metrics:
+                    writer.add_scalar(f"dev/{key}", dev_metrics[key], epoch + 1)
+            writer.add_scalar("train/epoch_loss", mean_loss, epoch + 1)
+            state["history"].append(
+                {"epoch": epoch + 1, "dev_score": dev_metrics["score"], "train_loss": mean_loss,
+                 "global_step": state["global_step"]}
+            )
+            if dev_metrics["score"] > state["best_score"]:
+                state["best_score"] = dev_metrics["score"]
+                state["best_epoch"] = epoch + 1
+                _save_model_dir(model, out / "model")
+            if bar is not None:
+                bar.write(f"epoch {epoch + 1}: dev {data.metric} = {dev_metrics['score']:.4f} "
+                          f"(best {state['best_score']:.4f} @ epoch {state['best_epoch']})")
+            state["epoch"] += 1
+            state["step_in_epoch"] = 0
+            state["epoch_loss_sum"] = 0.0
+            save_checkpoint()
+    finally:
+        if bar is not None:
+            bar.close()
+        writer.flush()
+
+    result = _finish(cfg, data, device, use_bf16, state, out, formats)
+    writer.close()
+    if not cfg.keep_checkpoint:
+        ckpt_path.unlink(missing_ok=True)
+    return result
+
+
+def _progress(cfg: TrainConfig, total: int, initial: int):
+    if not cfg.progress:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, initial=initial, desc="train", unit="step", dynamic_ncols=True)
+
+
+def _finish(cfg, data, device, use_bf16, state, out: Path, formats) -> dict[str, Any]:
+    """Score the best model on dev and test; write predictions and metrics.json."""
+    from autorc_nni.model import RCModel
+
+    best = RCModel.from_pretrained(out / "model").to(device)
+    results: dict[str, Any] = {}
+    records: dict[str, list] = {}
+    for split in ("dev", "test"):
+        t0 = time.perf_counter()
+        scored = predict_rows(best, eval_loader(data.rows[split], cfg, formats), device, use_bf16)
+        seconds = time.perf_counter() - t0
+        results[split], records[split] = score_predictions(scored, data.examples[split], data)
+        results[split]["eval_sentences_per_s"] = len(scored) / seconds if seconds > 0 else None
+    with open(out / "test_predictions.jsonl.tmp", "w") as f:
+        for r in records["test"]:
+            f.write(json.dumps(r) + "\n")
+    os.replace(out / "test_predictions.jsonl.tmp", out / "test_predictions.jsonl")
+    paths = {
+        "model": str(out / "model"),
+        "predictions": str(out / "test_predictions.jsonl"),
+        "tensorboard": str(out / "tensorboard"),
+    }
+    if "semeval_official" in results["test"]:
+        # ids 1..N in test order; run: perl semeval2010_task8_scorer-v1.2.pl PRED KEY
+        write_scorer_file(out / "test_predictions.scorer.txt", [r["pred"] for r in records["test"]])
+        write_scorer_file(out / "test_key.scorer.txt", [r["gold"] for r in records["test"]])
+        paths["scorer_predictions"] = str(out / "test_predictions.scorer.txt")
+        paths["scorer_key"] = str(out / "test_key.scorer.txt")
+    seconds = state["train_seconds"]
+    result = {
+        "dev": results["dev"],
+        "test": results["test"],
+        "metric": data.metric,
+        "best_epoch": state["best_epoch"],
+        "history": state["history"],
+        "throughput": {
+            "train_seconds": seconds,
+            "train_sentences": state["train_sentences"],
+            "train_sentences_per_s": state["train_sentences"] / seconds if seconds > 0 else None,
+            "peak_rss_mb": peak_rss_mb(),
+        },
+        "data": data.report,
+        "labels": data.labels,
+        "config": dataclasses.asdict(cfg),
+        "paths": paths,
+    }
+    _atomic_write_text(out / "metrics.json", json.dumps(result, indent=2) + "\n")
+    return result

@@ -1,0 +1,228 @@
+"""The search spaces M, M1, M2, M3 (DESIGN.md §3, paper Table 2) as data.
+
+A space is the sub-table of ``autorc_nni.architecture.DECISIONS`` it leaves free, plus the
+values it fixes. The reduced spaces of the paper's ablation are M with decisions fixed:
+
+===== ====================================================== =============================
+space what is fixed                                          free decisions
+===== ====================================================== =============================
+M     nothing                                                all 16
+M1    every ``inter_*`` = none                               span, posenc, pool_*, use_*
+M2    M1 + every ``pool_*`` = start                          span, posenc, use_*
+M3    M2 + every ``use_c*`` = False                          span, posenc, use_e1, use_e2
+===== ====================================================== =============================
+
+A *sample* is a dict ``label -> value`` over a space's free decisions (what the controller emits
+and what ``AutoRCSupernet.simplify()`` lists); ``to_architecture(sample, space)`` completes it with
+the fixed values into an ``Architecture``. A sample is *valid* when the architecture has at least
+one classifier feature (some ``use_*`` true or some ``inter_*`` not none).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from autorc_nni.architecture import (
+    CONTEXT_PARTS,
+    DECISIONS,
+    PARTS,
+    Architecture,
+    ArchitectureError,
+)
+from autorc_nni.errors import AutoRCError
+
+__all__ = [
+    "SPACES",
+    "SearchSpace",
+    "SearchSpaceError",
+    "PAPER_SPACE_SIZE",
+    "FEATURE_DECISIONS",
+    "get_space",
+    "space_decisions",
+    "fixed_values",
+    "space_size",
+    "valid_space_size",
+    "distinct_space_size",
+    "to_architecture",
+    "from_architecture",
+    "is_valid",
+]
+
+# The size the paper states for M (§4.1, "1.64e+8 combinations"), given without derivation.
+PAPER_SPACE_SIZE = 1.64e8
+
+# Decisions that decide whether the classifier sees any feature at all.
+FEATURE_DECISIONS: tuple[str, ...] = (
+    *(f"use_{p}" for p in PARTS),
+    "inter_e1e2",
+    *(f"inter_{c}" for c in CONTEXT_PARTS),
+)
+
+
+class SearchSpaceError(AutoRCError, ValueError):
+    """An unknown space name, or a sample that does not fit its space."""
+
+
+@dataclass(frozen=True)
+class SearchSpace:
+    """One search space: the free decisions (controller order) and the fixed values."""
+
+    name: str
+    description: str
+    decisions: dict[str, tuple[Any, ...]] = field(default_factory=dict)
+    fixed: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        overlap = set(self.decisions) & set(self.fixed)
+        missing = set(DECISIONS) - set(self.decisions) - set(self.fixed)
+        if overlap or missing:
+            raise SearchSpaceError(
+                f"space {self.name}: decisions both free and fixed {sorted(overlap)}, "
+                f"neither free nor fixed {sorted(missing)}"
+            )
+        for label, value in self.fixed.items():
+            if value not in DECISIONS[label]:
+                raise SearchSpaceError(
+                    f"space {self.name}: fixed {label}={value!r} not in {list(DECISIONS[label])}"
+                )
+
+
+def _space(name: str, description: str, fixed: dict[str, Any]) -> SearchSpace:
+    free = {label: opts for label, opts in DECISIONS.items() if label not in fixed}
+    return SearchSpace(name, description, free, dict(fixed))
+
+
+_NO_INTERACTION = {"inter_e1e2": "none", **{f"inter_{c}": "none" for c in CONTEXT_PARTS}}
+_START_ONLY = {f"pool_{p}": "start" for p in PARTS}
+_NO_CONTEXT = {f"use_{c}": False for c in CONTEXT_PARTS}
+
+SPACES: dict[str, SearchSpace] = {
+    "M": _space("M", "the full AutoRC space (paper §3.6)", {}),
+    "M1": _space("M1", "M without any feature interaction", _NO_INTERACTION),
+    "M2": _space("M2", "M1 with start pooling as the only pooler", _NO_INTERACTION | _START_ONLY),
+    "M3": _space(
+        "M3",
+        "M2 without context features",
+        _NO_INTERACTION | _START_ONLY | _NO_CONTEXT,
+    ),
+}
+
+
+def get_space(space: str | SearchSpace) -> SearchSpace:
+    """A space by name (``M``, ``M1``, ``M2``, ``M3``), or the space itself."""
+    if isinstance(space, SearchSpace):
+        return space
+    try:
+        return SPACES[space]
+    except (KeyError, TypeError):
+        raise SearchSpaceError(f"unknown search space {space!r}; known: {list(SPACES)}") from None
+
+
+def space_decisions(name: str | SearchSpace) -> dict[str, tuple[Any, ...]]:
+    """The free decisions of a space, ``label -> options``, in controller order."""
+    return dict(get_space(name).decisions)
+
+
+def fixed_values(name: str | SearchSpace) -> dict[str, Any]:
+    """The decisions a space fixes, ``label -> value``."""
+    return dict(get_space(name).fixed)
+
+
+def space_size(name: str | SearchSpace) -> int:
+    """Number of points of the space read literally: the product of the option counts."""
+    return math.prod(len(opts) for opts in get_space(name).decisions.values())
+
+
+def valid_space_size(name: str | SearchSpace) -> int:
+    """Number of *valid* points: those whose architecture has at least one feature.
+
+    A point is invalid exactly when every feature decision (``use_*``, ``inter_*``) is off.
+    """
+    s = get_space(name)
+    if any(s.fixed[d] not in (False, "none") for d in FEATURE_DECISIONS if d in s.fixed):
+        return space_size(s)  # a fixed feature is on: every point is valid
+    others = math.prod(len(o) for d, o in s.decisions.items() if d not in FEATURE_DECISIONS)
+    return space_size(s) - others  # exactly one all-off combination of the free features
+
+
+def distinct_space_size(name: str | SearchSpace) -> int:
+    """Number of valid points that are different models.
+
+    Two points differ as models only through the poolers of parts that are actually computed
+    (used, or inside an active interaction) and through the interaction op of active slots;
+    the pooler of a part nobody reads, for instance, does not change the function.
+    """
+    s = get_space(name)
+    feats = [d for d in FEATURE_DECISIONS if d in s.decisions]
+    rest = math.prod(
+        len(o) for d, o in s.decisions.items() if d not in FEATURE_DECISIONS and not d.startswith("pool_")
+    )
+    total = 0
+    for combo in itertools.product(*(s.decisions[d] for d in feats)):
+        values = dict(s.fixed) | dict(zip(feats, combo, strict=True))
+        try:
+            arch = Architecture(**{d: values.get(d, DECISIONS[d][0]) for d in DECISIONS})
+        except ArchitectureError:
+            continue  # no feature
+        needed = arch.needed_parts()
+        total += math.prod(len(s.decisions.get(f"pool_{p}", (None,))) for p in needed)
+    return total * rest
+
+
+def _check_sample(sample: Mapping[str, Any], s: SearchSpace) -> None:
+    missing = [d for d in s.decisions if d not in sample]
+    unknown = sorted(set(sample) - set(s.decisions))
+    if missing or unknown:
+        fixed = sorted(set(unknown) & set(s.fixed))
+        raise SearchSpaceError(
+            f"sample for space {s.name}: missing decision(s) {missing}, unknown {unknown}"
+            + (f" ({fixed} are fixed in {s.name})" if fixed else "")
+        )
+    for label, value in sample.items():
+        opts = s.decisions[label]
+        if value not in opts or type(value) is not type(opts[0]):
+            raise SearchSpaceError(
+                f"sample for space {s.name}: {label}={value!r} is not one of {list(opts)}"
+            )
+
+
+def to_architecture(sample: Mapping[str, Any], space: str | SearchSpace = "M") -> Architecture:
+    """Complete a sample of the space's free decisions with its fixed values.
+
+    Raises ``SearchSpaceError`` for a missing, unknown or out-of-range decision and
+    ``ArchitectureError`` for a sample without any feature.
+    """
+    s = get_space(space)
+    _check_sample(sample, s)
+    return Architecture(**(s.fixed | dict(sample)))
+
+
+def from_architecture(arch: Architecture, space: str | SearchSpace = "M") -> dict[str, Any]:
+    """The sample of ``space`` that gives ``arch``; an error if ``arch`` is not in the space.
+
+    The pooler of a part the architecture never reads does not matter: BERT-entity (whose
+    unused ``pool_c1`` is ``avg``) is in M3, where every pooler is fixed to ``start``.
+    """
+    s = get_space(space)
+    values = arch.to_dict()
+    unread = {f"pool_{p}" for p in PARTS if p not in arch.needed_parts()}
+    clash = {d: values[d] for d, v in s.fixed.items() if values[d] != v and d not in unread}
+    if clash:
+        raise SearchSpaceError(
+            f"architecture is not in space {s.name}: {clash} differ from the fixed values "
+            f"{ {d: s.fixed[d] for d in clash} }"
+        )
+    return {d: values[d] for d in s.decisions}
+
+
+def is_valid(sample: Mapping[str, Any], space: str | SearchSpace = "M") -> bool:
+    """Whether ``sample`` is a point of ``space`` whose architecture has at least one feature."""
+    try:
+        to_architecture(sample, space)
+    except (SearchSpaceError, ArchitectureError):
+        return False
+    return True

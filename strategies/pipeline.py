@@ -1,0 +1,156 @@
+"""The protocol with its search: ``autorc run --config FILE`` and the NNI trial call this.
+
+:mod:`autorc_nni.pipeline` holds the stages (the library may not import a strategy); this module
+supplies the two things only a strategy layer can: the architecture search
+(:func:`strategies.search.run_search`, configured from the pipeline's ``search`` section) and
+the search space of the random-search baseline (``search_spaces.spaces``).
+
+    from strategies.pipeline import load_config, run
+    cfg = load_config("configs/default.yml", {"seed": 1})
+    result = run(cfg, "runs/semeval10-autorc-s1")
+"""
+
+from __future__ import annotations
+
+import inspect
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from autorc_nni.config import ConfigError
+from autorc_nni.hpo import TrainFn
+from autorc_nni.pipeline import (
+    SEARCH_METHODS,
+    EventFn,
+    PipelineConfig,
+    load_pipeline_config,
+    run_pipeline,
+)
+from search_spaces.spaces import fixed_values, space_decisions
+
+# Keys of the search section the pipeline sets from its own top level.
+_FROM_PIPELINE = ("dataset", "data_dir", "format", "encoder", "space", "method", "seed", "out",
+                  "resume", "top_k")
+
+# on_reward(step, mean reward over the steps since the last call)
+RewardFn = Callable[[int, float], None]
+
+
+def search_config(cfg: PipelineConfig, out: Path | str = "search", where: str = "config"):
+    """The :class:`strategies.search.SearchConfig` of a pipeline config (validated)."""
+    from strategies.search import search_config_from_dict
+
+    clash = sorted(set(cfg.search) & set(_FROM_PIPELINE))
+    if clash:
+        raise ConfigError(f"{where}.search: {clash} are set at the top level of the config "
+                          "(top_k is the top-level 'top')")
+    data = {**cfg.search, "dataset": cfg.dataset, "encoder": cfg.encoder, "space": cfg.space,
+            "method": cfg.method if cfg.method in SEARCH_METHODS else "autorc",
+            "seed": cfg.seed, "out": str(out), "resume": True, "top_k": cfg.top}
+    data.setdefault("progress", False)
+    if cfg.format is not None:
+        data["format"] = cfg.format
+    if cfg.data_dir is not None:
+        data["data_dir"] = cfg.data_dir
+    try:
+        return search_config_from_dict(data, f"{where}.search")
+    except ConfigError as e:
+        msg = str(e)
+        if "top_k" in msg:
+            msg = (f"{where}: top ({cfg.top}) exceeds search.k "
+                   f"({data.get('k', 'default')}): the search ranks only k candidates ({msg})")
+        raise ConfigError(msg if msg.startswith(where) else f"{where}.search: {msg}") from None
+
+
+def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> PipelineConfig:
+    """Read and fully validate a pipeline YAML (the search section included)."""
+    cfg = load_pipeline_config(path, overrides)
+    if cfg.method in SEARCH_METHODS:
+        search_config(cfg, where=str(path))
+    return cfg
+
+
+class RewardWatcher:
+    """Polls a search's TensorBoard log and reports the mean reward of the new steps.
+
+    The search writes ``search/reward`` every step; this thread reads the events back every
+    ``interval`` seconds, so a caller (the NNI trial) sees the running reward while the search
+    runs, without a hook inside it.
+    """
+
+    def __init__(self, logdir: Path, on_reward: RewardFn, interval: float = 10.0) -> None:
+        self.logdir, self.on_reward, self.interval = logdir, on_reward, interval
+        self.last_step = -1
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def poll(self) -> None:
+        from autorc_nni.report import read_scalars
+
+        if not self.logdir.is_dir():
+            return
+        points = read_scalars(self.logdir, "search/reward").get("search/reward", [])
+        new = [(s, v) for s, v in points if s > self.last_step]
+        if new:
+            self.last_step = max(s for s, _ in new)
+            self.on_reward(self.last_step, sum(v for _, v in new) / len(new))
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.poll()
+            except Exception:  # a half-written event file: read it next time
+                continue
+
+    def __enter__(self) -> RewardWatcher:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        try:
+            self.poll()
+        except Exception:
+            pass
+
+
+def make_search_fn(on_reward: RewardFn | None = None, interval: float = 10.0):
+    """A ``search_fn`` for :func:`autorc_nni.pipeline.run_pipeline` running the real search."""
+
+    def search(cfg: PipelineConfig, out: Path) -> list[dict[str, Any]]:
+        from strategies.search import run_search
+
+        scfg = search_config(cfg, out)
+        kwargs: dict[str, Any] = {}
+        if on_reward is not None and "on_step" in inspect.signature(run_search).parameters:
+            kwargs["on_step"] = lambda step, stats: on_reward(step, stats["reward"])
+            result = run_search(scfg, **kwargs)
+        elif on_reward is not None:
+            with RewardWatcher(out / "tensorboard", on_reward, interval):
+                result = run_search(scfg)
+        else:
+            result = run_search(scfg)
+        if not result.completed:
+            raise ConfigError(f"{out}: the search stopped before its last step")
+        return [{"architecture": r.architecture, "score": r.score} for r in result.ranking]
+
+    return search
+
+
+def run(
+    cfg: PipelineConfig,
+    run_dir: str | Path,
+    on_event: EventFn | None = None,
+    on_reward: RewardFn | None = None,
+    train_fn: TrainFn | None = None,
+    reward_interval: float = 10.0,
+) -> dict[str, Any]:
+    """Run (or resume) the whole protocol of ``cfg`` in ``run_dir``, the search included."""
+    if cfg.method in SEARCH_METHODS:
+        search_config(cfg, Path(run_dir) / "search")  # refuse a bad search section up front
+    return run_pipeline(
+        cfg, run_dir, search_fn=make_search_fn(on_reward, reward_interval), train_fn=train_fn,
+        space=(space_decisions(cfg.space), fixed_values(cfg.space)), on_event=on_event,
+    )

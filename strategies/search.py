@@ -1,0 +1,489 @@
+"""Run an AutoRC search end to end: data -> supernet -> N search epochs -> top-k architectures.
+
+    from strategies.search import SearchConfig, run_search
+    result = run_search(SearchConfig(dataset="semeval10", encoder="minilm", method="autorc",
+                                     epochs=10, out="runs/search"))
+
+The same through the command line: ``autorc search --dataset semeval10 --encoder minilm
+--space M --method autorc --epochs 10 --seed 1 --out runs/search``.
+
+``out`` receives:
+
+- ``tensorboard/``: every step, ``search/{reward,baseline,advantage,entropy,controller_loss,
+  child_loss,lr,invalid_samples}`` and ``prob/<decision>/<option>`` (greedy-path probabilities,
+  see :meth:`strategies.controller.Controller.probabilities`);
+- ``checkpoint.pt``: every ``checkpoint_every`` steps and at the end (controller, every weight
+  copy, both optimizers, the LR schedule, the baseline, RNG states, the step); with
+  ``resume=True`` a killed search continues from it and ends as an uninterrupted one would;
+- after the search: ``architectures/rank{1..top_k}.json`` (``Architecture`` JSON with
+  ``_meta``: rank, score, probability, ...), ``ranking.json`` / ``ranking.md`` (all ``k`` sampled
+  architectures with their validation score under the shared weights), ``summary.json``.
+
+An epoch is one pass over the training rows in groups of ``child_steps`` batches, so it has
+``len(train) // (batch_size * child_steps)`` search steps; the search warm-up and the encoder's
+LR warm-up are given in epochs and converted to steps (child batches for the LR).
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import json
+import math
+import os
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Any, Literal
+
+import torch
+
+from autorc_nni.architecture import DECISIONS, READABLE, Architecture
+from autorc_nni.config import ConfigError, from_dict
+from autorc_nni.errors import AutoRCError
+from autorc_nni.train import peak_rss_mb, resolve_device, seed_everything
+from strategies.autorc import (
+    METHODS,
+    AutoRCLightningModule,
+    AutoRCStrategy,
+    ChildBatches,
+    RewardBatches,
+    SupernetTrainingModule,
+    make_evaluator,
+    method_switches,
+    to_architecture,
+)
+
+CHECKPOINT = "checkpoint.pt"
+# Keys that may differ between a run and its resumption.
+_RESUME_FREE = {"resume", "stop_after_steps", "progress", "num_threads", "k", "top_k",
+                "checkpoint_every", "eval_batch_size", "device"}
+
+
+@dataclass
+class SearchConfig:
+    """One search run. Read from a mapping with :func:`search_config_from_dict`."""
+
+    dataset: str = "semeval10"  # registered dataset name, or a directory with train/dev(/test)
+    data_dir: str | None = None  # data root for named datasets (default $AUTORC_DATA_DIR)
+    format: str | None = None  # reader for a dataset directory (e.g. "opennre", "tacred")
+    encoder: str = "minilm"  # encoder short name ("minilm", "tiny"), HF name or local path
+    space: Literal["M", "M1", "M2", "M3"] = "M"  # search space (paper Table 2)
+    method: str = "autorc"  # autorc | naive-enas | autorc1 | autorc2 | autorc3 (paper Table 3)
+    epochs: float = 10.0  # search epochs (may be fractional)
+    batch_size: int = 32  # child-training batch size
+    lr: float = 5e-5  # peak learning rate of the shared weights
+    weight_decay: float = 0.01  # AdamW decay of the shared weights (not biases / norms)
+    grad_clip: float = 1.0  # max gradient norm of a child step; 0 disables clipping
+    dropout: float = 0.1  # feature dropout before the classifier
+    child_steps: int = 4  # train batches per child (paper: 4)
+    reward_batch_mult: int = 4  # reward batch = this x batch_size validation rows (paper: 4)
+    search_warmup_epochs: float = 1.5  # epochs without controller updates (0 under autorc3)
+    encoder_warmup_epochs: float = 0.8  # linear LR warm-up of the shared weights, in epochs
+    copies: int | None = None  # weight copies per encoder group; None: the method's (2 or 1)
+    controller_lr: float = 1e-4  # Adam learning rate of the controller
+    controller_hidden: int = 64  # LSTM width
+    temperature: float = 5.0  # logits / temperature before tanh
+    tanh_constant: float = 2.5  # logits = tanh_constant * tanh(logits / temperature)
+    entropy_weight: float = 1e-4  # beta of the entropy bonus
+    baseline_decay: float = 0.95  # moving-average decay of the reward baseline
+    k: int = 30  # architectures sampled from the trained controller
+    top_k: int = 5  # of which the best are exported (paper: ke = 5)
+    seed: int = 42  # seeds model init, dropout, the data order, copies and the controller
+    out: str = "runs/search"  # output directory
+    resume: bool = False  # continue from out/checkpoint.pt
+    max_len: int = 256  # max wordpieces per example
+    limit_train: int | None = None  # use only the first N training examples
+    limit_dev: int | None = None  # use only the first N validation examples
+    bucket: bool = True  # length-bucketed child batches (less padding)
+    eval_batch_size: int = 64  # batch size when scoring the k architectures
+    checkpoint_every: int = 100  # resumable checkpoint every N steps (0: only at the end)
+    stop_after_steps: int | None = None  # stop abruptly after N steps, as if killed (for tests)
+    progress: bool = True  # tqdm progress bar with the running reward
+    num_threads: int | None = None  # torch.set_num_threads; None leaves torch's default
+    device: Literal["auto", "cpu", "cuda"] = "auto"  # auto: cuda when available
+    tensorboard: bool = True  # write out/tensorboard
+    pooler_kwargs: dict[str, dict[str, Any]] = field(default_factory=dict)  # e.g. {"dr": {...}}
+
+    def __post_init__(self) -> None:
+        method_switches(self.method)  # a clear error for an unknown method
+        for name in ("epochs", "batch_size", "lr", "child_steps", "reward_batch_mult", "k",
+                     "top_k", "max_len", "eval_batch_size", "controller_lr", "controller_hidden",
+                     "temperature"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"{name} must be > 0, got {getattr(self, name)!r}")
+        for name in ("search_warmup_epochs", "encoder_warmup_epochs", "weight_decay", "grad_clip",
+                     "checkpoint_every", "entropy_weight", "tanh_constant"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)!r}")
+        for name in ("limit_train", "limit_dev", "stop_after_steps", "num_threads", "copies"):
+            v = getattr(self, name)
+            if v is not None and v <= 0:
+                raise ConfigError(f"{name} must be > 0 when given, got {v!r}")
+        if not 0 <= self.baseline_decay < 1:
+            raise ConfigError(f"baseline_decay must be in [0, 1), got {self.baseline_decay!r}")
+        if not 0 <= self.dropout < 1:
+            raise ConfigError(f"dropout must be in [0, 1), got {self.dropout!r}")
+        if self.top_k > self.k:
+            raise ConfigError(f"top_k ({self.top_k}) exceeds k ({self.k})")
+
+    @property
+    def num_copies(self) -> int:
+        return self.copies if self.copies is not None else METHODS[self.method].copies
+
+
+def search_config_from_dict(data: dict[str, Any], where: str = "search") -> SearchConfig:
+    """A :class:`SearchConfig` from a mapping (unknown keys and wrong types name the key)."""
+    return from_dict(SearchConfig, data, where)
+
+
+@dataclass
+class RankedArchitecture:
+    rank: int
+    architecture: Architecture
+    score: float  # dataset metric on the validation rows, mean over the weight copies
+    probability: float  # probability of the sample under the trained controller
+    scores: list[float]  # per weight copy
+    path: str | None = None  # exported JSON (top_k only)
+
+
+@dataclass
+class SearchResult:
+    out: Path
+    completed: bool  # False when stopped by stop_after_steps
+    steps: int  # search steps done (children trained)
+    steps_per_epoch: int
+    search_seconds: float  # wall time of the search loop in this process
+    ranking: list[RankedArchitecture] = field(default_factory=list)
+    probabilities: dict[str, dict[str, float]] = field(default_factory=dict)
+    controller_state: dict[str, torch.Tensor] = field(default_factory=dict)
+    peak_rss_mb: float = 0.0
+
+    @property
+    def top(self) -> list[RankedArchitecture]:
+        return [r for r in self.ranking if r.path is not None]
+
+
+# -- pieces -------------------------------------------------------------------------------------
+def _formats(space: str) -> tuple[str, ...]:
+    from search_spaces.spaces import fixed_values, space_decisions
+
+    free = space_decisions(space)
+    return tuple(free["span"]) if "span" in free else (fixed_values(space)["span"],)
+
+
+@dataclass
+class _Data:
+    labels: list[str]
+    negative_label: str | None
+    metric: str
+    train: list[dict]
+    dev: list[dict]
+    train_lengths: list[int]
+    collate: Any
+    report: dict[str, Any]
+
+
+def _prepare_data(cfg: SearchConfig, tokenizer, formats: tuple[str, ...]) -> _Data:
+    from autorc_nni.batching import collate, row_lengths
+    from autorc_nni.data.datasets import load_dataset
+    from autorc_nni.featurize import Featurizer
+
+    ds = load_dataset(cfg.dataset, fmt=cfg.format, data_root=cfg.data_dir)
+    splits = {s: list(ds.splits.get(s) or []) for s in ("train", "dev")}
+    for s, exs in splits.items():
+        if not exs:
+            raise AutoRCError(f"dataset {cfg.dataset!r} has no {s!r} split (or it is empty); "
+                              "the search trains on train and rewards on dev")
+    if cfg.limit_train:
+        splits["train"] = splits["train"][: cfg.limit_train]
+    if cfg.limit_dev:
+        splits["dev"] = splits["dev"][: cfg.limit_dev]
+    label2id = {lab: i for i, lab in enumerate(ds.labels)}
+    feat = Featurizer(tokenizer, max_len=cfg.max_len, formats=formats)
+    rows, report = {}, {}
+    for s, exs in splits.items():
+        fs = feat.featurize(exs, label2id)
+        rows[s] = fs.rows
+        report[s] = {"examples": len(exs), "featurized": len(fs.rows), "truncated": int(fs.truncated),
+                     "dropped": dict(fs.dropped)}
+    pad_id = tokenizer.pad_token_id or 0
+    return _Data(
+        labels=list(ds.labels), negative_label=ds.negative_label, metric=ds.metric,
+        train=rows["train"].to_list(), dev=rows["dev"].to_list(),
+        train_lengths=row_lengths(rows["train"], formats),
+        collate=partial(collate, formats=formats, max_len=cfg.max_len, pad_id=pad_id),
+        report=report,
+    )
+
+
+def _check_resumable(saved: dict[str, Any], cfg: SearchConfig, path: Path) -> None:
+    now = dataclasses.asdict(cfg)
+    diff = sorted(k for k in set(saved) | set(now) if k not in _RESUME_FREE and saved.get(k) != now.get(k))
+    if diff:
+        detail = ", ".join(f"{k}: {saved.get(k)!r} -> {now.get(k)!r}" for k in diff)
+        raise ConfigError(f"{path}: cannot resume with a different config ({detail})")
+
+
+def _atomic_save(obj: Any, path: Path) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+class _StepLogger:
+    """``on_step`` hook: TensorBoard scalars, the progress bar, periodic checkpoints."""
+
+    def __init__(self, cfg: SearchConfig, out: Path, start: int, total: int) -> None:
+        self.cfg, self.out = cfg, out
+        self.writer = None
+        if cfg.tensorboard:
+            from torch.utils.tensorboard import SummaryWriter
+
+            self.writer = SummaryWriter(str(out / "tensorboard"), purge_step=start + 1)
+        self.rewards: deque[float] = deque(maxlen=50)
+        self.bar = None
+        if cfg.progress:
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=total, initial=start, desc=f"search {cfg.method}", unit="child")
+
+    def __call__(self, module: AutoRCLightningModule, stats: dict[str, Any]) -> None:
+        step = stats["step"]
+        self.rewards.append(stats["reward"])
+        if self.writer is not None:
+            w = self.writer
+            for key in ("reward", "baseline", "advantage", "entropy", "child_loss", "lr"):
+                w.add_scalar(f"search/{key}", stats[key], step)
+            if stats["updated"]:
+                w.add_scalar("search/controller_loss", stats["loss"], step)
+            w.add_scalar("search/invalid_samples", stats["invalid"], step)
+            for label, dist in module.controller.probabilities().items():
+                for option, p in dist.items():
+                    w.add_scalar(f"prob/{label}/{option}", p, step)
+        if self.bar is not None:
+            self.bar.update(1)
+            self.bar.set_postfix(reward=f"{sum(self.rewards) / len(self.rewards):.3f}",
+                                 loss=f"{stats['child_loss']:.3f}", refresh=False)
+        every = self.cfg.checkpoint_every
+        if every and step % every == 0:
+            save_checkpoint(module, self.cfg, self.out)
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        if self.bar is not None:
+            self.bar.close()
+
+
+def save_checkpoint(module: AutoRCLightningModule, cfg: SearchConfig, out: Path) -> Path:
+    path = out / CHECKPOINT
+    _atomic_save({"config": dataclasses.asdict(cfg), "state": module.search_state_dict()}, path)
+    return path
+
+
+# -- after the search: sample k, score with the shared weights, export the top ------------------
+@torch.no_grad()
+def score_architecture(
+    module: AutoRCLightningModule, sample: dict[str, Any], rows: list[dict], collate, batch_size: int,
+    copies: int, device: torch.device,
+) -> list[float]:
+    """The dataset metric of ``sample`` on ``rows`` with each weight copy pair ``(i, i)``."""
+    from autorc_nni.train import to_device
+
+    net, tm = module.model, module.training_module
+    module.set_sample(sample)
+    net.eval()
+    gold = [int(r["label"]) for r in rows]
+    scores = []
+    for i in range(copies):
+        net.set_copies(i, i)
+        pred: list[int] = []
+        for s in range(0, len(rows), batch_size):
+            batch = to_device(collate(rows[s : s + batch_size]), device)
+            pred += net(batch).argmax(-1).tolist()  # (B, C) -> (B,)
+        scores.append(tm.score(gold, pred))
+    return scores
+
+
+def rank_architectures(
+    module: AutoRCLightningModule, cfg: SearchConfig, data: _Data, fixed: dict[str, Any],
+    device: torch.device,
+) -> list[RankedArchitecture]:
+    """Sample ``k`` distinct architectures from the controller and rank them by score."""
+    controller = module.controller
+    g = torch.Generator().manual_seed(cfg.seed + 17)
+    samples: dict[tuple, dict[str, Any]] = {}
+    with torch.no_grad():
+        for _ in range(cfg.k * 200):
+            s, _, _ = controller.sample(generator=g)
+            samples.setdefault(tuple(s.items()), s)
+            if len(samples) == cfg.k:
+                break
+    ranked = []
+    for s in samples.values():
+        scores = score_architecture(module, s, data.dev, data.collate, cfg.eval_batch_size,
+                                    cfg.num_copies, device)
+        with torch.no_grad():
+            prob = float(controller.log_prob(s).exp())
+        ranked.append(RankedArchitecture(0, to_architecture(s, fixed), sum(scores) / len(scores),
+                                         prob, scores))
+    ranked.sort(key=lambda r: (-r.score, -r.probability))
+    for i, r in enumerate(ranked, 1):
+        r.rank = i
+    return ranked
+
+
+def _short(arch: Architecture) -> str:
+    parts = [READABLE[arch.span], f"posenc {arch.posenc}"]
+    for p in ("e1", "e2", "c0", "c1", "c2"):
+        if arch.uses(p):
+            parts.append(f"{p}:{arch.pooler(p)}")
+    for slot in ("e1e2", "c0", "c1", "c2"):
+        op = arch.inter_e1e2 if slot == "e1e2" else getattr(arch, f"inter_{slot}")
+        if op != "none":
+            parts.append(f"{slot}×{op}")
+    return ", ".join(parts)
+
+
+def write_ranking(ranked: list[RankedArchitecture], cfg: SearchConfig, out: Path, step: int) -> None:
+    arch_dir = out / "architectures"
+    arch_dir.mkdir(parents=True, exist_ok=True)
+    for old in arch_dir.glob("rank*.json"):
+        old.unlink()
+    for r in ranked[: cfg.top_k]:
+        path = arch_dir / f"rank{r.rank}.json"
+        r.architecture.save(path, meta={
+            "rank": r.rank, "score": r.score, "probability": r.probability, "scores": r.scores,
+            "metric": "validation score with the shared weights", "method": cfg.method,
+            "space": cfg.space, "dataset": cfg.dataset, "encoder": cfg.encoder, "seed": cfg.seed,
+            "search_steps": step,
+        })
+        r.path = str(path)
+    rows = [{"rank": r.rank, "score": r.score, "scores": r.scores, "probability": r.probability,
+             "exported": r.path, "architecture": r.architecture.to_dict()} for r in ranked]
+    (out / "ranking.json").write_text(json.dumps(rows, indent=2) + "\n")
+    lines = [
+        f"# AutoRC search ranking — {cfg.method}, space {cfg.space}, {cfg.dataset}, seed {cfg.seed}",
+        "",
+        f"{len(ranked)} architectures sampled from the trained controller after {step} steps, "
+        f"scored on {('the first ' + str(cfg.limit_dev)) if cfg.limit_dev else 'all'} validation "
+        "examples with the shared weights (mean over weight copies); the top "
+        f"{cfg.top_k} are exported to `architectures/`.",
+        "",
+        "| rank | score | probability | architecture |",
+        "|---:|---:|---:|---|",
+    ]
+    lines += [f"| {r.rank} | {r.score:.4f} | {r.probability:.2e} | {_short(r.architecture)} |" for r in ranked]
+    (out / "ranking.md").write_text("\n".join(lines) + "\n")
+
+
+# -- the run ------------------------------------------------------------------------------------
+def run_search(cfg: SearchConfig) -> SearchResult:
+    """Search, then rank and export (see the module docstring). Returns a :class:`SearchResult`."""
+    from autorc_nni.encoders import load_encoder
+    from search_spaces.spaces import fixed_values
+    from search_spaces.supernet import AutoRCSupernet
+
+    if cfg.num_threads:
+        torch.set_num_threads(cfg.num_threads)
+    out = Path(cfg.out)
+    out.mkdir(parents=True, exist_ok=True)
+    device = resolve_device(cfg.device)
+    switches = method_switches(cfg.method)
+
+    saved = None
+    ckpt = out / CHECKPOINT
+    if cfg.resume and ckpt.is_file():
+        saved = torch.load(ckpt, map_location="cpu", weights_only=False)
+        _check_resumable(saved["config"], cfg, ckpt)
+    elif cfg.resume:
+        print(f"autorc search: no {ckpt} to resume from; starting a new search")
+    start_step = int(saved["state"]["step"]) if saved else 0
+
+    seed_everything(cfg.seed)
+    tokenizer, encoder = load_encoder(cfg.encoder, seed=cfg.seed)
+    formats = _formats(cfg.space)
+    data = _prepare_data(cfg, tokenizer, formats)
+    supernet = AutoRCSupernet(
+        encoder, len(data.labels), space=cfg.space, sharing=switches.sharing, copies=cfg.num_copies,
+        max_len=cfg.max_len, dropout=cfg.dropout, pooler_kwargs=copy.deepcopy(cfg.pooler_kwargs) or None,
+    )
+    del encoder
+
+    steps_per_epoch = len(data.train) // (cfg.batch_size * cfg.child_steps)
+    if steps_per_epoch < 1:
+        raise AutoRCError(f"{len(data.train)} training examples are fewer than one search step "
+                          f"({cfg.child_steps} batches of {cfg.batch_size})")
+    total_steps = max(1, round(cfg.epochs * steps_per_epoch))
+    train = ChildBatches(data.train, cfg.batch_size, cfg.child_steps, data.collate, cfg.seed,
+                         total_steps, start_step, lengths=data.train_lengths if cfg.bucket else None)
+    reward = RewardBatches(data.dev, cfg.batch_size * cfg.reward_batch_mult, data.collate, cfg.seed,
+                           total_steps, start_step)
+    training_module = SupernetTrainingModule(
+        data.labels, data.negative_label, data.metric, lr=cfg.lr, weight_decay=cfg.weight_decay,
+        warmup_steps=round(cfg.encoder_warmup_epochs * steps_per_epoch * cfg.child_steps),
+    )
+    fixed = fixed_values(cfg.space)
+    strategy = AutoRCStrategy(
+        method=cfg.method, fixed=fixed,
+        search_warmup_steps=round(cfg.search_warmup_epochs * steps_per_epoch),
+        copies=cfg.num_copies, child_steps=cfg.child_steps, controller_lr=cfg.controller_lr,
+        controller_hidden=cfg.controller_hidden, temperature=cfg.temperature,
+        tanh_constant=cfg.tanh_constant, entropy_weight=cfg.entropy_weight,
+        baseline_decay=cfg.baseline_decay, grad_clip=cfg.grad_clip or None, seed=cfg.seed,
+    )
+    accelerator = "gpu" if device.type == "cuda" else "cpu"
+    module = strategy.prepare(supernet, make_evaluator(training_module, train, reward, accelerator))
+    if saved:
+        module.load_search_state_dict(saved["state"])
+    del saved
+
+    logger = _StepLogger(cfg, out, start_step, total_steps)
+    module.on_step = logger
+    module.stop_after = cfg.stop_after_steps
+    t0 = time.perf_counter()
+    try:
+        if start_step < total_steps:
+            strategy.fit()
+    finally:
+        logger.close()
+    seconds = time.perf_counter() - t0
+    module = strategy.oneshot_module
+    completed = module.step >= total_steps
+    result = SearchResult(out=out, completed=completed, steps=module.step,
+                          steps_per_epoch=steps_per_epoch, search_seconds=seconds,
+                          controller_state={k: v.detach().cpu().clone()
+                                            for k, v in module.controller.state_dict().items()})
+    if not completed:  # stopped as if killed: only the periodic checkpoints exist
+        result.peak_rss_mb = peak_rss_mb()
+        return result
+    if start_step < total_steps:
+        save_checkpoint(module, cfg, out)
+
+    module.to(device)
+    ranked = rank_architectures(module, cfg, data, fixed, device)
+    write_ranking(ranked, cfg, out, module.step)
+    result.ranking = ranked
+    result.probabilities = {k: {str(o): p for o, p in d.items()}
+                            for k, d in module.controller.probabilities().items()}
+    result.peak_rss_mb = peak_rss_mb()
+    summary = {
+        "config": dataclasses.asdict(cfg),
+        "steps": module.step, "steps_per_epoch": steps_per_epoch, "total_steps": total_steps,
+        "search_seconds_this_process": seconds,
+        "invalid_samples": module.controller.invalid_count,
+        "baseline": module.reinforce.baseline,
+        "greedy_architecture": to_architecture(module.controller.greedy(), fixed).to_dict(),
+        "probabilities": result.probabilities,
+        "top": [{"rank": r.rank, "score": r.score, "path": r.path} for r in result.top],
+        "data": data.report,
+        "peak_rss_mb": result.peak_rss_mb,
+        "decisions": {k: [str(o) for o in v] for k, v in DECISIONS.items()},
+    }
+    (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
+    if not math.isfinite(ranked[0].score):
+        raise AutoRCError("the best architecture's score is not finite")
+    return result

@@ -1,0 +1,117 @@
+"""The Architecture record: validation, JSON round trip, presets, derived views, ``arch show``."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import pytest
+
+from autorc_nni.architecture import (
+    DECISIONS,
+    PARTS,
+    PRESETS,
+    SLOTS,
+    Architecture,
+    ArchitectureError,
+    resolve_architecture,
+    space_size,
+)
+from trial.cli import main
+
+
+def random_architectures(n: int, seed: int = 0) -> list[Architecture]:
+    rng, out = random.Random(seed), []
+    while len(out) < n:
+        try:
+            out.append(Architecture(**{k: rng.choice(v) for k, v in DECISIONS.items()}))
+        except ArchitectureError:
+            continue
+    return out
+
+
+def test_fields_are_the_decisions():
+    assert list(Architecture().to_dict()) == list(DECISIONS)
+
+
+@pytest.mark.parametrize("arch", [*PRESETS.values(), *random_architectures(20)])
+def test_json_round_trip(tmp_path, arch):
+    assert Architecture.from_dict(json.loads(arch.to_json())) == arch
+    arch.save(tmp_path / "a.json", meta={"score": 0.9, "rank": 1})
+    assert Architecture.load(tmp_path / "a.json") == arch
+    assert json.loads((tmp_path / "a.json").read_text())["_meta"] == {"score": 0.9, "rank": 1}
+    assert resolve_architecture(str(tmp_path / "a.json")) == arch
+
+
+def test_json_is_readable():
+    d = json.loads(PRESETS["r-bert"].to_json())
+    assert d["span"] == "markers" and d["pool_e1"] == "avg" and d["use_c0"] is True
+
+
+def test_no_feature_is_rejected_with_a_reason():
+    with pytest.raises(ArchitectureError, match="no feature"):
+        Architecture(use_e1=False, use_e2=False)
+    # an interaction alone is a feature
+    assert Architecture(use_e1=False, use_e2=False, inter_c1="dot").slots() == ["c1e1", "c1e2"]
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"pool_e1": "mean"}, "decision 'pool_e1': 'mean' is not one of"),
+        ({"use_c0": "yes"}, "decision 'use_c0': 'yes'"),
+        ({"use_c0": 1}, "decision 'use_c0': 1"),
+        ({"spam": "markers"}, r"unknown decision\(s\) \['spam'\]"),
+        ({"use_e1": False, "use_e2": False}, "no feature"),
+    ],
+)
+def test_invalid_records_name_the_decision(tmp_path, data, message):
+    with pytest.raises(ArchitectureError, match=message):
+        Architecture.from_dict(data)
+    (tmp_path / "bad.json").write_text(json.dumps(data))
+    with pytest.raises(ArchitectureError, match="bad.json"):
+        Architecture.load(tmp_path / "bad.json")
+
+
+def test_file_errors(tmp_path):
+    with pytest.raises(ArchitectureError, match="no such architecture file"):
+        Architecture.load(tmp_path / "missing.json")
+    (tmp_path / "broken.json").write_text('{"span": "markers",\n  oops}')
+    with pytest.raises(ArchitectureError, match="line 2: invalid JSON"):
+        Architecture.load(tmp_path / "broken.json")
+    (tmp_path / "list.json").write_text("[1, 2]")
+    with pytest.raises(ArchitectureError, match="expected a JSON object"):
+        Architecture.load(tmp_path / "list.json")
+    with pytest.raises(ArchitectureError, match="neither a preset"):
+        resolve_architecture("no-such-preset")
+
+
+def test_presets_are_the_baselines():
+    be, rb = PRESETS["bert-entity"], PRESETS["r-bert"]
+    assert (be.span, be.posenc, be.pool_e1, be.pool_e2, be.slots()) == (
+        "markers", "none", "start", "start", ["e1", "e2"])
+    assert (rb.pool_e1, rb.pool_e2, rb.pool_c0, rb.slots()) == ("avg", "avg", "start",
+                                                                ["e1", "e2", "c0"])
+    assert resolve_architecture("r-bert") is rb
+
+
+def test_slots_needed_parts_and_interactions():
+    arch = Architecture(use_e1=False, use_e2=True, use_c2=True, inter_e1e2="dot", inter_c0="minus")
+    assert arch.slots() == ["e2", "c2", "e1e2", "c0e1", "c0e2"]
+    assert set(arch.slots()) <= set(SLOTS)
+    assert arch.needed_parts() == ["e1", "e2", "c0", "c2"]
+    assert arch.interaction("e1e2") == "dot" and arch.interaction("c0e2") == "minus"
+    assert [arch.pooler(p) for p in PARTS] == ["start", "start", "start", "avg", "avg"]
+
+
+def test_space_size_read_literally():
+    assert space_size() == 3 * 3 * 5**5 * 2**5 * 3 * 3**3 == 72_900_000
+
+
+def test_describe_and_cli_show(capsys):
+    text = PRESETS["r-bert"].describe()
+    assert "entity markers" in text and "avg pool" in text and "e1, e2, c0" in text
+    assert main(["arch", "show", "r-bert"]) == 0
+    out = capsys.readouterr().out
+    assert text in out
+    assert Architecture.from_dict(json.loads(out[out.index("{"):])) == PRESETS["r-bert"]

@@ -1,0 +1,143 @@
+"""Contracts over every registered interaction and positional encoding; masks, features."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from autorc_nni.architecture import INTERACTIONS as SPACE_INTERACTIONS
+from autorc_nni.architecture import POSENCS as SPACE_POSENCS
+from autorc_nni.architecture import Architecture
+from autorc_nni.heads import (
+    CONCAT_SIZE,
+    INTERACTIONS,
+    POSENCS,
+    Classifier,
+    assemble_features,
+    part_masks,
+)
+
+H, MAXLEN = 16, 10
+
+
+def test_registries_match_search_space():
+    assert sorted(INTERACTIONS.names()) == sorted(set(SPACE_INTERACTIONS) - {"none"})
+    assert sorted(POSENCS.names()) == sorted(SPACE_POSENCS)
+
+
+# -- interactions ------------------------------------------------------------------------------
+@pytest.mark.parametrize("name", INTERACTIONS.names())
+def test_interaction_contract(name):
+    op = INTERACTIONS.get(name)()
+    a = torch.randn(3, H, requires_grad=True)
+    b = torch.randn(3, H, requires_grad=True)
+    out = op(a, b)
+    assert out.shape == (3, H) and torch.isfinite(out).all()
+    for i in range(3):  # row-wise: a batch gives the same as one example at a time
+        torch.testing.assert_close(op(a[i : i + 1], b[i : i + 1])[0], out[i])
+    out.sum().backward()
+    assert a.grad.abs().sum() > 0 and b.grad.abs().sum() > 0
+    z = torch.zeros(2, H)  # empty parts (zeros) interact to finite values
+    assert torch.isfinite(op(z, z)).all()
+    assert list(op.parameters()) == []
+    with pytest.raises(ValueError, match="shapes"):
+        op(torch.randn(2, H), torch.randn(2, H + 1))
+
+
+def test_interaction_values():
+    a, b = torch.tensor([[1.0, -2.0, 3.0]]), torch.tensor([[4.0, 5.0, -6.0]])
+    torch.testing.assert_close(INTERACTIONS.get("dot")()(a, b), torch.tensor([[4.0, -10.0, -18.0]]))
+    torch.testing.assert_close(INTERACTIONS.get("minus")()(a, b), torch.tensor([[3.0, 7.0, 9.0]]))
+
+
+# -- positional encodings ----------------------------------------------------------------------
+def dists(length: int, starts=((2, 5), (0, 7))) -> torch.Tensor:
+    """(B, 2, L): token index minus the start of e1 / e2, as the collate function makes it."""
+    pos = torch.arange(length)
+    return torch.stack([torch.stack([pos - s1, pos - s2]) for s1, s2 in starts])
+
+
+@pytest.mark.parametrize("name", POSENCS.names())
+def test_posenc_contract(name):
+    torch.manual_seed(0)
+    pe = POSENCS.get(name)(H, max_len=MAXLEN)
+    x, d = torch.randn(2, 9, H, requires_grad=True), dists(9)
+    emb = pe.embed(x, d) if pe.modifies_input else x
+    out = pe.extend(emb, d)
+    assert emb.shape == (2, 9, H)
+    assert out.shape == (2, 9, pe.out_dim(H))
+    assert torch.isfinite(out).all()
+    # padding invariance: the first 9 positions do not depend on the padded length
+    xp, dp = torch.cat([x, torch.randn(2, 4, H)], dim=1), dists(13)
+    outp = pe.extend(pe.embed(xp, dp) if pe.modifies_input else xp, dp)
+    torch.testing.assert_close(outp[:, :9], out)
+    out.pow(2).sum().backward()
+    assert x.grad.abs().sum() > 0
+    for pname, p in pe.named_parameters():
+        assert p.grad is not None and p.grad.abs().sum() > 0, pname
+
+
+def test_posenc_widths_and_tables():
+    assert POSENCS.get("none")(H).out_dim(H) == H and not list(POSENCS.get("none")(H).parameters())
+    add = POSENCS.get("add")(H, max_len=MAXLEN)
+    assert add.out_dim(H) == H and add.modifies_input
+    assert [tuple(t.weight.shape) for t in add.tables] == [(2 * MAXLEN + 1, H)] * 2
+    cat = POSENCS.get("concat")(H, max_len=MAXLEN)
+    assert cat.out_dim(H) == H + 2 * CONCAT_SIZE == H + 24 and not cat.modifies_input
+    assert [tuple(t.weight.shape) for t in cat.tables] == [(2 * MAXLEN + 1, 12)] * 2
+
+
+def test_posenc_values_use_clipped_distance_of_each_entity():
+    add = POSENCS.get("add")(H, max_len=MAXLEN)
+    x = torch.zeros(1, 30, H)
+    d = dists(30, starts=((3, 20),))  # e1 at 3, e2 at 20; distances reach -20 and +26
+    out = add.embed(x, d)
+    t1, t2 = add.tables[0].weight, add.tables[1].weight
+    torch.testing.assert_close(out[0, 3], t1[MAXLEN] + t2[MAXLEN - 10])  # d1 = 0, d2 = -17 -> -10
+    torch.testing.assert_close(out[0, 29], t1[2 * MAXLEN] + t2[MAXLEN + 9])  # d1 = 26 -> +10
+    cat = POSENCS.get("concat")(H, max_len=MAXLEN)
+    s = torch.randn(1, 30, H)
+    out = cat.extend(s, d)
+    torch.testing.assert_close(out[0, 5, :H], s[0, 5])
+    torch.testing.assert_close(out[0, 5, H : H + 12], cat.tables[0].weight[MAXLEN + 2])
+    torch.testing.assert_close(out[0, 5, H + 12 :], cat.tables[1].weight[MAXLEN - 10])
+
+
+# -- masks, features, classifier ---------------------------------------------------------------
+def test_part_masks():
+    spans = torch.tensor([[[1, 3], [4, 6], [0, 1], [3, 4], [6, 8]],  # e1 e2 c0 c1 c2
+                          [[5, 6], [1, 3], [0, 1], [3, 3], [6, 7]]])  # reversed, empty c1
+    m = part_masks(spans, 9)
+    assert m.shape == (2, 5, 9) and m.dtype == torch.bool
+    assert m[0, 0].tolist() == [False, True, True] + [False] * 6
+    assert m[0].sum(0).tolist() == [1] * 8 + [0]  # the parts tile the sequence; padding is in none
+    assert not m[1, 3].any()
+    with pytest.raises(ValueError, match="spans must be"):
+        part_masks(torch.zeros(2, 4, 2, dtype=torch.long), 9)
+
+
+def test_assemble_features_follows_slots():
+    arch = Architecture(use_e1=True, use_e2=False, use_c1=True, inter_e1e2="minus", inter_c0="dot")
+    assert arch.slots() == ["e1", "c1", "e1e2", "c0e1", "c0e2"]
+    pooled = {p: torch.randn(2, H) for p in arch.needed_parts()}
+    ops = nn.ModuleDict({n: INTERACTIONS.get(n)() for n in ("dot", "minus")})
+    f = assemble_features(arch, pooled, ops)
+    assert f.shape == (2, 5 * H)
+    blocks = f.split(H, dim=-1)
+    torch.testing.assert_close(blocks[0], pooled["e1"])
+    torch.testing.assert_close(blocks[1], pooled["c1"])
+    torch.testing.assert_close(blocks[2], (pooled["e1"] - pooled["e2"]).abs())
+    torch.testing.assert_close(blocks[3], pooled["c0"] * pooled["e1"])
+    torch.testing.assert_close(blocks[4], pooled["c0"] * pooled["e2"])
+
+
+def test_classifier_dropout_and_shape():
+    torch.manual_seed(0)
+    clf = Classifier(3 * H, 5, dropout=0.5)
+    x = torch.randn(4, 3 * H)
+    assert clf(x).shape == (4, 5)
+    clf.eval()
+    torch.testing.assert_close(clf(x), clf.linear(x))
+    clf.train()
+    assert not torch.allclose(clf(x), clf.linear(x))

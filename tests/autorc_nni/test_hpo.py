@@ -1,0 +1,240 @@
+"""The HPO / seeds protocol: budgets, resuming after a crash or a kill, storages, seeds."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import optuna
+import pytest
+from optuna.trial import TrialState
+
+from autorc_nni.architecture import DECISIONS, PRESETS, Architecture
+from autorc_nni.config import ConfigError, from_dict
+from autorc_nni.hpo import (
+    HPOConfig,
+    HPOSpace,
+    SeedsConfig,
+    evaluate_architecture,
+    mean_std,
+    random_architectures,
+    run_hpo,
+    run_seeds,
+)
+
+ARCH = PRESETS["bert-entity"]
+BASE = {"dataset": "synthetic", "encoder": "tiny", "epochs": 1}
+
+
+def fake_score(kw: dict) -> float:
+    """A deterministic 'dev score' of a setting (higher lr and smaller batch are better)."""
+    return round(kw["lr"] * 1e3 + 1.0 / kw["batch_size"] + 0.01 * kw["warmup"]
+                 + 0.001 * kw["seed"], 6)
+
+
+class FakeTrain:
+    """Records every training call; optionally fails on call number ``fail_at``."""
+
+    def __init__(self, fail_at: int | None = None) -> None:
+        self.calls: list[dict] = []
+        self.fail_at = fail_at
+
+    def __call__(self, kw: dict, report=None) -> dict:
+        if self.fail_at is not None and len(self.calls) + 1 == self.fail_at:
+            raise RuntimeError("simulated crash")
+        self.calls.append(kw)
+        dev = fake_score(kw)
+        return {"dev": {"score": dev}, "test": {"score": dev - 0.05}}
+
+
+def _study(tmp: Path, name: str):
+    return optuna.load_study(study_name=name,
+                             storage=f"sqlite:///{(tmp / 'optuna.db').resolve()}")
+
+
+def test_hpo_runs_budget_and_picks_best(tmp_path: Path) -> None:
+    fake = FakeTrain()
+    res = run_hpo(ARCH, BASE, HPOConfig(trials=5), tmp_path / "s", fake)
+    assert res["n_complete"] == 5
+    assert json.loads((tmp_path / "s" / "hpo.json").read_text()) == res
+    devs = [t["dev"] for t in res["trials"]]
+    assert res["best_dev"] == max(devs)
+    # every trained setting went to its own directory with metrics.json and the grid's values
+    for kw in fake.calls:
+        assert Path(kw["out"], "metrics.json").is_file()
+        assert kw["lr"] in HPOSpace().lr and kw["batch_size"] in HPOSpace().batch_size
+        assert kw["warmup"] in HPOSpace().warmup and kw["seed"] == 0
+        assert Architecture.load(kw["arch"]) == ARCH
+        assert kw["resume"] is True
+    assert len(fake.calls) == len({json.dumps(t["params"], sort_keys=True)
+                                   for t in res["trials"]})
+    # a finished study is not touched again
+    again = FakeTrain()
+    assert run_hpo(ARCH, BASE, HPOConfig(trials=5), tmp_path / "s", again) == res
+    assert again.calls == []
+
+
+def test_interrupted_study_resumes_without_losing_or_repeating(tmp_path: Path) -> None:
+    crash = FakeTrain(fail_at=3)
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        run_hpo(ARCH, BASE, HPOConfig(trials=6, sampler_seed=1), tmp_path, crash)
+    study = _study(tmp_path, f"autorc-hpo-{tmp_path.name}")
+    done_before = {t.number: t.value for t in study.trials if t.state == TrialState.COMPLETE}
+    assert len(done_before) == 2
+    assert [t.state for t in study.trials].count(TrialState.FAIL) == 1
+    assert not (tmp_path / "hpo.json").exists()
+
+    resume = FakeTrain()
+    res = run_hpo(ARCH, BASE, HPOConfig(trials=6, sampler_seed=1), tmp_path, resume)
+    assert res["n_complete"] == 6
+    finished = {t["number"]: t["dev"] for t in res["trials"] if t["state"] == "COMPLETE"}
+    # the two finished trials are kept as they were, and never trained again
+    assert {n: finished[n] for n in done_before} == done_before
+    trained_again = {Path(kw["out"]).name for kw in resume.calls}
+    assert not trained_again & {f"{n:03d}" for n in done_before}
+    # exactly the missing budget was run (duplicates of a finished setting reuse it)
+    assert len(finished) - len(done_before) == 4
+
+
+def test_killed_study_marks_running_trial_failed_and_reruns(tmp_path: Path) -> None:
+    """A real SIGKILL mid-trial leaves a RUNNING trial; the resumed study fails and replaces it."""
+    marker = tmp_path / "in_trial_3"
+    script = textwrap.dedent(f"""
+        import time, pathlib
+        from autorc_nni.architecture import PRESETS
+        from autorc_nni.hpo import HPOConfig, run_hpo
+        calls = []
+        def train(kw, report=None):
+            calls.append(kw)
+            if len(calls) == 3:
+                pathlib.Path({str(marker)!r}).write_text("x")
+                time.sleep(120)
+            return {{"dev": {{"score": kw["lr"] * 1e3 + 1 / kw["batch_size"]}}}}
+        run_hpo(PRESETS["bert-entity"], {{}}, HPOConfig(trials=5), {str(tmp_path)!r}, train)
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", script], cwd=Path(__file__).parents[2],
+                            start_new_session=True)
+    try:
+        deadline = time.time() + 60
+        while not marker.exists():
+            assert proc.poll() is None, "worker exited before the kill"
+            assert time.time() < deadline, "worker never reached trial 3"
+            time.sleep(0.1)
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    study = _study(tmp_path, f"autorc-hpo-{tmp_path.name}")
+    states = [t.state for t in study.trials]
+    assert states.count(TrialState.RUNNING) == 1
+    complete_before = {t.number for t in study.trials if t.state == TrialState.COMPLETE}
+
+    fake = FakeTrain()
+    res = run_hpo(ARCH, {}, HPOConfig(trials=5), tmp_path, fake)
+    by_state = {}
+    for t in res["trials"]:
+        by_state.setdefault(t["state"], []).append(t["number"])
+    assert "RUNNING" not in by_state
+    assert len(by_state["FAIL"]) == 1
+    assert len(by_state["COMPLETE"]) == 5
+    assert complete_before <= set(by_state["COMPLETE"])
+    assert not {Path(kw["out"]).name for kw in fake.calls} & {f"{n:03d}" for n in complete_before}
+
+
+def test_duplicate_setting_is_not_trained_twice(tmp_path: Path) -> None:
+    fake = FakeTrain()
+    space = HPOSpace(lr=[2e-5], batch_size=[32], warmup=[0.8])
+    res = run_hpo(ARCH, BASE, HPOConfig(trials=3, space=space), tmp_path, fake)
+    assert len(fake.calls) == 1
+    assert [t["same_as"] for t in res["trials"]] == [None, 0, 0]
+    assert len({t["dev"] for t in res["trials"]}) == 1
+
+
+def test_shared_journal_storage_is_one_study(tmp_path: Path) -> None:
+    """Two workers (two study directories) on one journal file share the budget."""
+    hpo = HPOConfig(trials=4, storage=f"journal:{tmp_path / 'shared' / 'j.log'}", study="shared")
+    a, b = FakeTrain(), FakeTrain()
+    ra = run_hpo(ARCH, BASE, hpo, tmp_path / "worker_a", a)
+    rb = run_hpo(ARCH, BASE, hpo, tmp_path / "worker_b", b)
+    assert ra["n_complete"] == rb["n_complete"] == 4
+    assert b.calls == []  # the budget was already met
+    assert rb["best_dev"] == ra["best_dev"]
+
+
+def test_study_of_another_architecture_is_refused(tmp_path: Path) -> None:
+    run_hpo(ARCH, BASE, HPOConfig(trials=1, study="x", storage=f"journal:{tmp_path}/j"),
+            tmp_path / "a", FakeTrain())
+    with pytest.raises(Exception, match="another architecture"):
+        run_hpo(PRESETS["r-bert"], BASE, HPOConfig(trials=2, study="x",
+                storage=f"journal:{tmp_path}/j"), tmp_path / "b", FakeTrain())
+
+
+def test_protocol_keys_in_base_and_bad_storage_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="lr"):
+        run_hpo(ARCH, {"lr": 1e-3}, HPOConfig(trials=1), tmp_path, FakeTrain())
+    with pytest.raises(ConfigError, match="storage"):
+        run_hpo(ARCH, {}, HPOConfig(trials=1, storage="nonsense"), tmp_path, FakeTrain())
+
+
+@pytest.mark.parametrize(("data", "key"), [
+    ({"trials": 0}, "trials"),
+    ({"trials": "ten"}, "trials"),
+    ({"trails": 3}, "trails"),
+    ({"space": {"lr": []}}, "lr"),
+    ({"space": {"batch": [1]}}, "batch"),
+])
+def test_bad_hpo_config_names_the_key(data: dict, key: str) -> None:
+    with pytest.raises(ConfigError, match=key):
+        from_dict(HPOConfig, data, "hpo")
+
+
+def test_seeds_mean_std_and_skip_finished(tmp_path: Path) -> None:
+    params = {"lr": 2e-5, "batch_size": 32, "warmup": 0.8}
+    fake = FakeTrain()
+    s = run_seeds(ARCH, BASE, params, SeedsConfig(n=3, first=5), tmp_path, fake)
+    assert s["seeds"] == [5, 6, 7]
+    expected = [fake_score({**params, "seed": k}) for k in (5, 6, 7)]
+    assert s["dev"] == pytest.approx(expected)
+    m = sum(expected) / 3
+    sd = (sum((x - m) ** 2 for x in expected) / 2) ** 0.5
+    assert s["dev_mean"] == pytest.approx(m) and s["dev_std"] == pytest.approx(sd)
+    assert s["test_mean"] == pytest.approx(m - 0.05)
+    again = FakeTrain()
+    assert run_seeds(ARCH, BASE, params, SeedsConfig(n=4, first=5), tmp_path, again)["seeds"] \
+        == [5, 6, 7, 8]
+    assert [kw["seed"] for kw in again.calls] == [8]
+    assert mean_std([1.0]) == (1.0, 0.0)
+
+
+def test_evaluate_architecture_chains_hpo_and_seeds(tmp_path: Path) -> None:
+    fake = FakeTrain()
+    r = evaluate_architecture(ARCH, BASE, HPOConfig(trials=3), SeedsConfig(n=2), tmp_path,
+                              fake, meta={"method": "bert-entity"})
+    hpo = json.loads((tmp_path / "hpo" / "hpo.json").read_text())
+    assert r["params"] == hpo["best_params"]
+    assert r["method"] == "bert-entity" and len(r["test"]) == 2
+    n = len(fake.calls)
+    assert evaluate_architecture(ARCH, BASE, HPOConfig(trials=3), SeedsConfig(n=2), tmp_path,
+                                 fake) == r
+    assert len(fake.calls) == n
+
+
+def test_random_architectures_are_valid_distinct_and_seeded() -> None:
+    archs, _ = random_architectures(10, seed=3)
+    assert len(set(archs)) == 10
+    assert archs == random_architectures(10, seed=3)[0]
+    assert archs != random_architectures(10, seed=4)[0]
+    # a reduced space: fixed values are kept, only free decisions vary
+    free = {k: DECISIONS[k] for k in ("span", "use_e1", "use_e2")}
+    fixed = {k: v for k, v in PRESETS["bert-entity"].to_dict().items() if k not in free}
+    small, rejected = random_architectures(5, seed=0, decisions=free, fixed=fixed)
+    assert all(a.pool_e1 == "start" and not a.use_c0 for a in small)
+    # 3 spans x 3 valid use patterns = 9 points; asking 10 must fail, not loop
+    with pytest.raises(Exception, match="too small"):
+        random_architectures(10, seed=0, decisions=free, fixed=fixed, max_tries=300)
+    assert rejected >= 0

@@ -1,0 +1,133 @@
+"""The pipeline library: config validation, stages skipped on re-run, candidates per method."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from autorc_nni.architecture import PRESETS, Architecture
+from autorc_nni.config import ConfigError
+from autorc_nni.pipeline import load_pipeline_config, pipeline_config_from_dict, run_pipeline
+
+
+class FakeTrain:
+    def __init__(self, fail_on_seed: int | None = None) -> None:
+        self.calls: list[dict] = []
+        self.fail_on_seed = fail_on_seed
+
+    def __call__(self, kw: dict, report=None) -> dict:
+        if self.fail_on_seed is not None and kw["seed"] == self.fail_on_seed:
+            raise RuntimeError("simulated crash")
+        self.calls.append(kw)
+        arch = Architecture.load(kw["arch"])
+        dev = 0.5 + 0.1 * len(arch.slots()) + kw["lr"] * 100 + 0.001 * kw["seed"]
+        return {"dev": {"score": dev}, "test": {"score": dev - 0.1}, "metric": "micro_f1"}
+
+
+def fake_search(n: int):
+    calls = []
+
+    def search(cfg, out: Path):
+        calls.append(out)
+        out.mkdir(parents=True, exist_ok=True)
+        archs = [PRESETS["bert-entity"], PRESETS["r-bert"],
+                 Architecture(use_c1=True, inter_e1e2="dot")][:n]
+        return [{"architecture": a, "score": 0.9 - 0.1 * i} for i, a in enumerate(archs)]
+
+    search.calls = calls
+    return search
+
+
+SMALL = {"method": "autorc", "dataset": "syn", "encoder": "tiny", "top": 2,
+         "train": {"epochs": 1}, "hpo": {"trials": 2}, "seeds": {"n": 2}}
+
+
+def test_pipeline_runs_and_resumes_skipping_finished_stages(tmp_path: Path) -> None:
+    cfg = pipeline_config_from_dict(SMALL)
+    search = fake_search(3)
+    crash = FakeTrain(fail_on_seed=1)
+    with pytest.raises(RuntimeError):
+        run_pipeline(cfg, tmp_path, search_fn=search, train_fn=crash)
+    assert (tmp_path / "candidates.json").is_file()
+    assert (tmp_path / "eval" / "rank_01" / "hpo" / "hpo.json").is_file()
+    assert not (tmp_path / "result.json").exists()
+    trained_before = {kw["out"] for kw in crash.calls}
+
+    fake = FakeTrain()
+    result = run_pipeline(cfg, tmp_path, search_fn=search, train_fn=fake)
+    assert len(search.calls) == 1  # the search stage was not run again
+    assert not trained_before & {kw["out"] for kw in fake.calls}  # nor any finished training
+    cands = json.loads((tmp_path / "candidates.json").read_text())["candidates"]
+    assert [c["evaluate"] for c in cands] == [True, True, False]
+    assert len(result["evaluated"]) == 2
+    # the best learned model is the evaluated candidate with the highest mean dev score
+    assert result["best"]["dev_mean"] == max(r["dev_mean"] for r in result["evaluated"])
+    assert result["best"]["architecture"] == PRESETS["r-bert"].to_dict()
+    n = len(fake.calls)
+    assert run_pipeline(cfg, tmp_path, search_fn=search, train_fn=fake) == result
+    assert len(fake.calls) == n
+
+
+def test_pipeline_baseline_and_random_methods(tmp_path: Path) -> None:
+    base = pipeline_config_from_dict({**SMALL, "method": "bert-entity"})
+    r = run_pipeline(base, tmp_path / "b", train_fn=FakeTrain())
+    assert r["best"]["architecture"] == PRESETS["bert-entity"].to_dict()
+    rnd = pipeline_config_from_dict({**SMALL, "method": "random", "random_n": 3, "seed": 7})
+    r = run_pipeline(rnd, tmp_path / "r", train_fn=FakeTrain())
+    assert len(r["evaluated"]) == 3
+    assert len({json.dumps(e["architecture"]) for e in r["evaluated"]}) == 3
+
+
+def test_search_method_without_search_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="search"):
+        run_pipeline(pipeline_config_from_dict(SMALL), tmp_path, train_fn=FakeTrain())
+
+
+def test_top_above_k_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="top"):
+        run_pipeline(pipeline_config_from_dict({**SMALL, "top": 3}), tmp_path,
+                     search_fn=fake_search(2), train_fn=FakeTrain())
+
+
+def test_run_dir_of_another_config_is_refused(tmp_path: Path) -> None:
+    run_pipeline(pipeline_config_from_dict({**SMALL, "method": "bert-entity"}), tmp_path,
+                 train_fn=FakeTrain())
+    with pytest.raises(ConfigError, match="another config"):
+        run_pipeline(pipeline_config_from_dict({**SMALL, "method": "r-bert"}), tmp_path,
+                     train_fn=FakeTrain())
+
+
+@pytest.mark.parametrize(("patch", "key"), [
+    ({"topp": 3}, "topp"),
+    ({"hpo": {"trials": 0}}, "trials"),
+    ({"hpo": {"trials": "10"}}, "hpo.trials"),
+    ({"seeds": {"n": 0}}, "n"),
+    ({"top": 0}, "top"),
+    ({"method": "enas"}, "method"),
+    ({"space": "M9"}, "space"),
+    ({"train": {"epochs": 0}}, "epochs"),
+    ({"train": {"epoch": 2}}, "epoch"),
+    ({"train": {"lr": 0.1}}, "lr"),
+    ({"train": {"max_len": "long"}}, "max_len"),
+])
+def test_bad_config_is_refused_naming_the_key(tmp_path: Path, patch: dict, key: str) -> None:
+    data = {**SMALL, **patch}
+    path = tmp_path / "c.yml"
+    import yaml
+
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(ConfigError, match=key) as e:
+        load_pipeline_config(path)
+    assert str(path) in str(e.value)
+
+
+def test_yaml_errors_and_overrides(tmp_path: Path) -> None:
+    path = tmp_path / "c.yml"
+    path.write_text("method: autorc\nhpo: [\n")
+    with pytest.raises(ConfigError, match="line"):
+        load_pipeline_config(path)
+    path.write_text("method: autorc\nhpo:\n  trials: 3\n")
+    cfg = load_pipeline_config(path, {"hpo.trials": 1, "seeds.n": 4, "method": "random"})
+    assert (cfg.hpo.trials, cfg.seeds.n, cfg.method) == (1, 4, "random")

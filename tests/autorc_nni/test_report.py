@@ -1,0 +1,106 @@
+"""The report: Table 1 numbers recomputed from the run directories, reward curves, rows."""
+
+from __future__ import annotations
+
+import json
+import statistics
+from pathlib import Path
+
+import pytest
+
+from autorc_nni.architecture import PRESETS, Architecture
+from autorc_nni.pipeline import pipeline_config_from_dict, run_pipeline
+from autorc_nni.report import ReportError, collect, write_report
+
+
+def fake_train(kw: dict, report=None) -> dict:
+    arch = Architecture.load(kw["arch"])
+    ds_bonus = 0.05 if "b" in kw["dataset"] else 0.0
+    dev = 0.4 + 0.05 * len(arch.slots()) + kw["lr"] * 100 + 0.003 * kw["seed"] + ds_bonus
+    return {"dev": {"score": dev}, "test": {"score": dev - 0.02 * (kw["seed"] % 3)},
+            "metric": "macro_f1" if kw["dataset"] == "ds_b" else "micro_f1"}
+
+
+def fake_search(cfg, out: Path):
+    from torch.utils.tensorboard import SummaryWriter
+
+    w = SummaryWriter(str(out / "tensorboard"))
+    for step in range(20):
+        w.add_scalar("search/reward", 0.1 + 0.01 * step + 0.001 * cfg.seed, step)
+    w.close()
+    archs = [Architecture(use_c1=True), PRESETS["r-bert"]]
+    return [{"architecture": a, "score": 0.5} for a in archs]
+
+
+def make_runs(root: Path) -> list[Path]:
+    runs = []
+    for ds in ("ds_a", "ds_b"):
+        for method, seed in (("bert-entity", 0), ("random", 0), ("autorc", 0), ("autorc", 1)):
+            cfg = pipeline_config_from_dict({
+                "method": method, "dataset": ds, "encoder": "tiny", "seed": seed, "top": 1,
+                "random_n": 2, "hpo": {"trials": 1}, "seeds": {"n": 3}})
+            run = root / f"{ds}-{method}-{seed}"
+            run_pipeline(cfg, run, search_fn=fake_search, train_fn=fake_train)
+            runs.append(run)
+    return runs
+
+
+def seed_tests(eval_dir: Path) -> list[float]:
+    """Test scores of an evaluated architecture, read back from each seed's metrics.json."""
+    return [json.loads((d / "metrics.json").read_text())["test"]["score"]
+            for d in sorted((eval_dir / "seeds").glob("seed_*"))]
+
+
+def best_eval_dir(run: Path) -> Path:
+    """The evaluated candidate with the highest mean dev score, from the seed files."""
+    def dev_mean(d: Path) -> float:
+        return statistics.fmean(json.loads((s / "metrics.json").read_text())["dev"]["score"]
+                                for s in (d / "seeds").glob("seed_*"))
+    return max(sorted((run / "eval").iterdir()), key=dev_mean)
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    return make_runs(tmp_path_factory.mktemp("runs"))
+
+
+def test_table1_is_recomputed_from_run_dirs(tmp_path: Path, runs: list[Path]) -> None:
+    out = write_report([runs[0].parent], tmp_path / "report")
+    table = json.loads((tmp_path / "report" / "table1.json").read_text())
+    for ds in ("ds_a", "ds_b"):
+        for method in ("bert-entity", "random"):
+            run = next(r for r in runs if r.name == f"{ds}-{method}-0")
+            t = seed_tests(best_eval_dir(run))
+            cell = table[f"{method}|{ds}"]
+            assert cell["mean"] == pytest.approx(statistics.fmean(t))
+            assert cell["std"] == pytest.approx(statistics.stdev(t))
+            assert cell["n_runs"] == 1 and cell["n_seeds"] == 3
+        # two autorc runs: mean ± std over the runs' best models
+        per_run = [statistics.fmean(seed_tests(best_eval_dir(r))) for r in runs
+                   if r.name.startswith(f"{ds}-autorc")]
+        cell = table[f"autorc|{ds}"]
+        assert cell["n_runs"] == 2
+        assert cell["mean"] == pytest.approx(statistics.fmean(per_run))
+        assert cell["std"] == pytest.approx(statistics.stdev(per_run))
+        assert f"AR_{ds}|{ds}" in table
+    md = (tmp_path / "report" / "table1.md").read_text()
+    lines = md.splitlines()
+    assert lines[0].startswith("| Model | ds_a (micro-f1) | ds_b (macro-f1) |")
+    rbert_row = next(line for line in lines if line.startswith("| BERT-entity |"))
+    c = table["bert-entity|ds_a"]
+    assert f"{100 * c['mean']:.2f}±{100 * c['std']:.3f}" in rbert_row
+    assert "(2 runs)" in next(line for line in lines if line.startswith("| AutoRC |"))
+    # reward curves from the searches' TensorBoard logs: one PNG per dataset
+    assert sorted(p.name for p in out["curves"]) == ["rewards_ds_a.png", "rewards_ds_b.png"]
+    assert all(p.stat().st_size > 1000 and p.read_bytes()[:4] == b"\x89PNG" for p in out["curves"])
+    report = (tmp_path / "report" / "report.md").read_text()
+    assert "rewards_ds_a.png" in report and "input format" in report
+
+
+def test_report_of_one_run_and_of_nothing(tmp_path: Path, runs: list[Path]) -> None:
+    recs = collect([runs[0]])
+    assert len(recs) == 1 and recs[0].row == "bert-entity"
+    with pytest.raises(ReportError, match="no result.json"):
+        collect([tmp_path])
+    with pytest.raises(ReportError, match="no such"):
+        collect([tmp_path / "missing"])

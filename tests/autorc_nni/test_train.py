@@ -1,0 +1,287 @@
+"""Training: it learns a task that needs the relation context, it is deterministic, a run killed
+and resumed ends where an uninterrupted run ends, and it writes every promised output.
+
+The synthetic task: the label is fixed by a keyword *between* the two entities; the entity words
+are drawn at random (so entities alone carry no signal) and the keywords also appear as
+distractors after e2 (so the bag of words carries none either).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import pytest
+import torch
+
+from autorc_nni.config import ConfigError
+from autorc_nni.errors import AutoRCError
+from autorc_nni.train import (
+    CHECKPOINT,
+    TrainConfig,
+    build_optimizer,
+    linear_warmup_decay,
+    pad_batch,
+    train,
+    train_config_from_dict,
+)
+
+ENTITIES = ["tree", "car", "river", "king", "book", "ship", "city", "gene", "drug", "cell",
+            "paper", "water", "house", "phone", "lake", "bridge", "army", "queen", "church",
+            "school", "garden", "forest", "island", "engine"]
+KEYWORDS = {"Other": ["over", "under"], "Cause-Effect(e1,e2)": ["cause"],
+            "Member-Collection(e1,e2)": ["member"]}
+FILLER = ["the", "of", "a", "in", "is", "was", "on", "for", "it", "this"]
+DISTRACTORS = FILLER + ["cause", "member", "over"]
+
+
+def synthetic_rows(n: int, seed: int) -> list[dict]:
+    """OpenNRE-format rows of the keyword task (labels balanced)."""
+    rng = random.Random(seed)
+    labels = list(KEYWORDS)
+    rows = []
+    for i in range(n):
+        label = labels[i % len(labels)]
+        e1, e2 = rng.sample(ENTITIES, 2)
+        left = [rng.choice(FILLER) for _ in range(rng.randint(0, 3))]
+        mid = ([rng.choice(FILLER) for _ in range(rng.randint(0, 1))] + [rng.choice(KEYWORDS[label])]
+               + [rng.choice(FILLER) for _ in range(rng.randint(0, 1))])
+        right = [rng.choice(DISTRACTORS) for _ in range(rng.randint(0, 3))]
+        h, t = len(left), len(left) + 1 + len(mid)
+        rows.append({"token": left + [e1] + mid + [e2] + right, "h": {"name": e1, "pos": [h, h + 1]},
+                     "t": {"name": e2, "pos": [t, t + 1]}, "relation": label})
+    rng.shuffle(rows)
+    return rows
+
+
+def write_synthetic(folder: Path, n_train: int = 400, n_dev: int = 90, n_test: int = 150) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for split, n, seed in (("train", n_train, 1), ("dev", n_dev, 2), ("test", n_test, 3)):
+        rows = synthetic_rows(n, seed)
+        (folder / f"{split}.txt").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory):
+    root = tmp_path_factory.mktemp("train")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("AUTORC_CACHE_DIR", str(root / "cache"))
+        yield {"root": root, "data": write_synthetic(root / "data")}
+
+
+def config(env, out: str, **kw) -> TrainConfig:
+    base = dict(
+        arch="bert-entity", dataset=str(env["data"]), format="opennre", encoder="tiny",
+        lr=2e-3, batch_size=16, warmup=0.5, epochs=8, seed=0, out=str(env["root"] / out),
+        max_len=64, num_threads=1, progress=False, eval_batch_size=64,
+    )
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+def state_dict(path: Path) -> dict[str, torch.Tensor]:
+    from autorc_nni.model import RCModel
+
+    return RCModel.from_pretrained(path).state_dict()
+
+
+def same_weights(a: Path, b: Path) -> bool:
+    sa, sb = state_dict(a), state_dict(b)
+    return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
+def scores(result: dict) -> dict:
+    """The parts of a result that must match exactly between equivalent runs."""
+    strip = lambda m: {k: v for k, v in m.items() if k != "eval_sentences_per_s"}  # noqa: E731
+    return {"dev": strip(result["dev"]), "test": strip(result["test"]),
+            "best_epoch": result["best_epoch"], "history": result["history"]}
+
+
+# -- learning and outputs ---------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def trained(env):
+    cfg = config(env, "learn")
+    return cfg, train(cfg)
+
+
+def test_learns_the_context_task(trained):
+    _, result = trained
+    assert result["test"]["accuracy"] >= 0.9, result["history"]
+    assert result["test"]["micro_f1"] >= 0.9
+    # it really trained: the first epoch is much worse than the best
+    assert result["history"][0]["dev_score"] < result["dev"]["score"] - 0.2
+
+
+def test_outputs(trained):
+    from autorc_nni.data.readers import read_opennre
+    from autorc_nni.model import RCModel
+
+    cfg, result = trained
+    out = Path(cfg.out)
+    saved = json.loads((out / "metrics.json").read_text())
+    assert scores(saved) == scores(result)
+    for split in ("dev", "test"):
+        m = saved[split]
+        for key in ("score", "micro_f1", "macro_f1", "accuracy", "micro_p", "micro_r", "per_label"):
+            assert key in m, (split, key)
+        assert set(m["per_label"]) == set(KEYWORDS)
+        assert {"p", "r", "f1", "support"} <= set(m["per_label"]["Other"])
+        assert m["score"] == m["micro_f1"]
+    assert "semeval_official" not in saved["test"]  # not the SemEval label set
+    assert saved["throughput"]["train_sentences"] == 400 * cfg.epochs
+    assert len(saved["history"]) == cfg.epochs
+    assert not (out / CHECKPOINT).exists()  # removed at the end unless keep_checkpoint
+
+    preds = [json.loads(line) for line in (out / "test_predictions.jsonl").read_text().splitlines()]
+    assert len(preds) == 150
+    assert set(preds[0]) == {"id", "gold", "pred", "prob"}
+    acc = sum(p["gold"] == p["pred"] for p in preds) / len(preds)
+    assert acc == pytest.approx(result["test"]["accuracy"])
+
+    # the model directory loads and predicts what the run predicted
+    model = RCModel.from_pretrained(out / "model")
+    examples = read_opennre(env_path(cfg) / "test.txt").examples
+    got = model.predict(examples)
+    assert [label for label, _ in got] == [p["pred"] for p in preds]
+    assert [prob for _, prob in got] == pytest.approx([p["prob"] for p in preds], abs=1e-4)
+
+
+def env_path(cfg: TrainConfig) -> Path:
+    return Path(cfg.dataset)
+
+
+def test_tensorboard_logs(trained):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    cfg, _ = trained
+    events = list((Path(cfg.out) / "tensorboard").glob("events.out.tfevents.*"))
+    assert events
+    acc = EventAccumulator(str(Path(cfg.out) / "tensorboard"))
+    acc.Reload()
+    tags = set(acc.Tags()["scalars"])
+    assert {"train/loss", "train/lr", "dev/score", "dev/micro_f1"} <= tags
+    steps_per_epoch = -(-400 // cfg.batch_size)
+    lrs = [e.value for e in acc.Scalars("train/lr")]
+    assert len(lrs) == steps_per_epoch * cfg.epochs
+    warm = round(cfg.warmup * steps_per_epoch)
+    assert max(lrs) == pytest.approx(cfg.lr)
+    assert lrs.index(max(lrs)) == warm - 1  # the peak is reached at the end of warm-up
+    assert lrs[-1] < cfg.lr / 50  # decayed to ~0
+    assert len(acc.Scalars("dev/score")) == cfg.epochs
+
+
+# -- determinism and resume -------------------------------------------------------------------
+
+SHORT = dict(epochs=2, checkpoint_every=5, limit_train=200)  # 13 steps per epoch
+
+
+def test_deterministic(env):
+    a = train(config(env, "det_a", **SHORT))
+    b = train(config(env, "det_b", **SHORT))
+    assert scores(a) == scores(b)
+    assert same_weights(env["root"] / "det_a" / "model", env["root"] / "det_b" / "model")
+    c = train(config(env, "det_c", **{**SHORT, "seed": 1}))
+    assert not same_weights(env["root"] / "det_a" / "model", env["root"] / "det_c" / "model")
+    assert scores(a) != scores(c) or a["history"] != c["history"]
+
+
+def test_resume_after_kills_matches_uninterrupted(env):
+    full = train(config(env, "res_full", **SHORT))
+    # killed at step 7 (last checkpoint: step 5), again at step 17 (second epoch; last
+    # checkpoint: step 15), then resumed to the end
+    stopped = train(config(env, "res_cut", stop_after_steps=7, **SHORT))
+    assert stopped == {"stopped": True, "global_step": 7}
+    ckpt = torch.load(env["root"] / "res_cut" / CHECKPOINT, weights_only=False)
+    assert ckpt["state"]["global_step"] == 5
+    stopped = train(config(env, "res_cut", stop_after_steps=17, resume=True, **SHORT))
+    assert stopped["global_step"] == 17
+    resumed = train(config(env, "res_cut", resume=True, **SHORT))
+    assert scores(resumed) == scores(full)
+    assert same_weights(env["root"] / "res_full" / "model", env["root"] / "res_cut" / "model")
+    # a finished run asked to resume returns its metrics
+    again = train(config(env, "res_cut", resume=True, **SHORT))
+    assert scores(again) == scores(full)
+
+
+def test_resume_guards(env):
+    train(config(env, "guard", stop_after_steps=6, **SHORT))
+    with pytest.raises(AutoRCError, match="--resume"):
+        train(config(env, "guard", **SHORT))
+    with pytest.raises(ConfigError, match="lr"):
+        train(config(env, "guard", resume=True, **{**SHORT, "lr": 1e-3}))
+
+
+# -- pieces -----------------------------------------------------------------------------------
+
+def test_schedule():
+    f = linear_warmup_decay(4, 12)
+    assert [f(s) for s in range(4)] == [0.25, 0.5, 0.75, 1.0]
+    assert f(4) == 1.0 and f(8) == 0.5 and f(12) == 0.0
+    g = linear_warmup_decay(0, 10)
+    assert g(0) == 1.0 and g(5) == 0.5
+
+
+def test_optimizer_groups_skip_norms_and_biases():
+    from autorc_nni.encoders import load_encoder
+    from autorc_nni.model import RCModel
+
+    _, enc = load_encoder("tiny")
+    model = RCModel("r-bert", enc, num_labels=3)
+    opt = build_optimizer(model, 1e-3, 0.01)
+    decay, plain = opt.param_groups
+    assert decay["weight_decay"] == 0.01 and plain["weight_decay"] == 0.0
+    names = {id(p): n for n, p in model.named_parameters()}
+    plain_names = {names[id(p)] for p in plain["params"]}
+    decay_names = {names[id(p)] for p in decay["params"]}
+    assert any("LayerNorm.weight" in n for n in plain_names)
+    assert all(n.endswith("bias") or "LayerNorm" in n for n in plain_names)
+    assert not any(n.endswith("bias") or "LayerNorm" in n for n in decay_names)
+    assert "classifier.linear.weight" in decay_names
+    assert len(plain_names) + len(decay_names) == len(names)
+
+
+def test_pad_batch_keeps_logits(env):
+    from autorc_nni.batching import collate
+    from autorc_nni.data.readers import read_opennre
+    from autorc_nni.encoders import load_encoder
+    from autorc_nni.featurize import Featurizer
+    from autorc_nni.model import RCModel
+
+    tok, enc = load_encoder("tiny")
+    exs = read_opennre(env["data"] / "dev.txt").examples[:8]
+    l2i = {lab: i for i, lab in enumerate(KEYWORDS)}
+    rows = Featurizer(tok, 64, formats=("markers",), cache=False).featurize(exs, l2i).rows
+    rows = [rows[i] for i in range(len(rows))]
+    model = RCModel("bert-entity", enc, num_labels=3).eval()
+    batch = collate(rows, ["markers"], max_len=64)
+    padded = pad_batch(collate(rows, ["markers"], max_len=64), 40, 64)
+    assert padded["markers"]["input_ids"].shape[1] == 40
+    assert padded["markers"]["dist"].shape[-1] == 40
+    assert padded["markers"]["attention_mask"][:, batch["markers"]["input_ids"].shape[1]:].sum() == 0
+    with torch.no_grad():
+        assert torch.allclose(model(batch), model(padded), atol=1e-5)
+
+
+def test_config_errors():
+    with pytest.raises(ConfigError, match="train.lr"):
+        train_config_from_dict({"lr": "fast"})
+    with pytest.raises(ConfigError, match="unknown key"):
+        train_config_from_dict({"learning_rate": 1e-3})
+    with pytest.raises(ConfigError, match="batch_size"):
+        train_config_from_dict({"batch_size": 0})
+    with pytest.raises(ConfigError, match="pad_to"):
+        train_config_from_dict({"pad_to": 512})
+    cfg = train_config_from_dict({"arch": "r-bert", "epochs": 1, "warmup": 1})
+    assert cfg.arch == "r-bert" and cfg.warmup == 1.0
+
+
+def test_bf16_needs_cuda(env):
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present")
+    with pytest.raises(ConfigError, match="CUDA"):
+        train(config(env, "bf16", bf16=True, device="cpu"))
+    with pytest.raises(ConfigError, match="no CUDA"):
+        train(config(env, "cuda", device="cuda"))

@@ -1,0 +1,119 @@
+"""The search spaces M, M1, M2, M3 as data, their sizes, samples and ``autorc space``."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import pytest
+
+from autorc_nni.architecture import DECISIONS, PRESETS, Architecture, ArchitectureError, space_size
+from search_spaces import spaces as S
+from trial.cli import main
+
+
+def _all_samples(name):
+    d = S.space_decisions(name)
+    for combo in itertools.product(*d.values()):
+        yield dict(zip(d, combo, strict=True))
+
+
+def test_spaces_are_sub_tables_of_decisions_in_controller_order():
+    for name in S.SPACES:
+        free, fixed = S.space_decisions(name), S.fixed_values(name)
+        assert set(free) | set(fixed) == set(DECISIONS) and not set(free) & set(fixed)
+        assert list(free) == [d for d in DECISIONS if d in free]  # controller order
+        for label, options in free.items():
+            assert options == DECISIONS[label]
+    assert S.space_decisions("M") == DECISIONS and S.fixed_values("M") == {}
+
+
+def test_reduced_spaces_fix_what_table_2_says():
+    inter = {"inter_e1e2", "inter_c0", "inter_c1", "inter_c2"}
+    pools = {f"pool_{p}" for p in ("e1", "e2", "c0", "c1", "c2")}
+    ctx = {"use_c0", "use_c1", "use_c2"}
+    m1, m2, m3 = (S.fixed_values(n) for n in ("M1", "M2", "M3"))
+    assert m1 == dict.fromkeys(inter, "none")
+    assert m2 == m1 | dict.fromkeys(pools, "start")
+    assert m3 == m2 | dict.fromkeys(ctx, False)
+    assert list(S.space_decisions("M3")) == ["span", "posenc", "use_e1", "use_e2"]
+
+
+def test_literal_sizes():
+    assert S.space_size("M") == space_size() == 3 * 3 * 5**5 * 2**5 * 3 * 3**3 == 72_900_000
+    assert S.space_size("M1") == 3 * 3 * 5**5 * 2**5
+    assert S.space_size("M2") == 3 * 3 * 2**5
+    assert S.space_size("M3") == 36
+
+
+@pytest.mark.parametrize("name", ["M2", "M3"])
+def test_valid_and_distinct_sizes_match_enumeration(name):
+    valid = [s for s in _all_samples(name) if S.is_valid(s, name)]
+    assert S.valid_space_size(name) == len(valid)
+    assert S.distinct_space_size(name) == len(valid)  # no free pooler: every valid point differs
+
+
+def test_valid_and_distinct_sizes_closed_form():
+    # Invalid = every feature off; the other decisions (span, posenc, 5 poolers) stay free.
+    assert S.valid_space_size("M") == 72_900_000 - 3 * 3 * 5**5
+    assert S.valid_space_size("M1") == 3 * 3 * 5**5 * (2**5 - 1)
+    # M1: a used part has 5 poolers, an unused one's pooler is irrelevant: sum_k C(5,k) 5^k.
+    assert S.distinct_space_size("M1") == 3 * 3 * (6**5 - 1)
+    assert S.distinct_space_size("M") < S.valid_space_size("M")
+
+
+def test_to_architecture_completes_with_fixed_values():
+    arch = S.to_architecture({"span": "tokens", "posenc": "add", "use_e1": True, "use_e2": False}, "M3")
+    assert arch == Architecture(
+        span="tokens", posenc="add", use_e1=True, use_e2=False, pool_e1="start", pool_e2="start",
+        pool_c0="start", pool_c1="start", pool_c2="start",
+    )
+    assert S.from_architecture(arch, "M3") == {
+        "span": "tokens", "posenc": "add", "use_e1": True, "use_e2": False
+    }
+
+
+def test_bert_entity_is_in_m3_and_r_bert_is_not():
+    assert S.from_architecture(PRESETS["bert-entity"], "M3")["span"] == "markers"
+    with pytest.raises(S.SearchSpaceError, match="not in space M3"):
+        S.from_architecture(PRESETS["r-bert"], "M3")
+    sample = S.from_architecture(PRESETS["r-bert"], "M1")
+    assert S.to_architecture(sample, "M1") == PRESETS["r-bert"]
+
+
+def test_bad_samples_name_what_is_wrong():
+    good = {"span": "markers", "posenc": "none", "use_e1": True, "use_e2": True}
+    with pytest.raises(S.SearchSpaceError, match=r"missing decision\(s\) \['use_e2'\]"):
+        S.to_architecture({k: v for k, v in good.items() if k != "use_e2"}, "M3")
+    with pytest.raises(S.SearchSpaceError, match="are fixed in M3"):
+        S.to_architecture(good | {"use_c0": True}, "M3")
+    with pytest.raises(S.SearchSpaceError, match="posenc='sum'"):
+        S.to_architecture(good | {"posenc": "sum"}, "M3")
+    with pytest.raises(S.SearchSpaceError, match="use_e1=1"):
+        S.to_architecture(good | {"use_e1": 1}, "M3")  # not a bool
+    with pytest.raises(ArchitectureError, match="no feature"):
+        S.to_architecture(good | {"use_e1": False, "use_e2": False}, "M3")
+    assert S.is_valid(good, "M3")
+    assert not S.is_valid(good | {"use_e1": False, "use_e2": False}, "M3")
+    assert not S.is_valid(good | {"extra": 1}, "M3")
+    with pytest.raises(S.SearchSpaceError, match="unknown search space 'M4'"):
+        S.get_space("M4")
+
+
+def test_autorc_space_prints_table_and_both_counts(capsys):
+    assert main(["space"]) == 0
+    out = capsys.readouterr().out
+    for label, options in DECISIONS.items():
+        line = next(ln for ln in out.splitlines() if ln.strip().startswith(label + " "))
+        assert f"{len(options)}:" in line and all(str(o) in line for o in options)
+    assert "72,900,000" in out and "72,871,875" in out
+    assert "1.64e+08" in out
+    assert f"{S.distinct_space_size('M'):,}" in out
+
+
+def test_autorc_space_reduced(capsys):
+    assert main(["space", "--space", "M3"]) == 0
+    out = capsys.readouterr().out
+    assert ": 36" in out and ": 27" in out and "1.64e" not in out
+    assert "pool_c1" in out.split("fixed decisions:")[1]
+    assert math.prod(len(o) for o in S.space_decisions("M3").values()) == 36

@@ -1,0 +1,44 @@
+"""A synthetic relation dataset whose label is carried by one part of the sentence only.
+
+Each sentence is ``c0 words, e1 word, KEYWORD c1 words, e2 word, c2 words``: the first word
+between the entities (the start of part c1) is a keyword that determines the label; the entity
+words and every other word are drawn at random from one shared pool, so e1, e2, c0 and c2 carry
+no information about the label. Written as OpenNRE JSON lines (train/dev/test.txt).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+KEYWORDS = {"cause": "Cause", "origin": "Origin", "member": "Member", "between": "Other"}
+FILLER = ("the of and to a in is was for on that with as by at from it his an are were which be "
+          "this has he had not but or have their its also they one first after who new two been "
+          "her she more other when all into during time there would than some only over").split()
+
+
+def planted_rows(n: int, seed: int) -> list[dict]:
+    rng = random.Random(seed)
+    keywords = list(KEYWORDS)
+    rows = []
+    for _ in range(n):
+        kw = rng.choice(keywords)
+        c0 = [rng.choice(FILLER) for _ in range(rng.randint(1, 3))]
+        c1 = [kw] + [rng.choice(FILLER) for _ in range(rng.randint(1, 2))]
+        c2 = [rng.choice(FILLER) for _ in range(rng.randint(1, 3))]
+        e1, e2 = rng.choice(FILLER), rng.choice(FILLER)
+        tokens = c0 + [e1] + c1 + [e2] + c2
+        h = len(c0)
+        t = h + 1 + len(c1)
+        rows.append({"token": tokens, "h": {"pos": [h, h + 1]}, "t": {"pos": [t, t + 1]},
+                     "relation": KEYWORDS[kw]})
+    return rows
+
+
+def write_planted(folder: Path, n_train: int = 256, n_dev: int = 128, seed: int = 0) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for split, n, s in (("train", n_train, seed), ("dev", n_dev, seed + 1), ("test", 32, seed + 2)):
+        lines = [json.dumps(r) for r in planted_rows(n, s)]
+        (folder / f"{split}.txt").write_text("\n".join(lines) + "\n")
+    return folder

@@ -1,0 +1,149 @@
+"""The AutoRC strategy on NNI's one-shot machinery, on a toy model space (tests/strategies/toy.py)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from strategies.autorc import (
+    METHODS,
+    AutoRCStrategy,
+    ChildBatches,
+    RewardBatches,
+    SearchError,
+    SupernetTrainingModule,
+    make_evaluator,
+    method_switches,
+    to_architecture,
+)
+from tests.strategies.toy import FIXED, ToySpace, toy_collate, toy_rows
+
+
+def _search(copies=2, warmup_steps=0, steps=6, method="autorc", lr=1e-2, controller_lr=1e-2, seed=0):
+    torch.manual_seed(seed)
+    space = ToySpace(copies=copies, sharing=method_switches(method).sharing)
+    tm = SupernetTrainingModule(labels=["neg", "pos"], negative_label="neg", lr=lr)
+    train = ChildBatches(toy_rows(64), 4, 4, toy_collate, seed=seed, total_steps=steps)
+    val = RewardBatches(toy_rows(64, seed=1), 16, toy_collate, seed=seed, total_steps=steps)
+    strategy = AutoRCStrategy(
+        method=method, fixed=FIXED, search_warmup_steps=warmup_steps, copies=copies,
+        controller_lr=controller_lr, seed=seed,
+    )
+    module = strategy.prepare(space, make_evaluator(tm, train, val))
+    return strategy, module, space
+
+
+def test_methods_are_the_papers_switches():
+    assert METHODS["autorc"].sharing == "heterogeneous" and METHODS["autorc"].copies == 2
+    assert METHODS["autorc"].search_warmup
+    naive = METHODS["naive-enas"]
+    assert (naive.sharing, naive.copies, naive.search_warmup) == ("naive", 1, False)
+    assert METHODS["autorc1"].sharing == "naive" and METHODS["autorc1"].copies == 2
+    assert METHODS["autorc2"].copies == 1 and METHODS["autorc2"].sharing == "heterogeneous"
+    assert not METHODS["autorc3"].search_warmup and METHODS["autorc3"].copies == 2
+    with pytest.raises(SearchError, match="unknown search method 'enas'"):
+        method_switches("enas")
+
+
+def test_no_search_warmup_method_ignores_warmup_steps():
+    assert AutoRCStrategy(method="autorc3", search_warmup_steps=10).search_warmup_steps == 0
+    assert AutoRCStrategy(method="autorc", search_warmup_steps=10).search_warmup_steps == 10
+
+
+def test_supernet_must_match_method():
+    strategy = AutoRCStrategy(method="naive-enas", fixed=FIXED)
+    with pytest.raises(SearchError, match="sharing='naive'"):
+        strategy.check_supernet(ToySpace(copies=1, sharing="heterogeneous"))
+    with pytest.raises(SearchError, match="1 copies, supernet has 2"):
+        strategy.check_supernet(ToySpace(copies=2, sharing="naive"))
+
+
+def test_controller_table_comes_from_the_model_space():
+    _, module, _ = _search()
+    assert module.controller.labels == ["pool_c1", "use_c1"]  # DECISIONS order
+    arch = to_architecture(module.controller.greedy(), FIXED)
+    assert isinstance(arch.use_c1, bool)
+
+
+def test_controller_frozen_during_search_warmup_then_updated():
+    strategy, module, _ = _search(warmup_steps=3, steps=3)
+    before = {k: v.clone() for k, v in module.controller.state_dict().items()}
+    seen = []
+    module.on_step = lambda m, stats: seen.append(stats)
+    strategy.fit()
+    assert module.step == 3 and [s["updated"] for s in seen] == [False] * 3
+    after = module.controller.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)
+    assert module.reinforce.baseline is not None  # the baseline follows rewards during warm-up
+
+    strategy, module, _ = _search(warmup_steps=3, steps=5)
+    before = {k: v.clone() for k, v in module.controller.state_dict().items()}
+    seen = []
+    module.on_step = lambda m, stats: seen.append(stats)
+    strategy.fit()
+    assert [s["updated"] for s in seen] == [False, False, False, True, True]
+    after = module.controller.state_dict()
+    assert any(not torch.equal(before[k], after[k]) for k in before)
+
+
+def test_only_the_drawn_copy_and_its_optimizer_state_change():
+    strategy, module, space = _search(steps=1)
+    snap = {k: v.clone() for k, v in space.state_dict().items()}
+    seen = []
+    module.on_step = lambda m, stats: seen.append(stats)
+    strategy.fit()
+    enc, cls = seen[0]["copies"]
+    state = space.state_dict()
+    for i in range(2):
+        for name, group, drawn in (("encoders", enc, i == enc), ("classifiers", cls, i == cls)):
+            w = f"{name}.{i}.weight"
+            assert torch.equal(state[w], snap[w]) != drawn, (w, group)
+    opt = module.weight_optimizer()
+    with_state = {id(p) for p in opt.state if opt.state[p]}
+    assert id(space.encoders[enc].weight) in with_state
+    assert id(space.encoders[1 - enc].weight) not in with_state
+    assert seen[0]["lr"] > 0
+
+
+def test_child_batches_are_deterministic_and_resumable():
+    rows = toy_rows(40)
+    full = list(ChildBatches(rows, 2, 4, toy_collate, seed=3, total_steps=12))
+    assert len(full) == 12 and all(len(group) == 4 for group in full)  # 5 steps per epoch
+    tail = list(ChildBatches(rows, 2, 4, toy_collate, seed=3, total_steps=12, start_step=7))
+    for a, b in zip(full[7:], tail, strict=True):
+        assert all(torch.equal(x["x"], y["x"]) for x, y in zip(a, b, strict=True))
+    # one epoch sees every row of the first 5 * 8 = 40 exactly once
+    xs = torch.cat([b["x"] for group in full[:5] for b in group])
+    assert len({tuple(r.tolist()) for r in xs}) == 40
+    with pytest.raises(SearchError, match="fewer than one search step"):
+        ChildBatches(rows[:7], 2, 4, toy_collate, seed=0, total_steps=1)
+
+
+def test_search_learns_the_planted_decision_on_toy_space():
+    strategy, module, _ = _search(steps=120, controller_lr=5e-2, lr=5e-2)
+    start = module.controller.probabilities()["use_c1"]["True"]
+    strategy.fit()
+    end = module.controller.probabilities()["use_c1"]["True"]
+    assert start < 0.6 and end > 0.8, (start, end)
+
+
+def test_bucketed_child_batches_have_similar_lengths():
+    rows = toy_rows(400)
+    lengths = [int(r["x"][1].abs() * 100) for r in rows]
+    plain = ChildBatches(rows, 8, 2, lambda rs: rs, seed=0, total_steps=25)
+    bucketed = ChildBatches(rows, 8, 2, lambda rs: rs, seed=0, total_steps=25, lengths=lengths)
+    ids = {id(r): i for i, r in enumerate(rows)}
+
+    def spread(loader):
+        out, seen = [], []
+        for group in loader:
+            for batch in group:
+                ls = [lengths[ids[id(r)]] for r in batch]
+                out.append(max(ls) - min(ls))
+                seen += [ids[id(r)] for r in batch]
+        return sum(out) / len(out), seen
+
+    s_plain, seen_plain = spread(plain)
+    s_bucket, seen_bucket = spread(bucketed)
+    assert s_bucket < s_plain / 4
+    assert sorted(seen_bucket) == sorted(set(seen_bucket)) and len(seen_bucket) == 400

@@ -1,0 +1,113 @@
+"""``autorc run`` and the protocol commands on the real search and training (tiny encoder)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from trial.cli import main
+
+
+def write(tmp_path: Path, cfg: dict, name: str = "c.yml") -> Path:
+    path = tmp_path / name
+    path.write_text(yaml.safe_dump(cfg))
+    return path
+
+
+def mtimes(root: Path, name: str) -> dict[str, float]:
+    return {str(p): p.stat().st_mtime_ns for p in root.rglob(name)}
+
+
+def test_run_resumes_skipping_finished_stages(tmp_path: Path, tiny_config, capsys) -> None:
+    cfg = write(tmp_path, tiny_config())
+    out = tmp_path / "run"
+    assert main(["run", "--config", str(cfg), "--out", str(out)]) == 0
+    result = json.loads((out / "result.json").read_text())
+    assert result["method"] == "autorc" and len(result["best"]["test"]) == 2
+    ranking = json.loads((out / "search" / "ranking.json").read_text())
+    assert len(ranking) == 2
+    cands = json.loads((out / "candidates.json").read_text())["candidates"]
+    assert cands[0]["architecture"] == ranking[0]["architecture"]
+    assert [c["evaluate"] for c in cands] == [True, False]
+    assert (out / "report" / "table1.md").is_file()
+    assert list((out / "search" / "tensorboard").glob("events.out.tfevents.*"))
+    metrics = mtimes(out, "metrics.json")
+    assert len(metrics) == 3  # 1 HPO trial + 2 seeds
+    # simulate a crash after the search and the HPO: drop the later stages' results
+    (out / "result.json").unlink()
+    (out / "eval" / "rank_01" / "result.json").unlink()
+    seed1 = out / "eval" / "rank_01" / "seeds" / "seed_1"
+    for p in sorted(seed1.rglob("*"), reverse=True):
+        p.unlink() if p.is_file() else p.rmdir()
+    seed1.rmdir()
+    ckpt = (out / "search" / "checkpoint.pt").stat().st_mtime_ns
+    capsys.readouterr()
+    assert main(["run", "--config", str(cfg), "--out", str(out)]) == 0
+    assert (out / "search" / "checkpoint.pt").stat().st_mtime_ns == ckpt  # search not redone
+    after = mtimes(out, "metrics.json")
+    assert {k: v for k, v in after.items() if k in metrics} == {
+        k: v for k, v in metrics.items() if "seed_1" not in k}  # finished runs untouched
+    assert str(seed1 / "metrics.json") in after
+    assert json.loads((out / "result.json").read_text())["best"]["architecture"] == \
+        result["best"]["architecture"]
+
+
+@pytest.mark.parametrize(("patch", "key"), [
+    ({"search": {"k": 1}}, "top"),
+    ({"search": {"epochs": 0}}, "epochs"),
+    ({"search": {"epocs": 1}}, "epocs"),
+    ({"search": {"dataset": "x"}}, "dataset"),
+    ({"hpo": {"trials": 0}}, "trials"),
+    ({"seeds": {"n": -1}}, "n"),
+])
+def test_bad_config_refused_before_anything_runs(tmp_path: Path, tiny_config, capsys,
+                                                 patch: dict, key: str) -> None:
+    cfg = tiny_config()
+    for k, v in patch.items():
+        cfg[k] = {**cfg[k], **v}
+    path = write(tmp_path, cfg)
+    out = tmp_path / "run"
+    assert main(["run", "--config", str(path), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert key in err and str(path) in err
+    assert not out.exists()
+
+
+def test_protocol_commands(tmp_path: Path, tiny_config, capsys) -> None:
+    cfg = write(tmp_path, tiny_config())
+    common = ["--config", str(cfg), "--dataset", tiny_config()["dataset"], "--format", "opennre"]
+    assert main(["hpo", "--arch", "bert-entity", *common, "--trials", "2",
+                 "--out", str(tmp_path / "hpo")]) == 0
+    hpo = json.loads((tmp_path / "hpo" / "hpo.json").read_text())
+    assert hpo["n_complete"] == 2
+    assert main(["repeat", "--arch", "bert-entity", *common, "--hpo", str(tmp_path / "hpo"),
+                 "--seeds", "2", "--out", str(tmp_path / "rep")]) == 0
+    rep = json.loads((tmp_path / "rep" / "result.json").read_text())
+    assert rep["params"] == hpo["best_params"] and rep["seeds"] == [0, 1]
+    assert main(["random-search", *common, "--n", "2", "--seeds", "1",
+                 "--out", str(tmp_path / "rnd")]) == 0
+    rnd = json.loads((tmp_path / "rnd" / "result.json").read_text())
+    assert rnd["method"] == "random" and len(rnd["evaluated"]) == 2
+    # transfer: a "found" architecture from another dataset, onto this one
+    arch = tmp_path / "found.json"
+    arch.write_text(json.dumps({**json.loads((tmp_path / "hpo" / "architecture.json")
+                                             .read_text()), "_meta": {"dataset": "semeval10"}}))
+    assert main(["transfer", "--arch", str(arch), *common, "--seeds", "1",
+                 "--out", str(tmp_path / "tr")]) == 0
+    tr = json.loads((tmp_path / "tr" / "result.json").read_text())
+    assert tr["label"] == "AR_semeval10"
+    capsys.readouterr()
+    assert main(["report", str(tmp_path / "rep"), str(tmp_path / "rnd"), str(tmp_path / "tr"),
+                 "--out", str(tmp_path / "rep_out")]) == 0
+    table = capsys.readouterr().out
+    assert "| BERT-entity |" in table and "| random search |" in table
+    assert "| AR_semeval10 |" in table
+    # bad input: a clear error naming the problem, exit 2
+    assert main(["repeat", "--arch", "bert-entity", *common, "--lr", "1e-3",
+                 "--out", str(tmp_path / "x")]) == 2
+    assert "--batch-size" in capsys.readouterr().err
+    assert main(["hpo", "--arch", "nope", *common, "--out", str(tmp_path / "y")]) == 2
+    assert "nope" in capsys.readouterr().err

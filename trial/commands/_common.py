@@ -1,0 +1,102 @@
+"""Options shared by the protocol commands (hpo, repeat, random-search, transfer, run).
+
+Each command builds one pipeline config: the YAML given with ``--config`` (optional), then the
+command-line flags on top, then ``--set key=value`` overrides; the result is validated by
+:func:`autorc_nni.pipeline.pipeline_config_from_dict`, so a bad flag or key is refused before
+anything trains.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+import yaml
+
+from autorc_nni.config import ConfigError
+from autorc_nni.pipeline import (
+    PipelineConfig,
+    pipeline_config_from_dict,
+    read_yaml,
+    set_dotted,
+)
+
+# flag dest -> dotted key of the pipeline config
+_FLAGS = {
+    "dataset": "dataset", "format": "format", "data_root": "data_dir", "encoder": "encoder",
+    "space": "space", "epochs": "train.epochs", "max_len": "train.max_len",
+    "limit_train": "train.limit_train", "limit_eval": "train.limit_eval",
+    "device": "train.device", "trials": "hpo.trials", "storage": "hpo.storage",
+    "study": "hpo.study", "sampler_seed": "hpo.sampler_seed", "seeds": "seeds.n",
+    "first_seed": "seeds.first",
+}
+
+
+def add_data_args(p: argparse.ArgumentParser, dataset_required: bool = True) -> None:
+    p.add_argument("--config", metavar="YAML",
+                   help="a pipeline config whose train/hpo/seeds sections are the defaults")
+    p.add_argument("--dataset", required=dataset_required,
+                   help="a registered dataset (semeval10, ...) or a folder (then --format)")
+    p.add_argument("--format", help="reader of a dataset folder (opennre, tacred, semeval, ...)")
+    p.add_argument("--data-root", help="where named datasets live (default $AUTORC_DATA_DIR)")
+    p.add_argument("--encoder", help="minilm (default), tiny, an HF name or a local path")
+    p.add_argument("--epochs", type=int, help="training epochs per run")
+    p.add_argument("--max-len", type=int, help="max wordpieces per example")
+    p.add_argument("--limit-train", type=int, help="use only the first N training examples")
+    p.add_argument("--limit-eval", type=int, help="use only the first N dev/test examples")
+    p.add_argument("--device", choices=["auto", "cpu", "cuda"])
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override any config key, e.g. --set train.dropout=0.2 (YAML value)")
+
+
+def add_hpo_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--trials", type=int, help="Optuna trials per architecture (paper: 10)")
+    p.add_argument("--storage", help="Optuna storage URL or journal:FILE (default: SQLite in "
+                   "the output directory); share it to let several workers fill one study")
+    p.add_argument("--study", help="Optuna study name (default: from the output directory)")
+    p.add_argument("--sampler-seed", type=int, help="seed of Optuna's RandomSampler")
+
+
+def add_seed_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--seeds", type=int, help="number of seeds for the chosen setting (paper: 10)")
+    p.add_argument("--first-seed", type=int, help="seeds are FIRST..FIRST+N-1 (default 0)")
+
+
+def parse_overrides(items: list[str]) -> dict[str, Any]:
+    """``["a.b=3", "c=x"]`` -> ``{"a.b": 3, "c": "x"}`` (values parsed as YAML)."""
+    out = {}
+    for item in items:
+        if "=" not in item:
+            raise ConfigError(f"--set {item!r}: expected KEY=VALUE")
+        key, value = item.split("=", 1)
+        try:
+            out[key.strip()] = yaml.safe_load(value)
+        except yaml.YAMLError as e:
+            raise ConfigError(f"--set {item!r}: invalid value: {e}") from None
+    return out
+
+
+def build_config(args: argparse.Namespace, **fixed: Any) -> PipelineConfig:
+    """The pipeline config of a command: --config, then flags, then ``fixed``, then --set."""
+    data = read_yaml(args.config) if getattr(args, "config", None) else {}
+    where = args.config or "command line"
+    for dest, key in _FLAGS.items():
+        value = getattr(args, dest, None)
+        if value is not None:
+            set_dotted(data, key, value, where)
+    for key, value in fixed.items():
+        set_dotted(data, key, value, where)
+    for key, value in parse_overrides(getattr(args, "overrides", [])).items():
+        set_dotted(data, key, value, where)
+    data.setdefault("train", {}).setdefault("progress", False)
+    return pipeline_config_from_dict(data, where)
+
+
+def print_result(r: dict[str, Any]) -> None:
+    """One evaluated architecture: setting, dev and test mean ± std (percent)."""
+    def pct(m: float | None, s: float | None) -> str:
+        return "-" if m is None else f"{100 * m:.2f} ± {100 * (s or 0):.3f}"
+
+    print(f"hyper-parameters: {r['params']}")
+    print(f"dev  ({len(r['dev'])} seeds): {pct(r['dev_mean'], r['dev_std'])}")
+    print(f"test ({len(r['test'])} seeds): {pct(r['test_mean'], r['test_std'])}")

@@ -1,0 +1,41 @@
+"""``autorc data stats``: what a dataset holds, split by split.
+
+    autorc data stats semeval10
+    autorc data stats --data path/to/folder --format tacred --encoder minilm --max-len 256
+    autorc data stats ddi --encoder none          # words only, no tokenizer
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from autorc_nni.data import DATASETS, READERS, load_dataset
+from autorc_nni.data.stats import compute_stats, format_stats
+from autorc_nni.errors import AutoRCError
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("data", help="inspect the benchmark datasets")
+    dsub = p.add_subparsers(dest="data_command", metavar="ACTION", required=True)
+    stats = dsub.add_parser("stats", help="print per-split statistics of a dataset")
+    stats.add_argument(
+        "name", nargs="?", help=f"a dataset ({', '.join(DATASETS.names())}) or hf:ORG/NAME"
+    )
+    stats.add_argument("--data", metavar="DIR", help="a folder with train/dev/test files instead")
+    stats.add_argument("--format", choices=READERS.names(), help="the file format of --data")
+    stats.add_argument("--data-root", help="where named datasets live (default $AUTORC_DATA_DIR)")
+    stats.add_argument("--encoder", default="minilm",
+                       help="tokenizer for the wordpiece figures ('none' to skip; default minilm)")
+    stats.add_argument("--max-len", type=int, default=256, help="featurization length limit")
+    stats.add_argument("--json", action="store_true", help="print JSON instead of text")
+    stats.set_defaults(func=_stats)
+
+
+def _stats(args: argparse.Namespace) -> int:
+    if (args.name is None) == (args.data is None):
+        raise AutoRCError("give a dataset NAME or --data DIR (not both)")
+    ds = load_dataset(args.data or args.name, fmt=args.format, data_root=args.data_root)
+    encoder = None if args.encoder.lower() == "none" else args.encoder
+    stats = compute_stats(ds, encoder=encoder, max_len=args.max_len)
+    print(stats.to_json() if args.json else format_stats(stats))
+    return 0

@@ -1,0 +1,27 @@
+"""``autorc report RUN_DIR…``: the paper's Table 1 (Markdown), reward curves, best architectures.
+
+    autorc report runs/semeval10-* runs/ddi-* --out report/
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from autorc_nni.report import write_report
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("report", help="results table, reward curves and architecture diagrams")
+    p.add_argument("run_dirs", nargs="+", metavar="RUN_DIR",
+                   help="run directories (or folders holding several)")
+    p.add_argument("--out", default="report", help="output folder (default: ./report)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    r = write_report(args.run_dirs, args.out)
+    print(r["table"], end="")
+    for path in [*r["curves"], *r["diagrams"]]:
+        print(f"written: {path}")
+    print(f"written: {r['report']}")
+    return 0

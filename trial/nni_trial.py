@@ -1,0 +1,145 @@
+"""The NNI trial: one independent run of the protocol (search → HPO → seeds), configured by NNI.
+
+    trialCommand: python -m trial.nni_trial --config configs/default.yml
+
+NNI's tuner gives the trial its parameters (``nni.get_next_parameter()``): a mapping of pipeline
+config keys, dotted for nested ones (``{"seed": 2}``, ``{"method": "naive-enas"}``,
+``{"search.epochs": 1.0}``), merged over the YAML before it is validated. The trial
+
+- runs the pipeline in ``RUNS_ROOT/<parameters>`` (default ``runs/nni/<experiment id>``): the
+  run directory is named by the parameters, not the trial, so after ``nnictl resume`` (or a new
+  experiment over the same ``--runs-root``) a trial with the same parameters skips every stage
+  already finished;
+- reports the running controller reward while the search runs, then each evaluated candidate's
+  mean dev score, with ``nni.report_intermediate_result({"default": value, "kind": …})``;
+- finishes with ``nni.report_final_result({"default": best model's mean dev score, "test": its
+  mean test score, "architecture": …, …})``;
+- writes TensorBoard logs to ``$NNI_OUTPUT_DIR/tensorboard`` (where NNI's web UI looks): the
+  search's scalars, the running reward, the candidates' dev/test scores;
+- on any error prints it (with the traceback) and exits non-zero: NNI marks the trial FAILED and
+  the experiment goes on with the others.
+
+Outside NNI (no tuner) it runs with the YAML as is, which is handy for debugging a config.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+import traceback
+from pathlib import Path
+from typing import Any
+
+# nni.report_* also print when run by hand; keep third-party noise down
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+
+
+def run_name(params: dict[str, Any]) -> str:
+    """A stable directory name for a parameter set: ``method=autorc,seed=1``."""
+    if not params:
+        return "default"
+    items = ",".join(f"{k}={params[k]}" for k in sorted(params))
+    return re.sub(r"[^A-Za-z0-9=,._-]", "_", items)[:200]
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m trial.nni_trial", description=__doc__.split("\n")[0])
+    p.add_argument("--config", required=True, help="the pipeline YAML the parameters go into")
+    p.add_argument("--runs-root", help="where run directories live (default runs/nni/<exp id>)")
+    p.add_argument("--reward-interval", type=float, default=10.0,
+                   help="seconds between running-reward reports during the search")
+    p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        return _run(args)
+    except Exception as e:  # any failure: NNI marks the trial FAILED, the others go on
+        traceback.print_exc()
+        print(f"nni_trial: error: {e}", file=sys.stderr)
+        return 2 if e.__class__.__module__.startswith("autorc_nni") else 1
+
+
+def _run(args: argparse.Namespace) -> int:
+    import nni
+    import torch
+    from torch.utils.tensorboard import SummaryWriter
+
+    from autorc_nni.report import read_scalars
+    from strategies.pipeline import load_config, run
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    params = nni.get_next_parameter() or {}
+    cfg = load_config(args.config, params)
+    exp = nni.get_experiment_id()
+    root = Path(args.runs_root or f"runs/nni/{exp}")
+    run_dir = root / run_name(params)
+    out = Path(os.environ.get("NNI_OUTPUT_DIR", run_dir))
+    writer = SummaryWriter(str(out / "tensorboard" / "trial"))
+    print(f"nni_trial: parameters {params}; run directory {run_dir}", flush=True)
+    n_reports = 0
+
+    def on_reward(step: int, reward: float) -> None:
+        nonlocal n_reports
+        nni.report_intermediate_result({"default": reward, "kind": "reward", "step": step})
+        writer.add_scalar("trial/running_reward", reward, step)
+        writer.flush()
+        n_reports += 1
+
+    def on_event(kind: str, data: dict[str, Any]) -> None:
+        nonlocal n_reports
+        if kind == "candidates":
+            search_tb = run_dir / "search" / "tensorboard"
+            if search_tb.is_dir():  # the whole search curve, also on a resumed trial
+                for tag, points in read_scalars(search_tb, "search/").items():
+                    for step, value in points:
+                        writer.add_scalar(tag, value, step)
+        elif kind == "evaluated":
+            rank = data.get("rank", 0)
+            nni.report_intermediate_result({"default": data["dev_mean"], "kind": "dev",
+                                            "rank": rank, "test": data["test_mean"]})
+            writer.add_scalar("candidate/dev_mean", data["dev_mean"], rank)
+            if data["test_mean"] is not None:
+                writer.add_scalar("candidate/test_mean", data["test_mean"], rank)
+            n_reports += 1
+        writer.flush()
+
+    try:
+        result = run(cfg, run_dir, on_event=on_event, on_reward=on_reward,
+                     reward_interval=args.reward_interval)
+    finally:
+        writer.flush()
+    best = result["best"]
+    if n_reports == 0:  # a resumed, already finished run: still one intermediate point
+        nni.report_intermediate_result({"default": best["dev_mean"], "kind": "dev",
+                                        "rank": best.get("rank", 1), "test": best["test_mean"]})
+    writer.add_scalar("best/dev_mean", best["dev_mean"], 0)
+    if best["test_mean"] is not None:
+        writer.add_scalar("best/test_mean", best["test_mean"], 0)
+    writer.close()
+    final = {
+        "default": best["dev_mean"],
+        "test": best["test_mean"],
+        "dev_std": best["dev_std"],
+        "test_std": best["test_std"],
+        "metric": best.get("metric"),
+        "method": cfg.method,
+        "dataset": cfg.dataset,
+        "architecture": best["architecture"],
+        "params": best["params"],
+        "run_dir": str(run_dir.resolve()),
+    }
+    nni.report_final_result(final)
+    print(f"nni_trial: best dev {best['dev_mean']:.4f} test {best['test_mean']}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
