@@ -38,7 +38,7 @@ import random
 import resource
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -445,14 +445,38 @@ def _check_resumable(saved: dict[str, Any], cfg: TrainConfig, path: Path) -> Non
 
 # -- the loop ---------------------------------------------------------------------------------
 
-def train(cfg: TrainConfig) -> dict[str, Any]:
+def train(
+    cfg: TrainConfig, on_dev: Callable[[int, float], None] | None = None
+) -> dict[str, Any]:
     """Fine-tune ``cfg.arch`` on ``cfg.dataset``; write ``cfg.out``; return the final metrics.
+
+    ``on_dev(epoch, dev score)`` is called after each epoch's evaluation, once the epoch's
+    checkpoint is written (Optuna pruning raises from it; the run then stops, resumable).
 
     The returned dict is what ``metrics.json`` holds: ``dev`` and ``test`` (metrics of the best
     model), ``best_epoch``, ``history`` (per epoch: dev score, mean train loss), ``throughput``,
     ``data`` (counts per split) and ``paths``. A run stopped by ``stop_after_steps`` returns
     ``{"stopped": True, "global_step": n}`` without writing metrics.
     """
+    with _hf_progress_off():
+        return _train(cfg, on_dev)
+
+
+@contextlib.contextmanager
+def _hf_progress_off() -> Iterator[None]:
+    """Silence transformers' own progress bars (model save/load) under ours."""
+    from transformers.utils import logging as hf_logging
+
+    was = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was:
+            hf_logging.enable_progress_bar()
+
+
+def _train(cfg: TrainConfig, on_dev: Callable[[int, float], None] | None) -> dict[str, Any]:
     from autorc_nni.encoders import load_encoder
     from autorc_nni.model import RCModel
 
@@ -503,7 +527,7 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
         optimizer.load_state_dict(ckpt["optimizer"])
         scheduler.load_state_dict(ckpt["scheduler"])
         state.update(ckpt["state"])
-        pass  # MUTATION
+        _set_rng_state(ckpt["rng"])
         log.info("resumed from %s at epoch %d step %d", ckpt_path, state["epoch"],
                  state["step_in_epoch"])
 
@@ -592,6 +616,8 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
             state["step_in_epoch"] = 0
             state["epoch_loss_sum"] = 0.0
             save_checkpoint()
+            if on_dev is not None:
+                on_dev(epoch + 1, dev_metrics["score"])
     finally:
         if bar is not None:
             bar.close()

@@ -159,7 +159,9 @@ def distinct_space_size(name: str | SearchSpace) -> int:
     s = get_space(name)
     feats = [d for d in FEATURE_DECISIONS if d in s.decisions]
     rest = math.prod(
-        len(o) for d, o in s.decisions.items() if d not in FEATURE_DECISIONS and not d.startswith("pool_")
+        len(o)
+        for d, o in s.decisions.items()
+        if d not in FEATURE_DECISIONS and not d.startswith("pool_")
     )
     total = 0
     for combo in itertools.product(*(s.decisions[d] for d in feats)):

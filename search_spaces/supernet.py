@@ -399,7 +399,7 @@ class _ZeroBlock(nn.Module):
 def _guard_padding(linear: nn.Linear, hidden: int) -> None:
     """Hold ``weight[H:, :H]`` and ``bias[H:]`` of a W×W shared linear layer at zero."""
     width = linear.out_features
-    if True:
+    if width == hidden:
         return
     keep_w = torch.ones(width, width)
     keep_w[hidden:, :hidden] = 0.0
@@ -646,26 +646,12 @@ class AutoRCSupernet(ModelSpace):
         return self.classifier(features)  # (B, C)
 
     # -- what a child touches, and the equivalent RCModel ----------------------------------
-    def _resolve(
-        self, sample: Mapping[str, Any] | None, encoder_copy: int | None, classifier_copy: int | None
-    ) -> tuple[Architecture, int, int]:
-        arch = self.current_architecture() if sample is None else to_architecture(sample, self.space)
-        enc, cls = self.current_copies()
-        return arch, enc if encoder_copy is None else encoder_copy, cls if classifier_copy is None else classifier_copy
-
-    def _modules_for(self, arch: Architecture, encoder_copy: int, classifier_copy: int) -> list[nn.Module]:
-        """The encoder copy, positional encoding, poolers of the needed parts (``start``/``dr``
-        with their shared linear) of ``arch``; the classifier parameters are listed apart."""
-        group = self._encoder_groups()[self.group_of(arch.span)]
-        if not 0 <= encoder_copy < len(group.copies):
-            raise IndexError(f"encoder copy {encoder_copy} of {len(group.copies)}")
-        mods: list[nn.Module] = [group.copies[encoder_copy]]
-        posenc = self._candidate("posenc", arch.posenc)
-        mods.append(posenc)
-        for p in arch.needed_parts():
-            group_p = self.entity if p in ENTITY_PARTS else self.context
-            mods.append(group_p.poolers[arch.pooler(p)])
-        return mods
+    def _encoder_copy(self, fmt: str, k: int) -> nn.Module:
+        """Copy ``k`` of the encoder group that reads format ``fmt``."""
+        group = self._encoder_groups()[self.group_of(fmt)]
+        if not 0 <= k < len(group.copies):
+            raise IndexError(f"encoder group {group.group!r}: copy {k} of {len(group.copies)}")
+        return group.copies[k]
 
     def _candidate(self, label: str, value: Any) -> nn.Module:
         m = getattr(self, label)
@@ -684,19 +670,29 @@ class AutoRCSupernet(ModelSpace):
         the chosen positional tables, the poolers of the needed parts with their shared linear
         layer, and the drawn classifier copy's bias and active slot blocks.
         """
-        arch, enc, cls = self._resolve(sample, encoder_copy, classifier_copy)
-        names = {id(p): n for n, p in self.named_parameters()}
-        chosen: list[nn.Parameter] = []
-        encoder, *heads = self._modules_for(arch, enc, cls)
-        chosen += [p for n, p in encoder.named_parameters() if not n.startswith("pooler.")]
-        for m in heads:
-            chosen += list(m.parameters())
+        if sample is None:
+            arch = self.current_architecture()
+        else:
+            arch = to_architecture(sample, self.space)
+        enc, cls = self.current_copies()
+        enc = enc if encoder_copy is None else encoder_copy
+        cls = cls if classifier_copy is None else classifier_copy
+        encoder = self._encoder_copy(arch.span, enc)
+        chosen = [p for n, p in encoder.named_parameters() if not n.startswith("pooler.")]
+        chosen += list(self._candidate("posenc", arch.posenc).parameters())
+        for p in arch.needed_parts():  # the pooler, with the group's shared linear if any
+            group = self.entity if p in ENTITY_PARTS else self.context
+            chosen += list(group.poolers[arch.pooler(p)].parameters())
         classifier = self.classifier.copies[cls]
         chosen += [classifier.bias] + [classifier.blocks[s] for s in arch.slots()]
+        names = {id(p): n for n, p in self.named_parameters()}
         return {names[id(p)]: p for p in chosen}
 
     def to_rcmodel(
-        self, arch: Architecture | Mapping[str, Any], encoder_copy: int = 0, classifier_copy: int = 0
+        self,
+        arch: Architecture | Mapping[str, Any],
+        encoder_copy: int = 0,
+        classifier_copy: int = 0,
     ) -> RCModel:
         """An ``RCModel`` of ``arch`` (or a sample of this space) with this supernet's weights,
         copied: in eval mode it computes the same logits as ``freeze(sample)``.
@@ -708,13 +704,11 @@ class AutoRCSupernet(ModelSpace):
         if not isinstance(arch, Architecture):
             arch = to_architecture(arch, self.space)
         from_architecture(arch, self.space)  # raises if arch is not in this space
-        group = self._encoder_groups()[self.group_of(arch.span)]
-        if not 0 <= encoder_copy < len(group.copies):
-            raise IndexError(f"encoder copy {encoder_copy} of {len(group.copies)}")
+        encoder = copy.deepcopy(self._encoder_copy(arch.span, encoder_copy))
         with torch.random.fork_rng(devices=[]):  # RCModel's fresh init must not move the RNG
             model = RCModel(
                 arch,
-                copy.deepcopy(group.copies[encoder_copy]),
+                encoder,
                 num_labels=self.num_labels,
                 dropout=self.dropout_p,
                 max_len=self.max_len,
@@ -733,7 +727,8 @@ class AutoRCSupernet(ModelSpace):
                     continue  # the encoder (deep-copied) and the classifier (below)
                 value = _get_tensor(source[head], rest)
                 target.copy_(value[tuple(slice(0, s) for s in target.shape)])
-            weight, bias = self.classifier.copies[classifier_copy].as_linear(arch.slots(), model.dim)
+            classifier = self.classifier.copies[classifier_copy]
+            weight, bias = classifier.as_linear(arch.slots(), model.dim)
             model.classifier.linear.weight.copy_(weight)
             model.classifier.linear.bias.copy_(bias)
         return model

@@ -502,7 +502,7 @@ class AutoRCLightningModule(BaseOneShotLightningModule):
         self.weight_scheduler().load_state_dict(state["weight_scheduler"])
         rng = state["rng"]
         self.copy_generator.set_state(rng["copy"])
-        torch.set_rng_state(rng["torch"])
+        pass  # MUTANT
         random.setstate(rng["python"])
         np.random.set_state(rng["numpy"])
 

@@ -46,7 +46,9 @@ class DatasetSpec:
     def __post_init__(self) -> None:
         if self.metric not in METRICS:
             raise ValueError(f"dataset {self.name}: metric must be one of {METRICS}")
-        missing = [s for s in SPLITS if s not in self.files and not (s == "dev" and self.dev_from_train)]
+        missing = [
+            s for s in SPLITS if s not in self.files and not (s == "dev" and self.dev_from_train)
+        ]
         if missing:
             raise ValueError(f"dataset {self.name}: no file for split(s) {missing}")
 
@@ -142,7 +144,11 @@ register_dataset(
 )
 
 # Formats a folder can be read in (``--data DIR --format F``) and the file names tried per split.
-_SPLIT_NAMES = {"train": ("train",), "dev": ("dev", "val", "valid", "validation"), "test": ("test",)}
+_SPLIT_NAMES = {
+    "train": ("train",),
+    "dev": ("dev", "val", "valid", "validation"),
+    "test": ("test",),
+}
 _EXTENSIONS = (".txt", ".json", ".jsonl", ".tsv", ".TXT", "")
 
 
@@ -193,8 +199,11 @@ def _hub_spec(hub_name: str, fmt: str | None) -> DatasetSpec:
         negative_label=_guess_negative(fmt),
         metric="micro_f1",
         options={"format": fmt},
-        split_options={"train": {"split": "train"}, "dev": {"split": "validation"},
-                       "test": {"split": "test"}},
+        split_options={
+            "train": {"split": "train"},
+            "dev": {"split": "validation"},
+            "test": {"split": "test"},
+        },
     )
 
 
@@ -207,13 +216,16 @@ def _guess_negative(fmt: str) -> str:
 def _folder_spec(path: Path, fmt: str | None) -> DatasetSpec:
     """A spec for ``--data PATH --format F``: the split files are found by their usual names."""
     if fmt is None:
-        raise DataError(f"{path}: give the file format with --format ({', '.join(READERS.names())})")
+        raise DataError(
+            f"{path}: give the file format with --format ({', '.join(READERS.names())})"
+        )
     if fmt not in READERS:
         raise DataError(f"unknown format {fmt!r}; known: {', '.join(READERS.names())}")
     if fmt == "ddi" and path.is_file():  # the corpus zip: Train/Test inside, dev carved out
         spec = DATASETS.get("ddi")
-        return DatasetSpec(**{**spec.__dict__, "name": str(path),
-                              "files": {"train": str(path), "test": str(path)}})
+        return DatasetSpec(
+            **{**spec.__dict__, "name": str(path), "files": {"train": str(path), "test": str(path)}}
+        )
     if not path.is_dir():
         raise DataError(f"{path}: --data must be a folder with train/dev/test files")
     files = {}
@@ -227,8 +239,13 @@ def _folder_spec(path: Path, fmt: str | None) -> DatasetSpec:
             )
         files[split] = str(found)
     labels_file = path / "rel2id.json"
-    negative = "no_relation" if fmt in ("tacred", "deft") else "false" if fmt in (
-        "ddi", "chemprot", "blue_tsv") else "Other"
+    negative = (
+        "no_relation"
+        if fmt in ("tacred", "deft")
+        else "false"
+        if fmt in ("ddi", "chemprot", "blue_tsv")
+        else "Other"
+    )
     return DatasetSpec(
         name=str(path),
         reader=fmt,

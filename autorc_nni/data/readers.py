@@ -131,7 +131,9 @@ def _json_lines(path: Path) -> Iterator[tuple[int, dict]]:
         try:
             obj = json.loads(line)
         except json.JSONDecodeError as e:
-            raise DataError(f"{path}:{n}: malformed JSON line ({e.msg} at column {e.colno})") from None
+            raise DataError(
+                f"{path}:{n}: malformed JSON line ({e.msg} at column {e.colno})"
+            ) from None
         if not isinstance(obj, dict):
             raise DataError(f"{path}:{n}: expected a JSON object, got {type(obj).__name__}")
         yield n, obj
@@ -255,7 +257,9 @@ def _pos(ent: Any, name: str, where: str) -> list[int]:
     if not isinstance(ent, dict) or "pos" not in ent:
         raise DataError(f"{where}: {name!r} must be an object with a 'pos' [start, end]")
     pos = ent["pos"]
-    if not (isinstance(pos, list | tuple) and len(pos) == 2 and all(isinstance(v, int) for v in pos)):
+    if not (
+        isinstance(pos, list | tuple) and len(pos) == 2 and all(isinstance(v, int) for v in pos)
+    ):
         raise DataError(f"{where}: {name}.pos {pos!r} is not [start, end]")
     return list(pos)
 
@@ -679,7 +683,9 @@ def read_ddi(path: Path, subset: str = "Train", **_: Any) -> ReadResult:
                 frags = []
                 for key in ("e1", "e2"):
                     if pair.get(key) not in ents:
-                        raise DataError(f"{where}: {key}={pair.get(key)!r} is not an entity of {sid}")
+                        raise DataError(
+                            f"{where}: {key}={pair.get(key)!r} is not an entity of {sid}"
+                        )
                     frags.append(ents[pair.get(key)])  # type: ignore[index]
                 ddi = pair.get("ddi", "false").lower()
                 label = pair.get("type") if ddi == "true" else "false"
@@ -754,7 +760,9 @@ def read_hf(
         try:
             dataset = hf_datasets.load_dataset(name, config, split=split)
         except Exception as e:  # noqa: BLE001 - any hub failure becomes one clear message
-            raise DataError(f"hf:{name} (split {split}): could not load from the hub: {e}") from None
+            raise DataError(
+                f"hf:{name} (split {split}): could not load from the hub: {e}"
+            ) from None
     if len(dataset) == 0:
         raise DataError(f"hf:{name} (split {split}): the split is empty")
     examples = rows_to_examples(dataset, format, f"hf:{name}/{split}", _class_label_names(dataset))

@@ -150,14 +150,22 @@ def format_stats(stats: DatasetStats) -> str:
     for split, st in stats.splits.items():
         lines.append("")
         lines.append(f"[{split}] {st.examples} examples, {st.labels} labels")
-        lines.append(f"  mean sentence length: {st.mean_words:.2f} words"
-                     + (f", {st.mean_wordpieces:.2f} wordpieces (max {st.max_wordpieces})"
-                        if st.mean_wordpieces is not None else ""))
-        lines.append(f"  mean entity length: {st.mean_entity_words:.2f} words "
-                     f"(e1 {st.mean_e1_words:.2f}, e2 {st.mean_e2_words:.2f})")
+        lines.append(
+            f"  mean sentence length: {st.mean_words:.2f} words"
+            + (
+                f", {st.mean_wordpieces:.2f} wordpieces (max {st.max_wordpieces})"
+                if st.mean_wordpieces is not None
+                else ""
+            )
+        )
+        lines.append(
+            f"  mean entity length: {st.mean_entity_words:.2f} words "
+            f"(e1 {st.mean_e1_words:.2f}, e2 {st.mean_e2_words:.2f})"
+        )
         if st.truncated is not None:
-            lines.append(f"  truncated to max_len={stats.max_len} around the entities: "
-                         f"{st.truncated}")
+            lines.append(
+                f"  truncated to max_len={stats.max_len} around the entities: {st.truncated}"
+            )
         total = sum(st.dropped.values())
         lines.append(f"  dropped: {total}")
         lines += [f"    {n:6d}  {reason}" for reason, n in st.dropped.items()]

@@ -207,12 +207,12 @@ def test_window_keeps_entities_and_centres_them(ex, max_len):
     start = full_lo - (lo - 1)
     assert body == flat[start : start + len(body)]
     assert hi - lo == full_hi - full_lo
-    # centred: equal context either side (±1) unless the sentence ends on one side
+    # centred: equal context either side (±1), unless the shorter side is all the sentence has
     left, right = lo - 1, len(ids) - 1 - hi
-    if start > 0 and start + len(body) < len(flat):
-        assert abs(left - right) <= 1
-    elif start > 0:  # window touches the sentence end: the left takes what the right lacks
-        assert left >= right
+    if left < right - 1:
+        assert start == 0
+    if right < left - 1:
+        assert start + len(body) == len(flat)
 
 
 @pytest.mark.parametrize(

@@ -63,7 +63,8 @@ def test_valid_and_distinct_sizes_closed_form():
 
 
 def test_to_architecture_completes_with_fixed_values():
-    arch = S.to_architecture({"span": "tokens", "posenc": "add", "use_e1": True, "use_e2": False}, "M3")
+    sample = {"span": "tokens", "posenc": "add", "use_e1": True, "use_e2": False}
+    arch = S.to_architecture(sample, "M3")
     assert arch == Architecture(
         span="tokens", posenc="add", use_e1=True, use_e2=False, pool_e1="start", pool_e2="start",
         pool_c0="start", pool_c1="start", pool_c2="start",

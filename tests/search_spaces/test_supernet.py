@@ -237,7 +237,8 @@ def test_linear_layers_start_from_the_encoder_pooler_dense(tiny):
 def test_encoder_copies_are_independent_deep_copies(tiny):
     _, encoder = tiny
     net = AutoRCSupernet(encoder, NUM_LABELS, space="M", copies=2)
-    encoders = [c for g in {id(m.encoders): m.encoders for m in net.span}.values() for c in g.copies]
+    groups = {id(m.encoders): m.encoders for m in net.span}.values()
+    encoders = [c for g in groups for c in g.copies]
     assert len(encoders) == 4  # 2 groups x 2 copies, as the paper
     ref = dict(encoder.named_parameters())
     ptrs = set()

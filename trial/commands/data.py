@@ -1,8 +1,8 @@
 """``autorc data stats``: what a dataset holds, split by split.
 
-    autorc data stats semeval10
-    autorc data stats --data path/to/folder --format tacred --encoder minilm --max-len 256
-    autorc data stats ddi --encoder none          # words only, no tokenizer
+autorc data stats semeval10
+autorc data stats --data path/to/folder --format tacred --encoder minilm --max-len 256
+autorc data stats ddi --encoder none          # words only, no tokenizer
 """
 
 from __future__ import annotations
@@ -24,8 +24,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     stats.add_argument("--data", metavar="DIR", help="a folder with train/dev/test files instead")
     stats.add_argument("--format", choices=READERS.names(), help="the file format of --data")
     stats.add_argument("--data-root", help="where named datasets live (default $AUTORC_DATA_DIR)")
-    stats.add_argument("--encoder", default="minilm",
-                       help="tokenizer for the wordpiece figures ('none' to skip; default minilm)")
+    stats.add_argument(
+        "--encoder",
+        default="minilm",
+        help="tokenizer for the wordpiece figures ('none' to skip; default minilm)",
+    )
     stats.add_argument("--max-len", type=int, default=256, help="featurization length limit")
     stats.add_argument("--json", action="store_true", help="print JSON instead of text")
     stats.set_defaults(func=_stats)

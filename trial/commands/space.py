@@ -73,7 +73,8 @@ def describe_space(name: str) -> str:
     if name == "M":
         lines += [
             "",
-            f"The paper (§4.1) states {PAPER_SPACE_SIZE:.2e} combinations for M without deriving it.",
+            f"The paper (§4.1) states {PAPER_SPACE_SIZE:.2e} combinations for M, without a",
+            "derivation.",
             f"Read literally, the decisions of §3.6 multiply to {literal:,} ({literal:.2e}); we",
             "print our own counts and do not adjust either figure (DESIGN.md §3). For what it is",
             f"worth, 1.64e8 is close to {literal:,} x 9/4 = {literal * 9 // 4:,}, the count if two",

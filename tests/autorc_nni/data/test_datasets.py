@@ -74,8 +74,10 @@ def test_ddi_dev_split_is_document_level_and_deterministic(data_root):
 
 
 def test_split_by_document_is_independent_of_order():
-    exs = [RelationExample(("a", "b"), (0, 1), (1, 2), "r", f"x{i}", {"doc": f"d{i // 3}"})
-           for i in range(300)]
+    exs = [
+        RelationExample(("a", "b"), (0, 1), (1, 2), "r", f"x{i}", {"doc": f"d{i // 3}"})
+        for i in range(300)
+    ]
     train, dev = split_by_document(exs, 0.2)
     train2, dev2 = split_by_document(exs[::-1], 0.2)
     assert {e.id for e in dev} == {e.id for e in dev2} and len(train) + len(dev) == 300
@@ -93,10 +95,16 @@ def _line(tokens, h, t, label):
 
 def _folder(tmp: Path, dev_name="val.txt", dev_label="b", rel2id=None) -> Path:
     (tmp / "train.txt").write_text(
-        _line(["x", "y", "z"], [0, 1], [2, 3], "a") + "\n" + _line(["p", "q"], [0, 1], [1, 2], "b") + "\n"
+        _line(["x", "y", "z"], [0, 1], [2, 3], "a")
+        + "\n"
+        + _line(["p", "q"], [0, 1], [1, 2], "b")
+        + "\n"
     )
     (tmp / dev_name).write_text(
-        _line(["x", "y"], [0, 1], [1, 2], "a") + "\n" + _line(["x", "y"], [0, 1], [1, 2], dev_label) + "\n"
+        _line(["x", "y"], [0, 1], [1, 2], "a")
+        + "\n"
+        + _line(["x", "y"], [0, 1], [1, 2], dev_label)
+        + "\n"
     )
     (tmp / "test.txt").write_text(_line(["x", "y"], [0, 1], [1, 2], "Other") + "\n")
     if rel2id is not None:
@@ -118,20 +126,26 @@ def test_folder_with_rel2id(tmp_path):
 
 def test_folder_label_outside_train_labels(tmp_path):
     _folder(tmp_path, dev_label="c")
-    with pytest.raises(DataError, match=rf"{tmp_path / 'val.txt'}:2: label 'c' is not in the label set"):
+    with pytest.raises(
+        DataError, match=rf"{tmp_path / 'val.txt'}:2: label 'c' is not in the label set"
+    ):
         load_dataset(tmp_path, fmt="opennre")
 
 
 def test_folder_label_outside_rel2id(tmp_path):
     _folder(tmp_path, rel2id={"Other": 0, "a": 1})
-    with pytest.raises(DataError, match=r"train.txt:2: label 'b' is not in the label set .*rel2id\.json; 2 labels"):
+    with pytest.raises(
+        DataError, match=r"train.txt:2: label 'b' is not in the label set .*rel2id\.json; 2 labels"
+    ):
         load_dataset(tmp_path, fmt="opennre")
 
 
 def test_folder_missing_split_file(tmp_path):
     _folder(tmp_path)
     (tmp_path / "test.txt").unlink()
-    with pytest.raises(DataError, match=rf"{tmp_path}: missing the test split file \(tried .*test.jsonl"):
+    with pytest.raises(
+        DataError, match=rf"{tmp_path}: missing the test split file \(tried .*test.jsonl"
+    ):
         load_dataset(tmp_path, fmt="opennre")
 
 
@@ -152,9 +166,15 @@ def test_folder_empty_split_file(tmp_path):
 
 def test_deft_folder_of_split_folders(data_root, tmp_path):
     src = data_root / "deft2020" / "data" / "deft_files"
-    for split, name in (("train", "t1_biology_0_0.deft"), ("dev", "t1_biology_0_0.deft"), ("test", "t1_biology_0_0.deft")):
+    for split, name in (
+        ("train", "t1_biology_0_0.deft"),
+        ("dev", "t1_biology_0_0.deft"),
+        ("test", "t1_biology_0_0.deft"),
+    ):
         (tmp_path / split).mkdir()
-        (tmp_path / split / name).write_bytes((src / ("train" if split != "dev" else "dev") / name).read_bytes())
+        (tmp_path / split / name).write_bytes(
+            (src / ("train" if split != "dev" else "dev") / name).read_bytes()
+        )
     ds = load_dataset(tmp_path, fmt="deft")
     assert ds.negative_label == "no_relation" and ds.labels[0] == "no_relation"
     assert len(ds.splits["train"]) == len(ds.splits["test"]) > 0
@@ -162,11 +182,17 @@ def test_deft_folder_of_split_folders(data_root, tmp_path):
 
 def test_ddi_zip_as_data(data_root):
     ds = load_dataset(data_root / "ddi" / "DDICorpus-2013.zip", fmt="ddi")
-    assert (len(ds.splits["train"]), len(ds.splits["dev"]), len(ds.splits["test"])) == (21625, 6166, 5716)
+    assert (len(ds.splits["train"]), len(ds.splits["dev"]), len(ds.splits["test"])) == (
+        21625,
+        6166,
+        5716,
+    )
 
 
 def test_unknown_name_and_hub_without_format():
-    with pytest.raises(DataError, match=r"nope: not a known dataset \(semeval10, .*\) nor an existing path"):
+    with pytest.raises(
+        DataError, match=r"nope: not a known dataset \(semeval10, .*\) nor an existing path"
+    ):
         load_dataset("nope")
     with pytest.raises(DataError, match="hf:org/x: give the row format with --format"):
         load_dataset("hf:org/x")

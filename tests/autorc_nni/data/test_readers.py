@@ -32,13 +32,30 @@ def words(ex: RelationExample, which: str) -> str:
 def test_word_spans_split_punctuation_and_keep_offsets():
     text = "Aspirin-induced (AIA) asthma."
     spans = word_spans(text)
-    assert [text[s:e] for s, e in spans] == ["Aspirin", "-", "induced", "(", "AIA", ")", "asthma", "."]
+    assert [text[s:e] for s, e in spans] == [
+        "Aspirin",
+        "-",
+        "induced",
+        "(",
+        "AIA",
+        ")",
+        "asthma",
+        ".",
+    ]
 
 
 def test_word_spans_cut_inside_a_word_and_keep_masks_whole():
     text = "The EP1-selective @CHEMICAL$ binds"
     spans = word_spans(text, cuts=[5], keep=[(18, 28)])
-    assert [text[s:e] for s, e in spans] == ["The", "E", "P1", "-", "selective", "@CHEMICAL$", "binds"]
+    assert [text[s:e] for s, e in spans] == [
+        "The",
+        "E",
+        "P1",
+        "-",
+        "selective",
+        "@CHEMICAL$",
+        "binds",
+    ]
     assert char_to_word_span(spans, 4, 7) == (1, 3)
     assert char_to_word_span(spans, 3, 4) is None  # only whitespace
 
@@ -106,11 +123,18 @@ def test_chemprot_nested_marks_and_literal_arrows(data_root, tmp_path):
 
 
 def test_blue_tsv_chemprot_dev(data_root):
-    res = read("blue_tsv", data_root / "chemprot" / "blue_partial" / "dev.tsv", head_mask="@CHEMICAL$")
+    res = read(
+        "blue_tsv", data_root / "chemprot" / "blue_partial" / "dev.tsv", head_mask="@CHEMICAL$"
+    )
     exs = res.examples
     assert len(exs) == 11820
     assert Counter(e.label for e in exs) == {
-        "false": 9404, "CPR:4": 1094, "CPR:3": 550, "CPR:9": 457, "CPR:6": 199, "CPR:5": 116,
+        "false": 9404,
+        "CPR:4": 1094,
+        "CPR:3": 550,
+        "CPR:9": 457,
+        "CPR:6": 199,
+        "CPR:5": 116,
     }
     two = [e for e in exs if e.head != e.tail]
     assert len(two) == 10874
@@ -123,7 +147,13 @@ def test_blue_tsv_chemprot_dev(data_root):
 def test_blue_tsv_ddi(data_root, split, count):
     exs = read("blue_tsv", data_root / "ddi" / "blue_partial" / f"{split}.tsv").examples
     assert len(exs) == count
-    assert {e.label for e in exs} == {"DDI-false", "DDI-advise", "DDI-effect", "DDI-mechanism", "DDI-int"}
+    assert {e.label for e in exs} == {
+        "DDI-false",
+        "DDI-advise",
+        "DDI-effect",
+        "DDI-mechanism",
+        "DDI-int",
+    }
 
 
 def test_ddi_zip_train_and_test(data_root, tmp_path, monkeypatch):
@@ -137,11 +167,19 @@ def test_ddi_zip_train_and_test(data_root, tmp_path, monkeypatch):
     assert len(train.examples) == 27791
     assert train.dropped == {"pair with ddi=true but no type": 1}
     assert Counter(e.label for e in train.examples) == {
-        "false": 23771, "effect": 1687, "mechanism": 1319, "advise": 826, "int": 188,
+        "false": 23771,
+        "effect": 1687,
+        "mechanism": 1319,
+        "advise": 826,
+        "int": 188,
     }
     assert len(test.examples) == 5716 and not test.dropped
     assert Counter(e.label for e in test.examples) == {
-        "false": 4737, "effect": 360, "mechanism": 302, "advise": 221, "int": 96,
+        "false": 4737,
+        "effect": 360,
+        "mechanism": 302,
+        "advise": 221,
+        "int": 96,
     }
     assert len({e.meta["doc"] for e in train.examples}) == 624
 
@@ -149,10 +187,20 @@ def test_ddi_zip_train_and_test(data_root, tmp_path, monkeypatch):
 def test_ddi_first_pair_and_discontinuous_entity(data_root):
     exs = read("ddi", data_root / "ddi" / "DDICorpus-2013.zip").examples
     first = {e.id: e for e in exs}["DDI-DrugBank.d481.s0.p0"]
-    assert (words(first, "head"), words(first, "tail"), first.label) == ("calcium", "EMCYT", "mechanism")
+    assert (words(first, "head"), words(first, "tail"), first.label) == (
+        "calcium",
+        "EMCYT",
+        "mechanism",
+    )
     # "mu-selective opioids" is charOffset 44-46;70-86: it covers first to last fragment
-    disc = [e for e in exs if "mu" in e.tokens and "opioids" in words(e, "head").split() + words(e, "tail").split()]
-    assert any(words(e, "head").startswith("mu -") or words(e, "tail").startswith("mu -") for e in disc)
+    disc = [
+        e
+        for e in exs
+        if "mu" in e.tokens and "opioids" in words(e, "head").split() + words(e, "tail").split()
+    ]
+    assert any(
+        words(e, "head").startswith("mu -") or words(e, "tail").startswith("mu -") for e in disc
+    )
 
 
 DEFT = "deft2020/data"
@@ -161,19 +209,52 @@ DEFT = "deft2020/data"
 @pytest.mark.parametrize(
     "split,count,labels",
     [
-        ("deft_files/train", 18837, {"no_relation": 11269, "Direct-Defines": 5724, "AKA": 690,
-                                     "Supplements": 606, "Refers-To": 287, "Indirect-Defines": 261}),
-        ("deft_files/dev", 941, {"no_relation": 589, "Direct-Defines": 289, "AKA": 26,
-                                 "Supplements": 22, "Refers-To": 8, "Indirect-Defines": 7}),
-        ("test_files/labeled/subtask_3", 1037, {"no_relation": 661, "Direct-Defines": 294, "AKA": 37,
-                                                "Supplements": 19, "Refers-To": 13, "Indirect-Defines": 13}),
+        (
+            "deft_files/train",
+            18837,
+            {
+                "no_relation": 11269,
+                "Direct-Defines": 5724,
+                "AKA": 690,
+                "Supplements": 606,
+                "Refers-To": 287,
+                "Indirect-Defines": 261,
+            },
+        ),
+        (
+            "deft_files/dev",
+            941,
+            {
+                "no_relation": 589,
+                "Direct-Defines": 289,
+                "AKA": 26,
+                "Supplements": 22,
+                "Refers-To": 8,
+                "Indirect-Defines": 7,
+            },
+        ),
+        (
+            "test_files/labeled/subtask_3",
+            1037,
+            {
+                "no_relation": 661,
+                "Direct-Defines": 294,
+                "AKA": 37,
+                "Supplements": 19,
+                "Refers-To": 13,
+                "Indirect-Defines": 13,
+            },
+        ),
     ],
 )
 def test_deft_default_candidates(data_root, split, count, labels):
     res = read("deft", data_root / DEFT / split)
     assert len(res.examples) == count
     assert Counter(e.label for e in res.examples) == labels
-    assert set(res.dropped) <= {"fragment relation (excluded)", "relation has a ROOT_ID not in the file (chunk)"}
+    assert set(res.dropped) <= {
+        "fragment relation (excluded)",
+        "relation has a ROOT_ID not in the file (chunk)",
+    }
     # unordered pairs: e1 starts first
     assert all(e.head[0] <= e.tail[0] for e in res.examples)
     positives = [e for e in res.examples if e.label != "no_relation"]
@@ -201,12 +282,17 @@ def test_deft_direction_and_spans(tmp_path):
         (".", "O", "-1", "-1", "0"),
     ]
     f = tmp_path / "x.deft"
-    f.write_text("".join(f"{w}\t src\t 0\t 1\t {t}\t {i}\t {r}\t {rel}\n" for w, t, i, r, rel in rows))
+    f.write_text(
+        "".join(f"{w}\t src\t 0\t 1\t {t}\t {i}\t {r}\t {rel}\n" for w, t, i, r, rel in rows)
+    )
     (ex,) = read("deft", f).examples
     assert (words(ex, "head"), words(ex, "tail")) == ("cell", "the unit")
     assert ex.label == "Direct-Defines" and ex.meta["direction"] == "e2->e1"
     both = read("deft", f, pairs="ordered").examples
-    assert {(words(e, "head"), e.label) for e in both} == {("cell", "no_relation"), ("the unit", "Direct-Defines")}
+    assert {(words(e, "head"), e.label) for e in both} == {
+        ("cell", "no_relation"),
+        ("the unit", "Direct-Defines"),
+    }
 
 
 # ---- formats not shipped: written here -----------------------------------------------------
@@ -214,10 +300,15 @@ def test_deft_direction_and_spans(tmp_path):
 
 def test_tacred_json_list_and_jsonl(tmp_path):
     rec = {
-        "id": "e7798fb926b9403cfcd2", "relation": "per:title",
+        "id": "e7798fb926b9403cfcd2",
+        "relation": "per:title",
         "token": ["Tom", "Thabane", "resigned", "as", "chief", "minister", "."],
-        "subj_start": 0, "subj_end": 1, "obj_start": 4, "obj_end": 5,
-        "subj_type": "PERSON", "obj_type": "TITLE",
+        "subj_start": 0,
+        "subj_end": 1,
+        "obj_start": 4,
+        "obj_end": 5,
+        "subj_type": "PERSON",
+        "obj_type": "TITLE",
     }
     (tmp_path / "a.json").write_text(json.dumps([rec, {**rec, "relation": "no_relation"}]))
     (tmp_path / "b.jsonl").write_text(json.dumps(rec) + "\n\n" + json.dumps(rec) + "\n")
@@ -237,7 +328,11 @@ def test_kbp37_blocks_with_trailing_label_spaces_and_crlf(tmp_path):
         b'2\t"<e2>Oslo</e2> hosts <e1>the prize</e1>."\r\nno_relation  \r\n\r\n'
     )
     a, b = read("semeval", f).examples
-    assert (words(a, "head"), words(a, "tail"), a.label) == ("Thom Yorke", "Radiohead", "per:employee_of(e1,e2)")
+    assert (words(a, "head"), words(a, "tail"), a.label) == (
+        "Thom Yorke",
+        "Radiohead",
+        "per:employee_of(e1,e2)",
+    )
     assert (words(b, "head"), words(b, "tail"), b.label) == ("the prize", "Oslo", "no_relation")
     assert b.id == "train.txt:5"
 
@@ -247,15 +342,26 @@ def test_semeval_unlabeled(tmp_path):
     f.write_text('8001\t"The <e1>a</e1> b <e2>c</e2>."\n8002\t"<e1>x</e1> <e2>y</e2>"\n')
     exs = read("semeval", f, labeled=False).examples
     assert [e.label for e in exs] == [None, None]
-    with pytest.raises(DataError, match=r"TEST_FILE.TXT:2: missing the label line of sentence 8001"):
+    with pytest.raises(
+        DataError, match=r"TEST_FILE.TXT:2: missing the label line of sentence 8001"
+    ):
         read("semeval", f)
 
 
 def test_opennre_text_with_character_offsets(tmp_path):
     text = "Bill Gates founded Microsoft in 1975."
-    rec = {"text": text, "h": {"name": "Bill Gates", "pos": [0, 10]},
-           "t": {"name": "Microsoft", "pos": [19, 28]}, "relation": "founded"}
-    mid = {"text": "the EP1-selective agonist", "h": {"pos": [4, 7]}, "t": {"pos": [8, 17]}, "relation": "x"}
+    rec = {
+        "text": text,
+        "h": {"name": "Bill Gates", "pos": [0, 10]},
+        "t": {"name": "Microsoft", "pos": [19, 28]},
+        "relation": "founded",
+    }
+    mid = {
+        "text": "the EP1-selective agonist",
+        "h": {"pos": [4, 7]},
+        "t": {"pos": [8, 17]},
+        "relation": "x",
+    }
     f = tmp_path / "train.txt"
     f.write_text(json.dumps(rec) + "\n" + json.dumps(mid) + "\n")
     a, b = read("opennre", f).examples
@@ -281,13 +387,17 @@ def test_hf_rows_equal_file_records(data_root):
 
 
 def test_hf_semeval_rows_with_class_labels():
-    features = hf_datasets.Features({
-        "sentence": hf_datasets.Value("string"),
-        "relation": hf_datasets.ClassLabel(names=["Other", "Cause-Effect(e1,e2)"]),
-    })
+    features = hf_datasets.Features(
+        {
+            "sentence": hf_datasets.Value("string"),
+            "relation": hf_datasets.ClassLabel(names=["Other", "Cause-Effect(e1,e2)"]),
+        }
+    )
     ds = hf_datasets.Dataset.from_dict(
-        {"sentence": ['The <e1>flu</e1> caused <e2>fever</e2>.', "<e1>a</e1> and <e2>b</e2>"],
-         "relation": [1, 0]},
+        {
+            "sentence": ["The <e1>flu</e1> caused <e2>fever</e2>.", "<e1>a</e1> and <e2>b</e2>"],
+            "relation": [1, 0],
+        },
         features=features,
     )
     a, b = read("hf", "sem_eval_2010_task_8", dataset=ds, format="semeval").examples
@@ -296,8 +406,12 @@ def test_hf_semeval_rows_with_class_labels():
 
 
 def test_hf_bad_row_names_the_row():
-    ds = hf_datasets.Dataset.from_list([{"token": ["a", "b"], "h": {"pos": [0, 1]}, "t": {"pos": [1, 5]}}])
-    with pytest.raises(DataError, match=r"hf:x/train:row 0: tail span \[1, 5\) is outside the sentence of 2 words"):
+    ds = hf_datasets.Dataset.from_list(
+        [{"token": ["a", "b"], "h": {"pos": [0, 1]}, "t": {"pos": [1, 5]}}]
+    )
+    with pytest.raises(
+        DataError, match=r"hf:x/train:row 0: tail span \[1, 5\) is outside the sentence of 2 words"
+    ):
         read("hf", "x", dataset=ds, format="opennre")
 
 
@@ -317,21 +431,48 @@ def _ddi_zip(path: Path, sentence: str, entities: list[tuple[str, str]], pairs: 
 
 def _samples(tmp: Path) -> dict[str, tuple[Path, dict]]:
     """A small valid file per reader."""
-    (tmp / "o.txt").write_text(json.dumps({"token": ["a", "b", "c"], "h": {"pos": [0, 1]},
-                                           "t": {"pos": [2, 3]}, "relation": "r"}) + "\n")
+    (tmp / "o.txt").write_text(
+        json.dumps(
+            {"token": ["a", "b", "c"], "h": {"pos": [0, 1]}, "t": {"pos": [2, 3]}, "relation": "r"}
+        )
+        + "\n"
+    )
     (tmp / "s.txt").write_text('1\t"<e1>a</e1> b <e2>c</e2>"\nr\nComment:\n\n')
-    (tmp / "t.json").write_text(json.dumps([{"token": ["a", "b"], "subj_start": 0, "subj_end": 0,
-                                             "obj_start": 1, "obj_end": 1, "relation": "r"}]))
-    (tmp / "d.deft").write_text("a\t s\t 0\t 1\t B-Term\t T1\t 0\t 0\nb\t s\t 2\t 3\t B-Definition\t T2\t T1\t AKA\n")
+    (tmp / "t.json").write_text(
+        json.dumps(
+            [
+                {
+                    "token": ["a", "b"],
+                    "subj_start": 0,
+                    "subj_end": 0,
+                    "obj_start": 1,
+                    "obj_end": 1,
+                    "relation": "r",
+                }
+            ]
+        )
+    )
+    (tmp / "d.deft").write_text(
+        "a\t s\t 0\t 1\t B-Term\t T1\t 0\t 0\nb\t s\t 2\t 3\t B-Definition\t T2\t T1\t AKA\n"
+    )
     (tmp / "c.txt").write_text(json.dumps({"text": "<< a >> b [[ c ]]", "label": "r"}) + "\n")
     (tmp / "b.tsv").write_text("1\t@DRUG$ b @DRUG$\tfalse\n")
-    _ddi_zip(tmp / "ddi.zip", "A and B.", [("0-0", "A"), ("6-6", "B")],
-             '<pair id="d0.s0.p0" e1="d0.s0.e0" e2="d0.s0.e1" ddi="false"/>')
+    _ddi_zip(
+        tmp / "ddi.zip",
+        "A and B.",
+        [("0-0", "A"), ("6-6", "B")],
+        '<pair id="d0.s0.p0" e1="d0.s0.e0" e2="d0.s0.e1" ddi="false"/>',
+    )
     ds = hf_datasets.Dataset.from_list([{"text": "<< a >> b [[ c ]]", "label": "r"}])
     return {
-        "opennre": (tmp / "o.txt", {}), "semeval": (tmp / "s.txt", {}), "tacred": (tmp / "t.json", {}),
-        "deft": (tmp / "d.deft", {}), "chemprot": (tmp / "c.txt", {}), "blue_tsv": (tmp / "b.tsv", {}),
-        "ddi": (tmp / "ddi.zip", {}), "hf": (Path("x"), {"dataset": ds, "format": "chemprot"}),
+        "opennre": (tmp / "o.txt", {}),
+        "semeval": (tmp / "s.txt", {}),
+        "tacred": (tmp / "t.json", {}),
+        "deft": (tmp / "d.deft", {}),
+        "chemprot": (tmp / "c.txt", {}),
+        "blue_tsv": (tmp / "b.tsv", {}),
+        "ddi": (tmp / "ddi.zip", {}),
+        "hf": (Path("x"), {"dataset": ds, "format": "chemprot"}),
     }
 
 
@@ -369,24 +510,48 @@ def test_missing_file(tmp_path):
 
 def test_malformed_json_line(tmp_path):
     f = tmp_path / "train.txt"
-    good = json.dumps({"token": ["a", "b"], "h": {"pos": [0, 1]}, "t": {"pos": [1, 2]}, "relation": "r"})
-    f.write_text(good + "\n" + good + "\n{\"token\": [\n")
+    good = json.dumps(
+        {"token": ["a", "b"], "h": {"pos": [0, 1]}, "t": {"pos": [1, 2]}, "relation": "r"}
+    )
+    f.write_text(good + "\n" + good + '\n{"token": [\n')
     with pytest.raises(DataError, match=rf"{f}:3: malformed JSON line"):
         read("opennre", f)
 
 
 def test_span_outside_sentence(tmp_path):
     f = tmp_path / "train.txt"
-    f.write_text(json.dumps({"token": ["a", "b"], "h": {"pos": [0, 1]}, "t": {"pos": [1, 3]}, "relation": "r"}) + "\n")
-    with pytest.raises(DataError, match=r"train.txt:1: tail span \[1, 3\) is outside the sentence of 2 words"):
+    f.write_text(
+        json.dumps(
+            {"token": ["a", "b"], "h": {"pos": [0, 1]}, "t": {"pos": [1, 3]}, "relation": "r"}
+        )
+        + "\n"
+    )
+    with pytest.raises(
+        DataError, match=r"train.txt:1: tail span \[1, 3\) is outside the sentence of 2 words"
+    ):
         read("opennre", f)
 
 
 def test_tacred_inclusive_end_outside_sentence(tmp_path):
     f = tmp_path / "dev.json"
-    f.write_text(json.dumps([{"id": "r1", "token": ["a", "b"], "subj_start": 0, "subj_end": 2,
-                              "obj_start": 1, "obj_end": 1, "relation": "r"}]))
-    with pytest.raises(DataError, match=r"dev.json:record 0 \(id r1\): head span \[0, 3\) is outside"):
+    f.write_text(
+        json.dumps(
+            [
+                {
+                    "id": "r1",
+                    "token": ["a", "b"],
+                    "subj_start": 0,
+                    "subj_end": 2,
+                    "obj_start": 1,
+                    "obj_end": 1,
+                    "relation": "r",
+                }
+            ]
+        )
+    )
+    with pytest.raises(
+        DataError, match=r"dev.json:record 0 \(id r1\): head span \[0, 3\) is outside"
+    ):
         read("tacred", f)
 
 
@@ -406,7 +571,9 @@ def test_semeval_bad_sentence_line_and_missing_tags(tmp_path):
     with pytest.raises(DataError, match=rf"{f}:4: expected a sentence line"):
         read("semeval", f)
     f.write_text('1\t"<e1>a</e1> b"\nOther\n')
-    with pytest.raises(DataError, match=r"TRAIN_FILE.TXT:1: tail entity marks '<e2>' … '</e2>' not found"):
+    with pytest.raises(
+        DataError, match=r"TRAIN_FILE.TXT:1: tail entity marks '<e2>' … '</e2>' not found"
+    ):
         read("semeval", f)
 
 
@@ -423,7 +590,9 @@ def test_blue_tsv_bad_columns_and_masks(tmp_path):
     with pytest.raises(DataError, match=rf"{f}:2: expected 3 tab-separated columns, got 2"):
         read("blue_tsv", f)
     f.write_text("1\t@DRUG$ x y\tfalse\n")
-    with pytest.raises(DataError, match=r"dev.tsv:1 \(id 1\): expected two entity masks .* found \['@DRUG\$'\]"):
+    with pytest.raises(
+        DataError, match=r"dev.tsv:1 \(id 1\): expected two entity masks .* found \['@DRUG\$'\]"
+    ):
         read("blue_tsv", f)
 
 
@@ -438,29 +607,47 @@ def test_deft_bad_columns(tmp_path):
     "offset,text,message",
     [
         ("6-x", "B", r"entity d0.s0.e1: bad charOffset '6-x'"),
-        ("6-40", "B", r"entity d0.s0.e1: bad charOffset '6-40' .* within the sentence of 8 characters"),
+        (
+            "6-40",
+            "B",
+            r"entity d0.s0.e1: bad charOffset '6-40' .* within the sentence of 8 characters",
+        ),
         ("2-4", "B", r"entity d0.s0.e1: charOffset '2-4' gives 'and', but the entity text is 'B'"),
         ("", "B", r"entity d0.s0.e1: bad charOffset ''"),
     ],
 )
 def test_ddi_bad_offsets(tmp_path, offset, text, message):
-    z = _ddi_zip(tmp_path / "c.zip", "A and B.", [("0-0", "A"), (offset, text)],
-                 '<pair id="d0.s0.p0" e1="d0.s0.e0" e2="d0.s0.e1" ddi="false"/>')
+    z = _ddi_zip(
+        tmp_path / "c.zip",
+        "A and B.",
+        [("0-0", "A"), (offset, text)],
+        '<pair id="d0.s0.p0" e1="d0.s0.e0" e2="d0.s0.e1" ddi="false"/>',
+    )
     with pytest.raises(DataError, match=r"c.zip:DDICorpus/Train/DrugBank/x.xml: " + message):
         read("ddi", z)
 
 
 def test_ddi_discontinuous_offsets_are_handled(tmp_path):
-    z = _ddi_zip(tmp_path / "c.zip", "mu- and delta-selective opioids", [("0-2;14-30", "mu-selective opioids"), ("8-12", "delta")],
-                 '<pair id="d0.s0.p0" e1="d0.s0.e0" e2="d0.s0.e1" ddi="true" type="int"/>')
+    z = _ddi_zip(
+        tmp_path / "c.zip",
+        "mu- and delta-selective opioids",
+        [("0-2;14-30", "mu-selective opioids"), ("8-12", "delta")],
+        '<pair id="d0.s0.p0" e1="d0.s0.e0" e2="d0.s0.e1" ddi="true" type="int"/>',
+    )
     (ex,) = read("ddi", z).examples
-    assert words(ex, "head") == "mu - and delta - selective opioids" and words(ex, "tail") == "delta"
+    assert (
+        words(ex, "head") == "mu - and delta - selective opioids" and words(ex, "tail") == "delta"
+    )
     assert ex.label == "int" and ex.meta["doc"] == "d0"
 
 
 def test_ddi_pair_with_unknown_entity_and_bad_zip(tmp_path):
-    z = _ddi_zip(tmp_path / "c.zip", "A and B.", [("0-0", "A")],
-                 '<pair id="d0.s0.p0" e1="d0.s0.e0" e2="d0.s0.e9" ddi="false"/>')
+    z = _ddi_zip(
+        tmp_path / "c.zip",
+        "A and B.",
+        [("0-0", "A")],
+        '<pair id="d0.s0.p0" e1="d0.s0.e0" e2="d0.s0.e9" ddi="false"/>',
+    )
     with pytest.raises(DataError, match=r"pair d0.s0.p0: e2='d0.s0.e9' is not an entity of d0.s0"):
         read("ddi", z)
     bad = tmp_path / "bad.zip"

@@ -1,0 +1,87 @@
+"""End-to-end searches with the tiny encoder on a planted synthetic dataset (tests/strategies/planted.py)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from autorc_nni.architecture import Architecture
+from autorc_nni.config import ConfigError
+from strategies.search import SearchConfig, run_search, search_config_from_dict
+from tests.strategies.planted import write_planted
+
+
+@pytest.fixture(scope="module")
+def planted(tmp_path_factory):
+    return write_planted(tmp_path_factory.mktemp("planted"))
+
+
+def _cfg(planted, out, **kw):
+    base = dict(
+        dataset=str(planted), format="opennre", encoder="tiny", space="M2", method="autorc",
+        epochs=8.0, batch_size=8, lr=1e-3, controller_lr=1e-2, search_warmup_epochs=1.0,
+        encoder_warmup_epochs=0.5, k=10, top_k=3, seed=1, out=str(out), progress=False,
+        max_len=64, checkpoint_every=0,
+    )
+    base.update(kw)
+    return SearchConfig(**base)
+
+
+def test_search_finds_the_planted_design(planted, tmp_path):
+    """Only part c1 carries the label: the controller learns to use c1, the top export uses it."""
+    cfg = _cfg(planted, tmp_path)
+    result = run_search(cfg)
+    assert result.completed and result.steps == 64 and result.steps_per_epoch == 8
+    p_c1 = result.probabilities["use_c1"]["True"]
+    assert p_c1 > 0.9, result.probabilities
+    top = Architecture.load(tmp_path / "architectures" / "rank1.json")
+    assert top.use_c1
+    meta = json.loads((tmp_path / "architectures" / "rank1.json").read_text())["_meta"]
+    assert meta["rank"] == 1 and 0 <= meta["score"] <= 1 and 0 < meta["probability"] <= 1
+    # architectures that ignore c1 cannot read the label: they rank below those that use it
+    ranking = json.loads((tmp_path / "ranking.json").read_text())
+    assert len(ranking) == 10 and [r["rank"] for r in ranking] == list(range(1, 11))
+    with_c1 = [r["score"] for r in ranking if r["architecture"]["use_c1"]]
+    without = [r["score"] for r in ranking if not r["architecture"]["use_c1"]]
+    assert with_c1 and min(with_c1) >= max(without, default=0.0)
+    assert sorted(p.name for p in (tmp_path / "architectures").iterdir()) == [
+        "rank1.json", "rank2.json", "rank3.json"]
+    assert "| rank | score |" in (tmp_path / "ranking.md").read_text()
+    assert list((tmp_path / "tensorboard").glob("events.out.tfevents.*"))
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["steps"] == 64 and summary["greedy_architecture"]["use_c1"] is True
+
+
+def test_resume_after_kill_matches_uninterrupted_run(planted, tmp_path):
+    kw = dict(epochs=3.0, checkpoint_every=5, k=4, top_k=2)
+    full = run_search(_cfg(planted, tmp_path / "full", **kw))
+    killed = run_search(_cfg(planted, tmp_path / "killed", stop_after_steps=13, **kw))
+    assert not killed.completed and killed.steps == 13
+    assert not (tmp_path / "killed" / "ranking.json").exists()
+    saved = torch.load(tmp_path / "killed" / "checkpoint.pt", weights_only=False)
+    assert saved["state"]["step"] == 10  # the last periodic checkpoint before the "kill"
+    resumed = run_search(_cfg(planted, tmp_path / "killed", resume=True, **kw))
+    assert resumed.completed and resumed.steps == full.steps == 24
+    for k, v in full.controller_state.items():
+        assert torch.equal(v, resumed.controller_state[k]), k
+    assert [r.architecture for r in full.ranking] == [r.architecture for r in resumed.ranking]
+    assert [r.score for r in full.ranking] == [r.score for r in resumed.ranking]
+
+
+def test_resume_refuses_a_different_config(planted, tmp_path):
+    run_search(_cfg(planted, tmp_path, epochs=1.0, stop_after_steps=3, checkpoint_every=1))
+    with pytest.raises(ConfigError, match="lr: 0.001 -> 0.002"):
+        run_search(_cfg(planted, tmp_path, epochs=1.0, lr=2e-3, resume=True))
+
+
+def test_search_config_rejects_unknown_keys_and_methods():
+    with pytest.raises(ConfigError, match="unknown key"):
+        search_config_from_dict({"methd": "autorc"})
+    with pytest.raises(Exception, match="unknown search method 'enas'"):
+        search_config_from_dict({"method": "enas"})
+    with pytest.raises(ConfigError, match="top_k"):
+        search_config_from_dict({"k": 3, "top_k": 5})
+    assert search_config_from_dict({"method": "naive-enas"}).num_copies == 1
+    assert search_config_from_dict({"method": "autorc", "copies": 3}).num_copies == 3

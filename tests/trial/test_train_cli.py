@@ -1,0 +1,118 @@
+"""``autorc train`` and ``autorc predict`` end to end on tiny data, with the tiny encoder."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from trial.cli import main
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("AUTORC_CACHE_DIR", str(tmp_path / "cache"))
+
+
+def train_args(data: Path, out: Path, *extra: str) -> list[str]:
+    return ["train", "--arch", "r-bert", "--data", str(data), "--format", "opennre",
+            "--encoder", "tiny", "--lr", "2e-3", "--batch-size", "16", "--warmup", "0.5",
+            "--epochs", "2", "--seed", "3", "--out", str(out), "--max-len", "32",
+            "--threads", "1", "--no-progress", *extra]
+
+
+def test_train_then_predict(synthetic_data, tmp_path, cache, capsys, monkeypatch):
+    out = tmp_path / "run"
+    assert main(train_args(synthetic_data, out)) == 0
+    printed = capsys.readouterr().out
+    assert "test micro_f1" in printed and "best epoch" in printed
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["config"]["arch"] == "r-bert" and metrics["config"]["seed"] == 3
+    assert metrics["config"]["lr"] == 2e-3 and metrics["config"]["batch_size"] == 16
+    assert len(metrics["history"]) == 2
+    assert (out / "test_predictions.jsonl").is_file()
+    assert list((out / "tensorboard").glob("events.out.tfevents.*"))
+    assert (out / "model" / "architecture.json").is_file()
+
+    # predict a data file: the same labels as the run's test predictions
+    test_file = synthetic_data / "test.txt"
+    assert main(["predict", "--model", str(out / "model"), "--input", str(test_file),
+                 "--format", "opennre", "--json"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    run_preds = [json.loads(line) for line in (out / "test_predictions.jsonl").read_text().splitlines()]
+    assert [r["label"] for r in rows] == [r["pred"] for r in run_preds]
+    assert [r["gold"] for r in rows] == [r["gold"] for r in run_preds]
+    assert all(0 < r["prob"] <= 1 for r in rows)
+
+    # predict text with character offsets from stdin (OpenNRE's infer input)
+    text = "the king was a member of the army ."
+    h = [text.index("king"), text.index("king") + 4]
+    t = [text.index("army"), text.index("army") + 4]
+    lines = json.dumps({"text": text, "h": {"pos": h}, "t": {"pos": t}}) + "\n"
+    tokens = {"token": text.split(), "h": {"pos": [1, 2]}, "t": {"pos": [7, 8]}}
+    lines += json.dumps(tokens) + "\n"
+    monkeypatch.setattr(sys, "stdin", io.StringIO(lines))
+    assert main(["predict", "--model", str(out / "model")]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    assert len(printed) == 2
+    labels = set(metrics["labels"])
+    first, second = (line.split("\t") for line in printed)
+    assert first[0] == "<stdin>:1" and first[1] in labels and 0 < float(first[2]) <= 1
+    # the same sentence given as words or as text with character offsets: the same answer
+    assert first[1:] == second[1:]
+
+
+def test_bad_input_is_a_clear_error(synthetic_data, tmp_path, cache, capsys, monkeypatch):
+    assert main(train_args(synthetic_data, tmp_path / "o", "--set", "learning_rate=1")) == 2
+    assert "learning_rate" in capsys.readouterr().err
+    assert main(["train", "--data", str(synthetic_data), "--out", str(tmp_path / "o")]) == 2
+    assert "--format" in capsys.readouterr().err
+    assert main(["train", "--arch", "nope", "--dataset", str(synthetic_data), "--format",
+                 "opennre", "--encoder", "tiny", "--out", str(tmp_path / "o")]) == 2
+    assert "nope" in capsys.readouterr().err
+    monkeypatch.setattr(sys, "stdin", io.StringIO('{"text": "a b", "h": {"pos": [0, 1]}}\n'))
+    assert main(["predict", "--model", str(tmp_path / "missing")]) == 2
+    err = capsys.readouterr().err
+    assert "<stdin>:1" in err and "'t'" in err
+
+
+@pytest.mark.slow
+def test_killed_process_resumes_to_the_same_result(synthetic_data, tmp_path):
+    """A real SIGKILL mid-run, then ``--resume``: the same metrics and weights as a clean run."""
+    env = {**os.environ, "AUTORC_CACHE_DIR": str(tmp_path / "cache")}
+    autorc = [sys.executable, "-m", "trial.cli"]
+    root = Path(__file__).resolve().parents[2]
+    args = lambda out, *x: [*autorc, *train_args(synthetic_data, out, "--epochs", "3",  # noqa: E731
+                                                  "--checkpoint-every", "1", *x)[0:]]
+    clean = tmp_path / "clean"
+    subprocess.run(args(clean), env=env, cwd=root, check=True, capture_output=True)
+    cut = tmp_path / "cut"
+    proc = subprocess.Popen(args(cut), env=env, cwd=root, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    deadline = time.time() + 300
+    while not (cut / "checkpoint.pt").exists() and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.3)
+    if proc.poll() is not None:
+        pytest.skip("the run finished before it could be killed")
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not (cut / "metrics.json").exists()
+    subprocess.run(args(cut, "--resume"), env=env, cwd=root, check=True, capture_output=True)
+    a = json.loads((clean / "metrics.json").read_text())
+    b = json.loads((cut / "metrics.json").read_text())
+    for split in ("dev", "test"):
+        a[split].pop("eval_sentences_per_s")
+        b[split].pop("eval_sentences_per_s")
+        assert a[split] == b[split]
+    assert a["history"] == b["history"]
+    assert (clean / "model" / "heads.pt").read_bytes() == (cut / "model" / "heads.pt").read_bytes()
+    assert ((clean / "model" / "encoder" / "model.safetensors").read_bytes()
+            == (cut / "model" / "encoder" / "model.safetensors").read_bytes())

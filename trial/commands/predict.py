@@ -1,0 +1,75 @@
+"""``autorc predict``: label relation statements with a trained model (OpenNRE's ``infer``).
+
+    echo '{"text": "The fire was caused by a cigarette.", "h": {"pos": [4, 8]},
+           "t": {"pos": [25, 34]}}' | autorc predict --model runs/be/model
+    autorc predict --model runs/be/model --input test.txt --format opennre --json
+
+Without ``--input``, reads JSON lines from stdin: ``{"text", "h": {"pos": [s, e]}, "t": ...}``
+with character offsets (end exclusive), or ``{"token": [...], "h": {"pos": [s, e]}, ...}`` with
+word offsets. Prints ``id<TAB>label<TAB>probability`` per example (``--json``: JSON lines).
+An example whose entities do not fit in the model's max length gets label ``-`` (null in JSON).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from autorc_nni.data.readers import READERS, opennre_row
+from autorc_nni.data.record import RelationExample
+from autorc_nni.errors import DataError
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("predict", help="label relation statements with a trained model")
+    p.add_argument("--model", required=True, metavar="DIR", help="a model directory (OUT/model)")
+    p.add_argument("--input", metavar="FILE", help="a data file (default: JSON lines on stdin)")
+    p.add_argument("--format", default="opennre",
+                   help=f"reader of --input ({', '.join(READERS.names())}; default opennre)")
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="cpu")
+    p.add_argument("--json", action="store_true", help="print JSON lines (id, label, prob)")
+    p.set_defaults(func=run)
+
+
+def read_stdin_examples(lines, where: str = "<stdin>") -> list[RelationExample]:
+    """OpenNRE-style JSON lines (``text`` + character offsets, or ``token`` + word offsets)."""
+    examples = []
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise DataError(f"{where}:{n}: malformed JSON line ({e.msg} at column {e.colno})") from None
+        if not isinstance(obj, dict):
+            raise DataError(f"{where}:{n}: expected a JSON object, got {type(obj).__name__}")
+        examples.append(opennre_row(obj, f"{where}:{n}"))
+    return examples
+
+
+def run(args: argparse.Namespace) -> int:
+    from autorc_nni.model import RCModel
+    from autorc_nni.train import resolve_device
+
+    if args.input:
+        if args.format not in READERS:
+            raise DataError(f"unknown format {args.format!r}; known: {', '.join(READERS.names())}")
+        examples = READERS.get(args.format)(Path(args.input)).examples
+    else:
+        examples = read_stdin_examples(sys.stdin)
+    if not examples:
+        raise DataError(f"{args.input or '<stdin>'}: no examples to predict")
+    model = RCModel.from_pretrained(args.model, device=resolve_device(args.device))
+    for ex, (label, prob) in zip(examples, model.predict(examples, batch_size=args.batch_size),
+                                 strict=True):
+        if args.json:
+            row = {"id": ex.id, "label": label, "prob": round(prob, 6)}
+            if ex.label is not None:
+                row["gold"] = ex.label
+            print(json.dumps(row))
+        else:
+            print(f"{ex.id}\t{label if label is not None else '-'}\t{prob:.4f}")
+    return 0

@@ -1,0 +1,132 @@
+"""``autorc train``: fine-tune one architecture (a preset or a JSON file) and test it.
+
+    autorc train --arch bert-entity --dataset semeval10 --encoder minilm \\
+        --lr 2e-5 --batch-size 32 --warmup 0.8 --epochs 3 --seed 1 --out runs/be
+    autorc train --arch arch.json --data path/to/folder --format tacred --out runs/a
+    autorc train ... --out runs/be --resume          # continue a killed run
+    autorc train --config train.yml --set dropout=0.2 --out runs/x
+
+Flags override ``--config`` (a YAML mapping of ``TrainConfig`` keys), ``--set KEY=VALUE``
+overrides both. Writes ``metrics.json``, ``test_predictions.jsonl``, ``tensorboard/`` and
+``model/`` (see ``autorc_nni.train``).
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+import yaml
+
+from autorc_nni.architecture import PRESETS
+from autorc_nni.config import ConfigError
+from autorc_nni.train import train, train_config_from_dict
+
+# flag dest -> TrainConfig key (flags left unset keep the config/default value)
+_FLAGS = {
+    "arch": "arch", "dataset": "dataset", "data_root": "data_dir", "format": "format",
+    "encoder": "encoder", "lr": "lr", "batch_size": "batch_size", "warmup": "warmup",
+    "epochs": "epochs", "seed": "seed", "out": "out", "max_len": "max_len",
+    "weight_decay": "weight_decay", "grad_clip": "grad_clip", "dropout": "dropout",
+    "device": "device", "eval_batch_size": "eval_batch_size", "pad_to": "pad_to",
+    "limit_train": "limit_train", "limit_eval": "limit_eval", "log_every": "log_every",
+    "checkpoint_every": "checkpoint_every", "threads": "num_threads",
+}
+_SWITCHES = {  # store_true flags: dest -> (TrainConfig key, value when given)
+    "resume": ("resume", True), "bf16": ("bf16", True), "no_bucket": ("bucket", False),
+    "keep_checkpoint": ("keep_checkpoint", True), "no_progress": ("progress", False),
+}
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("train", help="fine-tune one architecture, pick the best epoch on dev, test")
+    p.add_argument("--config", metavar="YAML", help="a mapping of training options (TrainConfig)")
+    p.add_argument("--arch", help=f"a preset ({', '.join(PRESETS)}) or an architecture JSON")
+    p.add_argument("--dataset", help="a registered dataset (default semeval10)")
+    p.add_argument("--data", metavar="DIR", help="a folder with train/dev/test files (with --format)")
+    p.add_argument("--format", help="reader of --data (opennre, tacred, semeval, ...)")
+    p.add_argument("--data-root", help="where named datasets live (default $AUTORC_DATA_DIR)")
+    p.add_argument("--encoder", help="minilm (default), tiny, an HF name or a local path")
+    p.add_argument("--lr", type=float, help="peak learning rate (default 2e-5)")
+    p.add_argument("--batch-size", type=int, help="training batch size (default 32)")
+    p.add_argument("--warmup", type=float, help="warm-up length in epochs (default 0.8)")
+    p.add_argument("--epochs", type=int, help="training epochs (default 3)")
+    p.add_argument("--seed", type=int, help="random seed (default 42)")
+    p.add_argument("--out", help="output directory")
+    p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
+    p.add_argument("--device", choices=["auto", "cpu", "cuda"], help="default auto")
+    p.add_argument("--bf16", action="store_true", help="bfloat16 autocast (CUDA only)")
+    p.add_argument("--max-len", type=int, help="max wordpieces per example (default 256)")
+    p.add_argument("--weight-decay", type=float, help="AdamW weight decay (default 0.01)")
+    p.add_argument("--grad-clip", type=float, help="max gradient norm, 0 = off (default 1.0)")
+    p.add_argument("--dropout", type=float, help="classifier dropout (default 0.1)")
+    p.add_argument("--eval-batch-size", type=int, help="dev/test batch size (default 64)")
+    p.add_argument("--no-bucket", action="store_true", help="random batches, not length-bucketed")
+    p.add_argument("--pad-to", type=int, help="pad every batch to this length (default: dynamic)")
+    p.add_argument("--limit-train", type=int, help="use only the first N training examples")
+    p.add_argument("--limit-eval", type=int, help="use only the first N dev/test examples")
+    p.add_argument("--log-every", type=int, help="TensorBoard train scalars every N steps")
+    p.add_argument("--checkpoint-every", type=int, help="checkpoint every N steps (0: epoch ends)")
+    p.add_argument("--keep-checkpoint", action="store_true", help="keep checkpoint.pt at the end")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--threads", type=int, help="torch CPU threads")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="set any TrainConfig key (YAML value), e.g. --set dropout=0.2")
+    p.set_defaults(func=run)
+
+
+def build_train_config(args: argparse.Namespace):
+    """The TrainConfig of a command line: --config, then flags, then --set."""
+    data: dict[str, Any] = {}
+    where = "command line"
+    if args.config:
+        where = args.config
+        try:
+            with open(args.config) as f:
+                loaded = yaml.safe_load(f) or {}
+        except FileNotFoundError:
+            raise ConfigError(f"{args.config}: no such config file") from None
+        except yaml.YAMLError as e:
+            raise ConfigError(f"{args.config}: invalid YAML: {e}") from None
+        if not isinstance(loaded, dict):
+            raise ConfigError(f"{args.config}: expected a mapping of training options")
+        data.update(loaded)
+    if args.data is not None and args.dataset is not None:
+        raise ConfigError("give --dataset NAME or --data DIR, not both")
+    if args.data is not None:
+        if args.format is None:
+            raise ConfigError("--data DIR needs --format (opennre, tacred, semeval, ...)")
+        data["dataset"] = args.data
+    for dest, key in _FLAGS.items():
+        value = getattr(args, dest)
+        if value is not None:
+            data[key] = value
+    for dest, (key, value) in _SWITCHES.items():
+        if getattr(args, dest):
+            data[key] = value
+    for item in args.overrides:
+        if "=" not in item:
+            raise ConfigError(f"--set {item!r}: expected KEY=VALUE")
+        key, value = item.split("=", 1)
+        data[key.strip()] = yaml.safe_load(value)
+    if "out" not in data:
+        raise ConfigError("--out DIR is required (where the model and metrics go)")
+    return train_config_from_dict(data, where)
+
+
+def run(args: argparse.Namespace) -> int:
+    cfg = build_train_config(args)
+    result = train(cfg)
+    if result.get("stopped"):
+        print(f"stopped after {result['global_step']} steps; continue with --resume")
+        return 0
+    metric = result["metric"]
+    for split in ("dev", "test"):
+        m = result[split]
+        extra = (f"  official {100 * m['semeval_official']:.2f}" if "semeval_official" in m
+                 else "")
+        print(f"{split:<4} {metric} {100 * m['score']:.2f}  micro-F1 {100 * m['micro_f1']:.2f}  "
+              f"macro-F1 {100 * m['macro_f1']:.2f}  accuracy {100 * m['accuracy']:.2f}{extra}")
+    print(f"best epoch {result['best_epoch']}; model: {result['paths']['model']}; "
+          f"metrics: {cfg.out}/metrics.json")
+    return 0
