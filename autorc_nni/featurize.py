@@ -19,14 +19,14 @@ Formats (word spans are end-exclusive; e1 = head, e2 = tail):
 - ``markers``: ``[E1] … [/E1]`` and ``[E2] … [/E2]`` inserted around the spans; the entity range
   includes its two markers. Nested spans nest the markers: the outer entity (the one containing
   the other; e1 when the spans are equal) opens first and closes last, e.g.
-  ``[E1] a [E2] b [/E2] c [/E1]``. **Partial overlap** (``a [b] c`` with e1 = a b, e2 = b c):
-  markers cannot nest around both exact spans, so the entity that starts first (e1 on a tie of
-  starts is impossible here) becomes the outer one and is *widened to the union*:
+  ``[E1] a [E2] b [/E2] c [/E1]``. **Partial overlap** (words a b c with e1 = a b, e2 = b c):
+  markers cannot nest around both exact spans, so the entity that starts first becomes the
+  outer one and is *widened to the union*:
   ``[E1] a [E2] b c [/E2] [/E1]``. The inner entity keeps its exact words; the outer one covers
   its words plus the inner entity's overhang. (``standard`` keeps both exact.)
 - ``tokens``: each mention is replaced by the single token ``[ENTITY-1]`` / ``[ENTITY-2]``; the
   entity range is that one token. **Nested or overlapping** mentions: the union of the two spans
-  is replaced by both tokens, in the order of their starts (e1 first on a tie), e.g. ``a [b] c``
+  is replaced by both tokens, in the order of their starts (e1 first on a tie), e.g. words a b c
   with e1 = a b, e2 = b c becomes ``[ENTITY-1] [ENTITY-2]``.
 
 Parts (DESIGN.md §2): ``c0`` = the prefix ([CLS]) and everything before the leftmost entity,
@@ -37,7 +37,8 @@ five parts cover the sequence exactly once. When they overlap, the entity ranges
 entity; c0 + (e1 ∪ e2) + c2 still cover the sequence exactly once.
 
 Length: a sequence longer than ``max_len`` is cut to a window of wordpieces that keeps both
-entities whole, centred on them as far as the sentence allows, and re-framed with [CLS]/[SEP];
+entities whole, centred on them as far as the sentence allows, then shrunk at either edge to a
+word boundary (no orphan ``##`` piece), and re-framed with [CLS]/[SEP];
 ``truncated`` counts the examples windowed in any format. An example whose entities (from the
 leftmost start to the rightmost end) do not fit in ``max_len`` in some format is dropped and
 counted in ``dropped`` under the reason ``"entities do not fit in max_len=N"`` (its id goes to
@@ -247,12 +248,23 @@ class Featurizer:
 
     def _build(self, fmt: str, ex: RelationExample, flat: list[int], off: list[int]):
         """``(ids, spans, windowed)`` for one format, or ``None`` if the entities do not fit."""
-        body, e1, e2 = getattr(self, f"_body_{fmt}")(ex, flat, off)
+        body_fn = getattr(self, f"_body_{fmt}")
+        body, e1, e2 = body_fn(ex, flat, off)
         lo, hi = min(e1[0], e2[0]), max(e1[1], e2[1])
         win = _window(len(body), lo, hi, self.room)
         if win is None:
             return None
         start, end = win
+        if (start, end) != (0, len(body)):  # do not cut a word: shrink to word boundaries
+            # the same splice over "may start here" flags: word starts and special tokens
+            starts = [False] * len(flat)
+            for w in off[:-1]:
+                starts[w] = True
+            flags = body_fn(ex, starts, off, dict.fromkeys(SPECIAL_TOKENS, True))[0]
+            while start < lo and not flags[start]:
+                start += 1
+            while end > hi and end < len(body) and not flags[end]:
+                end -= 1
         shift = len(self.prefix) - start
         ids = self.prefix + body[start:end] + self.suffix
         e1 = (e1[0] + shift, e1[1] + shift)
@@ -267,14 +279,17 @@ class Featurizer:
         spans = [list(e1), list(e2), [0, lo], list(c1), [hi, len(ids)]]
         return ids, spans, (start, end) != (0, len(body))
 
-    def _body_standard(self, ex: RelationExample, flat: list[int], off: list[int]):
+    # The three splices: ``(body, e1 range, e2 range)`` without the frame. ``flat`` is the
+    # sentence's wordpieces (or any per-piece list), ``sp`` the ids to splice in (default: the
+    # tokenizer's special-token ids).
+    def _body_standard(self, ex: RelationExample, flat: list, off: list[int], sp=None):
         (hs, he), (ts, te) = ex.head, ex.tail
         return flat, (off[hs], off[he]), (off[ts], off[te])
 
-    def _body_markers(self, ex: RelationExample, flat: list[int], off: list[int]):
+    def _body_markers(self, ex: RelationExample, flat: list, off: list[int], sp=None):
         (hs, he), (ts, te) = ex.head, ex.tail
-        sp = self.special
-        # events at word boundaries: (word position, order, token id, entity, is_open)
+        sp = sp or self.special
+        # marker events at word boundaries: (word position, order, depth, id, entity, is_open);
         # order at one boundary: closes before opens; inner closes first, outer opens first.
         if he <= ts or te <= hs:  # disjoint (or adjacent)
             spans = {1: (hs, he, 0), 2: (ts, te, 0)}
@@ -303,9 +318,10 @@ class Featurizer:
         e2 = (pos[(2, True)], pos[(2, False)] + 1)
         return body, e1, e2
 
-    def _body_tokens(self, ex: RelationExample, flat: list[int], off: list[int]):
+    def _body_tokens(self, ex: RelationExample, flat: list, off: list[int], sp=None):
         (hs, he), (ts, te) = ex.head, ex.tail
-        t1, t2 = self.special["[ENTITY-1]"], self.special["[ENTITY-2]"]
+        sp = sp or self.special
+        t1, t2 = sp["[ENTITY-1]"], sp["[ENTITY-2]"]
         if he <= ts:  # e1 left of e2
             body = flat[: off[hs]] + [t1] + flat[off[he] : off[ts]] + [t2] + flat[off[te] :]
             p1 = off[hs]

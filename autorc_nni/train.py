@@ -574,14 +574,15 @@ def _train(cfg: TrainConfig, on_dev: Callable[[int, float], None] | None) -> dic
                 state["step_in_epoch"] += 1
                 state["global_step"] += 1
                 state["train_sentences"] += len(batch["ids"])
-                state["epoch_loss_sum"] += loss.item()
+                loss_value = loss.item()
+                state["epoch_loss_sum"] += loss_value
                 step = state["global_step"]
                 if step % cfg.log_every == 0:
-                    writer.add_scalar("train/loss", loss.item(), step)
+                    writer.add_scalar("train/loss", loss_value, step)
                     writer.add_scalar("train/lr", lr, step)
                 if bar is not None:
                     bar.update(1)
-                    bar.set_postfix(epoch=epoch + 1, loss=f"{loss.item():.4f}")
+                    bar.set_postfix(epoch=epoch + 1, loss=f"{loss_value:.4f}")
                 if cfg.stop_after_steps is not None and step >= cfg.stop_after_steps:
                     state["train_seconds"] += time.perf_counter() - t0
                     writer.flush()

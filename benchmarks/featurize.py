@@ -57,6 +57,7 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--out", type=Path, default=RESULTS / "featurize.json")
     args = p.parse_args(argv)
     torch.set_num_threads(1)
+    load_avg = os.getloadavg()[0]
 
     t0 = time.perf_counter()
     data = load_dataset(args.dataset)
@@ -101,6 +102,7 @@ def main(argv: list[str] | None = None) -> dict:
             "platform": platform.platform(),
             "processor": platform.processor() or platform.machine(),
             "cpus": os.cpu_count(),
+            "load_avg_1m_at_start": round(load_avg, 2),  # the machine is shared: context
             "torch_threads": torch.get_num_threads(),
             "python": platform.python_version(),
             "transformers": transformers.__version__,

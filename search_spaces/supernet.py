@@ -10,8 +10,10 @@ the keys of ``autorc_nni.architecture.DECISIONS`` and registered in that (contro
   ``InputChoice(n_chosen=None)`` is rejected by path sampling), so sample values are real bools.
 
 ``model.simplify()`` therefore lists the space's decision table and ``model.freeze(sample)``
-returns the child (NNI's ``recursive_freeze``: a deep copy of the supernet with each choice
-replaced by the chosen module; the chosen modules keep the supernet's weights).
+returns the child (NNI's ``recursive_freeze``: a deep copy of the supernet in which each choice
+is replaced by its chosen candidate; the chosen candidates are the supernet's own modules, the
+rest — the classifier copies, for instance — are deep copies). Use ``to_rcmodel`` for a
+standalone model.
 
 Parameter sharing (DESIGN.md §4, paper §4.3)
 --------------------------------------------
@@ -25,8 +27,9 @@ Parameter sharing (DESIGN.md §4, paper §4.3)
 Weight copies:
     every encoder group keeps ``copies`` independent deep copies of the pretrained encoder
     (default 2: four encoders under heterogeneous sharing) and the classifier ``copies`` copies;
-    ``set_copies(encoder, classifier)`` selects the active ones. Poolers and positional tables
-    are not copied. ``copies=1`` is AutoRC2.
+    ``set_copies(encoder, classifier)`` selects copy ``encoder`` in every group (only the group
+    of the sample's ``span`` runs) and copy ``classifier`` of the classifier. Poolers and the
+    positional tables are neither copied nor split by group. ``copies=1`` is AutoRC2.
 Classifier:
     slot-based: one ``(C, W)`` weight block per feature slot (``autorc_nni.architecture.SLOTS``)
     plus one bias; ``logits = bias + Σ_{active slots s} W_s · dropout(f_s)``. Each block is its
@@ -37,8 +40,10 @@ Widths:
     child without concat is exactly the H-wide ``RCModel``), the shared linear layers hold the
     block ``weight[H:, :H]`` and ``bias[H:]`` at zero (a ``torch.nn.utils.parametrize`` mask; at
     initialisation ``linear_from_dense`` puts zeros there anyway): the padded outputs are then
-    ``tanh(0) = 0``. ``self_attn`` pools score with a W-wide layer; ``to_rcmodel`` builds the
-    ``RCModel`` with ``pooler_kwargs={"self_attn": {"attn_dim": W}}`` to match it.
+    ``tanh(0) = 0``. The price, during the search only: in a concat child the 24 positional
+    outputs of ``start``/``dr`` depend on the positional inputs alone, without bias. ``self_attn``
+    scores with a W-wide layer; ``to_rcmodel`` builds the ``RCModel`` with
+    ``pooler_kwargs={"self_attn": {"attn_dim": W}}`` to match it.
 
 API
 ---
@@ -70,7 +75,8 @@ supernet as it is), so the two paths are interchangeable:
 - outside NNI: ``set_sample`` then ``forward``. A supernet with no sample refuses to run.
 
 One AdamW over ``net.parameters()`` is enough: parameters a child does not use get no gradient
-(``grad is None``), so AdamW skips them, their state included.
+(``grad is None`` after ``zero_grad(set_to_none=True)``, PyTorch's default), so AdamW skips
+them, their state included; ``parameters_for`` lists exactly the parameters that do get one.
 """
 
 from __future__ import annotations
@@ -417,9 +423,11 @@ class AutoRCSupernet(ModelSpace):
     """The AutoRC model space with heterogeneous sharing and weight copies (module docstring).
 
     Args:
-        encoder_factory: the pretrained encoder (an HF ``BertModel``-like module with
-            ``config.hidden_size`` and ``pooler.dense``), or a callable returning it. It is
-            called once; every copy is an independent deep copy.
+        encoder_factory: a callable returning the pretrained encoder (an HF ``BertModel``-like
+            module with ``config.hidden_size`` and ``pooler.dense``), or the encoder itself. It
+            is called once; every copy is an independent deep copy. Prefer a callable: NNI keeps
+            the constructor arguments (for ``trace_copy``), so a module passed here stays alive
+            beside its copies.
         num_labels: number of classes C.
         space: ``M``, ``M1``, ``M2``, ``M3`` or a ``SearchSpace``.
         sharing: ``heterogeneous`` (AutoRC) or ``naive`` (plain ENAS, AutoRC1).
@@ -577,6 +585,8 @@ class AutoRCSupernet(ModelSpace):
         valid point of the space."""
         arch = to_architecture(sample, self.space)
         self._make_sampleable()
+        if not all(isinstance(getattr(self, d), BaseSuperNetModule) for d in self.space.decisions):
+            raise RuntimeError("this is a frozen child: its decisions are fixed, nothing to set")
         memo = dict(sample)
         for m in self.modules():
             if isinstance(m, BaseSuperNetModule):

@@ -66,7 +66,7 @@ class MethodSwitches:
 
     hetero_sharing: bool  # heterogeneous sharing (else naive ENAS sharing: one encoder, one pooler set)
     copies: int  # weight copies per encoder group and of the classifier
-    search_warmup: bool  # 1.5 epochs without controller updates (else none)
+    warmup_epochs: float  # search warm-up: epochs without controller updates (1.5, or 0)
 
     @property
     def sharing(self) -> str:
@@ -74,11 +74,11 @@ class MethodSwitches:
 
 
 METHODS: dict[str, MethodSwitches] = {
-    "autorc": MethodSwitches(hetero_sharing=True, copies=2, search_warmup=True),
-    "naive-enas": MethodSwitches(hetero_sharing=False, copies=1, search_warmup=False),
-    "autorc1": MethodSwitches(hetero_sharing=False, copies=2, search_warmup=True),  # no hetero sharing
-    "autorc2": MethodSwitches(hetero_sharing=True, copies=1, search_warmup=True),  # one copy
-    "autorc3": MethodSwitches(hetero_sharing=True, copies=2, search_warmup=False),  # no warm-up
+    "autorc": MethodSwitches(hetero_sharing=True, copies=2, warmup_epochs=1.5),
+    "naive-enas": MethodSwitches(hetero_sharing=False, copies=1, warmup_epochs=0.0),
+    "autorc1": MethodSwitches(hetero_sharing=False, copies=2, warmup_epochs=1.5),  # no hetero sharing
+    "autorc2": MethodSwitches(hetero_sharing=True, copies=1, warmup_epochs=1.5),  # one copy
+    "autorc3": MethodSwitches(hetero_sharing=True, copies=2, warmup_epochs=0.0),  # no warm-up
 }
 
 
@@ -485,6 +485,7 @@ class AutoRCLightningModule(BaseOneShotLightningModule):
                 "torch": torch.get_rng_state(),
                 "python": random.getstate(),
                 "numpy": np.random.get_state(),
+                **({"cuda": torch.cuda.get_rng_state_all()} if torch.cuda.is_available() else {}),
             },
         }
 
@@ -502,18 +503,21 @@ class AutoRCLightningModule(BaseOneShotLightningModule):
         self.weight_scheduler().load_state_dict(state["weight_scheduler"])
         rng = state["rng"]
         self.copy_generator.set_state(rng["copy"])
-        pass  # MUTANT
+        torch.set_rng_state(rng["torch"])
         random.setstate(rng["python"])
         np.random.set_state(rng["numpy"])
+        if "cuda" in rng and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(rng["cuda"])
 
 
 # -- the strategy ---------------------------------------------------------------------------------
 class AutoRCStrategy(RandomOneShot):
     """AutoRC: an ENAS-style controller over a path-sampling supernet, with AutoRC's switches.
 
-    ``method`` names a row of :data:`METHODS`; ``copies`` / ``search_warmup_steps`` are then the
-    actual numbers (the supernet must be built with the same sharing and copies:
-    :meth:`check_supernet`). Use :meth:`fit` (a one-shot run without an NNI experiment folder),
+    ``method`` names a row of :data:`METHODS`, whose ``copies`` is the default of the module's
+    ``copies``; ``search_warmup_steps`` is the warm-up in steps (``strategies.search`` converts
+    the method's ``warmup_epochs``). The supernet must have the method's sharing and the copies
+    (:meth:`check_supernet`). Use :meth:`fit` (a one-shot run without an NNI experiment folder),
     or pass the strategy to ``NasExperiment`` like any NNI one-shot strategy.
     """
 
@@ -523,7 +527,7 @@ class AutoRCStrategy(RandomOneShot):
         self.method = method
         self.switches = method_switches(method)
         self.fixed = dict(fixed or {})
-        self.search_warmup_steps = search_warmup_steps if self.switches.search_warmup else 0
+        self.search_warmup_steps = search_warmup_steps
         self.module_kwargs = module_kwargs
         self.module_kwargs.setdefault("copies", self.switches.copies)
         self.train_loader: Any = None

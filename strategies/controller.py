@@ -150,6 +150,8 @@ class Controller(nn.Module):
         """
 
         def draw(_t: int, p: torch.Tensor) -> int:
+            if generator is not None and generator.device != p.device:
+                p = p.to(generator.device)
             return int(torch.multinomial(p, 1, generator=generator).item())
 
         for _ in range(self.max_resample):

@@ -33,6 +33,7 @@ import math
 import os
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -80,7 +81,7 @@ class SearchConfig:
     dropout: float = 0.1  # feature dropout before the classifier
     child_steps: int = 4  # train batches per child (paper: 4)
     reward_batch_mult: int = 4  # reward batch = this x batch_size validation rows (paper: 4)
-    search_warmup_epochs: float = 1.5  # epochs without controller updates (0 under autorc3)
+    search_warmup_epochs: float | None = None  # epochs without controller updates; None: the method's (1.5, or 0 for naive-enas/autorc3)
     encoder_warmup_epochs: float = 0.8  # linear LR warm-up of the shared weights, in epochs
     copies: int | None = None  # weight copies per encoder group; None: the method's (2 or 1)
     controller_lr: float = 1e-4  # Adam learning rate of the controller
@@ -116,7 +117,7 @@ class SearchConfig:
                 raise ConfigError(f"{name} must be > 0, got {getattr(self, name)!r}")
         for name in ("search_warmup_epochs", "encoder_warmup_epochs", "weight_decay", "grad_clip",
                      "checkpoint_every", "entropy_weight", "tanh_constant"):
-            if getattr(self, name) < 0:
+            if getattr(self, name) is not None and getattr(self, name) < 0:
                 raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)!r}")
         for name in ("limit_train", "limit_dev", "stop_after_steps", "num_threads", "copies"):
             v = getattr(self, name)
@@ -131,7 +132,15 @@ class SearchConfig:
 
     @property
     def num_copies(self) -> int:
+        """Weight copies: ``copies``, or the method's (2; 1 for naive-enas and autorc2)."""
         return self.copies if self.copies is not None else METHODS[self.method].copies
+
+    @property
+    def warmup_epochs(self) -> float:
+        """Search warm-up: ``search_warmup_epochs``, or the method's (1.5; 0 for naive-enas, autorc3)."""
+        if self.search_warmup_epochs is not None:
+            return self.search_warmup_epochs
+        return METHODS[self.method].warmup_epochs
 
 
 def search_config_from_dict(data: dict[str, Any], where: str = "search") -> SearchConfig:
@@ -236,8 +245,9 @@ def _atomic_save(obj: Any, path: Path) -> None:
 class _StepLogger:
     """``on_step`` hook: TensorBoard scalars, the progress bar, periodic checkpoints."""
 
-    def __init__(self, cfg: SearchConfig, out: Path, start: int, total: int) -> None:
-        self.cfg, self.out = cfg, out
+    def __init__(self, cfg: SearchConfig, out: Path, start: int, total: int,
+                 on_step: Callable[[int, dict[str, Any]], None] | None = None) -> None:
+        self.cfg, self.out, self.on_step = cfg, out, on_step
         self.writer = None
         if cfg.tensorboard:
             from torch.utils.tensorboard import SummaryWriter
@@ -270,6 +280,8 @@ class _StepLogger:
         every = self.cfg.checkpoint_every
         if every and step % every == 0:
             save_checkpoint(module, self.cfg, self.out)
+        if self.on_step is not None:
+            self.on_step(step, stats)
 
     def close(self) -> None:
         if self.writer is not None:
@@ -380,19 +392,49 @@ def write_ranking(ranked: list[RankedArchitecture], cfg: SearchConfig, out: Path
     (out / "ranking.md").write_text("\n".join(lines) + "\n")
 
 
+# -- building blocks ----------------------------------------------------------------------------
+def build_supernet(cfg: SearchConfig, encoder: torch.nn.Module, num_labels: int):
+    """The supernet of ``cfg``: its space, and the sharing and copies of its method."""
+    from search_spaces.supernet import AutoRCSupernet
+
+    return AutoRCSupernet(
+        encoder, num_labels, space=cfg.space, sharing=method_switches(cfg.method).sharing,
+        copies=cfg.num_copies, max_len=cfg.max_len, dropout=cfg.dropout,
+        pooler_kwargs=copy.deepcopy(cfg.pooler_kwargs) or None,
+    )
+
+
+def build_strategy(cfg: SearchConfig, steps_per_epoch: int) -> AutoRCStrategy:
+    """The strategy of ``cfg``; warm-ups given in epochs become steps of ``steps_per_epoch``."""
+    from search_spaces.spaces import fixed_values
+
+    return AutoRCStrategy(
+        method=cfg.method, fixed=fixed_values(cfg.space),
+        search_warmup_steps=round(cfg.warmup_epochs * steps_per_epoch),
+        copies=cfg.num_copies, child_steps=cfg.child_steps, controller_lr=cfg.controller_lr,
+        controller_hidden=cfg.controller_hidden, temperature=cfg.temperature,
+        tanh_constant=cfg.tanh_constant, entropy_weight=cfg.entropy_weight,
+        baseline_decay=cfg.baseline_decay, grad_clip=cfg.grad_clip or None, seed=cfg.seed,
+    )
+
+
 # -- the run ------------------------------------------------------------------------------------
-def run_search(cfg: SearchConfig) -> SearchResult:
-    """Search, then rank and export (see the module docstring). Returns a :class:`SearchResult`."""
+def run_search(
+    cfg: SearchConfig, on_step: Callable[[int, dict[str, Any]], None] | None = None
+) -> SearchResult:
+    """Search, then rank and export (see the module docstring). Returns a :class:`SearchResult`.
+
+    ``on_step(step, stats)`` (optional) is called after every search step with the step's
+    ``reward``, ``baseline``, ``advantage``, ``entropy``, ``loss``, ``child_loss``, ``sample``...
+    """
     from autorc_nni.encoders import load_encoder
     from search_spaces.spaces import fixed_values
-    from search_spaces.supernet import AutoRCSupernet
 
     if cfg.num_threads:
         torch.set_num_threads(cfg.num_threads)
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     device = resolve_device(cfg.device)
-    switches = method_switches(cfg.method)
 
     saved = None
     ckpt = out / CHECKPOINT
@@ -407,10 +449,7 @@ def run_search(cfg: SearchConfig) -> SearchResult:
     tokenizer, encoder = load_encoder(cfg.encoder, seed=cfg.seed)
     formats = _formats(cfg.space)
     data = _prepare_data(cfg, tokenizer, formats)
-    supernet = AutoRCSupernet(
-        encoder, len(data.labels), space=cfg.space, sharing=switches.sharing, copies=cfg.num_copies,
-        max_len=cfg.max_len, dropout=cfg.dropout, pooler_kwargs=copy.deepcopy(cfg.pooler_kwargs) or None,
-    )
+    supernet = build_supernet(cfg, encoder, len(data.labels))
     del encoder
 
     steps_per_epoch = len(data.train) // (cfg.batch_size * cfg.child_steps)
@@ -427,21 +466,14 @@ def run_search(cfg: SearchConfig) -> SearchResult:
         warmup_steps=round(cfg.encoder_warmup_epochs * steps_per_epoch * cfg.child_steps),
     )
     fixed = fixed_values(cfg.space)
-    strategy = AutoRCStrategy(
-        method=cfg.method, fixed=fixed,
-        search_warmup_steps=round(cfg.search_warmup_epochs * steps_per_epoch),
-        copies=cfg.num_copies, child_steps=cfg.child_steps, controller_lr=cfg.controller_lr,
-        controller_hidden=cfg.controller_hidden, temperature=cfg.temperature,
-        tanh_constant=cfg.tanh_constant, entropy_weight=cfg.entropy_weight,
-        baseline_decay=cfg.baseline_decay, grad_clip=cfg.grad_clip or None, seed=cfg.seed,
-    )
+    strategy = build_strategy(cfg, steps_per_epoch)
     accelerator = "gpu" if device.type == "cuda" else "cpu"
     module = strategy.prepare(supernet, make_evaluator(training_module, train, reward, accelerator))
     if saved:
         module.load_search_state_dict(saved["state"])
     del saved
 
-    logger = _StepLogger(cfg, out, start_step, total_steps)
+    logger = _StepLogger(cfg, out, start_step, total_steps, on_step)
     module.on_step = logger
     module.stop_after = cfg.stop_after_steps
     t0 = time.perf_counter()
@@ -473,6 +505,7 @@ def run_search(cfg: SearchConfig) -> SearchResult:
     summary = {
         "config": dataclasses.asdict(cfg),
         "steps": module.step, "steps_per_epoch": steps_per_epoch, "total_steps": total_steps,
+        "search_warmup_steps": module.search_warmup_steps, "copies": cfg.num_copies,
         "search_seconds_this_process": seconds,
         "invalid_samples": module.controller.invalid_count,
         "baseline": module.reinforce.baseline,

@@ -179,8 +179,11 @@ def load_dataset(
     name = str(name_or_dir)
     if name.startswith("hf:"):
         return _load(_hub_spec(name[3:], fmt), None)
-    if name in DATASETS and fmt is None:
-        return _load(DATASETS.get(name), resolve_data_root(data_root))
+    if name in DATASETS and not Path(name).exists():
+        spec = DATASETS.get(name)
+        if fmt is not None and fmt != spec.reader:
+            raise DataError(f"{name} is read with format {spec.reader!r}, not {fmt!r}")
+        return _load(spec, resolve_data_root(data_root))
     path = Path(name).expanduser()
     if not path.exists():
         raise DataError(

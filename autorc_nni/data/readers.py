@@ -90,11 +90,7 @@ def word_spans(
         if not inner or (s, e) in kept_set:
             out.append((s, e))
             continue
-        for a, b in zip([s, *inner], [*inner, e], strict=True):
-            piece = text[a:b]
-            if piece.strip():  # strip whitespace a cut may have left at a piece's edge
-                lead = len(piece) - len(piece.lstrip())
-                out.append((a + lead, a + len(piece.rstrip())))
+        out.extend(zip([s, *inner], [*inner, e], strict=True))  # words hold no whitespace
     return out
 
 
@@ -123,9 +119,15 @@ def _read_text(path: Path) -> str:
     return text
 
 
+def _lines(text: str) -> list[str]:
+    """Lines split at ``\n`` only (CRLF tolerated); ``str.splitlines`` would also split at
+    U+2028, U+0085 and form feeds, which occur inside sentences."""
+    return [line.removesuffix("\r") for line in text.split("\n")]
+
+
 def _json_lines(path: Path) -> Iterator[tuple[int, dict]]:
     """``(line number, object)`` for each non-blank line of a JSON-lines file."""
-    for n, line in enumerate(_read_text(path).splitlines(), 1):
+    for n, line in enumerate(_lines(_read_text(path)), 1):
         if not line.strip():
             continue
         try:
@@ -400,7 +402,7 @@ def read_semeval(path: Path, labeled: bool = True, **_: Any) -> ReadResult:
     (``TEST_FILE.TXT``) the files hold sentence lines only.
     """
     path = Path(path)
-    lines = _read_text(path).splitlines()
+    lines = _lines(_read_text(path))
     out: list[RelationExample] = []
     i = 0
     while i < len(lines):
@@ -416,7 +418,12 @@ def read_semeval(path: Path, labeled: bool = True, **_: Any) -> ReadResult:
         where, label = f"{path.name}:{i + 1}", None
         if labeled:
             j = i + 1
-            if j >= len(lines) or not lines[j].strip() or _SEMEVAL_SENTENCE.match(lines[j]):
+            if (
+                j >= len(lines)
+                or not lines[j].strip()
+                or lines[j].startswith("Comment:")
+                or _SEMEVAL_SENTENCE.match(lines[j])
+            ):
                 raise DataError(f"{path}:{j + 1}: missing the label line of sentence {m[1]}")
             label = lines[j].strip()
             i = j
@@ -436,7 +443,7 @@ def read_blue_tsv(path: Path, head_mask: str | None = None, **_: Any) -> ReadRes
     """BLUE TSV: ``id<TAB>sentence<TAB>label`` (an ``index`` header line is allowed)."""
     path = Path(path)
     out = []
-    for n, line in enumerate(_read_text(path).splitlines(), 1):
+    for n, line in enumerate(_lines(_read_text(path)), 1):
         if not line.strip() or (n == 1 and line.startswith("index\t")):
             continue
         cols = line.split("\t")
@@ -465,7 +472,7 @@ def _deft_windows(path: Path, window: str) -> Iterator[tuple[int, list[list[str]
     """``(first line number, token rows)`` per sentence (single blank line) or chunk (double)."""
     rows: list[list[str]] = []
     first, blanks = 0, 0
-    for n, line in enumerate(_read_text(path).splitlines(), 1):
+    for n, line in enumerate(_lines(_read_text(path)), 1):
         if not line.strip():
             blanks += 1
             if rows and (window == "sentence" or blanks >= 2):

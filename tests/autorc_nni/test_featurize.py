@@ -45,6 +45,14 @@ class Tok:
         return out
 
 
+    def offsets(self, words) -> list[int]:
+        """Word boundaries in ``pieces(words)``: 0, end of word 0, …, total."""
+        out = [0]
+        for w in words:
+            out.append(out[-1] + len(self.pieces([w])))
+        return out
+
+
 @functools.cache
 def get_tok(name: str) -> Tok:
     return Tok(name)
@@ -182,11 +190,17 @@ def featurize_and_check(t: Tok, exs: list[RelationExample], max_len: int) -> Non
         assert row["label"] == (-1 if ex.label is None else LABELS[ex.label])
         for fmt in FORMATS:
             check_row(t, row, ex, fmt, max_len)
-        lens = full_lengths(t, ex)
-        if all(body <= room for body, _ in lens.values()):
-            # not windowed: markers minus markers is the standard sequence
-            plain = [x for x in row["markers_input_ids"] if x not in t.markers]
-            assert plain == row["standard_input_ids"] == [t.cls, *t.pieces(ex.tokens), t.sep]
+        # markers and standard hold the words of one window: a contiguous slice of the
+        # sentence's wordpieces that starts and ends on word boundaries (the whole sentence when
+        # nothing was cut)
+        flat, bounds = t.pieces(ex.tokens), set(t.offsets(ex.tokens))
+        windowed = any(body > room for body, _ in full_lengths(t, ex).values())
+        for fmt in ("markers", "standard"):
+            plain = [x for x in row[f"{fmt}_input_ids"][1:-1] if x not in t.markers]
+            if not windowed:
+                assert plain == flat
+            assert any(flat[s : s + len(plain)] == plain and s + len(plain) in bounds
+                       for s in bounds)
 
 
 @settings(max_examples=60, deadline=None)
@@ -198,21 +212,30 @@ def test_window_keeps_entities_and_centres_them(ex, max_len):
         return
     row = out.rows[0]
     ids, spans = row["standard_input_ids"], row["standard_spans"]
-    flat, body = t.pieces(ex.tokens), ids[1:-1]
-    assert len(ids) == min(max_len, len(flat) + 2)
-    # the window is the contiguous slice of the full sequence that holds both entities whole
+    flat, body, offs = t.pieces(ex.tokens), ids[1:-1], t.offsets(ex.tokens)
+    widest = max(b - a for a, b in zip(offs, offs[1:], strict=False))  # pieces of the longest word
+    room = max_len - 2
+    if len(flat) <= room:
+        assert body == flat and out.truncated == 0
+        return
+    assert out.truncated == 1
+    # the window: the contiguous slice of the sentence that holds both entities whole, from a
+    # word start to a word end, shrunk from ``room`` by less than one word at either edge
     lo_word, hi_word = min(ex.head[0], ex.tail[0]), max(ex.head[1], ex.tail[1])
-    full_lo, full_hi = len(t.pieces(ex.tokens[:lo_word])), len(t.pieces(ex.tokens[:hi_word]))
+    full_lo, full_hi = offs[lo_word], offs[hi_word]
     lo, hi = min(spans[0][0], spans[1][0]), max(spans[0][1], spans[1][1])
     start = full_lo - (lo - 1)
-    assert body == flat[start : start + len(body)]
+    end = start + len(body)
+    assert body == flat[start:end]
     assert hi - lo == full_hi - full_lo
-    # centred: equal context either side (±1), unless the shorter side is all the sentence has
+    assert start in offs and end in offs
+    assert room - 2 * (widest - 1) <= len(body) <= room
+    # centred: as much context either side (up to a word), unless one side ran out
     left, right = lo - 1, len(ids) - 1 - hi
-    if left < right - 1:
+    if left < right - widest:
         assert start == 0
-    if right < left - 1:
-        assert start + len(body) == len(flat)
+    if right < left - widest:
+        assert end == len(flat)
 
 
 @pytest.mark.parametrize(

@@ -218,11 +218,13 @@ def test_official_rejects_unknown_labels():
 
 @pytest.mark.slow
 def test_official_matches_perl_on_trained_predictions(tmp_path, scorer):
-    """Predictions of a real trained model, when the finetune benchmark has left some."""
-    root = Path(__file__).resolve().parents[2] / "benchmarks" / "results" / "finetune"
+    """Predictions of real trained models (``benchmarks/finetune.py`` leaves them under
+    ``runs/finetune/``), and the scorer files ``autorc train`` writes for SemEval."""
+    root = Path(__file__).resolve().parents[2] / "runs" / "finetune"
     files = sorted(root.glob("*/test_predictions.jsonl")) if root.is_dir() else []
+    files = [f for f in files if (f.parent / "test_key.scorer.txt").is_file()]
     if not files:
-        pytest.skip("no trained predictions (run benchmarks/finetune.py)")
+        pytest.skip("no trained SemEval predictions (run benchmarks/finetune.py)")
     for f in files:
         rows = [json.loads(line) for line in f.read_text().splitlines()]
         gold = [r["gold"] for r in rows]
@@ -230,6 +232,15 @@ def test_official_matches_perl_on_trained_predictions(tmp_path, scorer):
         ours = 100 * semeval_official(gold, pred)
         assert ours == pytest.approx(_perl_official(tmp_path, scorer, gold, pred, f.parent.name),
                                      abs=0.0051)
+        # the files written by the run itself score the same
+        out = subprocess.run(
+            ["perl", str(scorer), str(f.parent / "test_predictions.scorer.txt"),
+             str(f.parent / "test_key.scorer.txt")],
+            capture_output=True, text=True, check=True,
+        ).stdout
+        assert ours == pytest.approx(float(OFFICIAL.findall(out)[-1]), abs=0.0051)
+        saved = json.loads((f.parent / "metrics.json").read_text())
+        assert 100 * saved["test"]["semeval_official"] == pytest.approx(ours)
 
 
 def test_scorer_file_round_trip(tmp_path):

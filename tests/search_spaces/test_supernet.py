@@ -365,3 +365,33 @@ def test_slot_classifier_is_a_linear_over_concatenated_active_features():
     torch.testing.assert_close(narrow[:, 5:10], clf.blocks["c0"][:, :5].detach())
     with pytest.raises(RuntimeError, match="no active feature"):
         clf(dict.fromkeys(slots))
+
+
+def test_runs_on_featurized_batches_like_rcmodel(tiny):
+    """The real pipeline: RelationExample -> Featurizer -> collate, every format, odd spans."""
+    from autorc_nni.batching import collate
+    from autorc_nni.data.record import RelationExample
+    from autorc_nni.featurize import Featurizer
+
+    _, encoder = tiny
+    tokenizer, _ = load_encoder("tiny", seed=0)
+    words = ("the", "cause", "of", "the", "flood", "was", "a", "storm", "in", "the", "city")
+    examples = [
+        RelationExample(words, (7, 8), (4, 5), "r1", "tail-first"),
+        RelationExample(words, (1, 2), (2, 5), "r2", "adjacent"),
+        RelationExample(words, (3, 5), (4, 5), "r1", "nested"),
+        RelationExample(words[:4], (0, 1), (3, 4), "r2", "short"),
+    ]
+    rows = Featurizer(tokenizer, cache=False).featurize(examples, {"r1": 0, "r2": 1}).rows
+    batch = collate(rows.to_list(), FORMATS)
+    net = AutoRCSupernet(encoder, 2, space="M", copies=1)
+    perturb(net, seed=5)
+    net.eval()
+    for i, sample in enumerate(random_samples("M", 3, seed=11)):
+        sample["span"] = FORMATS[i]
+        net.set_sample(sample)
+        with torch.no_grad():
+            logits = net(batch)
+            assert logits.shape == (len(examples), 2) and torch.isfinite(logits).all()
+            rc = net.to_rcmodel(sample).eval()
+            torch.testing.assert_close(rc(batch), logits, atol=1e-5, rtol=0)

@@ -35,19 +35,14 @@ def _search(copies=2, warmup_steps=0, steps=6, method="autorc", lr=1e-2, control
 
 def test_methods_are_the_papers_switches():
     assert METHODS["autorc"].sharing == "heterogeneous" and METHODS["autorc"].copies == 2
-    assert METHODS["autorc"].search_warmup
+    assert METHODS["autorc"].warmup_epochs == 1.5
     naive = METHODS["naive-enas"]
-    assert (naive.sharing, naive.copies, naive.search_warmup) == ("naive", 1, False)
+    assert (naive.sharing, naive.copies, naive.warmup_epochs) == ("naive", 1, 0.0)
     assert METHODS["autorc1"].sharing == "naive" and METHODS["autorc1"].copies == 2
     assert METHODS["autorc2"].copies == 1 and METHODS["autorc2"].sharing == "heterogeneous"
-    assert not METHODS["autorc3"].search_warmup and METHODS["autorc3"].copies == 2
+    assert METHODS["autorc3"].warmup_epochs == 0.0 and METHODS["autorc3"].copies == 2
     with pytest.raises(SearchError, match="unknown search method 'enas'"):
         method_switches("enas")
-
-
-def test_no_search_warmup_method_ignores_warmup_steps():
-    assert AutoRCStrategy(method="autorc3", search_warmup_steps=10).search_warmup_steps == 0
-    assert AutoRCStrategy(method="autorc", search_warmup_steps=10).search_warmup_steps == 10
 
 
 def test_supernet_must_match_method():
@@ -147,3 +142,60 @@ def test_bucketed_child_batches_have_similar_lengths():
     s_bucket, seen_bucket = spread(bucketed)
     assert s_bucket < s_plain / 4
     assert sorted(seen_bucket) == sorted(set(seen_bucket)) and len(seen_bucket) == 400
+
+
+# -- with the real supernet (search_spaces.supernet) and the tiny encoder -------------------------
+@pytest.mark.parametrize("method", list(METHODS))
+def test_methods_build_the_right_supernet_and_strategy(method):
+    from autorc_nni.encoders import load_encoder
+    from strategies.search import SearchConfig, build_strategy, build_supernet
+
+    cfg = SearchConfig(method=method, encoder="tiny", space="M1", out="unused")
+    _, encoder = load_encoder("tiny")
+    net = build_supernet(cfg, encoder, 3)
+    sw = METHODS[method]
+    assert net.sharing == sw.sharing and net.num_copies == sw.copies
+    assert sorted(net.copy_groups()) == (["markers+standard", "tokens"] if sw.hetero_sharing else ["all"])
+    strategy = build_strategy(cfg, steps_per_epoch=10)
+    assert strategy.search_warmup_steps == round(10 * sw.warmup_epochs)
+    assert strategy.search_warmup_steps == (15 if method in ("autorc", "autorc1", "autorc2") else 0)
+    assert strategy.module_kwargs["copies"] == sw.copies
+    strategy.check_supernet(net)
+
+
+def test_real_supernet_step_changes_only_the_drawn_copy_of_the_used_group(tmp_path):
+    from autorc_nni.encoders import load_encoder
+    from search_spaces.supernet import EncoderCopies
+    from strategies.search import SearchConfig, _prepare_data, build_strategy, build_supernet
+    from tests.strategies.planted import write_planted
+
+    data_dir = write_planted(tmp_path / "data", n_train=32, n_dev=16)
+    cfg = SearchConfig(dataset=str(data_dir), format="opennre", encoder="tiny", space="M",
+                       method="autorc", batch_size=4, lr=1e-2, out=str(tmp_path), max_len=48)
+    tokenizer, encoder = load_encoder("tiny")
+    data = _prepare_data(cfg, tokenizer, ("markers", "tokens", "standard"))
+    net = build_supernet(cfg, encoder, len(data.labels))
+    tm = SupernetTrainingModule(data.labels, data.negative_label, data.metric, lr=cfg.lr)
+    train = ChildBatches(data.train, 4, 4, data.collate, seed=0, total_steps=1)
+    val = RewardBatches(data.dev, 16, data.collate, seed=0, total_steps=1)
+    strategy = build_strategy(cfg, steps_per_epoch=2)
+    module = strategy.prepare(net, make_evaluator(tm, train, val))
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    seen = []
+    module.on_step = lambda m, stats: seen.append(stats)
+    strategy.fit()
+    (stats,) = seen
+    used_group = net.group_of(stats["sample"]["span"])
+    drawn, _ = stats["copies"]
+    after = net.state_dict()
+    checked = 0
+    for name, m in net.named_modules():
+        if not isinstance(m, EncoderCopies):
+            continue
+        for i in range(len(m.copies)):
+            prefix = f"{name}.copies.{i}."
+            keys = [k for k in before if k.startswith(prefix)]
+            changed = any(not torch.equal(before[k], after[k]) for k in keys)
+            assert changed == (m.group == used_group and i == drawn), (name, i, used_group, drawn)
+            checked += 1
+    assert checked == 4  # 2 groups x 2 copies

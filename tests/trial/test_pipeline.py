@@ -48,15 +48,15 @@ def test_run_resumes_skipping_finished_stages(tmp_path: Path, tiny_config, capsy
     assert main(["run", "--config", str(cfg), "--out", str(out)]) == 0
     assert (out / "search" / "checkpoint.pt").stat().st_mtime_ns == ckpt  # search not redone
     after = mtimes(out, "metrics.json")
-    assert {k: v for k, v in after.items() if k in metrics} == {
-        k: v for k, v in metrics.items() if "seed_1" not in k}  # finished runs untouched
+    kept = {k: v for k, v in metrics.items() if "seed_1" not in k}
+    assert {k: after[k] for k in kept} == kept  # finished runs untouched
     assert str(seed1 / "metrics.json") in after
     assert json.loads((out / "result.json").read_text())["best"]["architecture"] == \
         result["best"]["architecture"]
 
 
 @pytest.mark.parametrize(("patch", "key"), [
-    ({"search": {"k": 1}}, "top"),
+    ({"search": {"k": 2}, "top": 3}, "top"),
     ({"search": {"epochs": 0}}, "epochs"),
     ({"search": {"epocs": 1}}, "epocs"),
     ({"search": {"dataset": "x"}}, "dataset"),
@@ -67,7 +67,7 @@ def test_bad_config_refused_before_anything_runs(tmp_path: Path, tiny_config, ca
                                                  patch: dict, key: str) -> None:
     cfg = tiny_config()
     for k, v in patch.items():
-        cfg[k] = {**cfg[k], **v}
+        cfg[k] = {**cfg[k], **v} if isinstance(v, dict) else v
     path = write(tmp_path, cfg)
     out = tmp_path / "run"
     assert main(["run", "--config", str(path), "--out", str(out)]) == 2

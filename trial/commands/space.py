@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import argparse
+import textwrap
 
 from autorc_nni.architecture import READABLE
 from search_spaces.spaces import (
@@ -71,15 +72,15 @@ def describe_space(name: str) -> str:
         f"  distinct models (poolers of unread parts ignored) : {distinct:,}",
     ]
     if name == "M":
-        lines += [
-            "",
-            f"The paper (§4.1) states {PAPER_SPACE_SIZE:.2e} combinations for M, without a",
-            "derivation.",
-            f"Read literally, the decisions of §3.6 multiply to {literal:,} ({literal:.2e}); we",
-            "print our own counts and do not adjust either figure (DESIGN.md §3). For what it is",
-            f"worth, 1.64e8 is close to {literal:,} x 9/4 = {literal * 9 // 4:,}, the count if two",
-            "of the binary decisions had three options; the paper does not say so.",
-        ]
+        note = (
+            f"The paper (§4.1) states {PAPER_SPACE_SIZE:.2e} combinations for M, without a "
+            f"derivation. Read literally, the decisions of §3.6 multiply to {literal:,} "
+            f"({literal:.2e}); we print our own counts and adjust neither figure (DESIGN.md §3). "
+            f"For what it is worth, 1.64e8 is close to {literal:,} x 9/4 = {literal * 9 // 4:,}, "
+            "the count if two of the binary decisions had three options; the paper does not "
+            "say so."
+        )
+        lines += ["", *textwrap.wrap(note, width=92)]
     return "\n".join(lines)
 
 

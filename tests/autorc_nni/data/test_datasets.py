@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from pathlib import Path
@@ -22,13 +23,19 @@ EXPECTED = {
 }
 
 
+@functools.cache
+def _named(name: str, root: Path):
+    """Each named dataset is read once per test session (DDI takes a few seconds)."""
+    return load_dataset(name, data_root=root)
+
+
 def test_every_registered_dataset_is_documented_here():
     assert set(EXPECTED) == set(DATASETS.names())
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_named_dataset_counts(data_root, name):
-    ds = load_dataset(name, data_root=data_root)
+    ds = _named(name, data_root)
     n_labels, train, dev, test, negative, metric = EXPECTED[name]
     assert {s: len(v) for s, v in ds.splits.items()} == {"train": train, "dev": dev, "test": test}
     assert len(ds.labels) == n_labels
@@ -63,7 +70,7 @@ def test_data_root_from_environment(data_root, monkeypatch):
 
 
 def test_ddi_dev_split_is_document_level_and_deterministic(data_root):
-    a = load_dataset("ddi", data_root=data_root)
+    a = _named("ddi", data_root)
     dev_ids = [e.id for e in a.splits["dev"]]
     assert dev_ids == [e.id for e in split_by_document(a.splits["train"] + a.splits["dev"], 0.2)[1]]
     train_docs = {e.meta["doc"] for e in a.splits["train"]}
@@ -189,6 +196,12 @@ def test_ddi_zip_as_data(data_root):
     )
 
 
+def test_named_dataset_with_a_wrong_format(data_root):
+    with pytest.raises(DataError, match="semeval10 is read with format 'opennre', not 'tacred'"):
+        load_dataset("semeval10", fmt="tacred", data_root=data_root)
+    assert len(load_dataset("semeval10", fmt="opennre", data_root=data_root).splits["dev"]) == 1493
+
+
 def test_unknown_name_and_hub_without_format():
     with pytest.raises(
         DataError, match=r"nope: not a known dataset \(semeval10, .*\) nor an existing path"
@@ -196,3 +209,33 @@ def test_unknown_name_and_hub_without_format():
         load_dataset("nope")
     with pytest.raises(DataError, match="hf:org/x: give the row format with --format"):
         load_dataset("hf:org/x")
+
+
+def test_hub_dataset_goes_through_the_row_parser(monkeypatch):
+    import datasets as hf_datasets
+
+    calls = []
+
+    def fake_load_dataset(name, config=None, split=None):
+        calls.append((name, split))
+        label = {"train": "a", "validation": "a", "test": "no_relation"}[split]
+        row = {
+            "id": split,
+            "token": ["x", "y"],
+            "subj_start": 0,
+            "subj_end": 0,
+            "obj_start": 1,
+            "obj_end": 1,
+            "relation": label,
+        }
+        return hf_datasets.Dataset.from_list([row])
+
+    monkeypatch.setattr(hf_datasets, "load_dataset", fake_load_dataset)
+    ds = load_dataset("hf:org/tacred-like", fmt="tacred")
+    assert calls == [
+        ("org/tacred-like", "train"),
+        ("org/tacred-like", "validation"),
+        ("org/tacred-like", "test"),
+    ]
+    assert ds.labels == ["no_relation", "a"] and ds.negative_label == "no_relation"
+    assert ds.splits["test"][0].id == "hf:org/tacred-like/test:row 0 (id test)"

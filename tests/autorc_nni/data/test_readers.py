@@ -268,6 +268,20 @@ def test_deft_variants(data_root):
     sentence = read("deft", train, window="sentence")
     assert len(sentence.examples) == 9939
     assert sentence.dropped["relation crosses the window (sentence)"] == 944
+    # SOURCE.md's "ordered pairs within a chunk" are per sentence: dev/test agree exactly
+    source_md = [
+        len(
+            read(
+                "deft",
+                data_root / DEFT / s,
+                window="sentence",
+                pairs="ordered",
+                exclude_relations=(),
+            ).examples
+        )
+        for s in ("deft_files/dev", "test_files/labeled/subtask_3")
+    ]
+    assert source_md == [888, 1064]
     with_fragment = read("deft", train, exclude_relations=())
     assert Counter(e.label for e in with_fragment.examples)["fragment"] == 93
 
@@ -569,6 +583,9 @@ def test_semeval_bad_sentence_line_and_missing_tags(tmp_path):
     f = tmp_path / "TRAIN_FILE.TXT"
     f.write_text('1\t"<e1>a</e1> <e2>b</e2>"\nOther\n\nnot a sentence line\nOther\n')
     with pytest.raises(DataError, match=rf"{f}:4: expected a sentence line"):
+        read("semeval", f)
+    f.write_text('1\t"<e1>a</e1> <e2>b</e2>"\nComment: no label\n\n')
+    with pytest.raises(DataError, match=rf"{f}:2: missing the label line of sentence 1"):
         read("semeval", f)
     f.write_text('1\t"<e1>a</e1> b"\nOther\n')
     with pytest.raises(

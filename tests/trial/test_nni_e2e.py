@@ -1,0 +1,117 @@
+"""End to end: ``nnictl create`` runs the protocol as NNI trials (tiny encoder, synthetic data).
+
+A grid of two trials: one runs the whole protocol (search, HPO, seeds), the other has an
+impossible budget (top > k) and must fail without stopping the experiment. Everything is checked
+through NNI's REST API on 127.0.0.1 and in the trials' output folders; the experiment is stopped
+in every case (``Experiment.__exit__`` runs ``nnictl stop``).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import urllib.request
+from pathlib import Path
+
+import pytest
+import yaml
+
+from autorc_nni.report import read_scalars
+from trial.nni_experiment import Experiment
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_nnictl_experiment_runs_protocol_trials(tmp_path: Path, tiny_config) -> None:
+    pipeline = tmp_path / "pipeline.yml"
+    pipeline.write_text(yaml.safe_dump(tiny_config()))
+    runs = tmp_path / "runs"
+    config = {
+        "experimentName": "autorc-e2e",
+        "searchSpace": {"top": {"_type": "choice", "_value": [1, 9]}},
+        "trialCommand": f"{sys.executable} -m trial.nni_trial --config {pipeline} "
+                        f"--runs-root {runs} --reward-interval 1 --threads 1",
+        "trialCodeDirectory": str(ROOT),
+        "trialConcurrency": 1,
+        "maxTrialNumber": 2,
+        "maxExperimentDuration": "10m",
+        "experimentWorkingDirectory": str(tmp_path / "nni"),
+        "tuner": {"name": "GridSearch"},
+        "trainingService": {"platform": "local"},
+    }
+    cfg_file = tmp_path / "config.yml"
+    cfg_file.write_text(yaml.safe_dump(config))
+    env = {"HOME": str(tmp_path / "home"), "AUTORC_CACHE_DIR": str(tmp_path / "cache")}
+    (tmp_path / "home").mkdir()
+
+    with Experiment(cfg_file, env=env, cwd=ROOT) as exp:
+        assert exp.id
+        jobs = exp.wait(n_trials=2, timeout=240)
+        metrics = exp.metrics()
+        # the REST API answers the web UI's own queries
+        with urllib.request.urlopen(f"{exp.url}/api/v1/nni/experiment", timeout=10) as r:
+            assert json.loads(r.read())["id"] == exp.id
+
+    by_top = {json.loads(j["hyperParameters"][0])["parameters"]["top"]: j for j in jobs}
+    ok, bad = by_top[1], by_top[9]
+    assert ok["status"] == "SUCCEEDED", ok
+    assert bad["status"] == "FAILED", bad
+    stderr = (Path(bad["logPath"]) / "trial.stderr").read_text()
+    assert "top (9) exceeds search.k" in stderr
+
+    mine = [m for m in metrics if m["trialJobId"] == ok["trialJobId"]]
+    final = [m["data"] for m in mine if m["type"] == "FINAL"]
+    assert len(final) == 1
+    final = final[0]
+    assert 0.0 <= final["default"] <= 1.0 and 0.0 <= final["test"] <= 1.0
+    assert set(final["architecture"]) >= {"span", "posenc", "use_e1"}
+    result = json.loads((Path(final["run_dir"]) / "result.json").read_text())
+    assert final["default"] == result["best"]["dev_mean"]
+    assert final["test"] == result["best"]["test_mean"]
+    kinds = {m["data"]["kind"] for m in mine if m["type"] == "PERIODICAL"}
+    assert kinds == {"reward", "dev"}
+    assert not [m for m in metrics if m["trialJobId"] == bad["trialJobId"]
+                and m["type"] == "FINAL"]
+
+    # TensorBoard logs where NNI's web UI looks: <trial output dir>/tensorboard
+    scalars = read_scalars(Path(ok["logPath"]) / "tensorboard", "")
+    assert "search/reward" in scalars and "trial/running_reward" in scalars
+    assert "candidate/dev_mean" in scalars and "best/test_mean" in scalars
+    # the experiment is stopped
+    status = None
+    try:
+        with urllib.request.urlopen(f"{exp.url}/api/v1/nni/check-status", timeout=3) as r:
+            status = json.loads(r.read())["status"]
+    except OSError:
+        pass
+    assert status in (None, "STOPPED", "STOPPING")
+
+
+@pytest.mark.slow
+def test_autorc_demo_prints_table_and_stops(tmp_path: Path, tiny_config, monkeypatch,
+                                            capsys) -> None:
+    """``autorc demo`` on a one-trial experiment: web UI address, final table, stopped."""
+    from trial.cli import main
+
+    pipeline = tmp_path / "pipeline.yml"
+    pipeline.write_text(yaml.safe_dump(tiny_config(method="bert-entity")))
+    config = {
+        "experimentName": "autorc-demo-test",
+        "searchSpace": {"seed": {"_type": "choice", "_value": [0]}},
+        "trialCommand": f"{sys.executable} -m trial.nni_trial --config {pipeline} "
+                        f"--runs-root {tmp_path / 'runs'} --threads 1",
+        "trialCodeDirectory": str(ROOT), "trialConcurrency": 1, "maxTrialNumber": 1,
+        "experimentWorkingDirectory": str(tmp_path / "nni"),
+        "tuner": {"name": "GridSearch"}, "trainingService": {"platform": "local"},
+    }
+    (tmp_path / "config.yml").write_text(yaml.safe_dump(config))
+    (tmp_path / "home").mkdir()
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("AUTORC_CACHE_DIR", str(tmp_path / "cache"))
+    assert main(["demo", "--config", str(tmp_path / "config.yml"), "--timeout", "240"]) == 0
+    out = capsys.readouterr().out
+    assert "web UI at http://127.0.0.1:" in out
+    assert "| BERT-entity |" in out
+    port = int(out.split("web UI at http://127.0.0.1:")[1].split()[0])
+    with pytest.raises(OSError):
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/nni/check-status", timeout=3)

@@ -1,0 +1,82 @@
+"""``autorc demo``: run the default NNI experiment (config.yml) and print its results table.
+
+    autorc demo                       # = make demo
+    autorc demo --config configs/methods.yml --timeout 7200
+
+Runs ``nnictl create --config FILE --port FREE`` with this environment's interpreter first on
+PATH, prints the web UI address, follows the trials until all have ended, prints each trial's
+final metrics and the Table-1 style report of their run directories, and stops the experiment
+(``nnictl stop``) in every case, also on an error or Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import yaml
+
+from autorc_nni.config import ConfigError
+from autorc_nni.report import write_report
+from trial.nni_experiment import Experiment
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("demo", help="run the default NNI experiment (config.yml) end to end")
+    p.add_argument("--config", default=str(ROOT / "config.yml"), help="NNI experiment config")
+    p.add_argument("--port", type=int, help="web UI port (default: a free one)")
+    p.add_argument("--timeout", type=float, default=3600, help="seconds to wait for the trials")
+    p.add_argument("--out", help="report folder (default: runs/nni/<experiment id>/report)")
+    p.set_defaults(func=run)
+
+
+def _n_trials(config: Path) -> int:
+    try:
+        data = yaml.safe_load(config.read_text()) or {}
+    except (OSError, yaml.YAMLError) as e:
+        raise ConfigError(f"{config}: cannot read the experiment config: {e}") from None
+    n = data.get("maxTrialNumber")
+    if not isinstance(n, int) or n < 1:
+        raise ConfigError(f"{config}: maxTrialNumber must be a positive integer (the demo waits "
+                          "for that many trials)")
+    return n
+
+
+def run(args: argparse.Namespace) -> int:
+    config = Path(args.config).resolve()
+    n = _n_trials(config)
+    seen: dict[str, str] = {}
+
+    def on_poll(jobs: list[dict]) -> None:
+        for j in jobs:
+            if seen.get(j["trialJobId"]) != j["status"]:
+                seen[j["trialJobId"]] = j["status"]
+                params = j.get("hyperParameters", ["{}"])[0]
+                print(f"trial {j['trialJobId']}: {j['status']}  {params}", flush=True)
+
+    with Experiment(config, port=args.port, cwd=ROOT) as exp:
+        print(f"experiment {exp.id}: web UI at {exp.url} (stopped when the demo ends)", flush=True)
+        jobs = exp.wait(n, args.timeout, poll=5.0, on_poll=on_poll)
+        finals = exp.final_metrics()
+    print()
+    print(f"{'trial':<8} {'status':<10} {'method':<12} {'dev':>7} {'test':>7}  run")
+    run_dirs = []
+    for j in jobs:
+        f = finals.get(j["trialJobId"])
+        if f is None:
+            print(f"{j['trialJobId']:<8} {j['status']:<10} (no result; see {j.get('logPath')})")
+            continue
+        run_dirs.append(f["run_dir"])
+        print(f"{j['trialJobId']:<8} {j['status']:<10} {f.get('method', '?'):<12} "
+              f"{100 * f['default']:>7.2f} {100 * (f.get('test') or 0):>7.2f}  {f['run_dir']}")
+    if not run_dirs:
+        print("no trial finished; nothing to report")
+        return 1
+    out = Path(args.out or Path(run_dirs[0]).parent / "report")
+    r = write_report(run_dirs, out)
+    print()
+    print(r["table"], end="")
+    print(f"report: {r['report']}")
+    return 0
