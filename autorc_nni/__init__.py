@@ -1,35 +1,83 @@
 """AutoRC-NNI: architecture search for BERT-based relation classification.
 
-The whole public API is importable from here.
+The whole public API is importable from here (``import autorc_nni as ar``). Names are loaded on
+first use (PEP 562), so ``import autorc_nni`` stays cheap for the command line and torch,
+transformers and datasets are imported only when a name that needs them is touched.
 """
 
-from autorc_nni.architecture import (
-    DECISIONS,
-    FORMATS,
-    PARTS,
-    PRESETS,
-    SLOTS,
-    Architecture,
-    ArchitectureError,
-    resolve_architecture,
-    space_size,
-)
-from autorc_nni.config import ConfigError, from_dict
-from autorc_nni.data.record import RelationExample
-from autorc_nni.registry import Registry
+from __future__ import annotations
 
-__all__ = [
-    "DECISIONS",
-    "FORMATS",
-    "PARTS",
-    "PRESETS",
-    "SLOTS",
-    "Architecture",
-    "ArchitectureError",
-    "ConfigError",
-    "RelationExample",
-    "Registry",
-    "from_dict",
-    "resolve_architecture",
-    "space_size",
-]
+import importlib
+from typing import Any
+
+# public name -> module that defines it
+_EXPORTS: dict[str, str] = {
+    # the search space as a record
+    "Architecture": "architecture",
+    "ArchitectureError": "architecture",
+    "DECISIONS": "architecture",
+    "FORMATS": "architecture",
+    "PARTS": "architecture",
+    "PRESETS": "architecture",
+    "SLOTS": "architecture",
+    "resolve_architecture": "architecture",
+    "space_size": "architecture",
+    # plumbing
+    "AutoRCError": "errors",
+    "DataError": "errors",
+    "ConfigError": "config",
+    "from_dict": "config",
+    "Registry": "registry",
+    # data
+    "RelationExample": "data",
+    "DATASETS": "data",
+    "READERS": "data",
+    "DatasetSpec": "data",
+    "LoadedDataset": "data",
+    "ReadResult": "data",
+    "load_dataset": "data",
+    "compute_stats": "data",
+    # encoders, featurization, batching
+    "ENCODERS": "encoders",
+    "SPECIAL_TOKENS": "encoders",
+    "load_encoder": "encoders",
+    "load_tokenizer": "encoders",
+    "Featurizer": "featurize",
+    "FeaturizedSplit": "featurize",
+    "collate": "batching",
+    "make_loader": "batching",
+    "BucketBatchSampler": "batching",
+    # model
+    "POOLERS": "poolers",
+    "Pooler": "poolers",
+    "PoolerGroup": "poolers",
+    "INTERACTIONS": "heads",
+    "POSENCS": "heads",
+    "RCModel": "model",
+    "ModelLoadError": "model",
+    "draw_architecture": "draw",
+    # training and evaluation
+    "compute_metrics": "metrics",
+    "semeval_official": "metrics",
+    "TrainConfig": "train",
+    # protocol
+    "HPOConfig": "hpo",
+    "SeedsConfig": "hpo",
+    "run_hpo": "hpo",
+    "run_seeds": "hpo",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'autorc_nni' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"autorc_nni.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -18,7 +18,7 @@ learned model over all search runs (highest mean dev score), over its seeds.
 
 :func:`write_report` writes ``report.md`` (the table, then per run: its best architecture, its
 hyper-parameters and scores), ``table1.md``, one reward-curve PNG per dataset (from the search's
-TensorBoard logs) and a diagram of each best architecture (``autorc_nni.draw`` when present).
+TensorBoard logs) and a diagram of each best architecture (``autorc_nni.draw``).
 """
 
 from __future__ import annotations
@@ -245,17 +245,11 @@ def plot_rewards(records: list[Record], out_dir: Path) -> list[Path]:
     return written
 
 
-def draw_architecture(arch: Architecture, path: Path) -> Path | None:
-    """A diagram of ``arch`` via ``autorc_nni.draw`` (PNG); None when that module is absent."""
-    try:
-        from autorc_nni import draw
-    except ImportError:
-        return None
-    fn = getattr(draw, "draw_architecture", None) or getattr(draw, "draw", None)
-    if fn is None:
-        return None
-    fn(arch, path)
-    return path
+def draw_architecture(arch: Architecture, path: Path, title: str | None = None) -> Path:
+    """A diagram of ``arch`` (``autorc_nni.draw``, in the manner of the paper's Figures 5-7)."""
+    from autorc_nni.draw import draw_architecture as draw
+
+    return Path(draw(arch, path, title=title))
 
 
 def _slug(s: str) -> str:
@@ -301,10 +295,10 @@ def write_report(run_dirs: list[str | Path], out_dir: str | Path) -> dict[str, A
             "```",
             "",
         ]
-        pic = draw_architecture(arch, out / f"arch_{i:02d}_{_slug(r.row)}_{_slug(r.dataset)}.png")
-        if pic is not None:
-            diagrams.append(pic)
-            lines += [f"![architecture]({pic.name})", ""]
+        pic = draw_architecture(arch, out / f"arch_{i:02d}_{_slug(r.row)}_{_slug(r.dataset)}.png",
+                                title=f"{ROW_NAMES.get(r.row, r.row)} on {r.dataset}")
+        diagrams.append(pic)
+        lines += [f"![architecture]({pic.name})", ""]
     (out / "report.md").write_text("\n".join(lines))
     return {"report": out / "report.md", "table": table, "curves": curves,
             "diagrams": diagrams, "records": records}

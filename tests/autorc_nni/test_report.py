@@ -104,3 +104,11 @@ def test_report_of_one_run_and_of_nothing(tmp_path: Path, runs: list[Path]) -> N
         collect([tmp_path])
     with pytest.raises(ReportError, match="no such"):
         collect([tmp_path / "missing"])
+
+
+def test_report_draws_each_best_architecture(tmp_path: Path, runs: list[Path]) -> None:
+    out = write_report(runs[:2], tmp_path / "rep")
+    assert len(out["diagrams"]) == 2
+    assert all(p.read_bytes()[:4] == b"\x89PNG" for p in out["diagrams"])
+    report = (tmp_path / "rep" / "report.md").read_text()
+    assert all(p.name in report for p in out["diagrams"])

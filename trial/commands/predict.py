@@ -28,8 +28,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--input", metavar="FILE", help="a data file (default: JSON lines on stdin)")
     p.add_argument("--format", default="opennre",
                    help=f"reader of --input ({', '.join(READERS.names())}; default opennre)")
-    p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="cpu")
+    p.add_argument("--batch-size", type=int, default=32, help="examples per forward pass")
+    p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="cpu",
+                   help="where the model runs (default cpu)")
     p.add_argument("--json", action="store_true", help="print JSON lines (id, label, prob)")
     p.set_defaults(func=run)
 
