@@ -40,7 +40,7 @@ import os
 import socket
 import statistics
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -176,14 +176,15 @@ def scores_of(result: dict[str, Any], where: str = "train result") -> tuple[floa
     return dev, test_score
 
 
-def _read_json(path: Path) -> dict[str, Any]:
+def read_json(path: Path) -> dict[str, Any]:
+    """A JSON result file; a corrupt one names the file and line."""
     try:
         return json.loads(path.read_text())
     except json.JSONDecodeError as e:
         raise HPOError(f"{path}: line {e.lineno}: invalid JSON: {e.msg}") from None
 
 
-def _write_json(path: Path, data: Any) -> None:
+def write_json(path: Path, data: Any) -> None:
     """Write atomically: a kill never leaves a half-written result that later counts as done."""
     tmp = path.with_suffix(path.suffix + ".tmp")
     tmp.write_text(json.dumps(data, indent=2, default=str) + "\n")
@@ -195,12 +196,12 @@ def _train_once(train_fn: TrainFn, kwargs: dict[str, Any], out: Path,
     """Train into ``out`` unless ``out/metrics.json`` is there; return the metrics."""
     done = out / METRICS_FILE
     if done.is_file():
-        return _read_json(done)
+        return read_json(done)
     out.mkdir(parents=True, exist_ok=True)
     # resume: a run killed midway (checkpoint.pt, no metrics.json) continues where it stopped
     result = train_fn({**kwargs, "out": str(out), "resume": True}, report)
     if not done.is_file():  # train() writes it; a custom train_fn may not
-        _write_json(done, result)
+        write_json(done, result)
     return result
 
 
@@ -290,7 +291,7 @@ def run_hpo(
     study_dir = Path(study_dir)
     done = study_dir / "hpo.json"
     if done.is_file():
-        return _read_json(done)
+        return read_json(done)
     study_dir.mkdir(parents=True, exist_ok=True)
     arch_path = study_dir / "architecture.json"
     if not arch_path.is_file():
@@ -360,7 +361,7 @@ def run_hpo(
 
     result = summarize_study(study, hpo)
     result["storage"] = hpo.storage or f"sqlite:///{study_dir / 'optuna.db'}"
-    _write_json(done, result)
+    write_json(done, result)
     return result
 
 
@@ -451,7 +452,7 @@ def run_seeds(
         summary["test_mean"], summary["test_std"] = mean_std(tests)  # type: ignore[arg-type]
     else:
         summary["test_mean"] = summary["test_std"] = None
-    _write_json(out_dir / "seeds.json", summary)
+    write_json(out_dir / "seeds.json", summary)
     return summary
 
 
@@ -475,7 +476,7 @@ def evaluate_architecture(
     out_dir = Path(out_dir)
     done = out_dir / RESULT_FILE
     if done.is_file():
-        return _read_json(done)
+        return read_json(done)
     out_dir.mkdir(parents=True, exist_ok=True)
     arch.save(out_dir / "architecture.json", meta=meta)
     h = run_hpo(arch, train_base, hpo, out_dir / "hpo", train_fn)
@@ -489,7 +490,7 @@ def evaluate_architecture(
         **{k: s[k] for k in ("metric", "seeds", "dev", "test", "dev_mean", "dev_std",
                              "test_mean", "test_std")},
     }
-    _write_json(done, result)
+    write_json(done, result)
     return result
 
 
@@ -550,7 +551,3 @@ def best_result(results: list[dict[str, Any]]) -> dict[str, Any]:
     if not results:
         raise HPOError("no evaluated architecture")
     return max(enumerate(results), key=lambda ir: (ir[1]["dev_mean"], -ir[0]))[1]
-
-
-def as_dict(cfg: Any) -> dict[str, Any]:
-    return asdict(cfg)

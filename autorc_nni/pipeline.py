@@ -41,12 +41,12 @@ from autorc_nni.hpo import (
     HPOConfig,
     SeedsConfig,
     TrainFn,
-    _read_json,
-    _write_json,
     best_result,
     check_train_base,
     evaluate_architecture,
     random_architectures,
+    read_json,
+    write_json,
 )
 
 SEARCH_METHODS: tuple[str, ...] = ("autorc", "naive-enas", "autorc1", "autorc2", "autorc3")
@@ -183,7 +183,7 @@ def _check_run_dir(cfg: PipelineConfig, run_dir: Path) -> None:
     path = run_dir / "config.json"
     now = json.loads(json.dumps(config_to_dict(cfg)))
     if path.is_file():
-        before = _read_json(path)
+        before = read_json(path)
         if before != now:
             diff = sorted(k for k in set(before) | set(now) if before.get(k) != now.get(k))
             raise ConfigError(
@@ -192,7 +192,7 @@ def _check_run_dir(cfg: PipelineConfig, run_dir: Path) -> None:
             )
         return
     run_dir.mkdir(parents=True, exist_ok=True)
-    _write_json(path, now)
+    write_json(path, now)
 
 
 def candidates_stage(
@@ -204,7 +204,7 @@ def candidates_stage(
     """The ranked candidates (``candidates.json``), computing them unless they are there."""
     path = run_dir / "candidates.json"
     if path.is_file():
-        return _read_json(path)["candidates"]
+        return read_json(path)["candidates"]
     if cfg.method in SEARCH_METHODS:
         if search_fn is None:
             raise ConfigError(
@@ -231,7 +231,7 @@ def candidates_stage(
         n_eval = 1
     for c in cands:
         c["evaluate"] = c["rank"] <= n_eval
-    _write_json(path, {"method": cfg.method, "space": cfg.space, "candidates": cands})
+    write_json(path, {"method": cfg.method, "space": cfg.space, "candidates": cands})
     return cands
 
 
@@ -253,7 +253,7 @@ def run_pipeline(
     _check_run_dir(cfg, run_dir)
     done = run_dir / "result.json"
     if done.is_file():
-        result = _read_json(done)
+        result = read_json(done)
         emit("done", result)
         return result
 
@@ -285,6 +285,6 @@ def run_pipeline(
         "evaluated": evaluated,
         "run_dir": str(run_dir),
     }
-    _write_json(done, result)
+    write_json(done, result)
     emit("done", result)
     return result

@@ -222,6 +222,10 @@ class RewardBatches:
 
     Pass ``p`` (``p = 0, 1, ...`` over the whole search) shuffles with a generator seeded by
     ``(seed, p)``; the position of step ``t`` is a pure function of ``t``, so resuming is exact.
+    Each item is a list of collated pieces of the batch: with ``lengths`` the batch's rows are
+    sorted by length and cut into pieces of ``piece_size`` rows, each padded only to its own
+    longest row (the same rows and reward, much less padding than one 4x batch); without, one
+    piece.
     """
 
     def __init__(
@@ -232,17 +236,23 @@ class RewardBatches:
         seed: int,
         total_steps: int,
         start_step: int = 0,
+        lengths: Sequence[int] | None = None,
+        piece_size: int | None = None,
     ) -> None:
         if len(rows) == 0:
             raise SearchError("no validation rows: the reward needs a validation split")
+        if lengths is not None and len(lengths) != len(rows):
+            raise SearchError(f"{len(lengths)} lengths for {len(rows)} rows")
         self.rows, self.batch_size, self.collate, self.seed = rows, min(batch_size, len(rows)), collate, seed
+        self.lengths = None if lengths is None else torch.as_tensor(list(lengths))
+        self.piece_size = piece_size or self.batch_size
         self.per_pass = len(rows) // self.batch_size
         self.total_steps, self.start_step = total_steps, start_step
 
     def __len__(self) -> int:
         return max(0, self.total_steps - self.start_step)
 
-    def __iter__(self) -> Iterator[Any]:
+    def __iter__(self) -> Iterator[list[Any]]:
         b = self.batch_size
         cur, order = -1, torch.empty(0, dtype=torch.long)
         for step in range(self.start_step, self.total_steps):
@@ -250,7 +260,15 @@ class RewardBatches:
             if p != cur:
                 g = torch.Generator().manual_seed(self.seed * 100_019 + p + 7)
                 cur, order = p, torch.randperm(len(self.rows), generator=g)
-            yield self.collate([self.rows[int(i)] for i in order[s * b : (s + 1) * b]])
+            idx = order[s * b : (s + 1) * b]
+            if self.lengths is None:
+                yield [self.collate([self.rows[int(i)] for i in idx])]
+                continue
+            idx = idx[torch.argsort(self.lengths[idx], stable=True)]
+            yield [
+                self.collate([self.rows[int(i)] for i in idx[j : j + self.piece_size]])
+                for j in range(0, len(idx), self.piece_size)
+            ]
 
 
 # -- the evaluator's inner module ----------------------------------------------------------------
@@ -296,8 +314,12 @@ class SupernetTrainingModule(LightningModule):
         """The dataset's metric (``autorc_nni.metrics``) of predictions."""
         return float(compute_metrics(gold, pred, self.labels, self.negative_label, self.metric)["score"])
 
-    def reward(self, batch: Mapping[str, Any]) -> float:
-        return self.score(batch["labels"].tolist(), self.predict_labels(batch))
+    def reward(self, batch: Mapping[str, Any] | Sequence[Mapping[str, Any]]) -> float:
+        """The metric of the current child on a batch, or on the union of a list of pieces."""
+        pieces = [batch] if isinstance(batch, Mapping) else list(batch)
+        gold = [y for b in pieces for y in b["labels"].tolist()]
+        pred = [y for b in pieces for y in self.predict_labels(b)]
+        return self.score(gold, pred)
 
     def configure_optimizers(self) -> Any:
         decay, no_decay = [], []
@@ -517,8 +539,9 @@ class AutoRCStrategy(RandomOneShot):
     ``method`` names a row of :data:`METHODS`, whose ``copies`` is the default of the module's
     ``copies``; ``search_warmup_steps`` is the warm-up in steps (``strategies.search`` converts
     the method's ``warmup_epochs``). The supernet must have the method's sharing and the copies
-    (:meth:`check_supernet`). Use :meth:`fit` (a one-shot run without an NNI experiment folder),
-    or pass the strategy to ``NasExperiment`` like any NNI one-shot strategy.
+    (:meth:`check_supernet`). :meth:`prepare` does what NNI's ``OneShotStrategy._initialize``
+    does (``mutate_model`` + ``mutate_evaluator``) and :meth:`fit` what its ``_run`` submits
+    (``Lightning.evaluate``), without an NNI experiment (no ``~/nni-experiments`` folder).
     """
 
     def __init__(self, *, method: str = "autorc", fixed: Mapping[str, Any] | None = None,

@@ -191,6 +191,7 @@ class _Data:
     train: list[dict]
     dev: list[dict]
     train_lengths: list[int]
+    dev_lengths: list[int]
     collate: Any
     report: dict[str, Any]
 
@@ -223,6 +224,7 @@ def _prepare_data(cfg: SearchConfig, tokenizer, formats: tuple[str, ...]) -> _Da
         labels=list(ds.labels), negative_label=ds.negative_label, metric=ds.metric,
         train=rows["train"].to_list(), dev=rows["dev"].to_list(),
         train_lengths=row_lengths(rows["train"], formats),
+        dev_lengths=row_lengths(rows["dev"], formats),
         collate=partial(collate, formats=formats, max_len=cfg.max_len, pad_id=pad_id),
         report=report,
     )
@@ -299,23 +301,18 @@ def save_checkpoint(module: AutoRCLightningModule, cfg: SearchConfig, out: Path)
 # -- after the search: sample k, score with the shared weights, export the top ------------------
 @torch.no_grad()
 def score_architecture(
-    module: AutoRCLightningModule, sample: dict[str, Any], rows: list[dict], collate, batch_size: int,
-    copies: int, device: torch.device,
+    module: AutoRCLightningModule, sample: dict[str, Any], batches: list[dict], gold: list[int],
+    copies: int,
 ) -> list[float]:
-    """The dataset metric of ``sample`` on ``rows`` with each weight copy pair ``(i, i)``."""
-    from autorc_nni.train import to_device
-
+    """The dataset metric of ``sample`` on ``batches`` (gold labels ``gold``) with each weight
+    copy pair ``(i, i)``, under the shared weights."""
     net, tm = module.model, module.training_module
     module.set_sample(sample)
     net.eval()
-    gold = [int(r["label"]) for r in rows]
     scores = []
     for i in range(copies):
         net.set_copies(i, i)
-        pred: list[int] = []
-        for s in range(0, len(rows), batch_size):
-            batch = to_device(collate(rows[s : s + batch_size]), device)
-            pred += net(batch).argmax(-1).tolist()  # (B, C) -> (B,)
+        pred = [y for b in batches for y in net(b).argmax(-1).tolist()]  # (B, C) -> (B,)
         scores.append(tm.score(gold, pred))
     return scores
 
@@ -334,10 +331,16 @@ def rank_architectures(
             samples.setdefault(tuple(s.items()), s)
             if len(samples) == cfg.k:
                 break
+    from autorc_nni.train import to_device
+
+    by_length = sorted(range(len(data.dev)), key=data.dev_lengths.__getitem__)  # less padding
+    dev = [data.dev[i] for i in by_length]
+    bs = cfg.eval_batch_size
+    batches = [to_device(data.collate(dev[s : s + bs]), device) for s in range(0, len(dev), bs)]
+    gold = [int(r["label"]) for r in dev]
     ranked = []
     for s in samples.values():
-        scores = score_architecture(module, s, data.dev, data.collate, cfg.eval_batch_size,
-                                    cfg.num_copies, device)
+        scores = score_architecture(module, s, batches, gold, cfg.num_copies)
         with torch.no_grad():
             prob = float(controller.log_prob(s).exp())
         ranked.append(RankedArchitecture(0, to_architecture(s, fixed), sum(scores) / len(scores),
@@ -460,7 +463,8 @@ def run_search(
     train = ChildBatches(data.train, cfg.batch_size, cfg.child_steps, data.collate, cfg.seed,
                          total_steps, start_step, lengths=data.train_lengths if cfg.bucket else None)
     reward = RewardBatches(data.dev, cfg.batch_size * cfg.reward_batch_mult, data.collate, cfg.seed,
-                           total_steps, start_step)
+                           total_steps, start_step, lengths=data.dev_lengths if cfg.bucket else None,
+                           piece_size=cfg.batch_size)
     training_module = SupernetTrainingModule(
         data.labels, data.negative_label, data.metric, lr=cfg.lr, weight_decay=cfg.weight_decay,
         warmup_steps=round(cfg.encoder_warmup_epochs * steps_per_epoch * cfg.child_steps),

@@ -238,3 +238,27 @@ def test_random_architectures_are_valid_distinct_and_seeded() -> None:
     with pytest.raises(Exception, match="too small"):
         random_architectures(10, seed=0, decisions=free, fixed=fixed, max_tries=300)
     assert rejected >= 0
+
+
+def test_pruning_on_the_dev_curve(tmp_path: Path) -> None:
+    def curve_train(kw: dict, report=None) -> dict:
+        final = fake_score(kw)
+        for epoch in (1, 2, 3):
+            if report is not None:
+                report(epoch, final * epoch / 3)
+        return {"dev": {"score": final}}
+
+    res = run_hpo(ARCH, BASE, HPOConfig(trials=8, pruning=True), tmp_path, curve_train)
+    states = [t["state"] for t in res["trials"]]
+    assert "PRUNED" in states
+    assert states.count("PRUNED") + states.count("COMPLETE") == 8
+    complete = [t["dev"] for t in res["trials"] if t["state"] == "COMPLETE"]
+    assert res["best_dev"] == max(complete)
+
+
+def test_pruning_needs_a_train_that_reports_its_dev_curve(tmp_path: Path, monkeypatch) -> None:
+    import autorc_nni.hpo as hpo_mod
+
+    monkeypatch.setattr(hpo_mod, "train_supports_pruning", lambda: False)
+    with pytest.raises(ConfigError, match="pruning"):
+        run_hpo(ARCH, BASE, HPOConfig(trials=1, pruning=True), tmp_path)

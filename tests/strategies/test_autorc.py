@@ -199,3 +199,21 @@ def test_real_supernet_step_changes_only_the_drawn_copy_of_the_used_group(tmp_pa
             assert changed == (m.group == used_group and i == drawn), (name, i, used_group, drawn)
             checked += 1
     assert checked == 4  # 2 groups x 2 copies
+
+
+def test_reward_batches_cut_into_length_sorted_pieces():
+    rows = toy_rows(64)
+    lengths = [i % 7 for i in range(64)]
+    plain = list(RewardBatches(rows, 16, lambda rs: rs, seed=0, total_steps=3))
+    pieces = list(RewardBatches(rows, 16, lambda rs: rs, seed=0, total_steps=3, lengths=lengths,
+                                piece_size=4))
+    ids = {id(r): i for i, r in enumerate(rows)}
+    for whole, cut in zip(plain, pieces, strict=True):
+        assert len(whole) == 1 and len(cut) == 4 and all(len(p) == 4 for p in cut)
+        flat = [ids[id(r)] for p in cut for r in p]
+        assert sorted(flat) == sorted(ids[id(r)] for r in whole[0])  # the same rows
+        assert [lengths[i] for i in flat] == sorted(lengths[i] for i in flat)
+    tm = SupernetTrainingModule(labels=["neg", "pos"], negative_label="neg")
+    tm.predict_labels = lambda b: b["labels"].tolist()  # a perfect child
+    batch = toy_collate(rows[:8])
+    assert tm.reward([toy_collate(rows[:4]), toy_collate(rows[4:8])]) == tm.reward(batch) == 1.0

@@ -85,3 +85,17 @@ def test_search_config_rejects_unknown_keys_and_methods():
         search_config_from_dict({"k": 3, "top_k": 5})
     assert search_config_from_dict({"method": "naive-enas"}).num_copies == 1
     assert search_config_from_dict({"method": "autorc", "copies": 3}).num_copies == 3
+
+
+@pytest.mark.slow
+def test_search_on_real_semeval10(data_root, tmp_path):
+    """The registered dataset path end to end (reader, featurizer, official label set)."""
+    cfg = SearchConfig(dataset="semeval10", data_dir=str(data_root), encoder="tiny", space="M",
+                       epochs=1.0, batch_size=8, limit_train=256, limit_dev=128, k=3, top_k=2,
+                       seed=0, out=str(tmp_path), progress=False, max_len=128)
+    result = run_search(cfg)
+    assert result.completed and result.steps == 8
+    assert len(result.top) == 2 and all(0.0 <= r.score <= 1.0 for r in result.ranking)
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["data"]["train"]["featurized"] == 256
+    assert summary["search_warmup_steps"] == 12 and summary["copies"] == 2

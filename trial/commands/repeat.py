@@ -17,7 +17,7 @@ from pathlib import Path
 
 from autorc_nni.architecture import PRESETS, resolve_architecture
 from autorc_nni.config import ConfigError
-from autorc_nni.hpo import _write_json, evaluate_architecture, run_seeds
+from autorc_nni.hpo import evaluate_architecture, run_seeds, write_json
 from trial.commands._common import (
     add_data_args,
     add_hpo_args,
@@ -76,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
         r = {"kind": "architecture", **meta, "architecture": arch.to_dict(), "params": params,
              **{k: s[k] for k in ("metric", "seeds", "dev", "test", "dev_mean", "dev_std",
                                   "test_mean", "test_std")}}
-        _write_json(out / "result.json", r)
+        write_json(out / "result.json", r)
     print_result(r)
     print(f"written: {out}/result.json")
     return 0
