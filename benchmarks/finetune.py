@@ -56,7 +56,9 @@ def run_train(name: str, runs: Path, args: argparse.Namespace, *extra: str) -> d
         raise SystemExit(f"{name} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
     metrics = json.loads((out / "metrics.json").read_text())
     metrics["wall_seconds"] = wall
-    metrics["command"] = shlex.join(["autorc", *cmd[3:]])
+    shown = [str(Path(c).relative_to(ROOT)) if c == str(out) and out.is_relative_to(ROOT) else c
+             for c in cmd[3:]]
+    metrics["command"] = shlex.join(["autorc", *shown])
     return metrics
 
 
@@ -94,7 +96,12 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--no-pad", action="store_true", help="skip the padding comparison")
     p.add_argument("--runs", type=Path, default=ROOT / "runs" / "finetune")
     p.add_argument("--out", type=Path, default=RESULTS / "finetune.json")
+    p.add_argument("--report", action="store_true", help="only print the table of --out")
     args = p.parse_args(argv)
+    if args.report:
+        results = json.loads(args.out.read_text())
+        print_table(results)
+        return results
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     args.runs.mkdir(parents=True, exist_ok=True)
     results = json.loads(args.out.read_text()) if args.out.is_file() else {}
@@ -115,6 +122,7 @@ def main(argv: list[str] | None = None) -> dict:
             "dynamic_peak_rss_mb": dyn["throughput"]["peak_rss_mb"],
             "pad128_peak_rss_mb": pad["throughput"]["peak_rss_mb"],
             "commands": [dyn["command"], pad["command"]],
+            "full_run": f"bert-entity@{args.epochs}ep",  # measured in the same invocation
         }
 
     for arch in args.archs:
@@ -122,23 +130,7 @@ def main(argv: list[str] | None = None) -> dict:
                       "--epochs", str(args.epochs))
         results["runs"][f"{arch}@{args.epochs}ep"] = summary(m)
 
-    pad = results.get("padding")
-    be = results["runs"].get(f"bert-entity@{args.epochs}ep")
-    if pad and be:
-        ratio = be["train_sentences_per_s"] / pad["pad128_sentences_per_s"]
-        results["comparison"] = {
-            "full_epoch_dynamic_over_pad128": ratio,
-            "same_sentences_dynamic_over_pad128":
-                pad["dynamic_sentences_per_s"] / pad["pad128_sentences_per_s"],
-            "opennre_pad128": OPENNRE_PAD128,
-            "opennre_pad64": OPENNRE_PAD64,
-            # our pad-128 run stands in for OpenNRE's default on this machine's current load
-            "normalised_sentences_per_s": ratio * OPENNRE_PAD128,
-            "aim_ratio": AIM_RATIO,
-            "meets_aim_ratio": ratio >= AIM_RATIO,
-            "meets_above_opennre_pad64": ratio * OPENNRE_PAD128 > OPENNRE_PAD64,
-            "from_runs": f"bert-entity@{args.epochs}ep and padding",
-        }
+    results["comparison"] = compare(results)
     import torch
 
     results["machine"] = {
@@ -156,6 +148,29 @@ def main(argv: list[str] | None = None) -> dict:
     os.replace(tmp, args.out)
     print_table(results)
     return results
+
+
+def compare(results: dict) -> dict | None:
+    """Our BERT-entity full-epoch throughput over our own pad-128 run of the same invocation,
+    and that ratio applied to OpenNRE's 12.8 sentences/s (its pad-128 figure)."""
+    pad = results.get("padding")
+    be = results["runs"].get(pad["full_run"]) if pad else None
+    if not be:
+        return None
+    ratio = be["train_sentences_per_s"] / pad["pad128_sentences_per_s"]
+    return {
+        "full_epoch_dynamic_over_pad128": ratio,
+        "same_sentences_dynamic_over_pad128":
+            pad["dynamic_sentences_per_s"] / pad["pad128_sentences_per_s"],
+        "opennre_pad128": OPENNRE_PAD128,
+        "opennre_pad64": OPENNRE_PAD64,
+        # our pad-128 run stands in for OpenNRE's default under this machine's current load
+        "normalised_sentences_per_s": ratio * OPENNRE_PAD128,
+        "aim_ratio": AIM_RATIO,
+        "meets_aim_ratio": ratio >= AIM_RATIO,
+        "meets_above_opennre_pad64": ratio * OPENNRE_PAD128 > OPENNRE_PAD64,
+        "from_runs": [pad["full_run"], "padding"],
+    }
 
 
 def print_table(results: dict) -> None:

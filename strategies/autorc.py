@@ -50,6 +50,7 @@ from nni.nas.strategy import RandomOneShot
 from pytorch_lightning.utilities import CombinedLoader
 
 from autorc_nni.architecture import DECISIONS, Architecture, ArchitectureError
+from autorc_nni.batching import BucketBatchSampler
 from autorc_nni.errors import AutoRCError
 from autorc_nni.metrics import compute_metrics
 from strategies.controller import Controller, Reinforce
@@ -151,11 +152,11 @@ class ChildBatches:
 
     Epoch ``e`` shuffles the rows with a generator seeded by ``(seed, e)``; an epoch has
     ``len(rows) // (batch_size * child_steps)`` steps (the remainder is dropped). With
-    ``lengths`` (each row's padded length) the shuffled rows are bucketed: windows of
-    ``bucket_window`` batches are sorted by length and cut into batches, and the batches are
-    shuffled again, so a batch needs little padding (as ``autorc_nni.batching`` does for
-    fine-tuning). Iteration starts at global step ``start_step`` and stops at ``total_steps``: a
-    resumed search builds the loader at its checkpoint's step, without touching the skipped rows.
+    ``lengths`` (each row's padded length) the batches are those of the fine-tuning loader,
+    ``autorc_nni.batching.BucketBatchSampler`` (similar lengths together, little padding; its
+    epoch ``e``), in groups of ``child_steps``. Iteration starts at global step ``start_step`` and
+    stops at ``total_steps``: a resumed search builds the loader at its checkpoint's step, without
+    touching the skipped rows.
     """
 
     def __init__(
@@ -168,12 +169,13 @@ class ChildBatches:
         total_steps: int,
         start_step: int = 0,
         lengths: Sequence[int] | None = None,
-        bucket_window: int = 50,
     ) -> None:
         if lengths is not None and len(lengths) != len(rows):
             raise SearchError(f"{len(lengths)} lengths for {len(rows)} rows")
-        self.lengths = None if lengths is None else torch.as_tensor(list(lengths))
-        self.bucket_window = bucket_window
+        self.sampler = None
+        if lengths is not None:
+            self.sampler = BucketBatchSampler(list(lengths), batch_size, shuffle=True, seed=seed,
+                                              drop_last=True)
         self.rows, self.batch_size, self.child_steps = rows, batch_size, child_steps
         self.collate, self.seed = collate, seed
         self.steps_per_epoch = len(rows) // (batch_size * child_steps)
@@ -187,34 +189,24 @@ class ChildBatches:
     def __len__(self) -> int:
         return max(0, self.total_steps - self.start_step)
 
-    def _order(self, epoch: int) -> torch.Tensor:
-        """The epoch's row order; consecutive ``batch_size`` slices are its batches."""
+    def _batches(self, epoch: int) -> list[list[int]]:
+        """The epoch's batches (row indices), in order."""
+        if self.sampler is not None:
+            self.sampler.set_epoch(epoch)
+            return list(self.sampler)
         g = torch.Generator().manual_seed(self.seed * 100_003 + epoch)
-        order = torch.randperm(len(self.rows), generator=g)
-        if self.lengths is None:
-            return order
+        order = torch.randperm(len(self.rows), generator=g).tolist()
         b = self.batch_size
-        n = len(order) // b * b  # whole batches only
-        window = b * self.bucket_window
-        chunks = []
-        for i in range(0, n, window):
-            idx = order[i : min(i + window, n)]
-            chunks.append(idx[torch.argsort(self.lengths[idx], stable=True)])
-        batches = torch.cat(chunks).view(-1, b)  # (n_batches, b), each of similar lengths
-        return batches[torch.randperm(len(batches), generator=g)].reshape(-1)
+        return [order[i : i + b] for i in range(0, len(order) // b * b, b)]
 
     def __iter__(self) -> Iterator[list[Any]]:
-        b, n = self.batch_size, self.child_steps
-        epoch, order = -1, torch.empty(0, dtype=torch.long)
+        n = self.child_steps
+        epoch, batches = -1, []
         for step in range(self.start_step, self.total_steps):
             e, s = divmod(step, self.steps_per_epoch)
             if e != epoch:
-                epoch, order = e, self._order(e)
-            start = s * b * n
-            yield [
-                self.collate([self.rows[int(i)] for i in order[start + j * b : start + (j + 1) * b]])
-                for j in range(n)
-            ]
+                epoch, batches = e, self._batches(e)
+            yield [self.collate([self.rows[i] for i in idx]) for idx in batches[s * n : (s + 1) * n]]
 
 
 class RewardBatches:
