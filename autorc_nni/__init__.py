@@ -65,7 +65,21 @@ _EXPORTS: dict[str, str] = {
     "SeedsConfig": "hpo",
     "run_hpo": "hpo",
     "run_seeds": "hpo",
+    "HPOSpace": "hpo",
+    "evaluate_architecture": "hpo",
+    "random_architectures": "hpo",
+    "PipelineConfig": "pipeline",
+    "load_pipeline_config": "pipeline",
+    "pipeline_config_from_dict": "pipeline",
+    "run_pipeline": "pipeline",
+    "write_report": "report",
+    "collect_runs": "report",
+    "table1": "report",
+    "subsample": "data",
 }
+
+# public names that differ from the defining module's name
+_RENAMED: dict[str, str] = {"collect_runs": "collect"}
 
 __all__ = sorted(_EXPORTS)
 
@@ -74,7 +88,8 @@ def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'autorc_nni' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"autorc_nni.{module}"), name)
+    attr = _RENAMED.get(name, name)
+    value = getattr(importlib.import_module(f"autorc_nni.{module}"), attr)
     globals()[name] = value
     return value
 

@@ -9,6 +9,7 @@ from autorc_nni.data.datasets import (
     register_dataset,
     resolve_data_root,
     split_by_document,
+    subsample,
 )
 from autorc_nni.data.readers import (
     READERS,
@@ -34,6 +35,7 @@ __all__ = [
     "register_dataset",
     "resolve_data_root",
     "split_by_document",
+    "subsample",
     "READERS",
     "ROW_FORMATS",
     "ReadResult",

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import random
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -343,3 +344,47 @@ def split_by_document(
         h = int.from_bytes(hashlib.sha1(doc.encode("utf-8")).digest()[:8], "big") / 2**64
         (dev if h < fraction else train).append(ex)
     return train, dev
+
+
+def subsample(
+    examples: list[RelationExample], n: int | None, seed: int = 0
+) -> list[RelationExample]:
+    """A deterministic, label-stratified sample of ``n`` examples, in their original order.
+
+    Benchmark files are often grouped or sorted by label (the OpenNRE SemEval split is), so
+    "the first N" would hold a handful of relations. Each label keeps its share of the split
+    (largest remainders; every label present keeps at least one example while ``n`` allows),
+    chosen at random for ``seed``. ``n`` of ``None`` or ``>= len(examples)`` keeps everything.
+    """
+    if n is None or n >= len(examples):
+        return list(examples)
+    if n <= 0:
+        raise ValueError(f"subsample size must be positive, got {n}")
+    rng = random.Random(seed)
+    by_label: dict[object, list[int]] = {}
+    for i, ex in enumerate(examples):
+        by_label.setdefault(ex.label, []).append(i)
+    total = len(examples)
+    quota = {lab: n * len(idx) / total for lab, idx in by_label.items()}
+    take = {lab: int(q) for lab, q in quota.items()}
+    if n >= len(by_label):  # every label present keeps one example
+        for lab in take:
+            take[lab] = max(take[lab], 1)
+    # distribute what is left by largest remainder (ties broken by a seeded shuffle)
+    labels = list(by_label)
+    rng.shuffle(labels)
+    labels.sort(key=lambda lab: quota[lab] - int(quota[lab]), reverse=True)
+    left = n - sum(take.values())
+    for lab in labels:
+        if left <= 0:
+            break
+        if take[lab] < len(by_label[lab]):
+            take[lab] += 1
+            left -= 1
+    while sum(take.values()) > n:  # the at-least-one rule overshot: trim the largest
+        lab = max(take, key=lambda k: take[k])
+        take[lab] -= 1
+    chosen: list[int] = []
+    for lab, idx in by_label.items():
+        chosen.extend(rng.sample(idx, take[lab]))
+    return [examples[i] for i in sorted(chosen)]

@@ -239,3 +239,23 @@ def test_hub_dataset_goes_through_the_row_parser(monkeypatch):
     ]
     assert ds.labels == ["no_relation", "a"] and ds.negative_label == "no_relation"
     assert ds.splits["test"][0].id == "hf:org/tacred-like/test:row 0 (id test)"
+
+
+def test_subsample_is_stratified_deterministic_and_ordered(data_root):
+    from collections import Counter
+
+    from autorc_nni.data import load_dataset, subsample
+
+    train = load_dataset("semeval10", data_root=data_root).splits["train"]
+    full = Counter(ex.label for ex in train)
+    a = subsample(train, 320, seed=3)
+    assert a == subsample(train, 320, seed=3)
+    assert a != subsample(train, 320, seed=4)
+    assert len(a) == 320
+    got = Counter(ex.label for ex in a)
+    assert set(got) == set(full)  # the first 320 lines hold only a few relations
+    for label, count in full.items():
+        assert abs(got[label] - 320 * count / len(train)) <= 1.5
+    positions = [train.index(ex) for ex in a]
+    assert positions == sorted(positions)
+    assert subsample(train, None) == train
