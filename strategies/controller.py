@@ -170,11 +170,24 @@ class Controller(nn.Module):
         _, log_prob, _, _ = self._run(lambda t, _p: indices[t])
         return log_prob
 
-    def greedy(self) -> dict[str, Any]:
-        """The most likely option at every step, each conditioned on the previous greedy choices."""
+    def greedy(self, fallback_samples: int = 200) -> dict[str, Any]:
+        """The most likely option at every step, each conditioned on the previous greedy choices.
+
+        When that path is invalid, the most probable of ``fallback_samples`` valid samples.
+        """
         with torch.no_grad():
             indices, _, _, _ = self._run(lambda _t, p: int(p.argmax()))
-        return self._to_sample(indices)
+            sample = self._to_sample(indices)
+            if self.valid is None or self.valid(sample):
+                return sample
+            invalid = self.invalid_count  # a look-up, not the search: leave the count alone
+            best, best_lp = sample, -math.inf
+            for _ in range(fallback_samples):
+                s, lp, _ = self.sample()
+                if float(lp) > best_lp:
+                    best, best_lp = s, float(lp)
+            self.invalid_count = invalid
+        return best
 
     def probabilities(self, sample: Mapping[str, Any] | None = None) -> dict[str, dict[Any, float]]:
         """Each decision's choice probabilities ``{label: {option: p}}``.

@@ -109,3 +109,14 @@ def test_bandit_converges_to_best_arm():
     assert end["arm"][1] > 0.85
     assert end["flag"][False] > 0.75
     assert c.greedy() == {"arm": 1, "flag": False}
+
+
+def test_greedy_falls_back_to_a_valid_architecture():
+    torch.manual_seed(0)
+    c = Controller({"a": (0, 1, 2), "b": (0, 1)}, valid=lambda s: s != {"a": 0, "b": 0})
+    with torch.no_grad():
+        c.heads[0].bias.copy_(torch.tensor([50.0, 10.0, 0.0]))
+        c.heads[1].bias.copy_(torch.tensor([50.0, 0.0]))
+    assert c.greedy() in ({"a": 1, "b": 0}, {"a": 0, "b": 1})  # the next most likely
+    assert c.invalid_count == 0
+    assert Controller({"a": (0, 1)}).greedy() in ({"a": 0}, {"a": 1})
