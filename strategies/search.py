@@ -96,8 +96,8 @@ class SearchConfig:
     out: str = "runs/search"  # output directory
     resume: bool = False  # continue from out/checkpoint.pt
     max_len: int = 256  # max wordpieces per example
-    limit_train: int | None = None  # use only the first N training examples
-    limit_dev: int | None = None  # use only the first N validation examples
+    limit_train: int | None = None  # use a seeded, label-stratified sample of N training examples
+    limit_dev: int | None = None  # use a seeded, label-stratified sample of N validation examples
     bucket: bool = True  # length-bucketed child batches (less padding)
     eval_batch_size: int = 64  # batch size when scoring the k architectures
     checkpoint_every: int = 100  # resumable checkpoint every N steps (0: only at the end)
@@ -198,7 +198,7 @@ class _Data:
 
 def _prepare_data(cfg: SearchConfig, tokenizer, formats: tuple[str, ...]) -> _Data:
     from autorc_nni.batching import collate, row_lengths
-    from autorc_nni.data.datasets import load_dataset
+    from autorc_nni.data.datasets import load_dataset, subsample
     from autorc_nni.featurize import Featurizer
 
     ds = load_dataset(cfg.dataset, fmt=cfg.format, data_root=cfg.data_dir)
@@ -207,10 +207,9 @@ def _prepare_data(cfg: SearchConfig, tokenizer, formats: tuple[str, ...]) -> _Da
         if not exs:
             raise AutoRCError(f"dataset {cfg.dataset!r} has no {s!r} split (or it is empty); "
                               "the search trains on train and rewards on dev")
-    if cfg.limit_train:
-        splits["train"] = splits["train"][: cfg.limit_train]
-    if cfg.limit_dev:
-        splits["dev"] = splits["dev"][: cfg.limit_dev]
+    # a seeded label-stratified sample: benchmark files are often sorted by label
+    splits["train"] = subsample(splits["train"], cfg.limit_train, seed=cfg.seed)
+    splits["dev"] = subsample(splits["dev"], cfg.limit_dev, seed=cfg.seed)
     label2id = {lab: i for i, lab in enumerate(ds.labels)}
     feat = Featurizer(tokenizer, max_len=cfg.max_len, formats=formats)
     rows, report = {}, {}
@@ -384,7 +383,7 @@ def write_ranking(ranked: list[RankedArchitecture], cfg: SearchConfig, out: Path
         f"# AutoRC search ranking — {cfg.method}, space {cfg.space}, {cfg.dataset}, seed {cfg.seed}",
         "",
         f"{len(ranked)} architectures sampled from the trained controller after {step} steps, "
-        f"scored on {('the first ' + str(cfg.limit_dev)) if cfg.limit_dev else 'all'} validation "
+        f"scored on {('a stratified sample of ' + str(cfg.limit_dev)) if cfg.limit_dev else 'all'} validation "
         "examples with the shared weights (mean over weight copies); the top "
         f"{cfg.top_k} are exported to `architectures/`.",
         "",
