@@ -34,19 +34,25 @@ Methods (paper Table 3, DESIGN.md §4): ``METHODS[name]`` gives the three indepe
 from __future__ import annotations
 
 import random
+import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import nni
 import numpy as np
 import torch
 import torch.nn.functional as F
-from nni.nas.evaluator.pytorch import Lightning, LightningModule, Trainer
-from nni.nas.nn.pytorch import ModelSpace
-from nni.nas.oneshot.pytorch.base_lightning import BaseOneShotLightningModule
-from nni.nas.space import ModelStatus, RawFormatModelSpace
-from nni.nas.strategy import RandomOneShot
+
+# NNI 3.0 warns that some torch 2.13 classes are "not a nn.Module": harmless, silenced here only.
+warnings.filterwarnings(
+    "ignore", message=r".*is found to be not a nn\.Module", category=RuntimeWarning
+)
+import nni  # noqa: E402
+from nni.nas.evaluator.pytorch import Lightning, LightningModule, Trainer  # noqa: E402
+from nni.nas.nn.pytorch import ModelSpace  # noqa: E402
+from nni.nas.oneshot.pytorch.base_lightning import BaseOneShotLightningModule  # noqa: E402
+from nni.nas.space import ModelStatus, RawFormatModelSpace  # noqa: E402
+from nni.nas.strategy import RandomOneShot  # noqa: E402
 from pytorch_lightning.utilities import CombinedLoader
 
 from autorc_nni.architecture import DECISIONS, Architecture, ArchitectureError

@@ -29,6 +29,7 @@ import os
 import re
 import sys
 import traceback
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +68,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    # NNI 3.0 warns that some torch 2.13 classes are "not a nn.Module": harmless, silenced here.
+    warnings.filterwarnings(
+        "ignore", message=r".*is found to be not a nn\.Module", category=RuntimeWarning
+    )
     import nni
     import torch
     from torch.utils.tensorboard import SummaryWriter
