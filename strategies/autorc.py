@@ -53,13 +53,13 @@ from nni.nas.nn.pytorch import ModelSpace  # noqa: E402
 from nni.nas.oneshot.pytorch.base_lightning import BaseOneShotLightningModule  # noqa: E402
 from nni.nas.space import ModelStatus, RawFormatModelSpace  # noqa: E402
 from nni.nas.strategy import RandomOneShot  # noqa: E402
-from pytorch_lightning.utilities import CombinedLoader
+from pytorch_lightning.utilities import CombinedLoader  # noqa: E402
 
-from autorc_nni.architecture import DECISIONS, Architecture, ArchitectureError
-from autorc_nni.batching import BucketBatchSampler
-from autorc_nni.errors import AutoRCError
-from autorc_nni.metrics import compute_metrics
-from strategies.controller import Controller, Reinforce
+from autorc_nni.architecture import DECISIONS, Architecture, ArchitectureError  # noqa: E402
+from autorc_nni.batching import BucketBatchSampler  # noqa: E402
+from autorc_nni.errors import AutoRCError  # noqa: E402
+from autorc_nni.metrics import compute_metrics  # noqa: E402
+from strategies.controller import Controller, Reinforce  # noqa: E402
 
 
 class SearchError(AutoRCError, RuntimeError):
