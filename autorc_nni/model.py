@@ -65,6 +65,7 @@ from autorc_nni.architecture import (
     Architecture,
     resolve_architecture,
 )
+from autorc_nni.data.record import RelationExample
 from autorc_nni.errors import AutoRCError
 from autorc_nni.heads import INTERACTIONS, POSENCS, Classifier, assemble_features, part_masks
 from autorc_nni.poolers import PoolerGroup
@@ -193,7 +194,11 @@ class RCModel(nn.Module):
     def predict(
         self, examples: Sequence[Any], batch_size: int = 32
     ) -> list[tuple[str | None, float]]:
-        """Label and probability for each ``RelationExample`` (gold labels are ignored).
+        """Label and probability for each example (gold labels are ignored).
+
+        An example is a ``RelationExample`` or an OpenNRE-style dict: ``{"text": ..., "h":
+        {"pos": [s, e]}, "t": {"pos": [s, e]}}`` with character offsets, or ``{"token": [...],
+        "h": {"pos": ...}, "t": {"pos": ...}}`` with word offsets.
 
         An example the featurizer drops (its two entities do not fit together in ``max_len``
         wordpieces) gets ``(None, 0.0)``; every other gets its most probable label.
@@ -208,6 +213,12 @@ class RCModel(nn.Module):
 
         if self.tokenizer is None:
             raise AutoRCError("this model has no tokenizer; build it with tokenizer=… to predict")
+        from autorc_nni.data.readers import opennre_row
+
+        examples = [
+            ex if isinstance(ex, RelationExample) else opennre_row(dict(ex), f"example {i}")
+            for i, ex in enumerate(examples)
+        ]
         # Our own ids (the index) so rows map back to examples whatever their ids are.
         examples = [dataclasses.replace(ex, label=None, id=str(i)) for i, ex in enumerate(examples)]
         results: list[tuple[str | None, float]] = [(None, 0.0)] * len(examples)

@@ -92,8 +92,8 @@ class TrainConfig:
     bucket: bool = True  # length-bucketed training batches (less padding)
     pad_to: int | None = None  # pad every batch to this length (OpenNRE-style); None: dynamic
     resume: bool = False  # continue from out/checkpoint.pt
-    limit_train: int | None = None  # use only the first N training examples
-    limit_eval: int | None = None  # use only the first N dev and test examples
+    limit_train: int | None = None  # a seeded label-stratified sample of N training examples
+    limit_eval: int | None = None  # a seeded label-stratified sample of N dev and of N test examples
     log_every: int = 1  # TensorBoard train loss/lr every N steps
     checkpoint_every: int = 200  # resumable checkpoint every N steps (0: only at epoch end)
     keep_checkpoint: bool = False  # keep checkpoint.pt after the run finishes
@@ -209,7 +209,7 @@ class PreparedData:
 
 def prepare_data(cfg: TrainConfig, tokenizer, arch: Architecture) -> PreparedData:
     """Load the dataset, take the configured subsets and featurize for ``arch.span``."""
-    from autorc_nni.data.datasets import load_dataset
+    from autorc_nni.data.datasets import load_dataset, subsample
     from autorc_nni.featurize import Featurizer
 
     ds = load_dataset(cfg.dataset, fmt=cfg.format, data_root=cfg.data_dir)
@@ -217,11 +217,11 @@ def prepare_data(cfg: TrainConfig, tokenizer, arch: Architecture) -> PreparedDat
     for needed in ("train", "dev", "test"):
         if not splits.get(needed):
             raise AutoRCError(f"dataset {cfg.dataset!r} has no {needed!r} split (or it is empty)")
-    if cfg.limit_train:
-        splits["train"] = splits["train"][: cfg.limit_train]
-    if cfg.limit_eval:
-        splits["dev"] = splits["dev"][: cfg.limit_eval]
-        splits["test"] = splits["test"][: cfg.limit_eval]
+    # seeded label-stratified subsets (benchmark files are often sorted by label); the data
+    # seed is fixed, not cfg.seed, so runs over seeds see the same examples
+    splits["train"] = subsample(splits["train"], cfg.limit_train, seed=0)
+    splits["dev"] = subsample(splits["dev"], cfg.limit_eval, seed=0)
+    splits["test"] = subsample(splits["test"], cfg.limit_eval, seed=0)
     label2id = {lab: i for i, lab in enumerate(ds.labels)}
     feat = Featurizer(tokenizer, max_len=cfg.max_len, formats=(arch.span,))
     rows, report = {}, {}

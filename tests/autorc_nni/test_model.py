@@ -309,3 +309,18 @@ def test_predict_dropped_example_and_no_tokenizer():
     model.tokenizer = None
     with pytest.raises(Exception, match="no tokenizer"):
         model.predict(examples())
+
+
+def test_predict_accepts_opennre_dicts():
+    model = build("r-bert")
+    text = "The kitchen is part of the house."
+    as_dict = {"text": text, "h": {"pos": [4, 11]}, "t": {"pos": [27, 32]}}
+    as_tokens = {"token": ["the", "kitchen", "is", "part", "of", "the", "house", "."],
+                 "h": {"pos": [1, 2]}, "t": {"pos": [6, 7]}}
+    record = RelationExample(("the", "kitchen", "is", "part", "of", "the", "house", "."),
+                             (1, 2), (6, 7), None, "r")
+    got = model.predict([as_dict, as_tokens, record])
+    assert got[1] == got[2]
+    assert got[0][0] in LABELS
+    with pytest.raises(Exception, match="example 0"):
+        model.predict([{"text": text, "h": {"pos": [4, 99]}, "t": {"pos": [27, 32]}}])
