@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from autorc_nni.architecture import PRESETS, Architecture
-from autorc_nni.config import ConfigError, from_dict
+from autorc_nni.config import ConfigError, from_dict, read_yaml
 from autorc_nni.hpo import (
     HPOConfig,
     SeedsConfig,
@@ -128,26 +128,6 @@ def pipeline_config_from_dict(data: dict[str, Any], where: str = "config") -> Pi
         raise ConfigError(msg if msg.startswith(where) else f"{where}: {msg}") from None
     validate_train(cfg, where)
     return cfg
-
-
-def read_yaml(path: str | Path) -> dict[str, Any]:
-    """A YAML mapping from ``path``; a syntax error names the file and line."""
-    import yaml
-
-    path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text())
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such config file") from None
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        line = f"line {mark.line + 1}: " if mark is not None else ""
-        raise ConfigError(f"{path}: {line}invalid YAML: {e}") from None
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: expected a mapping at the top level, got {type(data).__name__}")
-    return data
 
 
 def set_dotted(data: dict[str, Any], key: str, value: Any, where: str = "override") -> None:

@@ -13,11 +13,10 @@ from typing import Any
 
 import yaml
 
-from autorc_nni.config import ConfigError
+from autorc_nni.config import ConfigError, read_yaml
 from autorc_nni.pipeline import (
     PipelineConfig,
     pipeline_config_from_dict,
-    read_yaml,
     set_dotted,
 )
 
@@ -42,8 +41,10 @@ def add_data_args(p: argparse.ArgumentParser, dataset_required: bool = True) -> 
     p.add_argument("--encoder", help="minilm (default), tiny, an HF name or a local path")
     p.add_argument("--epochs", type=int, help="training epochs per run")
     p.add_argument("--max-len", type=int, help="max wordpieces per example")
-    p.add_argument("--limit-train", type=int, help="use only the first N training examples")
-    p.add_argument("--limit-eval", type=int, help="use only the first N dev/test examples")
+    p.add_argument("--limit-train", type=int,
+                   help="a seeded, label-stratified sample of N training examples")
+    p.add_argument("--limit-eval", type=int,
+                   help="a seeded, label-stratified sample of N dev and N test examples")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"])
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override any config key, e.g. --set train.dropout=0.2 (YAML value)")
@@ -74,6 +75,40 @@ def parse_overrides(items: list[str]) -> dict[str, Any]:
         except yaml.YAMLError as e:
             raise ConfigError(f"--set {item!r}: invalid value: {e}") from None
     return out
+
+
+def flat_config(
+    args: argparse.Namespace,
+    flags: dict[str, str],
+    switches: dict[str, tuple[str, Any]],
+    needs_out: str,
+) -> tuple[dict[str, Any], str]:
+    """The mapping of a one-stage command (train, search): --config, then flags, then --set.
+
+    ``flags`` maps argparse dests to config keys (unset flags keep the config/default value);
+    ``switches`` maps store_true dests to ``(key, value when given)``. ``--data DIR`` (with
+    ``--format``) stands for ``--dataset``. Returns the mapping and where it came from, for
+    error messages; the caller validates it with its dataclass.
+    """
+    where = args.config or "command line"
+    data: dict[str, Any] = read_yaml(args.config) if args.config else {}
+    if args.data is not None and args.dataset is not None:
+        raise ConfigError("give --dataset NAME or --data DIR, not both")
+    if args.data is not None:
+        if args.format is None:
+            raise ConfigError("--data DIR needs --format (opennre, tacred, semeval, ...)")
+        data["dataset"] = args.data
+    for dest, key in flags.items():
+        value = getattr(args, dest)
+        if value is not None:
+            data[key] = value
+    for dest, (key, value) in switches.items():
+        if getattr(args, dest):
+            data[key] = value
+    data.update(parse_overrides(args.overrides))
+    if "out" not in data:
+        raise ConfigError(f"--out DIR is required ({needs_out})")
+    return data, where
 
 
 def build_config(args: argparse.Namespace, **fixed: Any) -> PipelineConfig:

@@ -17,13 +17,10 @@ of ``SearchConfig`` keys); ``--set KEY=VALUE`` overrides both. Writes ``architec
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
-import yaml
-
-from autorc_nni.config import ConfigError
 from strategies.autorc import METHODS
 from strategies.search import run_search, search_config_from_dict
+from trial.commands._common import flat_config
 
 # flag dest -> SearchConfig key (flags left unset keep the config/default value)
 _FLAGS = {
@@ -84,40 +81,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def build_search_config(args: argparse.Namespace):
     """The SearchConfig of a command line: --config, then flags, then --set."""
-    data: dict[str, Any] = {}
-    where = "command line"
-    if args.config:
-        where = args.config
-        try:
-            with open(args.config) as f:
-                loaded = yaml.safe_load(f) or {}
-        except FileNotFoundError:
-            raise ConfigError(f"{args.config}: no such config file") from None
-        except yaml.YAMLError as e:
-            raise ConfigError(f"{args.config}: invalid YAML: {e}") from None
-        if not isinstance(loaded, dict):
-            raise ConfigError(f"{args.config}: expected a mapping of search options")
-        data.update(loaded)
-    if args.data is not None and args.dataset is not None:
-        raise ConfigError("give --dataset NAME or --data DIR, not both")
-    if args.data is not None:
-        if args.format is None:
-            raise ConfigError("--data DIR needs --format (opennre, tacred, semeval, ...)")
-        data["dataset"] = args.data
-    for dest, key in _FLAGS.items():
-        value = getattr(args, dest)
-        if value is not None:
-            data[key] = value
-    for dest, (key, value) in _SWITCHES.items():
-        if getattr(args, dest):
-            data[key] = value
-    for item in args.overrides:
-        if "=" not in item:
-            raise ConfigError(f"--set {item!r}: expected KEY=VALUE")
-        key, value = item.split("=", 1)
-        data[key.strip()] = yaml.safe_load(value)
-    if "out" not in data:
-        raise ConfigError("--out DIR is required (where the architectures and logs go)")
+    data, where = flat_config(args, _FLAGS, _SWITCHES, needs_out="where the architectures and logs go")
     return search_config_from_dict(data, where)
 
 
