@@ -6,9 +6,11 @@ import argparse
 
 from autorc_nni.architecture import PRESETS, resolve_architecture
 
+HELP = "show or draw an architecture"  # for `autorc --help`, read without importing
+
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("arch", help="show or draw an architecture")
+    p = sub.add_parser("arch", help=HELP)
     asub = p.add_subparsers(dest="arch_command", metavar="ACTION", required=True)
     show = asub.add_parser("show", help="print an architecture as text and JSON")
     show.add_argument("arch", help=f"a preset ({', '.join(PRESETS)}) or an architecture JSON")

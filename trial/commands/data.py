@@ -13,9 +13,11 @@ from autorc_nni.data import DATASETS, READERS, load_dataset
 from autorc_nni.data.stats import compute_stats, format_stats
 from autorc_nni.errors import AutoRCError
 
+HELP = "inspect the benchmark datasets"  # for `autorc --help`, read without importing
+
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("data", help="inspect the benchmark datasets")
+    p = sub.add_parser("data", help=HELP)
     dsub = p.add_subparsers(dest="data_command", metavar="ACTION", required=True)
     stats = dsub.add_parser("stats", help="print per-split statistics of a dataset")
     stats.add_argument(

@@ -23,8 +23,11 @@ from trial.nni_experiment import Experiment
 ROOT = Path(__file__).resolve().parents[2]
 
 
+HELP = "run the default NNI experiment (config.yml) end to end"  # for `autorc --help`, read without importing
+
+
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("demo", help="run the default NNI experiment (config.yml) end to end")
+    p = sub.add_parser("demo", help=HELP)
     p.add_argument("--config", default=str(ROOT / "config.yml"), help="NNI experiment config")
     p.add_argument("--port", type=int, help="web UI port (default: a free one)")
     p.add_argument("--timeout", type=float, default=3600, help="seconds to wait for the trials")

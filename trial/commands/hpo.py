@@ -13,9 +13,11 @@ from autorc_nni.architecture import PRESETS, resolve_architecture
 from autorc_nni.hpo import run_hpo
 from trial.commands._common import add_data_args, add_hpo_args, build_config
 
+HELP = "Optuna HPO (lr, batch, warm-up) of one architecture on dev"  # for `autorc --help`, read without importing
+
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("hpo", help="Optuna HPO (lr, batch, warm-up) of one architecture on dev")
+    p = sub.add_parser("hpo", help=HELP)
     p.add_argument("--arch", required=True,
                    help=f"a preset ({', '.join(PRESETS)}) or an architecture JSON")
     add_data_args(p)

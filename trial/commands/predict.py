@@ -21,9 +21,11 @@ from autorc_nni.data.readers import READERS, opennre_row
 from autorc_nni.data.record import RelationExample
 from autorc_nni.errors import DataError
 
+HELP = "label relation statements with a trained model"  # for `autorc --help`, read without importing
+
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("predict", help="label relation statements with a trained model")
+    p = sub.add_parser("predict", help=HELP)
     p.add_argument("--model", required=True, metavar="DIR", help="a model directory (OUT/model)")
     p.add_argument("--input", metavar="FILE", help="a data file (default: JSON lines on stdin)")
     p.add_argument("--format", default="opennre",

@@ -21,9 +21,11 @@ from trial.commands._common import (
     print_result,
 )
 
+HELP = "the random-search baseline: n random architectures"  # for `autorc --help`, read without importing
+
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("random-search", help="the random-search baseline: n random architectures")
+    p = sub.add_parser("random-search", help=HELP)
     add_data_args(p)
     p.add_argument("--n", type=int, help="number of random architectures (paper: 10)")
     p.add_argument("--space", help="search space M (default), M1, M2 or M3")

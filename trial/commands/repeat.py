@@ -26,9 +26,11 @@ from trial.commands._common import (
     print_result,
 )
 
+HELP = "train a chosen setting over several seeds (mean ± std)"  # for `autorc --help`, read without importing
+
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("repeat", help="train a chosen setting over several seeds (mean ± std)")
+    p = sub.add_parser("repeat", help=HELP)
     p.add_argument("--arch", required=True,
                    help=f"a preset ({', '.join(PRESETS)}) or an architecture JSON")
     add_data_args(p)

@@ -9,9 +9,11 @@ import argparse
 
 from autorc_nni.report import write_report
 
+HELP = "results table, reward curves and architecture diagrams"  # for `autorc --help`, read without importing
+
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("report", help="results table, reward curves and architecture diagrams")
+    p = sub.add_parser("report", help=HELP)
     p.add_argument("run_dirs", nargs="+", metavar="RUN_DIR",
                    help="run directories (or folders holding several)")
     p.add_argument("--out", default="report", help="output folder (default: ./report)")

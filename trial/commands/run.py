@@ -18,9 +18,11 @@ from strategies.pipeline import load_config
 from strategies.pipeline import run as run_protocol
 from trial.commands._common import parse_overrides, print_result
 
+HELP = "run the whole protocol (search, HPO, seeds, report)"  # for `autorc --help`, read without importing
+
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("run", help="run the whole protocol (search, HPO, seeds, report)")
+    p = sub.add_parser("run", help=HELP)
     p.add_argument("--config", required=True, help="pipeline YAML (e.g. configs/default.yml)")
     p.add_argument("--out", help="run directory (default: runs/<config name>-<method>-s<seed>)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",

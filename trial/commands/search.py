@@ -39,8 +39,11 @@ _SWITCHES = {  # store_true flags: dest -> (SearchConfig key, value when given)
 }
 
 
+HELP = "search architectures with the AutoRC controller"  # for `autorc --help`, read without importing
+
+
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("search", help="search architectures with the AutoRC controller")
+    p = sub.add_parser("search", help=HELP)
     p.add_argument("--config", metavar="YAML", help="a mapping of search options (SearchConfig)")
     p.add_argument("--dataset", help="a registered dataset (default semeval10)")
     p.add_argument("--data", metavar="DIR", help="a folder with train/dev files (with --format)")

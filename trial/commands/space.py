@@ -21,9 +21,11 @@ from search_spaces.spaces import (
     valid_space_size,
 )
 
+HELP = "print a search space's decisions and number of architectures"  # for `autorc --help`, read without importing
+
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("space", help="print a search space's decisions and number of architectures")
+    p = sub.add_parser("space", help=HELP)
     p.add_argument(
         "--space", default="M", choices=list(SPACES), help="the space (paper Table 2; default M)"
     )

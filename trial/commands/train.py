@@ -35,8 +35,11 @@ _SWITCHES = {  # store_true flags: dest -> (TrainConfig key, value when given)
 }
 
 
+HELP = "fine-tune one architecture, pick the best epoch on dev, test"  # for `autorc --help`, read without importing
+
+
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("train", help="fine-tune one architecture, pick the best epoch on dev, test")
+    p = sub.add_parser("train", help=HELP)
     p.add_argument("--config", metavar="YAML", help="a mapping of training options (TrainConfig)")
     p.add_argument("--arch", help=f"a preset ({', '.join(PRESETS)}) or an architecture JSON")
     p.add_argument("--dataset", help="a registered dataset (default semeval10)")

@@ -24,9 +24,11 @@ from trial.commands._common import (
     print_result,
 )
 
+HELP = "evaluate an architecture found on one dataset on another"  # for `autorc --help`, read without importing
+
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("transfer", help="evaluate an architecture found on one dataset on another")
+    p = sub.add_parser("transfer", help=HELP)
     p.add_argument("--arch", required=True,
                    help="an architecture JSON, or a run's result.json (its best architecture)")
     p.add_argument("--from", dest="source",

@@ -1,0 +1,44 @@
+"""The ``autorc`` command line: every command registered, help lines, lazy imports."""
+
+import subprocess
+import sys
+
+import pytest
+
+from trial.cli import _commands_table, build_parser, main
+
+EXPECTED = {"arch", "data", "demo", "hpo", "predict", "random-search", "repeat", "report", "run",
+            "search", "space", "train", "transfer"}
+
+
+def test_every_command_is_listed_with_a_help_line():
+    table = _commands_table()
+    assert set(table) == EXPECTED
+    assert all(help_line for _, help_line in table.values())
+
+
+def test_full_parser_registers_every_command():
+    parser = build_parser(None)
+    sub = next(a for a in parser._actions if a.dest == "command")
+    assert set(sub.choices) == EXPECTED
+
+
+@pytest.mark.parametrize("command", sorted(EXPECTED))
+def test_each_command_has_its_own_help(command, capsys):
+    with pytest.raises(SystemExit) as e:
+        main([command, "--help"])
+    assert e.value.code == 0
+    assert f"usage: autorc {command}" in capsys.readouterr().out
+
+
+def test_help_and_light_commands_do_not_import_torch():
+    code = ("import sys; from trial.cli import main; main(['arch', 'show', 'r-bert']); "
+            "print('torch' in sys.modules, 'nni' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "False False"
+
+
+def test_user_error_is_one_line_and_exit_2(capsys):
+    assert main(["arch", "show", "missing.json"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("autorc: error: missing.json")
