@@ -136,24 +136,13 @@ def default_train_fn(kwargs: dict[str, Any], report: Callable[[int, float], None
                      ) -> dict[str, Any]:
     """Run :func:`autorc_nni.train.train` on ``TrainConfig(**kwargs)`` (read via from_dict).
 
-    ``report`` (epoch, dev score) is passed on as ``train(cfg, on_dev=report)``; pruning needs
-    a train() that takes it (see :func:`train_supports_pruning`).
+    ``report`` (epoch, dev score) is passed on as ``train(cfg, on_dev=report)``: the dev curve
+    Optuna's pruner reads.
     """
     from autorc_nni.train import train, train_config_from_dict
 
     cfg = train_config_from_dict(kwargs, "train")
-    if report is not None:
-        return train(cfg, on_dev=report)  # type: ignore[call-arg]
-    return train(cfg)
-
-
-def train_supports_pruning() -> bool:
-    """Whether :func:`autorc_nni.train.train` reports its dev curve (``on_dev=``)."""
-    import inspect
-
-    from autorc_nni.train import train
-
-    return "on_dev" in inspect.signature(train).parameters
+    return train(cfg, on_dev=report)
 
 
 def check_train_base(base: dict[str, Any], where: str = "train") -> None:
@@ -282,11 +271,6 @@ def run_hpo(
 
     if train_fn is None:
         train_fn = default_train_fn
-        if hpo.pruning and not train_supports_pruning():
-            raise ConfigError(
-                "hpo.pruning: this autorc_nni.train.train() does not report its dev curve "
-                "(no on_dev= argument), so trials cannot be pruned; set pruning: false"
-            )
     check_train_base(train_base)
     study_dir = Path(study_dir)
     done = study_dir / "hpo.json"

@@ -256,9 +256,19 @@ def test_pruning_on_the_dev_curve(tmp_path: Path) -> None:
     assert res["best_dev"] == max(complete)
 
 
-def test_pruning_needs_a_train_that_reports_its_dev_curve(tmp_path: Path, monkeypatch) -> None:
-    import autorc_nni.hpo as hpo_mod
+def test_default_train_fn_passes_the_dev_curve_to_train(monkeypatch) -> None:
+    import autorc_nni.train as train_mod
+    from autorc_nni.hpo import default_train_fn
 
-    monkeypatch.setattr(hpo_mod, "train_supports_pruning", lambda: False)
-    with pytest.raises(ConfigError, match="pruning"):
-        run_hpo(ARCH, BASE, HPOConfig(trials=1, pruning=True), tmp_path)
+    seen = {}
+
+    def fake_train(cfg, on_dev=None):
+        seen["cfg"], seen["on_dev"] = cfg, on_dev
+        on_dev(1, 0.5)
+        return {"dev": {"score": 0.5}}
+
+    monkeypatch.setattr(train_mod, "train", fake_train)
+    curve = []
+    default_train_fn({"arch": "bert-entity", "out": "x", "epochs": 1},
+                     lambda e, s: curve.append((e, s)))
+    assert seen["cfg"].epochs == 1 and curve == [(1, 0.5)]
