@@ -5,7 +5,7 @@
 
 Same run, same data, same encoder (MiniLM-L6), same batch size (32), same threads:
 
-- fine-tuning: ``autorc train --arch bert-entity --epochs 1`` on the first ``--limit-train``
+- fine-tuning: ``autorc train --arch bert-entity --epochs 1`` on a stratified sample of ``--limit-train``
   training sentences; its ``train_seconds`` (the training loop only, no evaluation) over its
   batches gives the time per train batch;
 - search: ``autorc search --method autorc --space M --epochs 1`` on the same sentences (the
@@ -214,7 +214,7 @@ def main() -> None:
                    "peak_rss_mb": max(s["peak_rss_mb"] for s in ses),
                    "extrapolated_epoch_seconds": per_step * full_steps,
                    "full_epoch_steps": full_steps},
-        "note": (f"both phases measured on the first {args.limit_train} training sentences; "
+        "note": (f"both phases measured on the same stratified sample of {args.limit_train} training sentences; "
                  f"per-epoch times extrapolated linearly to {args.full_train} sentences"),
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
