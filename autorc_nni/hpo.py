@@ -36,7 +36,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
 import socket
 import statistics
 from collections.abc import Callable
@@ -47,6 +46,7 @@ from typing import Any
 from autorc_nni.architecture import DECISIONS, Architecture, ArchitectureError
 from autorc_nni.config import ConfigError
 from autorc_nni.errors import AutoRCError
+from autorc_nni.files import atomic_write_json
 
 log = logging.getLogger(__name__)
 
@@ -173,11 +173,7 @@ def read_json(path: Path) -> dict[str, Any]:
         raise HPOError(f"{path}: line {e.lineno}: invalid JSON: {e.msg}") from None
 
 
-def write_json(path: Path, data: Any) -> None:
-    """Write atomically: a kill never leaves a half-written result that later counts as done."""
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=str) + "\n")
-    os.replace(tmp, path)
+write_json = atomic_write_json  # under its old name: the commands import it from here
 
 
 def _train_once(train_fn: TrainFn, kwargs: dict[str, Any], out: Path,

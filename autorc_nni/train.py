@@ -50,6 +50,7 @@ from torch import nn
 from autorc_nni.architecture import Architecture, resolve_architecture
 from autorc_nni.config import ConfigError, from_dict
 from autorc_nni.errors import AutoRCError
+from autorc_nni.files import atomic_torch_save, atomic_write_text
 from autorc_nni.metrics import (
     SEMEVAL_LABELS,
     compute_metrics,
@@ -410,18 +411,6 @@ def _set_rng_state(state: dict[str, Any]) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
-def _atomic_save(obj: Any, path: Path) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
 def _save_model_dir(model, path: Path) -> None:
     tmp = path.with_name(path.name + ".tmp")
     if tmp.exists():
@@ -532,7 +521,7 @@ def _train(cfg: TrainConfig, on_dev: Callable[[int, float], None] | None) -> dic
                  state["step_in_epoch"])
 
     def save_checkpoint() -> None:
-        _atomic_save(
+        atomic_torch_save(
             {
                 "config": dataclasses.asdict(cfg),
                 "model": model.state_dict(),
@@ -685,5 +674,5 @@ def _finish(cfg, data, device, use_bf16, state, out: Path, formats) -> dict[str,
         "config": dataclasses.asdict(cfg),
         "paths": paths,
     }
-    _atomic_write_text(out / "metrics.json", json.dumps(result, indent=2) + "\n")
+    atomic_write_text(out / "metrics.json", json.dumps(result, indent=2) + "\n")
     return result

@@ -30,7 +30,6 @@ import copy
 import dataclasses
 import json
 import math
-import os
 import time
 from collections import deque
 from collections.abc import Callable
@@ -44,6 +43,7 @@ import torch
 from autorc_nni.architecture import DECISIONS, READABLE, Architecture
 from autorc_nni.config import ConfigError, from_dict
 from autorc_nni.errors import AutoRCError
+from autorc_nni.files import atomic_torch_save
 from autorc_nni.train import peak_rss_mb, resolve_device, seed_everything
 from strategies.autorc import (
     METHODS,
@@ -237,12 +237,6 @@ def _check_resumable(saved: dict[str, Any], cfg: SearchConfig, path: Path) -> No
         raise ConfigError(f"{path}: cannot resume with a different config ({detail})")
 
 
-def _atomic_save(obj: Any, path: Path) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
-
-
 class _StepLogger:
     """``on_step`` hook: TensorBoard scalars, the progress bar, periodic checkpoints."""
 
@@ -293,7 +287,7 @@ class _StepLogger:
 
 def save_checkpoint(module: AutoRCLightningModule, cfg: SearchConfig, out: Path) -> Path:
     path = out / CHECKPOINT
-    _atomic_save({"config": dataclasses.asdict(cfg), "state": module.search_state_dict()}, path)
+    atomic_torch_save({"config": dataclasses.asdict(cfg), "state": module.search_state_dict()}, path)
     return path
 
 
