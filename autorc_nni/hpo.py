@@ -173,7 +173,6 @@ def read_json(path: Path) -> dict[str, Any]:
         raise HPOError(f"{path}: line {e.lineno}: invalid JSON: {e.msg}") from None
 
 
-write_json = atomic_write_json  # under its old name: the commands import it from here
 
 
 def _train_once(train_fn: TrainFn, kwargs: dict[str, Any], out: Path,
@@ -186,7 +185,7 @@ def _train_once(train_fn: TrainFn, kwargs: dict[str, Any], out: Path,
     # resume: a run killed midway (checkpoint.pt, no metrics.json) continues where it stopped
     result = train_fn({**kwargs, "out": str(out), "resume": True}, report)
     if not done.is_file():  # train() writes it; a custom train_fn may not
-        write_json(done, result)
+        atomic_write_json(done, result)
     return result
 
 
@@ -341,7 +340,7 @@ def run_hpo(
 
     result = summarize_study(study, hpo)
     result["storage"] = hpo.storage or f"sqlite:///{study_dir / 'optuna.db'}"
-    write_json(done, result)
+    atomic_write_json(done, result)
     return result
 
 
@@ -432,7 +431,7 @@ def run_seeds(
         summary["test_mean"], summary["test_std"] = mean_std(tests)  # type: ignore[arg-type]
     else:
         summary["test_mean"] = summary["test_std"] = None
-    write_json(out_dir / "seeds.json", summary)
+    atomic_write_json(out_dir / "seeds.json", summary)
     return summary
 
 
@@ -470,7 +469,7 @@ def evaluate_architecture(
         **{k: s[k] for k in ("metric", "seeds", "dev", "test", "dev_mean", "dev_std",
                              "test_mean", "test_std")},
     }
-    write_json(done, result)
+    atomic_write_json(done, result)
     return result
 
 

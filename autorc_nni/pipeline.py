@@ -37,6 +37,7 @@ from typing import Any
 
 from autorc_nni.architecture import PRESETS, Architecture
 from autorc_nni.config import ConfigError, from_dict, read_yaml
+from autorc_nni.files import atomic_write_json
 from autorc_nni.hpo import (
     HPOConfig,
     SeedsConfig,
@@ -46,7 +47,6 @@ from autorc_nni.hpo import (
     evaluate_architecture,
     random_architectures,
     read_json,
-    write_json,
 )
 
 SEARCH_METHODS: tuple[str, ...] = ("autorc", "naive-enas", "autorc1", "autorc2", "autorc3")
@@ -172,7 +172,7 @@ def _check_run_dir(cfg: PipelineConfig, run_dir: Path) -> None:
             )
         return
     run_dir.mkdir(parents=True, exist_ok=True)
-    write_json(path, now)
+    atomic_write_json(path, now)
 
 
 def candidates_stage(
@@ -211,7 +211,7 @@ def candidates_stage(
         n_eval = 1
     for c in cands:
         c["evaluate"] = c["rank"] <= n_eval
-    write_json(path, {"method": cfg.method, "space": cfg.space, "candidates": cands})
+    atomic_write_json(path, {"method": cfg.method, "space": cfg.space, "candidates": cands})
     return cands
 
 
@@ -265,6 +265,6 @@ def run_pipeline(
         "evaluated": evaluated,
         "run_dir": str(run_dir),
     }
-    write_json(done, result)
+    atomic_write_json(done, result)
     emit("done", result)
     return result

@@ -17,7 +17,8 @@ from pathlib import Path
 
 from autorc_nni.architecture import PRESETS, resolve_architecture
 from autorc_nni.config import ConfigError
-from autorc_nni.hpo import evaluate_architecture, run_seeds, write_json
+from autorc_nni.files import atomic_write_json
+from autorc_nni.hpo import evaluate_architecture, run_seeds
 from trial.commands._common import (
     add_data_args,
     add_hpo_args,
@@ -78,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
         r = {"kind": "architecture", **meta, "architecture": arch.to_dict(), "params": params,
              **{k: s[k] for k in ("metric", "seeds", "dev", "test", "dev_mean", "dev_std",
                                   "test_mean", "test_std")}}
-        write_json(out / "result.json", r)
+        atomic_write_json(out / "result.json", r)
     print_result(r)
     print(f"written: {out}/result.json")
     return 0
