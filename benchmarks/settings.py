@@ -1,0 +1,178 @@
+"""Benchmark: which settings work for the default encoder (MiniLM-L6), measured, not guessed.
+
+The paper's grid (lr 1e-5 … 1e-4) and its search learning rates were tuned for BERT-base. This
+benchmark measures, for the encoder given (default ``minilm``) on a dataset (default semeval10),
+
+- ``finetune``: BERT-entity fine-tuned at each learning rate of ``--lrs`` (same epochs, batch,
+  warm-up and seed): dev and test micro-F1. The defaults of ``configs/default.yml`` are chosen on
+  **dev** (never on test);
+- ``search``: the AutoRC search at each (shared-weight lr, controller lr, search warm-up) of
+  ``--search-grid``: how far the controller moved (entropy at the start and the end of the
+  search, the probability of the greedy path) and the shared-weight dev score of the rank-1
+  candidate.
+
+    AUTORC_DATA_DIR=../shared/data .venv/bin/python benchmarks/settings.py finetune \
+        --lrs 2e-5 5e-5 1e-4 2e-4 --epochs 2
+    AUTORC_DATA_DIR=../shared/data .venv/bin/python benchmarks/settings.py search \
+        --search-grid 1e-4:1e-3:0.25 1e-4:3e-3:0.25 5e-5:3e-3:0.25
+
+Every configuration runs as its own ``autorc`` process. Results are merged into
+``benchmarks/results/settings.json`` (keyed by part and setting) and printed as a table; run
+outputs go to ``runs/settings/`` (not committed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+
+
+def _run(cmd: list[str], out: Path, fresh: bool) -> float:
+    if fresh and out.exists():
+        shutil.rmtree(out)
+    print(f"[{time.strftime('%H:%M:%S')}] {shlex.join(['autorc', *cmd[3:]])}", flush=True)
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise SystemExit(f"{shlex.join(cmd)} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+    return time.perf_counter() - t0
+
+
+def _rel(cmd: list[str], out: Path) -> str:
+    shown = [str(out.relative_to(ROOT)) if c == str(out) and out.is_relative_to(ROOT) else c
+             for c in cmd[3:]]
+    return shlex.join(["autorc", *shown])
+
+
+def finetune(args: argparse.Namespace) -> dict:
+    rows = {}
+    for lr in args.lrs:
+        out = args.runs / f"finetune-{args.dataset}-lr{lr:g}-e{args.epochs}"
+        cmd = [sys.executable, "-m", "trial.cli", "train", "--arch", args.arch,
+               "--dataset", args.dataset, "--encoder", args.encoder, "--lr", f"{lr:g}",
+               "--batch-size", str(args.batch_size), "--warmup", str(args.warmup),
+               "--epochs", str(args.epochs), "--seed", str(args.seed), "--out", str(out),
+               "--threads", str(args.threads), "--no-progress"]
+        if args.limit_train:
+            cmd += ["--limit-train", str(args.limit_train)]
+        wall = _run(cmd, out, fresh=not (out / "metrics.json").is_file())
+        m = json.loads((out / "metrics.json").read_text())
+        rows[f"{args.arch}@lr{lr:g}"] = {
+            "lr": lr, "dev_micro_f1": m["dev"]["micro_f1"], "test_micro_f1": m["test"]["micro_f1"],
+            "test_official": m["test"].get("semeval_official"), "best_epoch": m["best_epoch"],
+            "wall_seconds": wall, "command": _rel(cmd, out),
+        }
+    best = max(rows.values(), key=lambda r: r["dev_micro_f1"])
+    return {"rows": rows, "chosen_on_dev": {"lr": best["lr"], "dev_micro_f1": best["dev_micro_f1"]},
+            "setting": {"arch": args.arch, "epochs": args.epochs, "batch_size": args.batch_size,
+                        "warmup": args.warmup, "seed": args.seed, "limit_train": args.limit_train}}
+
+
+def _scalars(logdir: Path, tag: str) -> list[tuple[int, float]]:
+    from autorc_nni.report import read_scalars
+
+    return read_scalars(logdir, tag).get(tag, [])
+
+
+def search(args: argparse.Namespace) -> dict:
+    rows = {}
+    for spec in args.search_grid:
+        lr, clr, warm = (float(x) for x in spec.split(":"))
+        out = args.runs / f"search-{args.dataset}-lr{lr:g}-clr{clr:g}-w{warm:g}"
+        cmd = [sys.executable, "-m", "trial.cli", "search", "--dataset", args.dataset,
+               "--encoder", args.encoder, "--epochs", str(args.search_epochs),
+               "--lr", f"{lr:g}", "--controller-lr", f"{clr:g}", "--search-warmup", f"{warm:g}",
+               "--batch-size", str(args.search_batch_size), "--child-steps",
+               str(args.child_steps), "--k", str(args.k), "--top-k", "1",
+               "--limit-dev", str(args.limit_dev), "--seed", str(args.seed), "--out", str(out),
+               "--threads", str(args.threads), "--no-progress"]
+        if args.limit_train:
+            cmd += ["--limit-train", str(args.limit_train)]
+        wall = _run(cmd, out, fresh=not (out / "summary.json").is_file())
+        summary = json.loads((out / "summary.json").read_text())
+        ranking = json.loads((out / "ranking.json").read_text())
+        entropy = _scalars(out / "tensorboard", "search/entropy")
+        reward = [v for _, v in _scalars(out / "tensorboard", "search/reward")]
+        q = max(1, len(reward) // 4)
+        rows[spec] = {
+            "lr": lr, "controller_lr": clr, "search_warmup_epochs": warm,
+            "steps": summary["steps"], "warmup_steps": summary["search_warmup_steps"],
+            "entropy_start": entropy[0][1] if entropy else None,
+            "entropy_end": entropy[-1][1] if entropy else None,
+            "reward_first_quarter": sum(reward[:q]) / q if reward else None,
+            "reward_last_quarter": sum(reward[-q:]) / q if reward else None,
+            "rank1_shared_score": ranking[0]["score"], "distinct_candidates": len(ranking),
+            "wall_seconds": wall, "command": _rel(cmd, out),
+        }
+    return {"rows": rows, "setting": {"epochs": args.search_epochs, "k": args.k,
+                                      "batch_size": args.search_batch_size,
+                                      "child_steps": args.child_steps, "limit_dev": args.limit_dev,
+                                      "limit_train": args.limit_train, "seed": args.seed}}
+
+
+def main(argv: list[str] | None = None) -> dict:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("part", choices=["finetune", "search"])
+    p.add_argument("--dataset", default="semeval10")
+    p.add_argument("--encoder", default="minilm")
+    p.add_argument("--arch", default="bert-entity")
+    p.add_argument("--lrs", type=float, nargs="+", default=[2e-5, 5e-5, 1e-4, 2e-4])
+    p.add_argument("--epochs", type=int, default=2)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--warmup", type=float, default=0.8)
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--limit-train", type=int, default=None)
+    p.add_argument("--search-grid", nargs="+", default=["1e-4:1e-3:0.25", "1e-4:3e-3:0.25"],
+                   help="lr:controller_lr:search_warmup_epochs triples")
+    p.add_argument("--search-epochs", type=float, default=1.0)
+    p.add_argument("--search-batch-size", type=int, default=16)
+    p.add_argument("--child-steps", type=int, default=1)
+    p.add_argument("--k", type=int, default=8)
+    p.add_argument("--limit-dev", type=int, default=500)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--runs", type=Path, default=ROOT / "runs" / "settings")
+    p.add_argument("--out", type=Path, default=RESULTS / "settings.json")
+    args = p.parse_args(argv)
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    args.runs.mkdir(parents=True, exist_ok=True)
+    results = json.loads(args.out.read_text()) if args.out.is_file() else {}
+    load_before = os.getloadavg()
+    t0 = time.perf_counter()
+    part = finetune(args) if args.part == "finetune" else search(args)
+    import torch
+
+    part["machine"] = {
+        "python": platform.python_version(), "torch": torch.__version__, "cpus": os.cpu_count(),
+        "threads": args.threads, "load_avg_before": load_before, "load_avg_after": os.getloadavg(),
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "wall_seconds": time.perf_counter() - t0,
+    }
+    part["command"] = shlex.join(["python", "benchmarks/settings.py",
+                                  *(argv if argv is not None else sys.argv[1:])])
+    results[f"{args.part}:{args.dataset}:{args.encoder}"] = part
+    results["benchmark"] = "settings"
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = args.out.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(results, indent=2) + "\n")
+    os.replace(tmp, args.out)
+    for name, r in part["rows"].items():
+        figures = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in r.items()
+                   if k not in ("command",)}
+        print(name, figures)
+    return results
+
+
+if __name__ == "__main__":
+    main()
