@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,9 @@ POSENCS: tuple[str, ...] = ("none", "add", "concat")
 POOLERS: tuple[str, ...] = ("avg", "max", "self_attn", "dr", "start")
 INTERACTIONS: tuple[str, ...] = ("none", "dot", "minus")
 BOOL: tuple[bool, ...] = (True, False)
+# The value ``Architecture.canonical`` gives the pooler of a part the model never reads (it is
+# the only pooler of the reduced spaces M2/M3, so a canonical form stays inside every space).
+CANONICAL_POOLER = "start"
 
 # The search space, in the controller's order: label -> options.
 DECISIONS: dict[str, tuple[Any, ...]] = {
@@ -121,6 +124,23 @@ class Architecture:
             need.update({s[:2], s[2:]} - {""})
         return [p for p in PARTS if p in need]
 
+    def canonical(self) -> Architecture:
+        """The same model with every decision that cannot change its function set to one value.
+
+        The pooler of a part that is neither used nor read by an active interaction is never
+        computed: it is set to ``CANONICAL_POOLER``. Two architectures are the same model exactly
+        when their canonical forms are equal, so candidates are de-duplicated on this form (a
+        ranking of k "distinct" samples that differ only in such a pooler would evaluate one
+        model several times).
+        """
+        needed = set(self.needed_parts())
+        unread = {f"pool_{p}": CANONICAL_POOLER for p in PARTS if p not in needed}
+        return replace(self, **unread) if unread else self
+
+    def same_model(self, other: Architecture) -> bool:
+        """Whether ``other`` computes the same function (equal canonical forms)."""
+        return self.canonical() == other.canonical()
+
     def interaction(self, slot: str) -> str:
         """The interaction op of an interaction slot ('e1e2', 'c0e1', ...)."""
         return self.inter_e1e2 if slot == "e1e2" else getattr(self, f"inter_{slot[:2]}")
@@ -165,15 +185,34 @@ class Architecture:
             raise ArchitectureError(f"{path}: line {e.lineno}: invalid JSON: {e.msg}") from None
         return cls.from_dict(data, where=str(path))
 
+    def short(self) -> str:
+        """One line for ranking tables: format, posenc, every computed part with its pooler
+        (``c2:dr`` for a used part, ``(c2:dr)`` for one read only through an interaction), then
+        the active interactions. Two different models never print alike."""
+        out = [READABLE[self.span], f"posenc {self.posenc}"]
+        for p in self.needed_parts():
+            item = f"{p}:{self.pooler(p)}"
+            out.append(item if self.uses(p) else f"({item})")
+        if self.inter_e1e2 != "none":
+            out.append(f"e1e2×{self.inter_e1e2}")
+        for c in CONTEXT_PARTS:
+            op = getattr(self, f"inter_{c}")
+            if op != "none":
+                out.append(f"{c}×{op}")
+        return ", ".join(out)
+
     def describe(self) -> str:
         """A short multi-line text description."""
         lines = [
             f"input format     : {READABLE[self.span]}",
             f"entity pos. enc. : {READABLE[self.posenc]}",
         ]
+        needed = set(self.needed_parts())
         for p in PARTS:
-            used = "used" if self.uses(p) else "-"
-            lines.append(f"part {p:<3}         : {READABLE[self.pooler(p)]:<22} {used}")
+            # a part read only through an interaction is computed too: its pooler matters
+            used = "used" if self.uses(p) else ("via interaction" if p in needed else "-")
+            pooler = READABLE[self.pooler(p)] if p in needed else "(not computed)"
+            lines.append(f"part {p:<3}         : {pooler:<22} {used}")
         lines.append(f"e1 x e2          : {READABLE[self.inter_e1e2]}")
         for c in CONTEXT_PARTS:
             lines.append(f"{c} x (e1, e2)    : {READABLE[getattr(self, f'inter_{c}')]}")

@@ -38,6 +38,7 @@ import logging
 import math
 import socket
 import statistics
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,6 +58,10 @@ TrainFn = Callable[[dict[str, Any], "Callable[[int, float], None] | None"], dict
 # Keys of the training config that the protocol sets itself (and a base config must not).
 HP_KEYS: tuple[str, ...] = ("lr", "batch_size", "warmup")
 PROTOCOL_KEYS: tuple[str, ...] = (*HP_KEYS, "seed", "out", "arch", "resume")
+
+# on_progress(kind, data): "hpo_trial" (one Optuna trial finished: number, params, dev, test)
+# and "seed" (one seed run finished: seed, dev, test); for consoles and NNI's intermediate results
+ProgressFn = Callable[[str, dict[str, Any]], None]
 
 METRICS_FILE = "metrics.json"
 RESULT_FILE = "result.json"
@@ -103,7 +108,7 @@ class HPOConfig:
     study: str | None = None  # study name; None: derived from the study directory
     pruning: bool = False  # median pruning on the dev curve (off: the paper trains every trial)
     fail_running: bool | None = None  # fail RUNNING leftovers at start; None: only own storage
-    train_seed: int = 0  # training seed of every HPO trial
+    train_seed: int = 1000  # training seed of every HPO trial (never one of the evaluation seeds)
     heartbeat: int = 60  # RDB storages: heartbeat interval in seconds (stale after 3x)
     space: HPOSpace = field(default_factory=HPOSpace)
 
@@ -247,6 +252,7 @@ def run_hpo(
     hpo: HPOConfig,
     study_dir: str | Path,
     train_fn: TrainFn | None = None,
+    on_progress: ProgressFn | None = None,
 ) -> dict[str, Any]:
     """Optuna random search over ``hpo.space`` for ``arch``; returns and writes ``hpo.json``.
 
@@ -259,7 +265,9 @@ def run_hpo(
          "trials": [{"number", "state", "params", "dev", "test", "dir"}, …]}
 
     ``hpo.json`` is written when the budget is reached; if it is there, the study is not
-    touched again (a stage that is done is skipped).
+    touched again (a stage that is done is skipped). A grid with a single point has nothing to
+    choose: no trial is trained and ``hpo.json`` records that point (``"skipped"``), so a
+    fixed-setting protocol does not train every model twice.
     """
     import optuna
     from optuna.trial import TrialState
@@ -275,6 +283,13 @@ def run_hpo(
     arch_path = study_dir / "architecture.json"
     if not arch_path.is_file():
         arch.save(arch_path)
+    if hpo.space.size() == 1:
+        point = {k: getattr(hpo.space, k)[0] for k in HP_KEYS}
+        result = {"study": None, "best_trial": None, "best_params": point, "best_dev": None,
+                  "best_dir": None, "n_complete": 0, "budget": hpo.trials, "trials": [],
+                  "skipped": "the HPO grid has a single point: nothing to choose, no trial run"}
+        atomic_write_json(done, result)
+        return result
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     storage, private = open_storage(hpo.storage, study_dir, hpo)
@@ -325,6 +340,9 @@ def run_hpo(
         dev, test = scores_of(result, str(out / METRICS_FILE))
         if test is not None:
             trial.set_user_attr("test", test)
+        if on_progress is not None:
+            on_progress("hpo_trial", {"number": trial.number, "params": params, "dev": dev,
+                                      "test": test, "budget": hpo.trials})
         return dev
 
     def n_counted() -> int:
@@ -395,6 +413,7 @@ def run_seeds(
     seeds: SeedsConfig,
     out_dir: str | Path,
     train_fn: TrainFn | None = None,
+    on_progress: ProgressFn | None = None,
 ) -> dict[str, Any]:
     """Train ``arch`` with ``params`` once per seed into ``out_dir/seed_S``; mean ± std.
 
@@ -421,6 +440,8 @@ def run_seeds(
         result = _train_once(train_fn, kwargs, out)
         dev, test = scores_of(result, str(out / METRICS_FILE))
         metric = metric or result.get("metric")
+        if on_progress is not None:
+            on_progress("seed", {"seed": s, "dev": dev, "test": test, "of": seeds.n})
         devs.append(dev)
         tests.append(test)
         dirs.append(str(out))
@@ -446,6 +467,7 @@ def evaluate_architecture(
     out_dir: str | Path,
     train_fn: TrainFn | None = None,
     meta: dict[str, Any] | None = None,
+    on_progress: ProgressFn | None = None,
 ) -> dict[str, Any]:
     """HPO then seeds for one architecture, in ``out_dir`` (``hpo/``, ``seeds/``, result.json).
 
@@ -458,14 +480,25 @@ def evaluate_architecture(
         return read_json(done)
     out_dir.mkdir(parents=True, exist_ok=True)
     arch.save(out_dir / "architecture.json", meta=meta)
-    h = run_hpo(arch, train_base, hpo, out_dir / "hpo", train_fn)
-    s = run_seeds(arch, train_base, h["best_params"], seeds, out_dir / "seeds", train_fn)
+    t0 = time.perf_counter()
+    h = run_hpo(arch, train_base, hpo, out_dir / "hpo", train_fn, on_progress)
+    t1 = time.perf_counter()
+    s = run_seeds(arch, train_base, h["best_params"], seeds, out_dir / "seeds", train_fn,
+                  on_progress)
+    t2 = time.perf_counter()
     result = {
         "kind": "architecture",
         **(meta or {}),
         "architecture": arch.to_dict(),
         "params": h["best_params"],
         "hpo_best_dev": h["best_dev"],
+        # the full training setting of the seed runs (what to pass to `autorc train`)
+        "train_setting": {**train_base, **h["best_params"]},
+        "hpo_setting": {"trials": hpo.trials, "train_seed": hpo.train_seed,
+                        "space": {k: list(getattr(hpo.space, k)) for k in HP_KEYS},
+                        "skipped": h.get("skipped")},
+        # wall time of this process's work on each stage (0 for a stage found finished)
+        "seconds": {"hpo": round(t1 - t0, 1), "seeds": round(t2 - t1, 1)},
         **{k: s[k] for k in ("metric", "seeds", "dev", "test", "dev_mean", "dev_std",
                              "test_mean", "test_std")},
     }
@@ -483,11 +516,12 @@ def random_architectures(
     fixed: dict[str, Any] | None = None,
     max_tries: int = 1000,
 ) -> tuple[list[Architecture], int]:
-    """``n`` distinct valid architectures drawn by Optuna's seeded ``RandomSampler``.
+    """``n`` functionally distinct valid architectures drawn by Optuna's seeded ``RandomSampler``.
 
     ``decisions`` (label -> options; default: the full space ``DECISIONS``) are the free
     decisions, ``fixed`` the values a reduced space pins. An invalid draw (no feature) or a
-    repeat is resampled; returns (architectures, number of resampled draws).
+    repeat of a model already drawn (equal canonical forms, ``Architecture.canonical``) is
+    resampled; returns the canonical architectures and the number of resampled draws.
     """
     import optuna
 
@@ -513,6 +547,7 @@ def random_architectures(
             study.tell(trial, state=optuna.trial.TrialState.FAIL)
             rejected += 1
             continue
+        arch = arch.canonical()  # one model, however its unread poolers were drawn
         if arch in archs:
             study.tell(trial, state=optuna.trial.TrialState.FAIL)
             rejected += 1

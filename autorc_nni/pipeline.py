@@ -30,6 +30,8 @@ The candidates come from, by ``method``:
 from __future__ import annotations
 
 import json
+import logging
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -49,13 +51,16 @@ from autorc_nni.hpo import (
     read_json,
 )
 
+log = logging.getLogger(__name__)
+
 SEARCH_METHODS: tuple[str, ...] = ("autorc", "naive-enas", "autorc1", "autorc2", "autorc3")
 METHODS: tuple[str, ...] = (*SEARCH_METHODS, "random", *PRESETS)
 SPACES: tuple[str, ...] = ("M", "M1", "M2", "M3")
 
 # search_fn(cfg, out_dir) -> ranked candidates: [{"architecture": Architecture, "score": float}]
 SearchFn = Callable[["PipelineConfig", Path], list[dict[str, Any]]]
-# on_event(kind, data): "candidates", "evaluated" (one candidate done), "done"
+# on_event(kind, data): "candidates", "hpo_trial" / "seed" (one training done, with the
+# candidate's "rank"), "evaluated" (one candidate done), "done"
 EventFn = Callable[[str, dict[str, Any]], None]
 
 
@@ -87,6 +92,12 @@ class PipelineConfig:
             raise ConfigError(f"top: must be >= 1, got {self.top}")
         if self.random_n < 1:
             raise ConfigError(f"random_n: must be >= 1, got {self.random_n}")
+        if self.hpo.train_seed in self.seeds.seeds():
+            raise ConfigError(
+                f"hpo.train_seed: {self.hpo.train_seed} is also an evaluation seed "
+                f"(seeds {self.seeds.seeds()}): the seeds would re-train the winning HPO trial "
+                "and bias the dev mean upward; choose a training seed outside them"
+            )
         check_train_base(self.train, "train")
         shared = sorted(set(self.train) & {"dataset", "format", "data_dir", "encoder"})
         if shared:
@@ -191,27 +202,35 @@ def candidates_stage(
                 f"method {cfg.method!r} needs an architecture search; run it through "
                 "`autorc run` (strategies.pipeline), which supplies the search"
             )
+        t0 = time.perf_counter()
         ranked = search_fn(cfg, run_dir / "search")
+        seconds = time.perf_counter() - t0
         if not ranked:
             raise ConfigError(f"{run_dir / 'search'}: the search returned no architecture")
-        if cfg.top > len(ranked):
-            raise ConfigError(f"top: {cfg.top} exceeds the {len(ranked)} candidates the search "
-                              "ranked (search k)")
         cands = [{"architecture": c["architecture"].to_dict(), "score": c.get("score"),
                   "rank": i + 1} for i, c in enumerate(ranked)]
-        n_eval = cfg.top
+        # the search ranks functionally distinct models; a narrow controller may give fewer
+        # than ``top`` of them: every one is then evaluated, and candidates.json says so
+        n_eval = min(cfg.top, len(cands))
+        if n_eval < cfg.top:
+            log.warning("%s: the search ranked only %d distinct architectures; evaluating %d "
+                        "of top = %d", run_dir, len(cands), n_eval, cfg.top)
     elif cfg.method == "random":
+        seconds = 0.0
         decisions, fixed = space if space is not None else (None, None)
         archs, rejected = random_architectures(cfg.random_n, cfg.seed, decisions, fixed)
         cands = [{"architecture": a.to_dict(), "score": None, "rank": i + 1}
                  for i, a in enumerate(archs)]
         n_eval = len(cands)
     else:
+        seconds = 0.0
         cands = [{"architecture": PRESETS[cfg.method].to_dict(), "score": None, "rank": 1}]
         n_eval = 1
     for c in cands:
         c["evaluate"] = c["rank"] <= n_eval
-    atomic_write_json(path, {"method": cfg.method, "space": cfg.space, "candidates": cands})
+    atomic_write_json(path, {"method": cfg.method, "space": cfg.space, "requested_top": cfg.top,
+                             "evaluated": n_eval, "seconds": round(seconds, 1),
+                             "candidates": cands})
     return cands
 
 
@@ -246,13 +265,18 @@ def run_pipeline(
         arch = Architecture.from_dict(c["architecture"], where=str(run_dir / "candidates.json"))
         meta = {"method": cfg.method, "label": cfg.row, "dataset": cfg.dataset,
                 "rank": c["rank"], "search_score": c["score"]}
+        def progress(kind: str, data: dict[str, Any], rank: int = c["rank"]) -> None:
+            emit(kind, {**data, "rank": rank})
+
         r = evaluate_architecture(arch, cfg.train_base(), cfg.hpo, cfg.seeds,
-                                  run_dir / "eval" / f"rank_{c['rank']:02d}", train_fn, meta)
+                                  run_dir / "eval" / f"rank_{c['rank']:02d}", train_fn, meta,
+                                  progress)
         r["dir"] = str(run_dir / "eval" / f"rank_{c['rank']:02d}")
         evaluated.append(r)
         emit("evaluated", r)
 
     best = best_result(evaluated)
+    search_seconds = read_json(run_dir / "candidates.json").get("seconds")
     result = {
         "kind": "pipeline",
         "method": cfg.method,
@@ -264,6 +288,11 @@ def run_pipeline(
         "best": best,
         "evaluated": evaluated,
         "run_dir": str(run_dir),
+        # wall time per stage (seconds, this run's processes; a resumed stage counts its
+        # last process only): the search, and HPO + seeds of every evaluated candidate
+        "seconds": {"search": search_seconds,
+                    "evaluation": round(sum(sum((e.get("seconds") or {}).values())
+                                            for e in evaluated), 1)},
     }
     atomic_write_json(done, result)
     emit("done", result)

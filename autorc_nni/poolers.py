@@ -271,6 +271,7 @@ class PoolerGroup(nn.Module):
         kinds: Iterable[str],
         dense: nn.Module | None = None,
         pooler_kwargs: dict[str, dict[str, Any]] | None = None,
+        share_linear: bool = True,
     ) -> None:
         super().__init__()
         kinds = list(dict.fromkeys(kinds))  # unique, order kept
@@ -279,12 +280,23 @@ class PoolerGroup(nn.Module):
         if unknown:
             raise ValueError(f"pooler options for unknown pooler(s) {unknown}")
         classes = {k: POOLERS.get(k) for k in kinds}
-        self.linear = (
-            linear_from_dense(dense, dim) if any(c.uses_linear for c in classes.values()) else None
-        )
-        self.poolers = nn.ModuleDict(
-            {k: cls(dim, self.linear, **pooler_kwargs.get(k, {})) for k, cls in classes.items()}
-        )
+        uses = any(c.uses_linear for c in classes.values())
+        # share_linear=False (naive ENAS): start and dr each get their own linear layer, both
+        # initialised from the pooler dense; sharing it is part of heterogeneous sharing (§4.3)
+        self.linear = linear_from_dense(dense, dim) if uses and share_linear else None
+        self.poolers = nn.ModuleDict({
+            k: cls(dim, self.linear if share_linear or not cls.uses_linear
+                   else linear_from_dense(dense, dim), **pooler_kwargs.get(k, {}))
+            for k, cls in classes.items()
+        })
+
+    def linears(self) -> list[nn.Linear]:
+        """The distinct linear layers of the group's linear-using poolers (one when shared)."""
+        seen: dict[int, nn.Linear] = {}
+        for p in self.poolers.values():
+            if p.uses_linear:
+                seen.setdefault(id(p.linear), p.linear)
+        return list(seen.values())
 
     def forward(self, kind: str, states: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Pool with the group's ``kind`` pooler: ``(B, L, D), (B, L) -> (B, D)``."""

@@ -14,7 +14,8 @@ percent. A cell with one run shows that run's best model over its seeds; a cell 
 independent runs of one method (the paper runs each search five times) shows the mean ± std over
 runs of each run's best model (the paper's "search method performance", as in Table 3), marked
 with the number of runs. For every dataset searched, a row ``AR_<dataset>`` gives the best
-learned model over all search runs (highest mean dev score), over its seeds.
+learned model over the AutoRC runs (method ``autorc`` only; highest mean dev score), over its
+seeds.
 
 :func:`write_report` writes ``report.md`` (the table, then per run: its best architecture, its
 hyper-parameters and scores), ``table1.md``, one reward-curve PNG per dataset (from the search's
@@ -37,6 +38,7 @@ from autorc_nni.hpo import mean_std
 log = logging.getLogger(__name__)
 
 SEARCH_METHODS = ("autorc", "naive-enas", "autorc1", "autorc2", "autorc3")
+AR_METHOD = "autorc"  # the method whose runs give the AR_<dataset> row
 # Row order of the paper's Table 1 (then Table 3's ablations); other rows follow, sorted.
 ROW_ORDER = ("r-bert", "bert-entity", "random", "naive-enas", "autorc", "autorc1", "autorc2",
              "autorc3")
@@ -104,6 +106,7 @@ def _record(path: Path, data: dict[str, Any]) -> Record:
         params=best.get("params", {}),
         path=path.parent,
         search_dir=search if search.is_dir() else None,
+        extra={"seconds": data.get("seconds") or {}},
     )
 
 
@@ -148,10 +151,11 @@ def cells(records: list[Record]) -> dict[tuple[str, str], dict[str, Any]]:
             m, s = mean_std([r.test_mean for r in rs])
             out[key] = {"mean": m, "std": s, "n_runs": len(rs),
                         "n_seeds": min(len(r.test) for r in rs)}
-    # the best learned model of each dataset's search runs: AR_<dataset>
+    # the best learned model of each dataset's AutoRC runs: AR_<dataset>. Only method
+    # ``autorc``: the ablations and naive ENAS keep their own rows and never lend it a model.
     by_ds: dict[str, list[Record]] = defaultdict(list)
     for r in records:
-        if r.method in SEARCH_METHODS:
+        if r.method == AR_METHOD:
             by_ds[r.dataset].append(r)
     for ds, rs in by_ds.items():
         best = max(rs, key=lambda r: r.dev_mean)
@@ -252,6 +256,29 @@ def draw_architecture(arch: Architecture, path: Path, title: str | None = None) 
     return Path(draw(arch, path, title=title))
 
 
+def wall_time_table(records: list[Record]) -> list[str]:
+    """Markdown lines: the wall time of each run's stages (from the ``seconds`` its results
+    record), so the cost of a method is read beside its score."""
+    rows = []
+    for r in sorted(records, key=lambda r: (r.dataset, _row_key(r.row), str(r.path))):
+        sec = r.extra.get("seconds") or {}
+        if not sec:
+            continue
+        search = sec.get("search")
+        evaluation = sec.get("evaluation", sum(v for v in sec.values() if v))
+        total = (search or 0) + (evaluation or 0)
+        rows.append(f"| {ROW_NAMES.get(r.row, r.row)} | {r.dataset} | "
+                    f"{'-' if not search else f'{search / 60:.1f}'} | {evaluation / 60:.1f} | "
+                    f"{total / 60:.1f} | `{r.path.name}` |")
+    if not rows:
+        return []
+    return ["## Wall time", "",
+            "Minutes of wall time per stage (the processes that ran it; a stage found finished "
+            "on a resume counts 0).", "",
+            "| model | dataset | search | evaluation (HPO + seeds) | total | run |",
+            "|---|---|---:|---:|---:|---|", *rows, ""]
+
+
 def _slug(s: str) -> str:
     return "".join(c if c.isalnum() or c in "-_" else "_" for c in Path(s).name or s)
 
@@ -271,13 +298,14 @@ def write_report(run_dirs: list[str | Path], out_dir: str | Path) -> dict[str, A
         "",
         "Test score (the dataset's metric, in %) of the best learned model of each run, "
         "mean ± sample std over seeds; a cell over several runs is the mean ± std over runs of "
-        "each run's best model. `AR_<dataset>`: the best learned model over the search runs "
-        "on that dataset (chosen on dev).",
+        "each run's best model. `AR_<dataset>`: the best learned model over the AutoRC runs "
+        "(method `autorc` only) on that dataset (chosen on dev).",
         "",
         table,
     ]
     for c in curves:
         lines += [f"![{c.stem}]({c.name})", ""]
+    lines += wall_time_table(records)
     lines += ["## Runs", ""]
     diagrams = []
     for i, r in enumerate(sorted(records, key=lambda r: (r.dataset, _row_key(r.row)))):

@@ -9,8 +9,13 @@ space what is fixed                                          free decisions
 M     nothing                                                all 16
 M1    every ``inter_*`` = none                               span, posenc, pool_*, use_*
 M2    M1 + every ``pool_*`` = start                          span, posenc, use_*
-M3    M2 + every ``use_c*`` = False                          span, posenc, use_e1, use_e2
+M3    M2 + every ``use_c*`` = False, and the entity features span
+      as BERT-entity has them: posenc none, use_e1 = use_e2
+      = True
 ===== ====================================================== =============================
+
+M3 with ``span`` fixed to ``markers`` is BERT-entity (the paper's Table 2 reading): its only
+free decision is the input format, so it has three points.
 
 A *sample* is a dict ``label -> value`` over a space's free decisions (what the controller emits
 and what ``AutoRCSupernet.simplify()`` lists); ``to_architecture(sample, space)`` completes it with
@@ -99,6 +104,7 @@ def _space(name: str, description: str, fixed: dict[str, Any]) -> SearchSpace:
 _NO_INTERACTION = {"inter_e1e2": "none", **{f"inter_{c}": "none" for c in CONTEXT_PARTS}}
 _START_ONLY = {f"pool_{p}": "start" for p in PARTS}
 _NO_CONTEXT = {f"use_{c}": False for c in CONTEXT_PARTS}
+_BERT_ENTITY_FEATURES = {"posenc": "none", "use_e1": True, "use_e2": True}
 
 SPACES: dict[str, SearchSpace] = {
     "M": _space("M", "the full AutoRC space (paper §3.6)", {}),
@@ -106,8 +112,8 @@ SPACES: dict[str, SearchSpace] = {
     "M2": _space("M2", "M1 with start pooling as the only pooler", _NO_INTERACTION | _START_ONLY),
     "M3": _space(
         "M3",
-        "M2 without context features",
-        _NO_INTERACTION | _START_ONLY | _NO_CONTEXT,
+        "M2 without context features, entity features as BERT-entity (only the input format free)",
+        _NO_INTERACTION | _START_ONLY | _NO_CONTEXT | _BERT_ENTITY_FEATURES,
     ),
 }
 

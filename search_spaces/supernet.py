@@ -23,7 +23,9 @@ Parameter sharing (DESIGN.md §4, paper §4.3)
     each other; in each group ``start`` and ``dr`` share one linear layer initialised from the
     encoder's pooler dense.
 ``sharing="naive"`` (plain ENAS, ablation AutoRC1):
-    one encoder group ``all`` for every input format, one ``PoolerGroup`` for every part.
+    one encoder group ``all`` for every input format, one ``PoolerGroup`` for every part, in
+    which ``start`` and ``dr`` each have their own linear layer (both initialised from the
+    pooler dense): sharing that layer is part of heterogeneous sharing.
 Weight copies:
     every encoder group keeps ``copies`` independent deep copies of the pretrained encoder
     (default 2: four encoders under heterogeneous sharing) and the classifier ``copies`` copies;
@@ -489,9 +491,11 @@ class AutoRCSupernet(ModelSpace):
             return list(dict.fromkeys(k for p in parts for k in opts(f"pool_{p}")))
 
         def pooler_group(parts: tuple[str, ...]) -> PoolerGroup:
-            group = PoolerGroup(width, kinds(parts), dense, self._rc_pooler_kwargs())
-            if group.linear is not None:
-                _guard_padding(group.linear, hidden)
+            # start and dr share one linear layer only under heterogeneous sharing (§4.3)
+            group = PoolerGroup(width, kinds(parts), dense, self._rc_pooler_kwargs(),
+                                share_linear=sharing == "heterogeneous")
+            for linear in group.linears():
+                _guard_padding(linear, hidden)
             return group
 
         if sharing == "heterogeneous":
@@ -730,11 +734,29 @@ class AutoRCSupernet(ModelSpace):
             "entity": self.entity,
             "context": self.context,
         }
+        # The RCModel's group linear ("entity.linear.*") is shared by its start and dr poolers;
+        # under naive sharing the supernet has one per pooler: read the one the model uses.
+        group_linear = {}
+        for head, parts in (("entity", ENTITY_PARTS), ("context", CONTEXT_PARTS)):
+            group = source[head]
+            if group.linear is not None:
+                continue
+            kinds = {arch.pooler(p) for p in arch.needed_parts() if p in parts}
+            kinds = sorted(k for k in kinds if group.poolers[k].uses_linear)
+            if len(kinds) > 1:
+                raise SearchSpaceError(
+                    f"{head} parts pool with both {kinds}, which have separate linear layers "
+                    "under naive sharing: no RCModel (one shared linear per group) computes it"
+                )
+            if kinds:
+                group_linear[head] = f"poolers.{kinds[0]}.linear"
         with torch.no_grad():
             for name, target in model.named_parameters():
                 head, _, rest = name.partition(".")
                 if head not in source:
                     continue  # the encoder (deep-copied) and the classifier (below)
+                if head in group_linear and rest.startswith("linear."):
+                    rest = group_linear[head] + rest[len("linear"):]
                 value = _get_tensor(source[head], rest)
                 target.copy_(value[tuple(slice(0, s) for s in target.shape)])
             classifier = self.classifier.copies[classifier_copy]

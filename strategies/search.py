@@ -40,10 +40,10 @@ from typing import Any, Literal
 
 import torch
 
-from autorc_nni.architecture import DECISIONS, READABLE, Architecture
+from autorc_nni.architecture import DECISIONS, Architecture
 from autorc_nni.config import ConfigError, from_dict
 from autorc_nni.errors import AutoRCError
-from autorc_nni.files import atomic_torch_save
+from autorc_nni.files import atomic_torch_save, atomic_write_json, atomic_write_text
 from autorc_nni.train import peak_rss_mb, resolve_device, seed_everything
 from strategies.autorc import (
     METHODS,
@@ -237,6 +237,19 @@ def _check_resumable(saved: dict[str, Any], cfg: SearchConfig, path: Path) -> No
         raise ConfigError(f"{path}: cannot resume with a different config ({detail})")
 
 
+def policy_layout(space: str) -> dict[str, dict[str, list[Any]]]:
+    """TensorBoard custom-scalars layout: one chart per decision of ``space`` with a line per
+    option (the ``prob/<decision>/<option>`` scalars), so the controller's policy reads as one
+    card per decision in the CUSTOM SCALARS tab instead of one card per option."""
+    from search_spaces.spaces import space_decisions
+
+    charts = {label: ["Multiline", [f"prob/{label}/{o}" for o in options]]
+              for label, options in space_decisions(space).items()}
+    search = {key: ["Multiline", [f"search/{key}"]]
+              for key in ("reward", "baseline", "entropy", "controller_loss")}
+    return {"controller policy (probability per option)": charts, "search": search}
+
+
 class _StepLogger:
     """``on_step`` hook: TensorBoard scalars, the progress bar, periodic checkpoints."""
 
@@ -248,6 +261,7 @@ class _StepLogger:
             from torch.utils.tensorboard import SummaryWriter
 
             self.writer = SummaryWriter(str(out / "tensorboard"), purge_step=start + 1)
+            self.writer.add_custom_scalars(policy_layout(cfg.space))
         self.rewards: deque[float] = deque(maxlen=50)
         self.bar = None
         if cfg.progress:
@@ -310,20 +324,37 @@ def score_architecture(
     return scores
 
 
+def sample_distinct(
+    controller: Any, k: int, fixed: dict[str, Any], generator: torch.Generator,
+    max_draws_per_model: int = 200,
+) -> tuple[dict[Architecture, dict[str, Any]], dict[str, int]]:
+    """Up to ``k`` functionally distinct samples of ``controller``: canonical form -> the first
+    sample drawn of that model, and ``{"requested", "distinct", "draws"}``. Stops after ``k``
+    distinct models or ``max_draws_per_model · k`` draws (a narrow controller support)."""
+    samples: dict[Architecture, dict[str, Any]] = {}
+    draws = 0
+    with torch.no_grad():
+        while len(samples) < k and draws < k * max_draws_per_model:
+            s, _, _ = controller.sample(generator=generator)
+            draws += 1
+            samples.setdefault(to_architecture(s, fixed).canonical(), s)
+    return samples, {"requested": k, "distinct": len(samples), "draws": draws}
+
+
 def rank_architectures(
     module: AutoRCLightningModule, cfg: SearchConfig, data: _Data, fixed: dict[str, Any],
     device: torch.device,
-) -> list[RankedArchitecture]:
-    """Sample ``k`` distinct architectures from the controller and rank them by score."""
+) -> tuple[list[RankedArchitecture], dict[str, int]]:
+    """Sample ``k`` functionally distinct architectures from the controller; rank by score.
+
+    Samples are de-duplicated on their canonical form (``Architecture.canonical``): two samples
+    that differ only in the pooler of a part the model never reads are one model, scored and
+    counted once. Sampling stops after ``k`` distinct models or ``200·k`` draws; when the
+    controller's support is narrower than ``k`` models, fewer are ranked and the ranking says so.
+    """
     controller = module.controller
     g = torch.Generator().manual_seed(cfg.seed + 17)
-    samples: dict[tuple, dict[str, Any]] = {}
-    with torch.no_grad():
-        for _ in range(cfg.k * 200):
-            s, _, _ = controller.sample(generator=g)
-            samples.setdefault(tuple(s.items()), s)
-            if len(samples) == cfg.k:
-                break
+    samples, sampling = sample_distinct(controller, cfg.k, fixed, g)
     from autorc_nni.train import to_device
 
     by_length = sorted(range(len(data.dev)), key=data.dev_lengths.__getitem__)  # less padding
@@ -332,31 +363,19 @@ def rank_architectures(
     batches = [to_device(data.collate(dev[s : s + bs]), device) for s in range(0, len(dev), bs)]
     gold = [int(r["label"]) for r in dev]
     ranked = []
-    for s in samples.values():
+    for canon, s in samples.items():
         scores = score_architecture(module, s, batches, gold, cfg.num_copies)
         with torch.no_grad():
             prob = float(controller.log_prob(s).exp())
-        ranked.append(RankedArchitecture(0, to_architecture(s, fixed), sum(scores) / len(scores),
-                                         prob, scores))
+        ranked.append(RankedArchitecture(0, canon, sum(scores) / len(scores), prob, scores))
     ranked.sort(key=lambda r: (-r.score, -r.probability))
     for i, r in enumerate(ranked, 1):
         r.rank = i
-    return ranked
+    return ranked, sampling
 
 
-def _short(arch: Architecture) -> str:
-    parts = [READABLE[arch.span], f"posenc {arch.posenc}"]
-    for p in ("e1", "e2", "c0", "c1", "c2"):
-        if arch.uses(p):
-            parts.append(f"{p}:{arch.pooler(p)}")
-    for slot in ("e1e2", "c0", "c1", "c2"):
-        op = arch.inter_e1e2 if slot == "e1e2" else getattr(arch, f"inter_{slot}")
-        if op != "none":
-            parts.append(f"{slot}×{op}")
-    return ", ".join(parts)
-
-
-def write_ranking(ranked: list[RankedArchitecture], cfg: SearchConfig, out: Path, step: int) -> None:
+def write_ranking(ranked: list[RankedArchitecture], cfg: SearchConfig, out: Path, step: int,
+                  sampling: dict[str, int] | None = None) -> None:
     arch_dir = out / "architectures"
     arch_dir.mkdir(parents=True, exist_ok=True)
     for old in arch_dir.glob("rank*.json"):
@@ -372,11 +391,19 @@ def write_ranking(ranked: list[RankedArchitecture], cfg: SearchConfig, out: Path
         r.path = str(path)
     rows = [{"rank": r.rank, "score": r.score, "scores": r.scores, "probability": r.probability,
              "exported": r.path, "architecture": r.architecture.to_dict()} for r in ranked]
-    (out / "ranking.json").write_text(json.dumps(rows, indent=2) + "\n")
+    atomic_write_json(out / "ranking.json", rows)
+    sampling = sampling or {"requested": cfg.k, "distinct": len(ranked), "draws": len(ranked)}
+    support = (
+        f"{sampling['distinct']} functionally distinct architectures (de-duplicated on their "
+        f"canonical form) from {sampling['draws']} draws of the trained controller"
+        + ("" if sampling["distinct"] >= sampling["requested"] else
+           f": fewer than the k = {sampling['requested']} asked, the controller's support "
+           "allowed no more")
+    )
     lines = [
         f"# AutoRC search ranking — {cfg.method}, space {cfg.space}, {cfg.dataset}, seed {cfg.seed}",
         "",
-        f"{len(ranked)} architectures sampled from the trained controller after {step} steps, "
+        f"{support}, after {step} search steps, "
         f"scored on {('a stratified sample of ' + str(cfg.limit_dev)) if cfg.limit_dev else 'all'} validation "
         "examples with the shared weights (mean over weight copies); the top "
         f"{cfg.top_k} are exported to `architectures/`.",
@@ -384,8 +411,8 @@ def write_ranking(ranked: list[RankedArchitecture], cfg: SearchConfig, out: Path
         "| rank | score | probability | architecture |",
         "|---:|---:|---:|---|",
     ]
-    lines += [f"| {r.rank} | {r.score:.4f} | {r.probability:.2e} | {_short(r.architecture)} |" for r in ranked]
-    (out / "ranking.md").write_text("\n".join(lines) + "\n")
+    lines += [f"| {r.rank} | {r.score:.4f} | {r.probability:.2e} | {r.architecture.short()} |" for r in ranked]
+    atomic_write_text(out / "ranking.md", "\n".join(lines) + "\n")
 
 
 # -- building blocks ----------------------------------------------------------------------------
@@ -493,8 +520,8 @@ def run_search(
         save_checkpoint(module, cfg, out)
 
     module.to(device)
-    ranked = rank_architectures(module, cfg, data, fixed, device)
-    write_ranking(ranked, cfg, out, module.step)
+    ranked, sampling = rank_architectures(module, cfg, data, fixed, device)
+    write_ranking(ranked, cfg, out, module.step, sampling)
     result.ranking = ranked
     result.probabilities = {k: {str(o): p for o, p in d.items()}
                             for k, d in module.controller.probabilities().items()}
@@ -509,11 +536,12 @@ def run_search(
         "greedy_architecture": to_architecture(module.controller.greedy(), fixed).to_dict(),
         "probabilities": result.probabilities,
         "top": [{"rank": r.rank, "score": r.score, "path": r.path} for r in result.top],
+        "sampling": sampling,
         "data": data.report,
         "peak_rss_mb": result.peak_rss_mb,
         "decisions": {k: [str(o) for o in v] for k, v in DECISIONS.items()},
     }
-    (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
+    atomic_write_json(out / "summary.json", json.loads(json.dumps(summary, default=str)))
     if not math.isfinite(ranked[0].score):
         raise AutoRCError("the best architecture's score is not finite")
     return result

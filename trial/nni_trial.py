@@ -10,8 +10,10 @@ config keys, dotted for nested ones (``{"seed": 2}``, ``{"method": "naive-enas"}
   run directory is named by the parameters, not the trial, so after ``nnictl resume`` (or a new
   experiment over the same ``--runs-root``) a trial with the same parameters skips every stage
   already finished;
-- reports the running controller reward while the search runs, then each evaluated candidate's
-  mean dev score, with ``nni.report_intermediate_result({"default": value, "kind": …})``;
+- reports the running controller reward while the search runs (``kind: reward``), each HPO
+  trial's and each seed's dev score as it finishes (``hpo_trial``, ``seed``), then each evaluated
+  candidate's mean dev score (``dev``), with ``nni.report_intermediate_result({"default": value,
+  "kind": …})``: the web UI and ``autorc demo``'s console show the stage a trial is in;
 - finishes with ``nni.report_final_result({"default": best model's mean dev score, "test": its
   mean test score, "architecture": …, …})``;
 - writes TensorBoard logs to ``$NNI_OUTPUT_DIR/tensorboard`` (where NNI's web UI looks): the
@@ -45,6 +47,17 @@ def run_name(params: dict[str, Any]) -> str:
         return "default"
     items = ",".join(f"{k}={params[k]}" for k in sorted(params))
     return re.sub(r"[^A-Za-z0-9=,._-]", "_", items)[:200]
+
+
+def _best_model(best: dict[str, Any]) -> str | None:
+    """The trained model directory of the best candidate's best seed (highest dev score)."""
+    seeds_dir = Path(best.get("dir") or "") / "seeds"
+    devs = best.get("dev") or []
+    if not devs:
+        return None
+    i = max(range(len(devs)), key=lambda j: (devs[j], -j))
+    model = seeds_dir / f"seed_{best['seeds'][i]}" / "model"
+    return str(model.resolve()) if model.is_dir() else None
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -106,6 +119,15 @@ def _run(args: argparse.Namespace) -> int:
                 for tag, points in read_scalars(search_tb, "search/").items():
                     for step, value in points:
                         writer.add_scalar(tag, value, step)
+        elif kind in ("hpo_trial", "seed"):  # one training finished: the console shows it
+            report = {"default": data["dev"], "kind": kind, "rank": data.get("rank", 1),
+                      "test": data.get("test")}
+            if kind == "hpo_trial":
+                report.update(number=data["number"], budget=data["budget"], **data["params"])
+            else:
+                report.update(seed=data["seed"], of=data["of"])
+            nni.report_intermediate_result(report)
+            n_reports += 1
         elif kind == "evaluated":
             rank = data.get("rank", 0)
             nni.report_intermediate_result({"default": data["dev_mean"], "kind": "dev",
@@ -140,6 +162,7 @@ def _run(args: argparse.Namespace) -> int:
         "architecture": best["architecture"],
         "params": best["params"],
         "run_dir": str(run_dir.resolve()),
+        "model": _best_model(best),
     }
     nni.report_final_result(final)
     print(f"nni_trial: best dev {best['dev_mean']:.4f} test {best['test_mean']}", flush=True)

@@ -115,3 +115,45 @@ def test_describe_and_cli_show(capsys):
     out = capsys.readouterr().out
     assert text in out
     assert Architecture.from_dict(json.loads(out[out.index("{"):])) == PRESETS["r-bert"]
+
+
+# -- canonical form: decisions that cannot change the function ---------------------------------
+def test_canonical_ignores_poolers_of_parts_never_read() -> None:
+    a = Architecture(pool_c1="avg", pool_c2="max")  # BERT-entity-like: c0..c2 never read
+    b = Architecture(pool_c1="dr", pool_c2="self_attn", pool_c0="avg")
+    assert a != b and a.same_model(b) and a.canonical() == b.canonical()
+    assert a.canonical().pool_c1 == a.canonical().pool_c2 == "start"
+    # a part read through an interaction is computed: its pooler matters
+    c = Architecture(inter_c2="dot", pool_c2="dr")
+    d = Architecture(inter_c2="dot", pool_c2="avg")
+    assert not c.same_model(d)
+    # the used parts' poolers, posenc and span always matter
+    assert not Architecture(pool_e1="avg").same_model(Architecture(pool_e1="max"))
+    assert not Architecture(posenc="add").same_model(Architecture())
+    # canonical is idempotent and keeps the function's decisions
+    assert c.canonical().canonical() == c.canonical() and c.canonical().slots() == c.slots()
+
+
+def test_canonical_classes_match_the_distinct_space_size() -> None:
+    """Counting canonical forms over a small space equals ``distinct_space_size``."""
+    import itertools
+
+    from search_spaces.spaces import SearchSpace, distinct_space_size
+
+    free = {"pool_e1": ("avg", "max"), "pool_c2": ("avg", "dr", "start"),
+            "use_c2": (True, False), "inter_c2": ("none", "dot")}
+    fixed = {k: v for k, v in Architecture().to_dict().items() if k not in free}
+    space = SearchSpace("tiny", "test", free, fixed)
+    forms = {Architecture(**fixed, **dict(zip(free, combo, strict=True))).canonical()
+             for combo in itertools.product(*free.values())}
+    assert len(forms) == distinct_space_size(space) == 2 * (1 + 3 * 3)
+
+
+def test_describe_and_short_show_a_pooler_read_only_through_an_interaction() -> None:
+    a = Architecture(inter_c2="dot", pool_c2="dr")
+    b = Architecture(inter_c2="dot", pool_c2="avg")
+    assert "dynamic-routing pool" in a.describe() and "via interaction" in a.describe()
+    assert a.describe() != b.describe()
+    assert "(c2:dr)" in a.short() and a.short() != b.short()
+    # a part nobody reads shows no pooler: the same model prints alike
+    assert Architecture(pool_c1="max").describe() == Architecture(pool_c1="dr").describe()

@@ -19,6 +19,7 @@ from autorc_nni.architecture import DECISIONS, PRESETS, Architecture
 from autorc_nni.config import ConfigError, from_dict
 from autorc_nni.hpo import (
     HPOConfig,
+    HPOError,
     HPOSpace,
     SeedsConfig,
     evaluate_architecture,
@@ -69,7 +70,7 @@ def test_hpo_runs_budget_and_picks_best(tmp_path: Path) -> None:
     for kw in fake.calls:
         assert Path(kw["out"], "metrics.json").is_file()
         assert kw["lr"] in HPOSpace().lr and kw["batch_size"] in HPOSpace().batch_size
-        assert kw["warmup"] in HPOSpace().warmup and kw["seed"] == 0
+        assert kw["warmup"] in HPOSpace().warmup and kw["seed"] == HPOConfig().train_seed
         assert Architecture.load(kw["arch"]) == ARCH
         assert kw["resume"] is True
     assert len(fake.calls) == len({json.dumps(t["params"], sort_keys=True)
@@ -148,11 +149,15 @@ def test_killed_study_marks_running_trial_failed_and_reruns(tmp_path: Path) -> N
 
 def test_duplicate_setting_is_not_trained_twice(tmp_path: Path) -> None:
     fake = FakeTrain()
-    space = HPOSpace(lr=[2e-5], batch_size=[32], warmup=[0.8])
-    res = run_hpo(ARCH, BASE, HPOConfig(trials=3, space=space), tmp_path, fake)
-    assert len(fake.calls) == 1
-    assert [t["same_as"] for t in res["trials"]] == [None, 0, 0]
-    assert len({t["dev"] for t in res["trials"]}) == 1
+    space = HPOSpace(lr=[2e-5, 1e-5], batch_size=[32], warmup=[0.8])
+    res = run_hpo(ARCH, BASE, HPOConfig(trials=5, space=space), tmp_path, fake)
+    # 5 draws from 2 points: each point is trained at most once, repeats take its value
+    trained = {(kw["lr"], kw["batch_size"], kw["warmup"]) for kw in fake.calls}
+    assert len(fake.calls) == len(trained) <= 2 and res["n_complete"] == 5
+    repeats = [t for t in res["trials"] if t["same_as"] is not None]
+    assert len(repeats) == 5 - len(fake.calls)
+    by_number = {t["number"]: t for t in res["trials"]}
+    assert all(t["dev"] == by_number[t["same_as"]]["dev"] for t in repeats)
 
 
 def test_shared_journal_storage_is_one_study(tmp_path: Path) -> None:
@@ -272,3 +277,35 @@ def test_default_train_fn_passes_the_dev_curve_to_train(monkeypatch) -> None:
     default_train_fn({"arch": "bert-entity", "out": "x", "epochs": 1},
                      lambda e, s: curve.append((e, s)))
     assert seen["cfg"].epochs == 1 and curve == [(1, 0.5)]
+
+
+def test_random_architectures_are_functionally_distinct() -> None:
+    """No two random-baseline architectures are one model (equal canonical forms)."""
+    from search_spaces.spaces import fixed_values, space_decisions
+
+    for space in ("M", "M1"):
+        archs, _ = random_architectures(40, seed=5, decisions=space_decisions(space),
+                                        fixed=fixed_values(space))
+        assert len({a.canonical() for a in archs}) == 40
+        assert all(a == a.canonical() for a in archs)
+    # M2 has 279 distinct models: asking for more is refused, not padded with repeats
+    with pytest.raises(HPOError, match="distinct valid"):
+        random_architectures(300, seed=0, decisions=space_decisions("M2"),
+                             fixed=fixed_values("M2"), max_tries=3000)
+
+
+def test_hpo_training_seed_is_not_an_evaluation_seed() -> None:
+    assert HPOConfig().train_seed not in SeedsConfig().seeds()
+
+
+def test_one_point_grid_trains_no_hpo_trial(tmp_path: Path) -> None:
+    """Nothing to choose: the point is the setting, and the seeds train the only models."""
+    fake = FakeTrain()
+    one = HPOConfig(trials=3, space=HPOSpace(lr=[1e-4], batch_size=[32], warmup=[0.8]))
+    res = run_hpo(ARCH, BASE, one, tmp_path / "s", fake)
+    assert fake.calls == [] and res["skipped"] and res["n_complete"] == 0
+    assert res["best_params"] == {"lr": 1e-4, "batch_size": 32, "warmup": 0.8}
+    r = evaluate_architecture(ARCH, BASE, one, SeedsConfig(n=2), tmp_path / "e", fake)
+    assert len(fake.calls) == 2 and r["params"] == res["best_params"]
+    assert r["hpo_setting"]["skipped"] and r["train_setting"]["lr"] == 1e-4
+    assert set(r["seconds"]) == {"hpo", "seeds"}

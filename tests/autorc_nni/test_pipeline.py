@@ -85,12 +85,6 @@ def test_search_method_without_search_is_refused(tmp_path: Path) -> None:
         run_pipeline(pipeline_config_from_dict(SMALL), tmp_path, train_fn=FakeTrain())
 
 
-def test_top_above_k_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="top"):
-        run_pipeline(pipeline_config_from_dict({**SMALL, "top": 3}), tmp_path,
-                     search_fn=fake_search(2), train_fn=FakeTrain())
-
-
 def test_run_dir_of_another_config_is_refused(tmp_path: Path) -> None:
     run_pipeline(pipeline_config_from_dict({**SMALL, "method": "bert-entity"}), tmp_path,
                  train_fn=FakeTrain())
@@ -131,3 +125,30 @@ def test_yaml_errors_and_overrides(tmp_path: Path) -> None:
     path.write_text("method: autorc\nhpo:\n  trials: 3\n")
     cfg = load_pipeline_config(path, {"hpo.trials": 1, "seeds.n": 4, "method": "random"})
     assert (cfg.hpo.trials, cfg.seeds.n, cfg.method) == (1, 4, "random")
+
+
+def test_hpo_training_seed_must_differ_from_the_evaluation_seeds() -> None:
+    with pytest.raises(ConfigError, match="hpo.train_seed: 0 is also an evaluation seed"):
+        pipeline_config_from_dict({**SMALL, "hpo": {"trials": 2, "train_seed": 0}})
+    with pytest.raises(ConfigError, match="train_seed: 3"):
+        pipeline_config_from_dict({**SMALL, "hpo": {"trials": 2, "train_seed": 3},
+                                   "seeds": {"n": 2, "first": 2}})
+    cfg = pipeline_config_from_dict(SMALL)  # the default HPO seed is outside seeds 0..n-1
+    assert cfg.hpo.train_seed not in cfg.seeds.seeds()
+
+
+def test_hpo_trials_and_seed_runs_use_different_training_seeds(tmp_path: Path) -> None:
+    train = FakeTrain()
+    cfg = pipeline_config_from_dict({**SMALL, "method": "bert-entity"})
+    run_pipeline(cfg, tmp_path / "run", train_fn=train)
+    hpo_seeds = {kw["seed"] for kw in train.calls if "/hpo/" in kw["out"]}
+    eval_seeds = {kw["seed"] for kw in train.calls if "/seeds/" in kw["out"]}
+    assert hpo_seeds and eval_seeds and not hpo_seeds & eval_seeds
+
+
+def test_fewer_distinct_candidates_than_top_are_all_evaluated(tmp_path: Path) -> None:
+    cfg = pipeline_config_from_dict({**SMALL, "top": 3})
+    result = run_pipeline(cfg, tmp_path / "run", search_fn=fake_search(2), train_fn=FakeTrain())
+    assert len(result["evaluated"]) == 2
+    cands = json.loads((tmp_path / "run" / "candidates.json").read_text())
+    assert cands["requested_top"] == 3 and cands["evaluated"] == 2

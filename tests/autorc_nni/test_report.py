@@ -10,7 +10,7 @@ import pytest
 
 from autorc_nni.architecture import PRESETS, Architecture
 from autorc_nni.pipeline import pipeline_config_from_dict, run_pipeline
-from autorc_nni.report import ReportError, collect, write_report
+from autorc_nni.report import ReportError, cells, collect, write_report
 
 
 def fake_train(kw: dict, report=None) -> dict:
@@ -112,3 +112,37 @@ def test_report_draws_each_best_architecture(tmp_path: Path, runs: list[Path]) -
     assert all(p.read_bytes()[:4] == b"\x89PNG" for p in out["diagrams"])
     report = (tmp_path / "rep" / "report.md").read_text()
     assert all(p.name in report for p in out["diagrams"])
+
+
+def test_ar_row_is_autorcs_best_model_only(tmp_path: Path) -> None:
+    """An ablation (naive ENAS) with a better dev score keeps its own row and never gives
+    AR_<dataset> its model."""
+    runs = []
+    for method in ("autorc", "naive-enas"):
+        cfg = pipeline_config_from_dict({
+            "method": method, "dataset": "ds_a", "encoder": "tiny", "seed": 0, "top": 1,
+            "hpo": {"trials": 1}, "seeds": {"n": 2}})
+        run = tmp_path / method
+
+        def search(cfg, out, method=method):
+            # naive ENAS "finds" a model with more slots: a higher fake dev score
+            arch = PRESETS["r-bert"] if method == "naive-enas" else PRESETS["bert-entity"]
+            return [{"architecture": arch, "score": 0.5}]
+
+        run_pipeline(cfg, run, search_fn=search, train_fn=fake_train)
+        runs.append(run)
+    table = {f"{r}|{d}": c for (r, d), c in cells(collect(runs)).items()}
+    recs = {r.method: r for r in collect(runs)}
+    assert recs["naive-enas"].dev_mean > recs["autorc"].dev_mean
+    assert table["AR_ds_a|ds_a"]["from"] == str(tmp_path / "autorc")
+    assert table["AR_ds_a|ds_a"]["mean"] == pytest.approx(recs["autorc"].test_mean)
+    assert table["naive-enas|ds_a"]["mean"] == pytest.approx(recs["naive-enas"].test_mean)
+    assert table["autorc|ds_a"]["mean"] == pytest.approx(recs["autorc"].test_mean)
+
+
+def test_report_shows_the_wall_time_of_each_stage(tmp_path: Path, runs: list[Path]) -> None:
+    write_report(runs[:3], tmp_path / "rep")
+    report = (tmp_path / "rep" / "report.md").read_text()
+    assert "## Wall time" in report and "| AutoRC | ds_a |" in report
+    result = json.loads((runs[2] / "result.json").read_text())
+    assert set(result["seconds"]) == {"search", "evaluation"}

@@ -35,15 +35,24 @@ def test_reduced_spaces_fix_what_table_2_says():
     m1, m2, m3 = (S.fixed_values(n) for n in ("M1", "M2", "M3"))
     assert m1 == dict.fromkeys(inter, "none")
     assert m2 == m1 | dict.fromkeys(pools, "start")
-    assert m3 == m2 | dict.fromkeys(ctx, False)
-    assert list(S.space_decisions("M3")) == ["span", "posenc", "use_e1", "use_e2"]
+    # M3: no context, entity features as BERT-entity has them; only the input format is free
+    assert m3 == m2 | dict.fromkeys(ctx, False) | {"posenc": "none", "use_e1": True,
+                                                    "use_e2": True}
+    assert list(S.space_decisions("M3")) == ["span"]
+
+
+def test_m3_with_markers_is_bert_entity():
+    """The paper's Table 2 reading: M3 with the input format fixed to markers is BERT-entity."""
+    arch = S.to_architecture({"span": "markers"}, "M3")
+    assert arch.same_model(PRESETS["bert-entity"])
+    assert S.space_size("M3") == S.valid_space_size("M3") == S.distinct_space_size("M3") == 3
 
 
 def test_literal_sizes():
     assert S.space_size("M") == space_size() == 3 * 3 * 5**5 * 2**5 * 3 * 3**3 == 72_900_000
     assert S.space_size("M1") == 3 * 3 * 5**5 * 2**5
     assert S.space_size("M2") == 3 * 3 * 2**5
-    assert S.space_size("M3") == 36
+    assert S.space_size("M3") == 3
 
 
 @pytest.mark.parametrize("name", ["M2", "M3"])
@@ -63,15 +72,20 @@ def test_valid_and_distinct_sizes_closed_form():
 
 
 def test_to_architecture_completes_with_fixed_values():
-    sample = {"span": "tokens", "posenc": "add", "use_e1": True, "use_e2": False}
-    arch = S.to_architecture(sample, "M3")
+    sample = {"span": "tokens", "posenc": "add", "use_e1": True, "use_e2": False,
+              "use_c0": False, "use_c1": False, "use_c2": False}
+    arch = S.to_architecture(sample, "M2")
     assert arch == Architecture(
         span="tokens", posenc="add", use_e1=True, use_e2=False, pool_e1="start", pool_e2="start",
         pool_c0="start", pool_c1="start", pool_c2="start",
     )
-    assert S.from_architecture(arch, "M3") == {
-        "span": "tokens", "posenc": "add", "use_e1": True, "use_e2": False
+    assert S.from_architecture(arch, "M2") == {
+        "span": "tokens", "posenc": "add", "use_e1": True, "use_e2": False,
+        "use_c0": False, "use_c1": False, "use_c2": False,
     }
+    assert S.to_architecture({"span": "tokens"}, "M3") == Architecture(
+        span="tokens", pool_e1="start", pool_e2="start", pool_c0="start", pool_c1="start",
+        pool_c2="start")
 
 
 def test_bert_entity_is_in_m3_and_r_bert_is_not():
@@ -83,20 +97,21 @@ def test_bert_entity_is_in_m3_and_r_bert_is_not():
 
 
 def test_bad_samples_name_what_is_wrong():
-    good = {"span": "markers", "posenc": "none", "use_e1": True, "use_e2": True}
+    good = {"span": "markers", "posenc": "none", "use_e1": True, "use_e2": True,
+            "use_c0": False, "use_c1": False, "use_c2": False}
     with pytest.raises(S.SearchSpaceError, match=r"missing decision\(s\) \['use_e2'\]"):
-        S.to_architecture({k: v for k, v in good.items() if k != "use_e2"}, "M3")
+        S.to_architecture({k: v for k, v in good.items() if k != "use_e2"}, "M2")
     with pytest.raises(S.SearchSpaceError, match="are fixed in M3"):
-        S.to_architecture(good | {"use_c0": True}, "M3")
+        S.to_architecture({"span": "markers", "use_c0": True}, "M3")
     with pytest.raises(S.SearchSpaceError, match="posenc='sum'"):
-        S.to_architecture(good | {"posenc": "sum"}, "M3")
+        S.to_architecture(good | {"posenc": "sum"}, "M2")
     with pytest.raises(S.SearchSpaceError, match="use_e1=1"):
-        S.to_architecture(good | {"use_e1": 1}, "M3")  # not a bool
+        S.to_architecture(good | {"use_e1": 1}, "M2")  # not a bool
     with pytest.raises(ArchitectureError, match="no feature"):
-        S.to_architecture(good | {"use_e1": False, "use_e2": False}, "M3")
-    assert S.is_valid(good, "M3")
-    assert not S.is_valid(good | {"use_e1": False, "use_e2": False}, "M3")
-    assert not S.is_valid(good | {"extra": 1}, "M3")
+        S.to_architecture(good | {"use_e1": False, "use_e2": False}, "M2")
+    assert S.is_valid(good, "M2")
+    assert not S.is_valid(good | {"use_e1": False, "use_e2": False}, "M2")
+    assert not S.is_valid(good | {"extra": 1}, "M2")
     with pytest.raises(S.SearchSpaceError, match="unknown search space 'M4'"):
         S.get_space("M4")
 
@@ -115,6 +130,6 @@ def test_autorc_space_prints_table_and_both_counts(capsys):
 def test_autorc_space_reduced(capsys):
     assert main(["space", "--space", "M3"]) == 0
     out = capsys.readouterr().out
-    assert ": 36" in out and ": 27" in out and "1.64e" not in out
+    assert ": 3" in out and "1.64e" not in out
     assert "pool_c1" in out.split("fixed decisions:")[1]
-    assert math.prod(len(o) for o in S.space_decisions("M3").values()) == 36
+    assert math.prod(len(o) for o in S.space_decisions("M3").values()) == 3

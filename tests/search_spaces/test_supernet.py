@@ -99,6 +99,14 @@ def test_simplify_is_unchanged_after_a_sample_and_nni_mutation(tiny):
     assert {k: tuple(v.values) for k, v in net.simplify().items()} == before
 
 
+def _pools_start_and_dr_in_one_group(arch) -> bool:
+    for parts in (ENTITY_PARTS, CONTEXT_PARTS):
+        kinds = {arch.pooler(p) for p in arch.needed_parts() if p in parts}
+        if {"start", "dr"} <= kinds:
+            return True
+    return False
+
+
 # -- children compute the RCModel's function ------------------------------------------------------
 @pytest.mark.parametrize("sharing", ["heterogeneous", "naive"])
 def test_frozen_child_equals_rcmodel_from_to_rcmodel(tiny, sharing):
@@ -121,10 +129,17 @@ def test_frozen_child_equals_rcmodel_from_to_rcmodel(tiny, sharing):
         net.eval()
         logits = net(batch)
         child = net.freeze(sample).eval()
-        rc = net.to_rcmodel(net.current_architecture(), enc_copy, cls_copy).eval()
-        assert isinstance(rc, RCModel) and rc.arch == net.current_architecture()
+        arch = net.current_architecture()
         with torch.no_grad():
             torch.testing.assert_close(child(batch), logits, atol=1e-5, rtol=0)
+        if sharing == "naive" and _pools_start_and_dr_in_one_group(arch):
+            # separate linears under naive sharing: no RCModel (one per group) computes it
+            with pytest.raises(SearchSpaceError, match="separate linear layers"):
+                net.to_rcmodel(arch, enc_copy, cls_copy)
+            continue
+        rc = net.to_rcmodel(arch, enc_copy, cls_copy).eval()
+        assert isinstance(rc, RCModel) and rc.arch == arch
+        with torch.no_grad():
             torch.testing.assert_close(rc(batch), logits, atol=1e-5, rtol=0)
         assert child.simplify() == {}
 
@@ -150,11 +165,16 @@ def test_unsampled_supernet_refuses_to_run_and_bad_samples_are_rejected(tiny):
     net = AutoRCSupernet(encoder, NUM_LABELS, space="M3", copies=1)
     with pytest.raises(RuntimeError, match="set_sample"):
         net(make_batch(vocab))
-    base = {"span": "markers", "posenc": "none", "use_e1": True, "use_e2": True}
+    base = {"span": "markers"}
+    with pytest.raises(SearchSpaceError, match="use_e1"):
+        net.set_sample(base | {"use_e1": False, "use_e2": False})  # fixed in M3
+    m2 = AutoRCSupernet(encoder, NUM_LABELS, space="M2", copies=1)
+    off = {"span": "markers", "posenc": "none", **dict.fromkeys(
+        ("use_e1", "use_e2", "use_c0", "use_c1", "use_c2"), False)}
     with pytest.raises(ArchitectureError, match="no feature"):
-        net.set_sample(base | {"use_e1": False, "use_e2": False})
+        m2.set_sample(off)
     with pytest.raises(ArchitectureError, match="no feature"):
-        net.freeze(base | {"use_e1": False, "use_e2": False})
+        m2.freeze(off)
     with pytest.raises(SearchSpaceError, match="unknown"):
         net.set_sample(base | {"pool_e1": "avg"})
     with pytest.raises(KeyError, match="no 'tokens' input"):
@@ -215,6 +235,15 @@ def test_naive_sharing_shares_poolers_and_encoder(tiny):
     net = AutoRCSupernet(encoder, NUM_LABELS, space="M", sharing="naive", copies=1)
     for kind in ("avg", "max", "self_attn", "dr", "start"):
         assert net.pool_e1[kind] is net.pool_c0[kind] is net.pool_c2[kind]
+    # start and dr do not share their linear layer: that is heterogeneous sharing (§4.3)
+    start, dr = net.entity.poolers["start"].linear, net.entity.poolers["dr"].linear
+    assert start is not dr and net.entity.linear is None
+    assert start.weight.data_ptr() != dr.weight.data_ptr()
+    h = net.hidden
+    dense = encoder.pooler.dense
+    for linear in (start, dr):  # both start from BERT's pooler dense, padding held at zero
+        torch.testing.assert_close(linear.weight[:h, :h], dense.weight, rtol=0, atol=0)
+        assert linear.weight[h:, :h].abs().sum() == 0 and linear.bias[h:].abs().sum() == 0
     assert _pooler_params(net, ENTITY_PARTS) == _pooler_params(net, CONTEXT_PARTS)
     assert net.copy_groups() == ["all"]
     assert net.span["markers"].encoders is net.span["tokens"].encoders
@@ -343,7 +372,7 @@ def test_naive_sharing_step_moves_the_one_encoder_every_format_uses(tiny):
     net = AutoRCSupernet(encoder, NUM_LABELS, space="M3", sharing="naive", copies=1)
     opt = torch.optim.AdamW(net.parameters(), lr=1e-3)
     before = {n: p.detach().clone() for n, p in net.span["markers"].encoders.named_parameters()}
-    sample = {"span": "tokens", "posenc": "none", "use_e1": True, "use_e2": True}
+    sample = {"span": "tokens"}
     _child_step(net, opt, make_batch(vocab), sample, 0, 0)
     after = dict(net.span["markers"].encoders.named_parameters())
     assert any(not torch.equal(before[n], after[n]) for n in before)

@@ -49,9 +49,29 @@ def test_search_finds_the_planted_design(planted, tmp_path):
     assert sorted(p.name for p in (tmp_path / "architectures").iterdir()) == [
         "rank1.json", "rank2.json", "rank3.json"]
     assert "| rank | score |" in (tmp_path / "ranking.md").read_text()
-    assert list((tmp_path / "tensorboard").glob("events.out.tfevents.*"))
+    events = list((tmp_path / "tensorboard").glob("events.out.tfevents.*"))
+    assert events
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["steps"] == 64 and summary["greedy_architecture"]["use_c1"] is True
+    # the k ranked candidates are k different models
+    forms = {Architecture.from_dict(r["architecture"]).canonical() for r in ranking}
+    assert len(forms) == 10 and summary["sampling"]["distinct"] == 10
+    # TensorBoard: the policy as one chart per decision (custom scalars), a line per option
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    from tensorboard.plugins.custom_scalar import layout_pb2
+
+    acc = EventAccumulator(str(tmp_path / "tensorboard"),
+                           size_guidance={"tensors": 0, "scalars": 0})
+    acc.Reload()
+    layout_tensor = acc.Tensors("custom_scalars__config__")[0].tensor_proto
+    layout = layout_pb2.Layout.FromString(layout_tensor.string_val[0])
+    policy = next(c for c in layout.category if c.title.startswith("controller policy"))
+    charts = {ch.title: list(ch.multiline.tag) for ch in policy.chart}
+    from search_spaces.spaces import space_decisions
+
+    assert list(charts) == list(space_decisions("M2"))
+    assert charts["use_c1"] == ["prob/use_c1/True", "prob/use_c1/False"]
+    assert set(charts["use_c1"]) <= set(acc.Tags()["scalars"])
 
 
 def test_resume_after_kill_matches_uninterrupted_run(planted, tmp_path):
@@ -99,3 +119,43 @@ def test_search_on_real_semeval10(data_root, tmp_path):
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["data"]["train"]["featurized"] == 256
     assert summary["search_warmup_steps"] == 12 and summary["copies"] == 2
+
+
+class _StubController:
+    """Emits samples of M1 that differ only in the poolers of parts nobody reads, plus
+    ``n_models`` genuinely different models."""
+
+    def __init__(self, n_models: int) -> None:
+        self.n_models = n_models
+        self.i = 0
+
+    def sample(self, generator=None):
+        import random
+
+        from search_spaces.spaces import space_decisions
+
+        rnd = random.Random(self.i)
+        self.i += 1
+        s = {k: v[0] for k, v in space_decisions("M1").items()}
+        s.update(use_e1=True, use_e2=True, use_c0=False, use_c1=False, use_c2=False)
+        s["pool_e1"] = ("avg", "max", "self_attn", "dr", "start")[rnd.randrange(self.n_models)]
+        for c in ("c0", "c1", "c2"):  # never read: any pooler is the same model
+            s[f"pool_{c}"] = rnd.choice(("avg", "max", "self_attn", "dr", "start"))
+        return s, None, None
+
+
+def test_ranking_samples_are_functionally_distinct_and_a_narrow_support_is_said():
+    import torch
+
+    from search_spaces.spaces import fixed_values
+    from strategies.search import sample_distinct
+
+    g = torch.Generator().manual_seed(0)
+    samples, info = sample_distinct(_StubController(3), 8, fixed_values("M1"), g,
+                                    max_draws_per_model=20)
+    # raw samples differ in unread poolers, yet only 3 models exist: 3 ranked, not 8
+    assert len(samples) == 3 and info == {"requested": 8, "distinct": 3, "draws": 160}
+    assert len({a.pool_e1 for a in samples}) == 3
+    assert all(a == a.canonical() for a in samples)
+    samples, info = sample_distinct(_StubController(5), 4, fixed_values("M1"), g)
+    assert info["distinct"] == 4 and info["draws"] < 4 * 200

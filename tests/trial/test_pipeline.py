@@ -22,7 +22,9 @@ def mtimes(root: Path, name: str) -> dict[str, float]:
 
 
 def test_run_resumes_skipping_finished_stages(tmp_path: Path, tiny_config, capsys) -> None:
-    cfg = write(tmp_path, tiny_config())
+    # a two-point grid: one HPO trial is trained (a one-point grid would skip HPO)
+    cfg = write(tmp_path, tiny_config(hpo={"trials": 1, "space": {
+        "lr": [1e-3, 5e-4], "batch_size": [16], "warmup": [0.5]}}))
     out = tmp_path / "run"
     assert main(["run", "--config", str(cfg), "--out", str(out)]) == 0
     result = json.loads((out / "result.json").read_text())
@@ -77,7 +79,8 @@ def test_bad_config_refused_before_anything_runs(tmp_path: Path, tiny_config, ca
 
 
 def test_protocol_commands(tmp_path: Path, tiny_config, capsys) -> None:
-    cfg = write(tmp_path, tiny_config())
+    cfg = write(tmp_path, tiny_config(hpo={"trials": 1, "space": {
+        "lr": [1e-3, 5e-4], "batch_size": [16], "warmup": [0.5]}}))
     common = ["--config", str(cfg), "--dataset", tiny_config()["dataset"], "--format", "opennre"]
     assert main(["hpo", "--arch", "bert-entity", *common, "--trials", "2",
                  "--out", str(tmp_path / "hpo")]) == 0

@@ -12,6 +12,7 @@ final metrics and the Table-1 style report of their run directories, and stops t
 from __future__ import annotations
 
 import argparse
+import time
 from pathlib import Path
 
 import yaml
@@ -47,17 +48,59 @@ def _n_trials(config: Path) -> int:
     return n
 
 
+def describe_metric(data: dict) -> str | None:
+    """One console line for an intermediate result of ``trial.nni_trial`` (None: not ours)."""
+    if not isinstance(data, dict) or "kind" not in data:
+        return None
+    kind, value = data["kind"], data.get("default")
+    test = data.get("test")
+    tail = "" if test is None else f", test {100 * test:.2f}"
+    if kind == "reward":
+        return f"search step {data.get('step')}: mean reward {value:.3f}"
+    if kind == "hpo_trial":
+        return (f"candidate {data.get('rank')}: HPO trial {data.get('number')} (budget "
+                f"{data.get('budget')}, lr {data.get('lr')}, batch {data.get('batch_size')}): "
+                f"dev {100 * value:.2f}{tail}")
+    if kind == "seed":
+        return (f"candidate {data.get('rank')}: seed {data.get('seed')} ({data.get('of')} seeds): "
+                f"dev {100 * value:.2f}{tail}")
+    if kind == "dev":
+        return f"candidate {data.get('rank')} evaluated: mean dev {100 * value:.2f}{tail}"
+    return None
+
+
 def run(args: argparse.Namespace) -> int:
     config = Path(args.config).resolve()
     n = _n_trials(config)
     seen: dict[str, str] = {}
+    shown: set[tuple[str, int]] = set()
+    names: dict[str, str] = {}
+    t0 = time.monotonic()
+
+    def stamp() -> str:
+        s = int(time.monotonic() - t0)
+        return f"[{s // 60:02d}:{s % 60:02d}]"
 
     def on_poll(jobs: list[dict]) -> None:
         for j in jobs:
-            if seen.get(j["trialJobId"]) != j["status"]:
-                seen[j["trialJobId"]] = j["status"]
-                params = j.get("hyperParameters", ["{}"])[0]
-                print(f"trial {j['trialJobId']}: {j['status']}  {params}", flush=True)
+            tid = j["trialJobId"]
+            names[tid] = _trial_name(j)
+            if seen.get(tid) != j["status"]:
+                seen[tid] = j["status"]
+                print(f"{stamp()} trial {tid} ({names[tid]}): {j['status']}", flush=True)
+        try:
+            metrics = exp.metrics()
+        except OSError:
+            return
+        for m in metrics:
+            key = (m.get("trialJobId"), m.get("sequence", 0))
+            if m.get("type") != "PERIODICAL" or key in shown:
+                continue
+            shown.add(key)
+            line = describe_metric(m.get("data"))
+            if line:
+                tid = m.get("trialJobId")
+                print(f"{stamp()} trial {tid} ({names.get(tid, '?')}): {line}", flush=True)
 
     with Experiment(config, port=args.port, cwd=ROOT) as exp:
         print(f"experiment {exp.id}: web UI at {exp.url} (stopped when the demo ends)", flush=True)
@@ -82,4 +125,28 @@ def run(args: argparse.Namespace) -> int:
     print()
     print(r["table"], end="")
     print(f"report: {r['report']}")
+    print(f"wall time: {time.monotonic() - t0:.0f} s")
+    ranked = sorted((f for f in finals.values() if f.get("model")),
+                    key=lambda f: -f["default"])  # chosen on dev, never on test
+    if ranked:
+        best = ranked[0]
+        print(f"\nbest model (highest dev score: {best.get('method')}): {best['model']}")
+        print("try it:  echo '" + PREDICT_EXAMPLE + f"' | autorc predict --model {best['model']}")
     return 0
+
+
+# One SemEval-style statement (character offsets, end exclusive) for the printed example.
+PREDICT_EXAMPLE = ('{"text": "The fire was caused by a cigarette.", "h": {"pos": [25, 34]}, '
+                   '"t": {"pos": [4, 8]}}')
+
+
+def _trial_name(job: dict) -> str:
+    """The trial's parameters as ``method=autorc`` (from NNI's hyperParameters JSON)."""
+    import json
+
+    try:
+        raw = json.loads((job.get("hyperParameters") or ["{}"])[0])
+        params = raw.get("parameters", raw)
+    except (ValueError, TypeError, AttributeError):
+        return "?"
+    return ",".join(f"{k}={v}" for k, v in sorted(params.items())) or "default"

@@ -39,6 +39,9 @@ def run(args: argparse.Namespace) -> int:
         same = f"  (= trial {t['same_as']})" if t.get("same_as") is not None else ""
         print(f"{t['number']:>5}  {t['state']:<8} {p.get('lr', '-'):>8} "
               f"{p.get('batch_size', '-'):>5} {p.get('warmup', '-'):>6}  {dev}{same}")
-    print(f"best: trial {r['best_trial']} {r['best_params']} dev {100 * r['best_dev']:.2f}")
+    if r.get("skipped"):
+        print(f"setting {r['best_params']}: {r['skipped']}")
+    else:
+        print(f"best: trial {r['best_trial']} {r['best_params']} dev {100 * r['best_dev']:.2f}")
     print(f"written: {args.out}/hpo.json")
     return 0
