@@ -95,7 +95,8 @@ def search(args: argparse.Namespace) -> dict:
                "--encoder", args.encoder, "--epochs", str(args.search_epochs),
                "--lr", f"{lr:g}", "--controller-lr", f"{clr:g}", "--search-warmup", f"{warm:g}",
                "--batch-size", str(args.search_batch_size), "--child-steps",
-               str(args.child_steps), "--k", str(args.k), "--top-k", "1",
+               str(args.child_steps), "--reward-batch-mult", str(args.reward_batch_mult),
+               "--k", str(args.k), "--top-k", "1", "--max-len", "128",
                "--limit-dev", str(args.limit_dev), "--seed", str(args.seed), "--out", str(out),
                "--threads", str(args.threads), "--no-progress"]
         if args.limit_train:
@@ -118,7 +119,9 @@ def search(args: argparse.Namespace) -> dict:
         }
     return {"rows": rows, "setting": {"epochs": args.search_epochs, "k": args.k,
                                       "batch_size": args.search_batch_size,
-                                      "child_steps": args.child_steps, "limit_dev": args.limit_dev,
+                                      "child_steps": args.child_steps,
+                                      "reward_batch_mult": args.reward_batch_mult,
+                                      "limit_dev": args.limit_dev,
                                       "limit_train": args.limit_train, "seed": args.seed}}
 
 
@@ -138,9 +141,10 @@ def main(argv: list[str] | None = None) -> dict:
                    help="lr:controller_lr:search_warmup_epochs triples")
     p.add_argument("--search-epochs", type=float, default=1.0)
     p.add_argument("--search-batch-size", type=int, default=16)
-    p.add_argument("--child-steps", type=int, default=1)
+    p.add_argument("--child-steps", type=int, default=2)
+    p.add_argument("--reward-batch-mult", type=int, default=2)
     p.add_argument("--k", type=int, default=8)
-    p.add_argument("--limit-dev", type=int, default=500)
+    p.add_argument("--limit-dev", type=int, default=300)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--runs", type=Path, default=ROOT / "runs" / "settings")
     p.add_argument("--out", type=Path, default=RESULTS / "settings.json")
