@@ -119,6 +119,21 @@ def test_autorc_demo_prints_table_and_stops(tmp_path: Path, tiny_config, monkeyp
     out = capsys.readouterr().out
     assert "web UI at http://127.0.0.1:" in out
     assert "| BERT-entity |" in out
+    # while it ran: each trial's stage and figures, not only RUNNING
+    assert "(method=bert-entity): RUNNING" in out or "(seed=0): RUNNING" in out
+    assert ": seed 0 (2 seeds): dev " in out
+    # at the end: the best model and how to use it
+    model = out.split("best model (highest dev score: bert-entity): ")[1].split()[0]
+    assert (Path(model) / "config.json").is_file()
+    assert f"| autorc predict --model {model}" in out
+    # and the printed example runs
+    import io
+
+    from trial.commands.demo import PREDICT_EXAMPLE
+
+    monkeypatch.setattr("sys.stdin", io.StringIO(PREDICT_EXAMPLE + "\n"))
+    assert main(["predict", "--model", model]) == 0
+    assert len(capsys.readouterr().out.strip().splitlines()) == 1
     port = int(out.split("web UI at http://127.0.0.1:")[1].split()[0])
     with pytest.raises(OSError):
         urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/nni/check-status", timeout=3)

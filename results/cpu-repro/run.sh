@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# The CPU-scale reproduction committed in this folder: every method of the paper's Table 1 (and
+# naive ENAS) through the same protocol (configs/cpu-repro.yml: 1,000 training sentences, 500 dev,
+# 500 test, 3 seeds, MiniLM-L6) on three real datasets, one transfer, then `autorc report`.
+#
+#   bash results/cpu-repro/run.sh [RUNS_DIR]        (from the project root; default runs/cpu-repro)
+#
+# Each run resumes where it stopped (re-run the script after an interruption). The commands, their
+# wall times and the commit are appended to results/cpu-repro/commands.log.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+RUNS=${1:-runs/cpu-repro}
+OUT=results/cpu-repro
+AUTORC=${AUTORC:-.venv/bin/autorc}
+export AUTORC_DATA_DIR=${AUTORC_DATA_DIR:-$(cd .. && pwd)/shared/data}
+export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_DATASETS_OFFLINE=1
+DATASETS=${DATASETS:-"semeval10 ddi chemprot"}
+METHODS=${METHODS:-"bert-entity r-bert autorc random naive-enas"}
+LOG=$OUT/commands.log
+mkdir -p "$RUNS" "$OUT"
+echo "# $(date -u +%FT%TZ) commit $(git rev-parse --short HEAD)$(git diff --quiet || echo +dirty) on $(nproc) cores" >> "$LOG"
+
+timed() {  # timed CMD...: run it, append the command and its wall time to the log
+  local t0=$SECONDS
+  "$@"
+  echo "$(( SECONDS - t0 )) s  $*" >> "$LOG"
+}
+
+for ds in $DATASETS; do
+  for m in $METHODS; do
+    timed "$AUTORC" run --config configs/cpu-repro.yml --set "dataset=$ds" --set "method=$m" \
+      --out "$RUNS/$ds-$m"
+  done
+done
+# one transfer: the architecture AutoRC learned on semeval10, re-tuned and evaluated on ddi
+if [[ -f $RUNS/semeval10-autorc/result.json && $DATASETS == *ddi* ]]; then
+  timed "$AUTORC" transfer --arch "$RUNS/semeval10-autorc/result.json" --dataset ddi \
+    --config configs/cpu-repro.yml --out "$RUNS/transfer-semeval10-ddi"
+fi
+timed "$AUTORC" report "$RUNS"/* --out "$OUT"
