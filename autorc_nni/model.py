@@ -42,7 +42,8 @@ Saved model directory (``save_pretrained`` / ``from_pretrained``)::
     labels.json         the label list (label id = index)
     config.json         {"format": "autorc-rcmodel", "version": 1, num_labels, dropout, max_len,
                          pooler_kwargs}
-    heads.pt            state dict of everything but the encoder (torch.save, weights only)
+    heads.safetensors   state dict of everything but the encoder (safetensors; a heads.pt of an
+                        earlier version is still read, weights only)
     encoder/            the encoder (HF save_pretrained)
     tokenizer/          the tokenizer (HF save_pretrained), when the model has one
 """
@@ -72,6 +73,7 @@ from autorc_nni.poolers import PoolerGroup
 
 __all__ = ["RCModel", "ModelLoadError"]
 
+HEADS_FILE = "heads.safetensors"
 _FORMAT = "autorc-rcmodel"
 _VERSION = 1
 
@@ -258,7 +260,7 @@ class RCModel(nn.Module):
         }
 
     def heads_state_dict(self) -> dict[str, torch.Tensor]:
-        """The state dict without the encoder (what ``heads.pt`` holds)."""
+        """The state dict without the encoder (what ``heads.safetensors`` holds)."""
         return {k: v for k, v in self.state_dict().items() if not k.startswith("encoder.")}
 
     def save_pretrained(self, directory: str | Path) -> Path:
@@ -268,8 +270,13 @@ class RCModel(nn.Module):
         self.arch.save(d / "architecture.json")
         (d / "labels.json").write_text(json.dumps(self.labels, indent=2) + "\n")
         (d / "config.json").write_text(json.dumps(self.config_dict(), indent=2) + "\n")
-        heads = {k: v.detach().cpu() for k, v in self.heads_state_dict().items()}
-        torch.save(heads, d / "heads.pt")
+        # safetensors: loading never runs code; tied tensors are stored once each (cloned)
+        from safetensors.torch import save_file
+
+        heads = {k: v.detach().cpu().clone().contiguous()
+                 for k, v in self.heads_state_dict().items()}
+        save_file(heads, str(d / HEADS_FILE))
+        (d / "heads.pt").unlink(missing_ok=True)
         self.encoder.save_pretrained(d / "encoder")
         if self.tokenizer is not None:
             self.tokenizer.save_pretrained(d / "tokenizer")
@@ -283,9 +290,14 @@ class RCModel(nn.Module):
         d = Path(directory)
         if not d.is_dir():
             raise ModelLoadError(f"{d}: no such model directory")
-        for name in ("architecture.json", "labels.json", "config.json", "heads.pt", "encoder"):
+        for name in ("architecture.json", "labels.json", "config.json", "encoder"):
             if not (d / name).exists():
                 raise ModelLoadError(f"{d}: missing {name!r}; not a saved RCModel directory")
+        heads_path = d / HEADS_FILE
+        if not heads_path.is_file():
+            heads_path = d / "heads.pt"  # written by earlier versions (loaded weights-only)
+            if not heads_path.is_file():
+                raise ModelLoadError(f"{d}: missing {HEADS_FILE!r}; not a saved RCModel directory")
         arch = Architecture.load(d / "architecture.json")
         try:
             cfg = json.loads((d / "config.json").read_text())
@@ -310,17 +322,22 @@ class RCModel(nn.Module):
             tokenizer=tokenizer,
             pooler_kwargs=cfg.get("pooler_kwargs") or {},
         )
-        state = torch.load(d / "heads.pt", map_location="cpu", weights_only=True)
+        if heads_path.suffix == ".safetensors":
+            from safetensors.torch import load_file
+
+            state = load_file(str(heads_path))
+        else:
+            state = torch.load(heads_path, map_location="cpu", weights_only=True)
         try:
             missing, unexpected = model.load_state_dict(state, strict=False)
         except RuntimeError as e:  # a shape mismatch
             raise ModelLoadError(
-                f"{d / 'heads.pt'}: does not match architecture.json: {e}"
+                f"{heads_path}: does not match architecture.json: {e}"
             ) from None
         missing = [k for k in missing if not k.startswith("encoder.")]
         if missing or unexpected:
             raise ModelLoadError(
-                f"{d / 'heads.pt'}: does not match architecture.json "
+                f"{heads_path}: does not match architecture.json "
                 f"(missing {missing}, unexpected {unexpected})"
             )
         return model.to(device).eval()

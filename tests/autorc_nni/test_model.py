@@ -263,9 +263,28 @@ def test_from_pretrained_errors(tmp_path):
     (tmp_path / "m" / "architecture.json").write_text(PRESETS["bert-entity"].to_json())
     with pytest.raises(ModelLoadError, match="does not match architecture.json"):
         RCModel.from_pretrained(tmp_path / "m")
-    (tmp_path / "m" / "heads.pt").unlink()
-    with pytest.raises(ModelLoadError, match="missing 'heads.pt'"):
+    (tmp_path / "m" / "heads.safetensors").unlink()
+    with pytest.raises(ModelLoadError, match="missing 'heads.safetensors'"):
         RCModel.from_pretrained(tmp_path / "m")
+
+
+def test_heads_are_safetensors_and_an_old_heads_pt_still_loads(tmp_path):
+    """Loading a model folder never unpickles code; earlier folders (heads.pt) still load."""
+    import torch
+    from safetensors.torch import load_file
+
+    model = build("r-bert").eval()
+    model.save_pretrained(tmp_path / "m")
+    assert not (tmp_path / "m" / "heads.pt").exists()
+    state = load_file(str(tmp_path / "m" / "heads.safetensors"))
+    assert set(state) == set(model.heads_state_dict())
+    old = tmp_path / "old"
+    model.save_pretrained(old)
+    torch.save(load_file(str(old / "heads.safetensors")), old / "heads.pt")
+    (old / "heads.safetensors").unlink()
+    again = RCModel.from_pretrained(old)
+    for k, v in model.heads_state_dict().items():
+        assert torch.equal(v, again.state_dict()[k])
 
 
 def examples() -> list[RelationExample]:

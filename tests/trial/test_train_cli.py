@@ -113,6 +113,7 @@ def test_killed_process_resumes_to_the_same_result(synthetic_data, tmp_path):
         b[split].pop("eval_sentences_per_s")
         assert a[split] == b[split]
     assert a["history"] == b["history"]
-    assert (clean / "model" / "heads.pt").read_bytes() == (cut / "model" / "heads.pt").read_bytes()
+    assert (clean / "model" / "heads.safetensors").read_bytes() == (
+        cut / "model" / "heads.safetensors").read_bytes()
     assert ((clean / "model" / "encoder" / "model.safetensors").read_bytes()
             == (cut / "model" / "encoder" / "model.safetensors").read_bytes())
