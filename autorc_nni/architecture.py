@@ -234,6 +234,46 @@ PRESETS: dict[str, Architecture] = {
 }
 
 
+# Learned architectures shipped as presets (the paper's AR_<dataset> rows): one Architecture JSON
+# per file in autorc_nni/presets/, named by its stem (``ar-semeval10``), its ``_meta`` naming the
+# run it was learned in. A name here may not shadow a hand-made preset.
+PRESETS_DIR = Path(__file__).resolve().parent / "presets"
+PRESET_SOURCES: dict[str, dict[str, Any]] = {}
+
+
+def _load_learned_presets(directory: Path = PRESETS_DIR) -> list[str]:
+    """Add every ``directory/*.json`` to ``PRESETS``; returns the names added."""
+    added = []
+    for path in sorted(directory.glob("*.json")):
+        if path.stem in PRESETS:
+            raise ArchitectureError(f"{path}: preset {path.stem!r} already exists")
+        PRESETS[path.stem] = Architecture.load(path)
+        meta = json.loads(path.read_text()).get("_meta", {})
+        PRESET_SOURCES[path.stem] = meta if isinstance(meta, dict) else {}
+        added.append(path.stem)
+    return added
+
+
+_load_learned_presets()
+
+
+def preset_source(name: str) -> str:
+    """Where a preset comes from: the paper it reproduces, or the run it was learned in."""
+    if name in PRESET_SOURCES:
+        m = PRESET_SOURCES[name]
+        bits = [f"learned by {m.get('method', 'autorc')} on {m.get('dataset', '?')}"]
+        if m.get("source_run"):
+            bits.append(f"run {m['source_run']}")
+        if m.get("test_mean") is not None:
+            bits.append(f"test {100 * m['test_mean']:.2f} ± {100 * (m.get('test_std') or 0):.2f}"
+                        f" over {m.get('n_seeds', '?')} seeds")
+        if m.get("command"):
+            bits.append(f"command: {m['command']}")
+        return "; ".join(bits)
+    return {"bert-entity": "hand-made: Baldini Soares et al. 2019",
+            "r-bert": "hand-made: Wu & He 2019"}.get(name, "hand-made")
+
+
 def resolve_architecture(spec: str | Path | Architecture) -> Architecture:
     """A preset name, a path to an architecture JSON file, or an ``Architecture``."""
     if isinstance(spec, Architecture):

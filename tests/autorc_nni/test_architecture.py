@@ -157,3 +157,28 @@ def test_describe_and_short_show_a_pooler_read_only_through_an_interaction() -> 
     assert "(c2:dr)" in a.short() and a.short() != b.short()
     # a part nobody reads shows no pooler: the same model prints alike
     assert Architecture(pool_c1="max").describe() == Architecture(pool_c1="dr").describe()
+
+
+def test_learned_presets_load_from_json_and_name_their_source(tmp_path, monkeypatch, capsys):
+    import autorc_nni.architecture as A
+
+    monkeypatch.setattr(A, "PRESETS", dict(A.PRESETS))
+    monkeypatch.setattr(A, "PRESET_SOURCES", dict(A.PRESET_SOURCES))
+    learned = Architecture(span="tokens", pool_e1="max", use_c1=True, inter_c2="dot")
+    learned.save(tmp_path / "ar-toyset.json", meta={
+        "method": "autorc", "dataset": "toyset", "source_run": "results/x/toyset-autorc",
+        "test_mean": 0.81, "test_std": 0.01, "n_seeds": 3})
+    assert A._load_learned_presets(tmp_path) == ["ar-toyset"]
+    assert A.resolve_architecture("ar-toyset") == learned
+    assert "learned by autorc on toyset; run results/x/toyset-autorc" in A.preset_source("ar-toyset")
+    # a learned preset may not shadow a hand-made one
+    (tmp_path / "r-bert.json").write_text(learned.to_json())
+    with pytest.raises(ArchitectureError, match="already exists"):
+        A._load_learned_presets(tmp_path)
+    from trial.commands import arch as arch_cmd
+
+    monkeypatch.setattr(arch_cmd, "PRESETS", A.PRESETS)
+    monkeypatch.setattr(arch_cmd, "preset_source", A.preset_source)
+    arch_cmd._list(None)
+    out = capsys.readouterr().out
+    assert "ar-toyset" in out and "bert-entity" in out and "learned by autorc" in out

@@ -1,10 +1,15 @@
-"""``autorc arch show|draw``: inspect an architecture (a preset name or a JSON file)."""
+"""``autorc arch list|show|draw``: the presets, and an architecture (a preset or a JSON file).
+
+The presets are the hand-made baselines (``bert-entity``, ``r-bert``) and the architectures
+learned in the committed results (``ar-<dataset>``, the paper's AR_<dataset> rows), usable
+wherever an architecture is asked for (``--arch ar-semeval10``).
+"""
 
 from __future__ import annotations
 
 import argparse
 
-from autorc_nni.architecture import PRESETS, resolve_architecture
+from autorc_nni.architecture import PRESETS, preset_source, resolve_architecture
 
 HELP = "show or draw an architecture"  # for `autorc --help`, read without importing
 
@@ -12,6 +17,8 @@ HELP = "show or draw an architecture"  # for `autorc --help`, read without impor
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("arch", help=HELP)
     asub = p.add_subparsers(dest="arch_command", metavar="ACTION", required=True)
+    lst = asub.add_parser("list", help="list the presets and where each comes from")
+    lst.set_defaults(func=_list)
     show = asub.add_parser("show", help="print an architecture as text and JSON")
     show.add_argument("arch", help=f"a preset ({', '.join(PRESETS)}) or an architecture JSON")
     show.set_defaults(func=_show)
@@ -23,8 +30,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     draw.set_defaults(func=_draw)
 
 
+def _list(args: argparse.Namespace) -> int:
+    width = max(map(len, PRESETS))
+    for name, arch in PRESETS.items():
+        print(f"{name:<{width}}  {arch.short()}")
+        print(f"{'':<{width}}  {preset_source(name)}")
+    return 0
+
+
 def _show(args: argparse.Namespace) -> int:
     arch = resolve_architecture(args.arch)
+    if args.arch in PRESETS:
+        print(f"preset {args.arch}: {preset_source(args.arch)}")
     print(arch.describe())
     print()
     print(arch.to_json(), end="")
