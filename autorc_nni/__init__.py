@@ -75,6 +75,11 @@ _EXPORTS: dict[str, str] = {
     "write_report": "report",
     "collect_runs": "report",
     "table1": "report",
+    # decision importance (optuna evaluators over scored architectures)
+    "decision_importance": "importance",
+    "importance_markdown": "importance",
+    "plot_importance": "importance",
+    "ImportanceError": "importance",
     "subsample": "data",
 }
 

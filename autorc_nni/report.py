@@ -18,14 +18,17 @@ learned model over the AutoRC runs (method ``autorc`` only; highest mean dev sco
 seeds.
 
 :func:`write_report` writes ``report.md`` (the table, then per run: its best architecture, its
-hyper-parameters and scores), ``table1.md``, one reward-curve PNG per dataset (from the search's
-TensorBoard logs) and a diagram of each best architecture (``autorc_nni.draw``).
+hyper-parameters and scores, and the decision importance of its search and of its evaluated
+candidates, :func:`importance_sections`), ``table1.md``, one reward-curve PNG per dataset (from
+the search's TensorBoard logs), a diagram of each best architecture (``autorc_nni.draw``) and a
+chart of each decision importance.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import shutil
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -106,7 +109,12 @@ def _record(path: Path, data: dict[str, Any]) -> Record:
         params=best.get("params", {}),
         path=path.parent,
         search_dir=search if search.is_dir() else None,
-        extra={"seconds": data.get("seconds") or {}},
+        extra={"seconds": data.get("seconds") or {},
+               # a pipeline's evaluated candidates: (architecture, mean dev score) for the
+               # decision importance over them
+               "evaluated": [{"architecture": e["architecture"], "dev_mean": e.get("dev_mean")}
+                             for e in data.get("evaluated") or [] if "architecture" in e]
+               if kind == "pipeline" else None},
     )
 
 
@@ -279,12 +287,77 @@ def wall_time_table(records: list[Record]) -> list[str]:
             "|---|---|---:|---:|---:|---|", *rows, ""]
 
 
+# --------------------------------------------------------------------------------------------
+# Decision importance
+# --------------------------------------------------------------------------------------------
+MIN_EVALUATED_FOR_IMPORTANCE = 3  # fewer evaluated candidates: the report says too few to say
+
+
+def importance_sections(r: Record, out_dir: Path, stem: str) -> tuple[list[str], dict[str, Any]]:
+    """Markdown lines on the decision importance of run ``r`` and what they were made from.
+
+    - the search's (``search/importance.json``, written by the search over its ranked
+      candidates' shared-weight dev scores): its table, and its chart copied (or drawn) to
+      ``out_dir/<stem>_search.png``;
+    - over a pipeline's evaluated candidates' mean dev scores (after HPO and seeds), computed
+      here with fANOVA when there are at least ``MIN_EVALUATED_FOR_IMPORTANCE`` of them (chart
+      ``<stem>_evaluated.png``); with fewer, a line saying there are too few to say.
+
+    Returns (lines, {"search": result | None, "evaluated": result | None, "charts": [paths]}).
+    """
+    from autorc_nni.architecture import DECISIONS
+    from autorc_nni.importance import decision_importance, importance_markdown, plot_importance
+
+    lines: list[str] = []
+    info: dict[str, Any] = {"search": None, "evaluated": None, "charts": []}
+    path = r.search_dir / "importance.json" if r.search_dir is not None else None
+    if path is not None and path.is_file():
+        result = _load(path)
+        try:
+            table = importance_markdown(result)
+        except (KeyError, TypeError) as e:
+            raise ReportError(f"{path}: not a decision-importance result ({e!r})") from None
+        chart = out_dir / f"{stem}_search.png"
+        png = path.with_suffix(".png")
+        if png.is_file():
+            shutil.copyfile(png, chart)
+        else:
+            plot_importance(result, chart)
+        lines += ["#### Decision importance in the search", "",
+                  "Over the search's ranked candidates, scored on dev with the shared weights.",
+                  "", table, f"![decision importance in the search]({chart.name})", ""]
+        info["search"] = result
+        info["charts"].append(chart)
+    evaluated = r.extra.get("evaluated")
+    if evaluated is None:  # not a pipeline run
+        return lines, info
+    lines += ["#### Decision importance over the evaluated candidates", ""]
+    if len(evaluated) < MIN_EVALUATED_FOR_IMPORTANCE:
+        lines += [f"{len(evaluated)} evaluated candidate{'s' if len(evaluated) != 1 else ''}: "
+                  "too few evaluated candidates to say which decision explains the dev score "
+                  f"(at least {MIN_EVALUATED_FOR_IMPORTANCE} are needed).", ""]
+        return lines, info
+    rows = [(Architecture.from_dict(e["architecture"], where=str(r.path / "result.json")),
+             e["dev_mean"]) for e in evaluated]
+    result = decision_importance(rows, DECISIONS, evaluator="fanova", seed=0)
+    result["score"] = "mean dev score over seeds, after HPO"
+    chart = plot_importance(result, out_dir / f"{stem}_evaluated.png",
+                            title=f"decision importance — evaluated candidates (n = {result['n']})")
+    lines += ["Over the evaluated candidates' mean dev scores (after HPO, over seeds).", "",
+              importance_markdown(result),
+              f"![decision importance over the evaluated candidates]({chart.name})", ""]
+    info["evaluated"] = result
+    info["charts"].append(chart)
+    return lines, info
+
+
 def _slug(s: str) -> str:
     return "".join(c if c.isalnum() or c in "-_" else "_" for c in Path(s).name or s)
 
 
 def write_report(run_dirs: list[str | Path], out_dir: str | Path) -> dict[str, Any]:
-    """Write ``report.md``, ``table1.md``, ``table1.json``, reward PNGs and diagrams."""
+    """Write ``report.md``, ``table1.md``, ``table1.json``, reward PNGs, diagrams and
+    decision-importance charts."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     records = collect(run_dirs)
@@ -308,6 +381,7 @@ def write_report(run_dirs: list[str | Path], out_dir: str | Path) -> dict[str, A
     lines += wall_time_table(records)
     lines += ["## Runs", ""]
     diagrams = []
+    importance: dict[str, dict[str, Any]] = {}
     for i, r in enumerate(sorted(records, key=lambda r: (r.dataset, _row_key(r.row)))):
         arch = Architecture.from_dict(r.architecture, where=str(r.path / "result.json"))
         m, s = mean_std(r.test)
@@ -327,6 +401,11 @@ def write_report(run_dirs: list[str | Path], out_dir: str | Path) -> dict[str, A
                                 title=f"{ROW_NAMES.get(r.row, r.row)} on {r.dataset}")
         diagrams.append(pic)
         lines += [f"![architecture]({pic.name})", ""]
+        imp_lines, imp = importance_sections(
+            r, out, f"importance_{i:02d}_{_slug(r.row)}_{_slug(r.dataset)}")
+        lines += imp_lines
+        if imp["search"] is not None or imp["evaluated"] is not None:
+            importance[str(r.path)] = imp
     (out / "report.md").write_text("\n".join(lines))
     return {"report": out / "report.md", "table": table, "curves": curves,
-            "diagrams": diagrams, "records": records}
+            "diagrams": diagrams, "records": records, "importance": importance}

@@ -17,7 +17,9 @@ The same through the command line: ``autorc search --dataset semeval10 --encoder
   ``resume=True`` a killed search continues from it and ends as an uninterrupted one would;
 - after the search: ``architectures/rank{1..top_k}.json`` (``Architecture`` JSON with
   ``_meta``: rank, score, probability, ...), ``ranking.json`` / ``ranking.md`` (all ``k`` sampled
-  architectures with their validation score under the shared weights), ``summary.json``.
+  architectures with their validation score under the shared weights), ``importance.json`` /
+  ``importance.png`` (how much each free decision explains those scores, fANOVA; also a section
+  of ``ranking.md``), ``summary.json``.
 
 An epoch is one pass over the training rows in groups of ``child_steps`` batches, so it has
 ``len(train) // (batch_size * child_steps)`` search steps; the search warm-up and the encoder's
@@ -29,6 +31,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
+import logging
 import math
 import time
 from collections import deque
@@ -56,6 +59,8 @@ from strategies.autorc import (
     method_switches,
     to_architecture,
 )
+
+log = logging.getLogger(__name__)
 
 CHECKPOINT = "checkpoint.pt"
 # Keys that may differ between a run and its resumption.
@@ -412,7 +417,46 @@ def write_ranking(ranked: list[RankedArchitecture], cfg: SearchConfig, out: Path
         "|---:|---:|---:|---|",
     ]
     lines += [f"| {r.rank} | {r.score:.4f} | {r.probability:.2e} | {r.architecture.short()} |" for r in ranked]
+    # the ranking is on disk before the importance is tried: its failure cannot lose the ranking
     atomic_write_text(out / "ranking.md", "\n".join(lines) + "\n")
+    lines += ["", "## Decision importance", "", *write_importance(ranked, cfg, out)]
+    atomic_write_text(out / "ranking.md", "\n".join(lines) + "\n")
+
+
+IMPORTANCE_JSON = "importance.json"
+IMPORTANCE_PNG = "importance.png"
+
+
+def write_importance(ranked: list[RankedArchitecture], cfg: SearchConfig, out: Path) -> list[str]:
+    """``importance.json`` / ``importance.png`` in ``out``: how much each free decision of
+    ``cfg.space`` explains the shared-weight scores of the ranked candidates (fANOVA,
+    :func:`autorc_nni.importance.decision_importance`). Returns the Markdown lines of the
+    ranking's importance section; a failure is said there (and logged), never raised."""
+    from autorc_nni.importance import decision_importance, importance_markdown, plot_importance
+    from search_spaces.spaces import space_decisions
+
+    for stale in (out / IMPORTANCE_JSON, out / IMPORTANCE_PNG):
+        stale.unlink(missing_ok=True)
+    try:
+        result = decision_importance([(r.architecture, r.score) for r in ranked],
+                                     space_decisions(cfg.space), evaluator="fanova", seed=cfg.seed)
+        result["score"] = "validation score with the shared weights"
+        result["space"] = cfg.space
+        atomic_write_json(out / IMPORTANCE_JSON, result)
+    except Exception as e:  # the ranking must survive any failure here
+        log.warning("%s: decision importance failed: %s: %s", out, type(e).__name__, e)
+        return [f"Not computed: the importance evaluation failed ({type(e).__name__}: {e})."]
+    lines = ["How much each free decision of the space explains the variation of the "
+             "shared-weight score over the ranked candidates.", "",
+             *importance_markdown(result).rstrip("\n").split("\n")]
+    try:
+        plot_importance(result, out / IMPORTANCE_PNG,
+                        title=f"decision importance — {cfg.method}, space {cfg.space}, "
+                              f"{cfg.dataset} (n = {result['n']})")
+    except Exception as e:
+        log.warning("%s: importance plot failed: %s: %s", out, type(e).__name__, e)
+        return [*lines, "", f"(no chart: plotting failed, {type(e).__name__}: {e})"]
+    return [*lines, "", f"![decision importance]({IMPORTANCE_PNG})"]
 
 
 # -- building blocks ----------------------------------------------------------------------------

@@ -146,3 +146,47 @@ def test_report_shows_the_wall_time_of_each_stage(tmp_path: Path, runs: list[Pat
     assert "## Wall time" in report and "| AutoRC | ds_a |" in report
     result = json.loads((runs[2] / "result.json").read_text())
     assert set(result["seconds"]) == {"search", "evaluation"}
+
+
+def test_report_shows_the_decision_importance(tmp_path: Path) -> None:
+    """The search's importance table and chart, and an importance over the evaluated candidates
+    when at least 3 were evaluated (else: too few to say)."""
+    from autorc_nni.architecture import DECISIONS
+    from autorc_nni.files import atomic_write_json
+    from autorc_nni.importance import decision_importance, plot_importance
+
+    def search(cfg, out: Path):
+        archs = [Architecture(use_c1=c1, use_c0=c0, pool_c1="start")
+                 for c1 in (True, False) for c0 in (True, False)]
+        scored = [(a, 0.9 if a.use_c1 else 0.3) for a in archs]
+        result = decision_importance(scored, DECISIONS, evaluator="mdi")
+        out.mkdir(parents=True, exist_ok=True)
+        atomic_write_json(out / "importance.json", result)
+        plot_importance(result, out / "importance.png")
+        return [{"architecture": a, "score": s} for a, s in scored]
+
+    runs = []
+    for method, top in (("autorc", 1), ("random", None)):
+        cfg = pipeline_config_from_dict({
+            "method": method, "dataset": "ds_a", "encoder": "tiny", "seed": 0,
+            **({"top": top} if top else {"random_n": 4}), "hpo": {"trials": 1},
+            "seeds": {"n": 2}})
+        run_pipeline(cfg, tmp_path / method, search_fn=search, train_fn=fake_train)
+        runs.append(tmp_path / method)
+    out = write_report(runs, tmp_path / "rep")
+    report = (tmp_path / "rep" / "report.md").read_text()
+    assert "#### Decision importance in the search" in report
+    section = report[report.index("#### Decision importance in the search"):]
+    table = section[section.index("| decision | importance |"):].splitlines()
+    assert table[2].startswith("| use_c1 | ") and table[2].endswith(" | True (0.9000, 2) |")
+    assert "1 evaluated candidate: too few evaluated candidates to say" in report
+    imp = out["importance"]
+    assert set(imp) == {str(tmp_path / "autorc"), str(tmp_path / "random")}
+    assert imp[str(tmp_path / "autorc")]["evaluated"] is None
+    evaluated = imp[str(tmp_path / "random")]["evaluated"]
+    assert evaluated["n"] == 4 and evaluated["decisions"]
+    assert "k is too small to say much" in evaluated["caution"]
+    assert "#### Decision importance over the evaluated candidates" in report
+    charts = [p for v in imp.values() for p in v["charts"]]
+    assert len(charts) == 2 and all(p.read_bytes()[:4] == b"\x89PNG" for p in charts)
+    assert all(f"]({p.name})" in report for p in charts)

@@ -72,6 +72,49 @@ def test_search_finds_the_planted_design(planted, tmp_path):
     assert list(charts) == list(space_decisions("M2"))
     assert charts["use_c1"] == ["prob/use_c1/True", "prob/use_c1/False"]
     assert set(charts["use_c1"]) <= set(acc.Tags()["scalars"])
+    # decision importance over the ranked candidates, written beside the ranking
+    importance = json.loads((tmp_path / "importance.json").read_text())
+    assert importance["n"] == 10 and importance["evaluator"] == "fanova"
+    assert set(importance["constant"]) | {d["decision"] for d in importance["decisions"]} == set(
+        space_decisions("M2"))
+    md = (tmp_path / "ranking.md").read_text()
+    assert "## Decision importance" in md and "![decision importance](importance.png)" in md
+    assert (tmp_path / "importance.png").read_bytes()[:4] == b"\x89PNG"
+    # k = 10 candidates all use c1 (the controller is sure of it): nothing to tell apart. Rank
+    # k = 60 from the same trained search (a resume after the end only ranks again): a few
+    # candidates without c1 come in, and c1 is what explains the score
+    run_search(_cfg(planted, tmp_path, k=60, resume=True))
+    importance = json.loads((tmp_path / "importance.json").read_text())
+    assert importance["n"] == 60 and importance["note"] is None
+    top = importance["decisions"][0]
+    assert top["decision"] == "use_c1" and top["best_option"] == "True", importance["decisions"]
+    assert top["importance"] > 0.5
+    assert f"| use_c1 | {top['importance']:.3f} | True (" in (tmp_path / "ranking.md").read_text()
+
+
+def test_a_failing_importance_keeps_the_ranking(tmp_path, monkeypatch):
+    """The ranking is written whatever the importance does; the failure is said in ranking.md."""
+    import autorc_nni.importance
+    from strategies.search import RankedArchitecture, write_ranking
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("no forest today")
+
+    monkeypatch.setattr(autorc_nni.importance, "decision_importance", boom)
+    (tmp_path / "importance.json").write_text("{}")  # a stale one from an earlier ranking
+    ranked = [RankedArchitecture(i + 1, Architecture(use_c1=i % 2 == 0), 0.9 - 0.1 * i, 0.1, [])
+              for i in range(3)]
+    write_ranking(ranked, _cfg(tmp_path, tmp_path, k=3, top_k=1), tmp_path, step=5)
+    assert len(json.loads((tmp_path / "ranking.json").read_text())) == 3
+    md = (tmp_path / "ranking.md").read_text()
+    assert "| 3 | 0.7000 |" in md
+    assert "## Decision importance" in md and "RuntimeError: no forest today" in md
+    assert not (tmp_path / "importance.json").exists()
+    monkeypatch.undo()
+    write_ranking(ranked, _cfg(tmp_path, tmp_path, k=3, top_k=1), tmp_path, step=5)
+    importance = json.loads((tmp_path / "importance.json").read_text())
+    assert importance["n"] == 3 and "k is too small to say much" in importance["caution"]
+    assert "k is too small to say much" in (tmp_path / "ranking.md").read_text()
 
 
 def test_resume_after_kill_matches_uninterrupted_run(planted, tmp_path):
