@@ -14,7 +14,7 @@ benchmark measures, for the encoder given (default ``minilm``) on a dataset (def
     AUTORC_DATA_DIR=../shared/data .venv/bin/python benchmarks/settings.py finetune \
         --lrs 2e-5 5e-5 1e-4 2e-4 --epochs 2
     AUTORC_DATA_DIR=../shared/data .venv/bin/python benchmarks/settings.py search \
-        --search-grid 1e-4:1e-3:0.25 1e-4:3e-3:0.25 5e-5:3e-3:0.25
+        --search-grid 1e-4:1e-3:0.2 1e-4:5e-3:0.2 3e-4:5e-3:0.2:0.1
 
 Every configuration runs as its own ``autorc`` process. Results are merged into
 ``benchmarks/results/settings.json`` (keyed by part and setting) and printed as a table; run
@@ -89,11 +89,16 @@ def _scalars(logdir: Path, tag: str) -> list[tuple[int, float]]:
 def search(args: argparse.Namespace) -> dict:
     rows = {}
     for spec in args.search_grid:
-        lr, clr, warm = (float(x) for x in spec.split(":"))
-        out = args.runs / f"search-{args.dataset}-lr{lr:g}-clr{clr:g}-w{warm:g}"
+        values = [float(x) for x in spec.split(":")]
+        if len(values) not in (3, 4):
+            raise SystemExit(f"--search-grid {spec!r}: expected lr:controller_lr:warmup[:enc_warmup]")
+        lr, clr, warm = values[:3]
+        enc = values[3] if len(values) == 4 else args.encoder_warmup
+        out = args.runs / f"search-{args.dataset}-lr{lr:g}-clr{clr:g}-w{warm:g}-ew{enc:g}"
         cmd = [sys.executable, "-m", "trial.cli", "search", "--dataset", args.dataset,
                "--encoder", args.encoder, "--epochs", str(args.search_epochs),
                "--lr", f"{lr:g}", "--controller-lr", f"{clr:g}", "--search-warmup", f"{warm:g}",
+               "--encoder-warmup", f"{enc:g}",
                "--batch-size", str(args.search_batch_size), "--child-steps",
                str(args.child_steps), "--reward-batch-mult", str(args.reward_batch_mult),
                "--k", str(args.k), "--top-k", "1", "--max-len", "128",
@@ -109,6 +114,7 @@ def search(args: argparse.Namespace) -> dict:
         q = max(1, len(reward) // 4)
         rows[spec] = {
             "lr": lr, "controller_lr": clr, "search_warmup_epochs": warm,
+            "encoder_warmup_epochs": enc,
             "steps": summary["steps"], "warmup_steps": summary["search_warmup_steps"],
             "entropy_start": entropy[0][1] if entropy else None,
             "entropy_end": entropy[-1][1] if entropy else None,
@@ -138,8 +144,10 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--limit-train", type=int, default=None)
     p.add_argument("--search-grid", nargs="+", default=["1e-4:1e-3:0.25", "1e-4:3e-3:0.25"],
-                   help="lr:controller_lr:search_warmup_epochs triples")
+                   help="lr:controller_lr:search_warmup_epochs[:encoder_warmup_epochs] entries")
     p.add_argument("--search-epochs", type=float, default=1.0)
+    p.add_argument("--encoder-warmup", type=float, default=0.8,
+                   help="shared-weight LR warm-up in epochs when a grid entry gives none")
     p.add_argument("--search-batch-size", type=int, default=16)
     p.add_argument("--child-steps", type=int, default=2)
     p.add_argument("--reward-batch-mult", type=int, default=2)
