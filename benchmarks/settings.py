@@ -173,7 +173,15 @@ def main(argv: list[str] | None = None) -> dict:
     }
     part["command"] = shlex.join(["python", "benchmarks/settings.py",
                                   *(argv if argv is not None else sys.argv[1:])])
-    results[f"{args.part}:{args.dataset}:{args.encoder}"] = part
+    key = f"{args.part}:{args.dataset}:{args.encoder}"
+    if key in results:  # keep the rows of earlier invocations (same part, dataset, encoder)
+        part["rows"] = {**results[key].get("rows", {}), **part["rows"]}
+        part["earlier_commands"] = [*results[key].get("earlier_commands", []),
+                                    results[key].get("command")]
+        if args.part == "finetune":
+            best = max(part["rows"].values(), key=lambda r: r["dev_micro_f1"])
+            part["chosen_on_dev"] = {"lr": best["lr"], "dev_micro_f1": best["dev_micro_f1"]}
+    results[key] = part
     results["benchmark"] = "settings"
     args.out.parent.mkdir(parents=True, exist_ok=True)
     tmp = args.out.with_suffix(".json.tmp")
