@@ -67,8 +67,14 @@ def finetune(args: argparse.Namespace) -> dict:
                "--threads", str(args.threads), "--no-progress"]
         if args.limit_train:
             cmd += ["--limit-train", str(args.limit_train)]
-        wall = _run(cmd, out, fresh=not (out / "metrics.json").is_file())
+        if (out / "metrics.json").is_file() and not args.fresh:  # measured before: reuse it
+            print(f"reusing {out} (--fresh to run it again)", flush=True)
+            wall = None
+        else:
+            wall = _run(cmd, out, fresh=True)
         m = json.loads((out / "metrics.json").read_text())
+        if wall is None:
+            wall = m["throughput"]["train_seconds"]
         rows[f"{args.arch}@lr{lr:g}"] = {
             "lr": lr, "dev_micro_f1": m["dev"]["micro_f1"], "test_micro_f1": m["test"]["micro_f1"],
             "test_official": m["test"].get("semeval_official"), "best_epoch": m["best_epoch"],
@@ -106,8 +112,14 @@ def search(args: argparse.Namespace) -> dict:
                "--threads", str(args.threads), "--no-progress"]
         if args.limit_train:
             cmd += ["--limit-train", str(args.limit_train)]
-        wall = _run(cmd, out, fresh=not (out / "summary.json").is_file())
+        if (out / "summary.json").is_file() and not args.fresh:  # measured before: reuse it
+            print(f"reusing {out} (--fresh to run it again)", flush=True)
+            wall = None
+        else:
+            wall = _run(cmd, out, fresh=True)
         summary = json.loads((out / "summary.json").read_text())
+        if wall is None:
+            wall = summary.get("search_seconds_this_process")
         ranking = json.loads((out / "ranking.json").read_text())
         entropy = _scalars(out / "tensorboard", "search/entropy")
         reward = [v for _, v in _scalars(out / "tensorboard", "search/reward")]
@@ -155,6 +167,8 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--limit-dev", type=int, default=300)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--runs", type=Path, default=ROOT / "runs" / "settings")
+    p.add_argument("--fresh", action="store_true",
+                   help="run every configuration again (default: reuse a finished run folder)")
     p.add_argument("--out", type=Path, default=RESULTS / "settings.json")
     args = p.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
