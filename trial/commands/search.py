@@ -54,12 +54,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--method", choices=list(METHODS), help="AutoRC or an ablation (default autorc)")
     p.add_argument("--epochs", type=float, help="search epochs (default 10)")
     p.add_argument("--batch-size", type=int, help="child training batch size (default 32)")
-    p.add_argument("--lr", type=float, help="learning rate of the shared weights (default 5e-5)")
-    p.add_argument("--controller-lr", type=float, help="controller Adam LR (default 1e-4)")
+    p.add_argument("--lr", type=float, help="learning rate of the shared weights (default: the encoder's "
+                   "measured setting; otherwise the paper's 5e-5)")
+    p.add_argument("--controller-lr", type=float, help="controller Adam LR (default: the encoder's "
+                   "measured setting; otherwise the paper's 1e-4)")
     p.add_argument("--child-steps", type=int, help="train batches per child (default 4)")
     p.add_argument("--reward-batch-mult", type=int, help="reward batch = this x batch size (4)")
     p.add_argument("--search-warmup", type=float, help="epochs without controller updates (1.5)")
-    p.add_argument("--encoder-warmup", type=float, help="encoder LR warm-up in epochs (0.8)")
+    p.add_argument("--encoder-warmup", type=float, help="encoder LR warm-up in epochs (default: the "
+                   "encoder's measured setting; otherwise 0.8)")
     p.add_argument("--copies", type=int, help="weight copies per encoder group (method's default)")
     p.add_argument("--k", type=int, help="architectures sampled after the search (default 30)")
     p.add_argument("--top-k", type=int, help="of which the best are exported (default 5)")
