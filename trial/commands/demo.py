@@ -48,6 +48,16 @@ def _n_trials(config: Path) -> int:
     return n
 
 
+REWARD_EVERY = 20.0  # seconds between two search-progress lines of a trial
+
+
+def _mean_reward(reports: list[dict]) -> dict:
+    """One reward report standing for several: the last step, the mean reward over them."""
+    values = [r["default"] for r in reports]
+    return {"kind": "reward", "step": reports[-1].get("step"), "default": sum(values) / len(values),
+            "steps": len(values)}
+
+
 def describe_metric(data: dict) -> str | None:
     """One console line for an intermediate result of ``trial.nni_trial`` (None: not ours)."""
     if not isinstance(data, dict) or "kind" not in data:
@@ -56,7 +66,8 @@ def describe_metric(data: dict) -> str | None:
     test = data.get("test")
     tail = "" if test is None else f", test {100 * test:.2f}"
     if kind == "reward":
-        return f"search step {data.get('step')}: mean reward {value:.3f}"
+        over = f" over the last {data['steps']} steps" if data.get("steps", 1) > 1 else ""
+        return f"search step {data.get('step')}: mean reward {value:.3f}{over}"
     if kind == "hpo_trial":
         return (f"candidate {data.get('rank')}: HPO trial {data.get('number')} (budget "
                 f"{data.get('budget')}, lr {data.get('lr')}, batch {data.get('batch_size')}): "
@@ -75,6 +86,8 @@ def run(args: argparse.Namespace) -> int:
     seen: dict[str, str] = {}
     shown: set[tuple[str, int]] = set()
     names: dict[str, str] = {}
+    pending: dict[str, list[dict]] = {}  # reward reports not printed yet, per trial
+    last_reward: dict[str, float] = {}
     t0 = time.monotonic()
 
     def stamp() -> str:
@@ -97,9 +110,16 @@ def run(args: argparse.Namespace) -> int:
             if m.get("type") != "PERIODICAL" or key in shown:
                 continue
             shown.add(key)
-            line = describe_metric(m.get("data"))
+            tid, data = m.get("trialJobId"), m.get("data")
+            if isinstance(data, dict) and data.get("kind") == "reward":
+                # one line per REWARD_EVERY seconds: the mean over the steps since the last one
+                pending.setdefault(tid, []).append(data)
+                if time.monotonic() - last_reward.get(tid, 0.0) < REWARD_EVERY:
+                    continue
+                data = _mean_reward(pending.pop(tid))
+                last_reward[tid] = time.monotonic()
+            line = describe_metric(data)
             if line:
-                tid = m.get("trialJobId")
                 print(f"{stamp()} trial {tid} ({names.get(tid, '?')}): {line}", flush=True)
 
     with Experiment(config, port=args.port, cwd=ROOT) as exp:
