@@ -11,7 +11,9 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 RUNS=${1:-runs/cpu-repro}
 OUT=results/cpu-repro
-AUTORC=${AUTORC:-.venv/bin/autorc}
+# `python -m trial.cli` from the project root runs this checkout's code (an editable install's
+# `autorc` script would run the checkout it was installed from)
+AUTORC=${AUTORC:-.venv/bin/python -m trial.cli}
 export AUTORC_DATA_DIR=${AUTORC_DATA_DIR:-$(cd .. && pwd)/shared/data}
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_DATASETS_OFFLINE=1
 DATASETS=${DATASETS:-"semeval10 ddi chemprot"}
@@ -28,13 +30,13 @@ timed() {  # timed CMD...: run it, append the command and its wall time to the l
 
 for ds in $DATASETS; do
   for m in $METHODS; do
-    timed "$AUTORC" run --config configs/cpu-repro.yml --set "dataset=$ds" --set "method=$m" \
+    timed $AUTORC run --config configs/cpu-repro.yml --set "dataset=$ds" --set "method=$m" \
       --out "$RUNS/$ds-$m"
   done
 done
 # one transfer: the architecture AutoRC learned on semeval10, re-tuned and evaluated on ddi
 if [[ -f $RUNS/semeval10-autorc/result.json && $DATASETS == *ddi* ]]; then
-  timed "$AUTORC" transfer --arch "$RUNS/semeval10-autorc/result.json" --dataset ddi \
+  timed $AUTORC transfer --arch "$RUNS/semeval10-autorc/result.json" --dataset ddi \
     --config configs/cpu-repro.yml --out "$RUNS/transfer-semeval10-ddi"
 fi
-timed "$AUTORC" report "$RUNS"/* --out "$OUT"
+timed $AUTORC report "$RUNS"/* --out "$OUT"
