@@ -132,7 +132,7 @@ def _card(arch: Architecture, metrics: dict[str, Any], result: dict[str, Any] | 
         "import autorc_nni as ar",
         "model = ar.RCModel.from_pretrained(\"PATH/TO/THIS/FOLDER\")",
         "model.predict([{\"text\": \"The fire was caused by a cigarette.\", "
-        "\"h\": {\"pos\": [25, 34]}, \"t\": {\"pos\": [4, 8]}}])   # [(label, probability)]",
+        "\"h\": {\"pos\": [4, 8]}, \"t\": {\"pos\": [25, 34]}}])   # [(label, probability)]",
         "```",
         "",
         "## Architecture",

@@ -59,8 +59,10 @@ TrainFn = Callable[[dict[str, Any], "Callable[[int, float], None] | None"], dict
 HP_KEYS: tuple[str, ...] = ("lr", "batch_size", "warmup")
 PROTOCOL_KEYS: tuple[str, ...] = (*HP_KEYS, "seed", "out", "arch", "resume")
 
-# on_progress(kind, data): "hpo_trial" (one Optuna trial finished: number, params, dev, test)
-# and "seed" (one seed run finished: seed, dev, test); for consoles and NNI's intermediate results
+# on_progress(kind, data): "epoch" (a dev evaluation inside a training: stage "hpo_trial" with
+# its number or "seed" with the seed, epoch, dev), "hpo_trial" (one Optuna trial finished:
+# number, params, dev, test) and "seed" (one seed run finished: seed, dev, test); for consoles
+# and NNI's intermediate results
 ProgressFn = Callable[[str, dict[str, Any]], None]
 
 METRICS_FILE = "metrics.json"
@@ -331,12 +333,16 @@ def run_hpo(
         trial.set_user_attr("dir", str(out))
 
         def report(epoch: int, dev: float) -> None:
+            if on_progress is not None:
+                on_progress("epoch", {"stage": "hpo_trial", "number": trial.number,
+                                      "epoch": epoch, "dev": dev})
             trial.report(dev, epoch)
             if hpo.pruning and trial.should_prune():
                 raise optuna.TrialPruned(f"pruned at epoch {epoch} (dev {dev:.4f})")
 
         kwargs = {**train_base, **params, "seed": seed, "arch": str(arch_path)}
-        result = _train_once(train_fn, kwargs, out, report if hpo.pruning else None)
+        watch = hpo.pruning or on_progress is not None
+        result = _train_once(train_fn, kwargs, out, report if watch else None)
         dev, test = scores_of(result, str(out / METRICS_FILE))
         if test is not None:
             trial.set_user_attr("test", test)
@@ -437,7 +443,11 @@ def run_seeds(
     for s in seeds.seeds():
         out = out_dir / f"seed_{s}"
         kwargs = {**train_base, **params, "seed": s, "arch": str(arch_path)}
-        result = _train_once(train_fn, kwargs, out)
+
+        def report(epoch: int, dev: float, s: int = s) -> None:
+            on_progress("epoch", {"stage": "seed", "seed": s, "epoch": epoch, "dev": dev})
+
+        result = _train_once(train_fn, kwargs, out, report if on_progress is not None else None)
         dev, test = scores_of(result, str(out / METRICS_FILE))
         metric = metric or result.get("metric")
         if on_progress is not None:

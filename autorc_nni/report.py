@@ -139,8 +139,11 @@ def collect(run_dirs: list[str | Path]) -> list[Record]:
 # --------------------------------------------------------------------------------------------
 # Table 1
 # --------------------------------------------------------------------------------------------
-def fmt_cell(mean: float, std: float, n_runs: int = 1) -> str:
-    """``76.73±0.475`` (percent, as the paper prints it), then ``(n runs)`` for a mean over runs."""
+def fmt_cell(mean: float, std: float, n_runs: int = 1, n_seeds: int | None = None) -> str:
+    """``76.73±0.475`` (percent, as the paper prints it), then ``(n runs)`` for a mean over runs;
+    one run of one seed has no spread to show: ``85.20 (1 seed)``."""
+    if n_runs == 1 and n_seeds == 1:
+        return f"{100 * mean:.2f} (1 seed)"
     s = f"{100 * mean:.2f}±{100 * std:.3f}"
     return f"{s} ({n_runs} runs)" if n_runs > 1 else s
 
@@ -188,7 +191,8 @@ def table1(records: list[Record]) -> str:
     head = ["Model", *[f"{d} ({(metric.get(d) or '?').replace('_', '-')})" for d in datasets]]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for row in rows:
-        vals = [fmt_cell(c["mean"], c["std"], c["n_runs"]) if (c := table.get((row, d)))
+        vals = [fmt_cell(c["mean"], c["std"], c["n_runs"], c.get("n_seeds"))
+                if (c := table.get((row, d)))
                 else "-" for d in datasets]
         lines.append(f"| {ROW_NAMES.get(row, row)} | " + " | ".join(vals) + " |")
     return "\n".join(lines) + "\n"

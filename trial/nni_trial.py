@@ -11,7 +11,8 @@ config keys, dotted for nested ones (``{"seed": 2}``, ``{"method": "naive-enas"}
   experiment over the same ``--runs-root``) a trial with the same parameters skips every stage
   already finished;
 - reports the running controller reward while the search runs (``kind: reward``), each HPO
-  trial's and each seed's dev score as it finishes (``hpo_trial``, ``seed``), then each evaluated
+  trial's and each seed's dev score after every epoch (``epoch``) and as it finishes
+  (``hpo_trial``, ``seed``), then each evaluated
   candidate's mean dev score (``dev``), with ``nni.report_intermediate_result({"default": value,
   "kind": …})``: the web UI and ``autorc demo``'s console show the stage a trial is in;
 - finishes with ``nni.report_final_result({"default": best model's mean dev score, "test": its
@@ -119,6 +120,12 @@ def _run(args: argparse.Namespace) -> int:
                 for tag, points in read_scalars(search_tb, "search/").items():
                     for step, value in points:
                         writer.add_scalar(tag, value, step)
+        elif kind == "epoch":  # a dev evaluation inside a training
+            report = {"default": data["dev"], "kind": "epoch", "rank": data.get("rank", 1),
+                      "stage": data["stage"], "epoch": data["epoch"]}
+            report.update({k: data[k] for k in ("seed", "number") if k in data})
+            nni.report_intermediate_result(report)
+            n_reports += 1
         elif kind in ("hpo_trial", "seed"):  # one training finished: the console shows it
             report = {"default": data["dev"], "kind": kind, "rank": data.get("rank", 1),
                       "test": data.get("test")}

@@ -309,3 +309,21 @@ def test_one_point_grid_trains_no_hpo_trial(tmp_path: Path) -> None:
     assert len(fake.calls) == 2 and r["params"] == res["best_params"]
     assert r["hpo_setting"]["skipped"] and r["train_setting"]["lr"] == 1e-4
     assert set(r["seconds"]) == {"hpo", "seeds"}
+
+
+def test_progress_reports_every_epoch_trial_and_seed(tmp_path: Path) -> None:
+    events: list[tuple[str, dict]] = []
+
+    def train(kw: dict, report=None) -> dict:
+        for epoch in (1, 2):
+            report(epoch, 0.1 * epoch)
+        return {"dev": {"score": 0.2}, "test": {"score": 0.1}, "metric": "micro_f1"}
+
+    hpo = HPOConfig(trials=1, space=HPOSpace(lr=[1e-4, 2e-4], batch_size=[32], warmup=[0.8]))
+    evaluate_architecture(ARCH, BASE, hpo, SeedsConfig(n=2), tmp_path, train,
+                          on_progress=lambda k, d: events.append((k, d)))
+    kinds = [k for k, _ in events]
+    assert kinds == ["epoch", "epoch", "hpo_trial", "epoch", "epoch", "seed", "epoch", "epoch",
+                     "seed"]
+    assert events[0][1] == {"stage": "hpo_trial", "number": 0, "epoch": 1, "dev": 0.1}
+    assert events[3][1] == {"stage": "seed", "seed": 0, "epoch": 1, "dev": 0.1}

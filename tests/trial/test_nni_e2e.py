@@ -70,12 +70,14 @@ def test_nnictl_experiment_runs_protocol_trials(tmp_path: Path, tiny_config) -> 
     assert final["test"] == result["best"]["test_mean"]
     # the stage a trial is in: search rewards, each HPO trial and seed, each candidate's mean
     kinds = {m["data"]["kind"] for m in mine if m["type"] == "PERIODICAL"}
-    assert {"reward", "seed", "dev"} <= kinds <= {"reward", "hpo_trial", "seed", "dev"}
+    assert {"reward", "epoch", "seed", "dev"} <= kinds <= {"reward", "epoch", "hpo_trial", "seed",
+                                                           "dev"}
     from trial.commands.demo import describe_metric
 
     lines = [describe_metric(m["data"]) for m in mine if m["type"] == "PERIODICAL"]
     assert any(x and x.startswith("search step") for x in lines)
     assert any(x and ": seed 0 " in x and "dev " in x for x in lines)
+    assert any(x and ": seed 0, epoch 1: dev " in x for x in lines)
     assert final["model"] and (Path(final["model"]) / "config.json").is_file()
     assert not [m for m in metrics if m["trialJobId"] == bad["trialJobId"]
                 and m["type"] == "FINAL"]

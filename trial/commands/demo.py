@@ -68,6 +68,10 @@ def describe_metric(data: dict) -> str | None:
     if kind == "reward":
         over = f" over the last {data['steps']} steps" if data.get("steps", 1) > 1 else ""
         return f"search step {data.get('step')}: mean reward {value:.3f}{over}"
+    if kind == "epoch":
+        which = (f"HPO trial {data.get('number')}" if data.get("stage") == "hpo_trial"
+                 else f"seed {data.get('seed')}")
+        return f"candidate {data.get('rank')}: {which}, epoch {data.get('epoch')}: dev {100 * value:.2f}"
     if kind == "hpo_trial":
         return (f"candidate {data.get('rank')}: HPO trial {data.get('number')} (budget "
                 f"{data.get('budget')}, lr {data.get('lr')}, batch {data.get('batch_size')}): "
@@ -127,16 +131,21 @@ def run(args: argparse.Namespace) -> int:
         jobs = exp.wait(n, args.timeout, poll=5.0, on_poll=on_poll)
         finals = exp.final_metrics()
     print()
-    print(f"{'trial':<8} {'status':<10} {'method':<12} {'dev':>7} {'test':>7}  run")
+    # the trials ranked by their model's dev score (the test score is shown, never used)
+    print(f"{'rank':<5} {'trial':<8} {'status':<10} {'method':<12} {'dev':>7} {'test':>7}  run")
     run_dirs = []
-    for j in jobs:
-        f = finals.get(j["trialJobId"])
-        if f is None:
-            print(f"{j['trialJobId']:<8} {j['status']:<10} (no result; see {j.get('logPath')})")
-            continue
+    done = sorted((j for j in jobs if j["trialJobId"] in finals),
+                  key=lambda j: -finals[j["trialJobId"]]["default"])
+    for rank, j in enumerate(done, 1):
+        f = finals[j["trialJobId"]]
         run_dirs.append(f["run_dir"])
-        print(f"{j['trialJobId']:<8} {j['status']:<10} {f.get('method', '?'):<12} "
-              f"{100 * f['default']:>7.2f} {100 * (f.get('test') or 0):>7.2f}  {f['run_dir']}")
+        test = "-" if f.get("test") is None else f"{100 * f['test']:.2f}"
+        print(f"{rank:<5} {j['trialJobId']:<8} {j['status']:<10} {f.get('method', '?'):<12} "
+              f"{100 * f['default']:>7.2f} {test:>7}  {f['run_dir']}")
+    for j in jobs:
+        if j["trialJobId"] not in finals:
+            print(f"{'-':<5} {j['trialJobId']:<8} {j['status']:<10} (no result; see "
+                  f"{j.get('logPath')})")
     if not run_dirs:
         print("no trial finished; nothing to report")
         return 1
@@ -156,8 +165,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 # One SemEval-style statement (character offsets, end exclusive) for the printed example.
-PREDICT_EXAMPLE = ('{"text": "The fire was caused by a cigarette.", "h": {"pos": [25, 34]}, '
-                   '"t": {"pos": [4, 8]}}')
+# e1 (h) first, as in SemEval: "fire" ... "cigarette" is Cause-Effect(e2,e1).
+PREDICT_EXAMPLE = ('{"text": "The fire was caused by a cigarette.", "h": {"pos": [4, 8]}, '
+                   '"t": {"pos": [25, 34]}}')
 
 
 def _trial_name(job: dict) -> str:
