@@ -39,7 +39,7 @@ from typing import Any
 
 from autorc_nni.architecture import PRESETS, Architecture
 from autorc_nni.config import ConfigError, from_dict, read_yaml
-from autorc_nni.files import atomic_write_json
+from autorc_nni.files import atomic_write_json, run_dir_lock
 from autorc_nni.hpo import (
     HPOConfig,
     SeedsConfig,
@@ -248,6 +248,13 @@ def run_pipeline(
     (default: the full space). ``on_event(kind, data)`` is told about each finished stage.
     """
     run_dir = Path(run_dir)
+    with run_dir_lock(run_dir, "protocol run"):  # a second process on it is refused
+        return _run_pipeline(cfg, run_dir, search_fn, train_fn, space, on_event)
+
+
+def _run_pipeline(cfg: PipelineConfig, run_dir: Path, search_fn: SearchFn | None,
+                  train_fn: TrainFn | None, space: Any, on_event: EventFn | None
+                  ) -> dict[str, Any]:
     emit = on_event or (lambda kind, data: None)
     _check_run_dir(cfg, run_dir)
     done = run_dir / "result.json"

@@ -451,7 +451,9 @@ def train(
     ``data`` (counts per split) and ``paths``. A run stopped by ``stop_after_steps`` returns
     ``{"stopped": True, "global_step": n}`` without writing metrics.
     """
-    with _hf_progress_off():
+    from autorc_nni.files import run_dir_lock
+
+    with _hf_progress_off(), run_dir_lock(cfg.out, "training"):
         return _train(cfg, on_dev)
 
 

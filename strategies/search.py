@@ -46,7 +46,7 @@ import torch
 from autorc_nni.architecture import DECISIONS, Architecture
 from autorc_nni.config import ConfigError, from_dict
 from autorc_nni.errors import AutoRCError
-from autorc_nni.files import atomic_torch_save, atomic_write_json, atomic_write_text
+from autorc_nni.files import atomic_torch_save, atomic_write_json, atomic_write_text, run_dir_lock
 from autorc_nni.train import peak_rss_mb, resolve_device, seed_everything
 from strategies.autorc import (
     METHODS,
@@ -502,13 +502,18 @@ def run_search(
     ``on_step(step, stats)`` (optional) is called after every search step with the step's
     ``reward``, ``baseline``, ``advantage``, ``entropy``, ``loss``, ``child_loss``, ``sample``...
     """
+    out = Path(cfg.out)
+    with run_dir_lock(out, "search"):  # a second process on the same folder is refused
+        return _run_search(cfg, out, on_step)
+
+
+def _run_search(cfg: SearchConfig, out: Path,
+                on_step: Callable[[int, dict[str, Any]], None] | None) -> SearchResult:
     from autorc_nni.encoders import load_encoder
     from search_spaces.spaces import fixed_values
 
     if cfg.num_threads:
         torch.set_num_threads(cfg.num_threads)
-    out = Path(cfg.out)
-    out.mkdir(parents=True, exist_ok=True)
     device = resolve_device(cfg.device)
 
     saved = None
