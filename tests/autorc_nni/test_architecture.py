@@ -182,3 +182,25 @@ def test_learned_presets_load_from_json_and_name_their_source(tmp_path, monkeypa
     arch_cmd._list(None)
     out = capsys.readouterr().out
     assert "ar-toyset" in out and "bert-entity" in out and "learned by autorc" in out
+
+
+def test_arch_preset_writes_a_runs_best_architecture(tmp_path, capsys):
+    import autorc_nni.architecture as A
+    from autorc_nni.pipeline import pipeline_config_from_dict, run_pipeline
+
+    cfg = pipeline_config_from_dict({"method": "r-bert", "dataset": "toyset", "encoder": "tiny",
+                                     "hpo": {"trials": 1}, "seeds": {"n": 2}})
+
+    def fake(kw, report=None):
+        return {"dev": {"score": 0.5 + kw["seed"] / 10}, "test": {"score": 0.4},
+                "metric": "micro_f1"}
+
+    run_pipeline(cfg, tmp_path / "run", train_fn=fake)
+    out = tmp_path / "presets" / "ar-toyset.json"
+    assert main(["arch", "preset", str(tmp_path / "run"), "-o", str(out)]) == 0
+    meta = json.loads(out.read_text())["_meta"]
+    assert meta["dataset"] == "toyset" and meta["source_run"] == str(tmp_path / "run")
+    assert meta["n_seeds"] == 2 and meta["test_mean"] == pytest.approx(0.4)
+    assert A.Architecture.load(out) == PRESETS["r-bert"]
+    assert main(["arch", "preset", str(tmp_path), "-o", str(out)]) == 2
+    assert "no such result" in capsys.readouterr().err

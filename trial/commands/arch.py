@@ -22,6 +22,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     show = asub.add_parser("show", help="print an architecture as text and JSON")
     show.add_argument("arch", help=f"a preset ({', '.join(PRESETS)}) or an architecture JSON")
     show.set_defaults(func=_show)
+    pre = asub.add_parser("preset", help="write a run's best learned architecture as a preset "
+                          "file (autorc_nni/presets/ar-<dataset>.json ships it as a preset)")
+    pre.add_argument("run", help="a protocol run directory (its result.json)")
+    pre.add_argument("-o", "--out", required=True, help="the preset JSON to write")
+    pre.set_defaults(func=_preset)
     draw = asub.add_parser("draw", help="draw an architecture as a diagram (PNG, PDF or SVG)")
     draw.add_argument("arch", help=f"a preset ({', '.join(PRESETS)}) or an architecture JSON")
     draw.add_argument("-o", "--out", default="arch.png",
@@ -35,6 +40,36 @@ def _list(args: argparse.Namespace) -> int:
     for name, arch in PRESETS.items():
         print(f"{name:<{width}}  {arch.short()}")
         print(f"{'':<{width}}  {preset_source(name)}")
+    return 0
+
+
+def _preset(args: argparse.Namespace) -> int:
+    import json
+    from pathlib import Path
+
+    from autorc_nni.architecture import Architecture
+    from autorc_nni.config import ConfigError
+
+    run = Path(args.run)
+    path = run / "result.json"
+    try:
+        result = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such result (give a protocol run directory)") from None
+    except json.JSONDecodeError as e:
+        raise ConfigError(f"{path}: line {e.lineno}: invalid JSON: {e.msg}") from None
+    if result.get("kind") != "pipeline":
+        raise ConfigError(f"{path}: not a protocol run's result (kind {result.get('kind')!r})")
+    best = result["best"]
+    arch = Architecture.from_dict(best["architecture"], where=str(path))
+    meta = {"method": result.get("method"), "dataset": result.get("dataset"),
+            "source_run": str(run), "dev_mean": best.get("dev_mean"),
+            "test_mean": best.get("test_mean"), "test_std": best.get("test_std"),
+            "n_seeds": len(best.get("test") or []), "params": best.get("params"),
+            "command": (result.get("command") or None)}
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    arch.save(args.out, meta={k: v for k, v in meta.items() if v is not None})
+    print(f"wrote {args.out}: {arch.short()}")
     return 0
 
 
