@@ -67,6 +67,16 @@ def test_train_then_predict(synthetic_data, tmp_path, cache, capsys, monkeypatch
     assert first[0] == "<stdin>:1" and first[1] in labels and 0 < float(first[2]) <= 1
     # the same sentence given as words or as text with character offsets: the same answer
     assert first[1:] == second[1:]
+    # a stream with bad lines: each reported with its number, the others still predicted
+    bad = lines.splitlines()
+    stream = "\n".join([bad[0], '{"text": "a b", "h": {"pos": [0, 1]}}', "not json", bad[1]])
+    monkeypatch.setattr(sys, "stdin", io.StringIO(stream + "\n"))
+    assert main(["predict", "--model", str(out / "model")]) == 1
+    captured = capsys.readouterr()
+    assert [line.split("\t")[0] for line in captured.out.splitlines()] == ["<stdin>:1",
+                                                                          "<stdin>:4"]
+    assert "<stdin>:2: missing key 't'" in captured.err and "<stdin>:3: malformed JSON" in captured.err
+    assert "2 line(s) could not be read" in captured.err
 
 
 def test_bad_input_is_a_clear_error(synthetic_data, tmp_path, cache, capsys, monkeypatch):

@@ -7,6 +7,8 @@
 Without ``--input``, reads JSON lines from stdin: ``{"text", "h": {"pos": [s, e]}, "t": ...}``
 with character offsets (end exclusive), or ``{"token": [...], "h": {"pos": [s, e]}, ...}`` with
 word offsets. Prints ``id<TAB>label<TAB>probability`` per example (``--json``: JSON lines).
+A line that cannot be read is reported on stderr with its number and skipped; the others are
+still predicted, and the exit status is then 1.
 An example whose entities do not fit in the model's max length gets label ``-`` (null in JSON).
 """
 
@@ -37,19 +39,30 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def read_stdin_examples(lines, where: str = "<stdin>") -> list[RelationExample]:
-    """OpenNRE-style JSON lines (``text`` + character offsets, or ``token`` + word offsets)."""
+def read_stdin_examples(lines, where: str = "<stdin>", errors: list[str] | None = None
+                        ) -> list[RelationExample]:
+    """OpenNRE-style JSON lines (``text`` + character offsets, or ``token`` + word offsets).
+
+    With ``errors`` (a list), a bad line is recorded there (``<stdin>:3: …``) and skipped, so
+    one malformed line does not cost the others their predictions; without it, it raises.
+    """
     examples = []
     for n, line in enumerate(lines, 1):
         if not line.strip():
             continue
         try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise DataError(f"{where}:{n}: malformed JSON line ({e.msg} at column {e.colno})") from None
-        if not isinstance(obj, dict):
-            raise DataError(f"{where}:{n}: expected a JSON object, got {type(obj).__name__}")
-        examples.append(opennre_row(obj, f"{where}:{n}"))
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise DataError(f"{where}:{n}: malformed JSON line ({e.msg} at column "
+                                f"{e.colno})") from None
+            if not isinstance(obj, dict):
+                raise DataError(f"{where}:{n}: expected a JSON object, got {type(obj).__name__}")
+            examples.append(opennre_row(obj, f"{where}:{n}"))
+        except DataError as e:
+            if errors is None:
+                raise
+            errors.append(str(e))
     return examples
 
 
@@ -57,12 +70,15 @@ def run(args: argparse.Namespace) -> int:
     from autorc_nni.model import RCModel
     from autorc_nni.train import resolve_device
 
+    errors: list[str] = []
     if args.input:
         if args.format not in READERS:
             raise DataError(f"unknown format {args.format!r}; known: {', '.join(READERS.names())}")
         examples = READERS.get(args.format)(Path(args.input)).examples
     else:
-        examples = read_stdin_examples(sys.stdin)
+        examples = read_stdin_examples(sys.stdin, errors=errors)
+    for e in errors:  # every bad line, with its number; the others are still predicted
+        print(f"autorc predict: skipped {e}", file=sys.stderr)
     if not examples:
         raise DataError(f"{args.input or '<stdin>'}: no examples to predict")
     model = RCModel.from_pretrained(args.model, device=resolve_device(args.device))
@@ -75,4 +91,8 @@ def run(args: argparse.Namespace) -> int:
             print(json.dumps(row))
         else:
             print(f"{ex.id}\t{label if label is not None else '-'}\t{prob:.4f}")
+    if errors:
+        print(f"autorc predict: {len(errors)} line(s) could not be read (above); "
+              f"{len(examples)} predicted", file=sys.stderr)
+        return 1
     return 0
