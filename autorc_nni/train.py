@@ -396,10 +396,36 @@ def score_predictions(
 
 # -- checkpoints ------------------------------------------------------------------------------
 
+def numpy_rng_state() -> list[Any]:
+    """NumPy's global RNG state as tensors and plain values (``torch.load(weights_only=True)``
+    reads it back; a raw ``get_state()`` holds an ndarray, which it refuses)."""
+    name, keys, pos, has_gauss, cached = np.random.get_state()
+    return [name, torch.from_numpy(keys.astype(np.int64)), int(pos), int(has_gauss), float(cached)]
+
+
+def set_numpy_rng_state(state: list[Any]) -> None:
+    name, keys, pos, has_gauss, cached = state
+    np.random.set_state((name, keys.numpy().astype(np.uint32), pos, has_gauss, cached))
+
+
+def load_checkpoint(path: Path) -> dict[str, Any]:
+    """A resume checkpoint of ours, read with ``weights_only=True``: tensors and plain values
+    only, so a checkpoint from elsewhere can never run code. One that needs more is refused."""
+    import pickle
+
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError) as e:
+        raise ConfigError(
+            f"{path}: not a checkpoint this version can read safely (weights only): "
+            f"{str(e).splitlines()[0][:200]}; delete it to start the run afresh"
+        ) from None
+
+
 def _rng_state() -> dict[str, Any]:
     state = {
         "python": random.getstate(),
-        "numpy": np.random.get_state(),
+        "numpy": numpy_rng_state(),
         "torch": torch.get_rng_state(),
     }
     if torch.cuda.is_available():
@@ -409,7 +435,7 @@ def _rng_state() -> dict[str, Any]:
 
 def _set_rng_state(state: dict[str, Any]) -> None:
     random.setstate(state["python"])
-    np.random.set_state(state["numpy"])
+    set_numpy_rng_state(state["numpy"])
     torch.set_rng_state(state["torch"])
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
@@ -516,7 +542,7 @@ def _train(cfg: TrainConfig, on_dev: Callable[[int, float], None] | None) -> dic
         "epoch_loss_sum": 0.0,
     }
     if cfg.resume and ckpt_path.exists():
-        ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=False)
+        ckpt = load_checkpoint(ckpt_path)
         _check_resumable(ckpt["config"], cfg, ckpt_path)
         model.load_state_dict(ckpt["model"])
         optimizer.load_state_dict(ckpt["optimizer"])

@@ -39,7 +39,6 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -59,6 +58,7 @@ from autorc_nni.architecture import DECISIONS, Architecture, ArchitectureError  
 from autorc_nni.batching import BucketBatchSampler  # noqa: E402
 from autorc_nni.errors import AutoRCError  # noqa: E402
 from autorc_nni.metrics import compute_metrics  # noqa: E402
+from autorc_nni.train import numpy_rng_state, set_numpy_rng_state  # noqa: E402
 from strategies.controller import Controller, Reinforce  # noqa: E402
 
 
@@ -504,7 +504,7 @@ class AutoRCLightningModule(BaseOneShotLightningModule):
                 "copy": self.copy_generator.get_state(),
                 "torch": torch.get_rng_state(),
                 "python": random.getstate(),
-                "numpy": np.random.get_state(),
+                "numpy": numpy_rng_state(),
                 **({"cuda": torch.cuda.get_rng_state_all()} if torch.cuda.is_available() else {}),
             },
         }
@@ -525,7 +525,7 @@ class AutoRCLightningModule(BaseOneShotLightningModule):
         self.copy_generator.set_state(rng["copy"])
         torch.set_rng_state(rng["torch"])
         random.setstate(rng["python"])
-        np.random.set_state(rng["numpy"])
+        set_numpy_rng_state(rng["numpy"])
         if "cuda" in rng and torch.cuda.is_available():
             torch.cuda.set_rng_state_all(rng["cuda"])
 

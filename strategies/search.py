@@ -47,7 +47,7 @@ from autorc_nni.architecture import DECISIONS, Architecture
 from autorc_nni.config import ConfigError, from_dict
 from autorc_nni.errors import AutoRCError
 from autorc_nni.files import atomic_torch_save, atomic_write_json, atomic_write_text, run_dir_lock
-from autorc_nni.train import peak_rss_mb, resolve_device, seed_everything
+from autorc_nni.train import load_checkpoint, peak_rss_mb, resolve_device, seed_everything
 from strategies.autorc import (
     METHODS,
     AutoRCLightningModule,
@@ -519,7 +519,7 @@ def _run_search(cfg: SearchConfig, out: Path,
     saved = None
     ckpt = out / CHECKPOINT
     if cfg.resume and ckpt.is_file():
-        saved = torch.load(ckpt, map_location="cpu", weights_only=False)
+        saved = load_checkpoint(ckpt)  # weights only: a foreign checkpoint never runs code
         _check_resumable(saved["config"], cfg, ckpt)
     elif cfg.resume:
         print(f"autorc search: no {ckpt} to resume from; starting a new search")

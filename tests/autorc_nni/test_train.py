@@ -194,7 +194,7 @@ def test_resume_after_kills_matches_uninterrupted(env):
     # checkpoint: step 15), then resumed to the end
     stopped = train(config(env, "res_cut", stop_after_steps=7, **SHORT))
     assert stopped == {"stopped": True, "global_step": 7}
-    ckpt = torch.load(env["root"] / "res_cut" / CHECKPOINT, weights_only=False)
+    ckpt = torch.load(env["root"] / "res_cut" / CHECKPOINT, weights_only=True)
     assert ckpt["state"]["global_step"] == 5
     stopped = train(config(env, "res_cut", stop_after_steps=17, resume=True, **SHORT))
     assert stopped["global_step"] == 17
@@ -285,3 +285,22 @@ def test_bf16_needs_cuda(env):
         train(config(env, "bf16", bf16=True, device="cpu"))
     with pytest.raises(ConfigError, match="no CUDA"):
         train(config(env, "cuda", device="cuda"))
+
+
+def test_a_checkpoint_that_would_run_code_is_refused(tmp_path):
+    """Resume checkpoints load weights-only: a pickle that runs code is refused, not run."""
+    import os
+    import pickle
+
+    from autorc_nni.config import ConfigError
+    from autorc_nni.train import load_checkpoint
+
+    class Evil:
+        def __reduce__(self):
+            return (os.system, (f"touch {tmp_path / 'pwned'}",))
+
+    path = tmp_path / "checkpoint.pt"
+    path.write_bytes(pickle.dumps({"config": {}, "state": Evil()}))
+    with pytest.raises(ConfigError, match="not a checkpoint this version can read safely"):
+        load_checkpoint(path)
+    assert not (tmp_path / "pwned").exists()

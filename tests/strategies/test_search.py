@@ -123,7 +123,7 @@ def test_resume_after_kill_matches_uninterrupted_run(planted, tmp_path):
     killed = run_search(_cfg(planted, tmp_path / "killed", stop_after_steps=13, **kw))
     assert not killed.completed and killed.steps == 13
     assert not (tmp_path / "killed" / "ranking.json").exists()
-    saved = torch.load(tmp_path / "killed" / "checkpoint.pt", weights_only=False)
+    saved = torch.load(tmp_path / "killed" / "checkpoint.pt", weights_only=True)
     assert saved["state"]["step"] == 10  # the last periodic checkpoint before the "kill"
     resumed = run_search(_cfg(planted, tmp_path / "killed", resume=True, **kw))
     assert resumed.completed and resumed.steps == full.steps == 24
