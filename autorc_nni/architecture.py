@@ -172,7 +172,9 @@ class Architecture:
         return json.dumps(d, indent=2) + "\n"
 
     def save(self, path: str | Path, meta: dict[str, Any] | None = None) -> None:
-        Path(path).write_text(self.to_json(meta))
+        from autorc_nni.files import atomic_write_text
+
+        atomic_write_text(Path(path), self.to_json(meta))  # never half-written
 
     @classmethod
     def load(cls, path: str | Path) -> Architecture:

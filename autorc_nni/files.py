@@ -38,6 +38,29 @@ class RunDirLocked(AutoRCError, RuntimeError):
     """Another process is working in the same run directory."""
 
 
+class OutputDirError(AutoRCError, OSError):
+    """The output directory cannot be written, or its disk is (nearly) full."""
+
+
+MIN_FREE_MB = 512  # what a run needs at least: model folders and checkpoints of MiniLM ~ 100 MB
+
+
+def check_free_space(directory: str | Path, need_mb: float = MIN_FREE_MB, what: str = "run"
+                     ) -> float:
+    """Refuse to start when the disk holding ``directory`` has less than ``need_mb`` free
+    (``AUTORC_MIN_FREE_MB`` overrides it); returns the free MB."""
+    import shutil
+
+    need_mb = float(os.environ.get("AUTORC_MIN_FREE_MB", need_mb))
+    free = shutil.disk_usage(directory).free / 2**20
+    if free < need_mb:
+        raise OutputDirError(
+            f"{directory}: only {free:.0f} MB free on its disk, the {what} needs at least "
+            f"{need_mb:.0f} MB (checkpoints, models); free some space or choose another output "
+            "directory (AUTORC_MIN_FREE_MB sets the threshold)")
+    return free
+
+
 LOCK_FILE = ".autorc.lock"
 
 
@@ -52,9 +75,14 @@ def run_dir_lock(directory: str | Path, what: str = "run") -> Iterator[Path]:
     import fcntl
 
     directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
     path = directory / LOCK_FILE
-    f = open(path, "a+")  # noqa: SIM115 (held for the whole block)
+    try:  # an unwritable place is reported now, before any work
+        directory.mkdir(parents=True, exist_ok=True)
+        f = open(path, "a+")  # noqa: SIM115 (held for the whole block)
+    except OSError as e:
+        raise OutputDirError(f"{directory}: cannot write the {what} output here: "
+                             f"{e.strerror or e}") from None
+    check_free_space(directory, what=what)
     try:
         try:
             fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)

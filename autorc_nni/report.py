@@ -36,6 +36,7 @@ from typing import Any
 
 from autorc_nni.architecture import Architecture
 from autorc_nni.errors import AutoRCError
+from autorc_nni.files import atomic_write_json, atomic_write_text
 from autorc_nni.hpo import mean_std
 
 log = logging.getLogger(__name__)
@@ -366,9 +367,9 @@ def write_report(run_dirs: list[str | Path], out_dir: str | Path) -> dict[str, A
     out.mkdir(parents=True, exist_ok=True)
     records = collect(run_dirs)
     table = table1(records)
-    (out / "table1.md").write_text(table)
+    atomic_write_text(out / "table1.md", table)
     cell_data = {f"{r}|{d}": c for (r, d), c in cells(records).items()}
-    (out / "table1.json").write_text(json.dumps(cell_data, indent=2) + "\n")
+    atomic_write_json(out / "table1.json", cell_data)
     curves = plot_rewards(records, out)
     lines = [
         "# Results",
@@ -410,6 +411,6 @@ def write_report(run_dirs: list[str | Path], out_dir: str | Path) -> dict[str, A
         lines += imp_lines
         if imp["search"] is not None or imp["evaluated"] is not None:
             importance[str(r.path)] = imp
-    (out / "report.md").write_text("\n".join(lines))
+    atomic_write_text(out / "report.md", "\n".join(lines))
     return {"report": out / "report.md", "table": table, "curves": curves,
             "diagrams": diagrams, "records": records, "importance": importance}

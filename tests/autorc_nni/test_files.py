@@ -48,3 +48,25 @@ def test_pipeline_refuses_a_second_process_on_its_run_dir(tmp_path: Path) -> Non
         with pytest.raises(RunDirLocked, match="another protocol run"):
             run_pipeline(cfg, tmp_path / "run", train_fn=lambda kw, report=None: {})
     assert not (tmp_path / "run" / "config.json").exists()  # nothing was written
+
+
+def test_unwritable_or_full_output_is_reported_before_any_work(tmp_path: Path, monkeypatch) -> None:
+    import os
+
+    from autorc_nni.files import OutputDirError
+
+    blocked = tmp_path / "file"
+    blocked.write_text("not a directory")
+    with pytest.raises(OutputDirError, match="cannot write the training output here"):
+        with run_dir_lock(blocked / "run", "training"):
+            pass
+    if os.geteuid() != 0:  # root writes anywhere; the read-only case needs a normal user
+        ro = tmp_path / "ro"
+        ro.mkdir(mode=0o500)
+        with pytest.raises(OutputDirError, match="cannot write"):
+            with run_dir_lock(ro / "run"):
+                pass
+    monkeypatch.setenv("AUTORC_MIN_FREE_MB", str(10**12))  # more than any disk has
+    with pytest.raises(OutputDirError, match="MB free on its disk"):
+        with run_dir_lock(tmp_path / "run", "search"):
+            pass
