@@ -72,6 +72,7 @@ class PipelineConfig:
     label: str | None = None  # row name in reports; None: the method
     dataset: str = "semeval10"  # registered dataset name or a folder (then give format)
     format: str | None = None  # reader for a dataset folder (opennre, tacred, semeval, ...)
+    negative_label: str | None = None  # None: the dataset's (found in a folder's labels); "none": no negative label
     data_dir: str | None = None  # data root for named datasets (default $AUTORC_DATA_DIR)
     encoder: str = "minilm"  # minilm, tiny, an HF name or a local path
     space: str = "M"  # search space: M, M1, M2, M3
@@ -99,7 +100,8 @@ class PipelineConfig:
                 "and bias the dev mean upward; choose a training seed outside them"
             )
         check_train_base(self.train, "train")
-        shared = sorted(set(self.train) & {"dataset", "format", "data_dir", "encoder"})
+        shared = sorted(set(self.train) & {"dataset", "format", "data_dir", "encoder",
+                                           "negative_label"})
         if shared:
             raise ConfigError(f"train: {shared} are set once at the top level of the config")
 
@@ -114,6 +116,8 @@ class PipelineConfig:
             base["format"] = self.format
         if self.data_dir is not None:
             base["data_dir"] = self.data_dir
+        if self.negative_label is not None:
+            base["negative_label"] = self.negative_label
         return base
 
 

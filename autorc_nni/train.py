@@ -76,6 +76,7 @@ class TrainConfig:
     dataset: str = "semeval10"  # registered dataset name, or a directory with train/dev/test
     data_dir: str | None = None  # data root for named datasets (default $AUTORC_DATA_DIR)
     format: str | None = None  # reader for a dataset directory (e.g. "opennre", "tacred")
+    negative_label: str | None = None  # None: the dataset's (found in a folder's labels); "none": no negative label
     encoder: str = "minilm"  # encoder short name ("minilm", "tiny"), HF name or local path
     lr: float | None = None  # peak learning rate; None: the encoder's measured one (minilm 2e-4), else the paper's 2e-5
     batch_size: int = 32  # training batch size
@@ -217,7 +218,8 @@ def prepare_data(cfg: TrainConfig, tokenizer, arch: Architecture) -> PreparedDat
     from autorc_nni.data.datasets import load_dataset, subsample
     from autorc_nni.featurize import Featurizer
 
-    ds = load_dataset(cfg.dataset, fmt=cfg.format, data_root=cfg.data_dir)
+    ds = load_dataset(cfg.dataset, fmt=cfg.format, data_root=cfg.data_dir,
+                      negative_label=cfg.negative_label)
     splits = dict(ds.splits)
     for needed in ("train", "dev", "test"):
         if not splits.get(needed):
@@ -703,6 +705,7 @@ def _finish(cfg, data, device, use_bf16, state, out: Path, formats) -> dict[str,
         },
         "data": data.report,
         "labels": data.labels,
+        "negative_label": data.negative_label,  # the one used (None: micro-F1 over all labels)
         "config": dataclasses.asdict(cfg),
         "paths": paths,
     }

@@ -30,8 +30,8 @@ from autorc_nni.pipeline import (
 from search_spaces.spaces import fixed_values, space_decisions
 
 # Keys of the search section the pipeline sets from its own top level.
-_FROM_PIPELINE = ("dataset", "data_dir", "format", "encoder", "space", "method", "seed", "out",
-                  "resume", "top_k")
+_FROM_PIPELINE = ("dataset", "data_dir", "format", "negative_label", "encoder", "space", "method",
+                  "seed", "out", "resume", "top_k")
 
 # on_reward(step, mean reward over the steps since the last call)
 RewardFn = Callable[[int, float], None]
@@ -53,6 +53,8 @@ def search_config(cfg: PipelineConfig, out: Path | str = "search", where: str = 
         data["format"] = cfg.format
     if cfg.data_dir is not None:
         data["data_dir"] = cfg.data_dir
+    if cfg.negative_label is not None:
+        data["negative_label"] = cfg.negative_label
     try:
         return search_config_from_dict(data, f"{where}.search")
     except ConfigError as e:

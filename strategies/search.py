@@ -75,6 +75,7 @@ class SearchConfig:
     dataset: str = "semeval10"  # registered dataset name, or a directory with train/dev(/test)
     data_dir: str | None = None  # data root for named datasets (default $AUTORC_DATA_DIR)
     format: str | None = None  # reader for a dataset directory (e.g. "opennre", "tacred")
+    negative_label: str | None = None  # None: the dataset's (found in a folder's labels); "none": no negative label
     encoder: str = "minilm"  # encoder short name ("minilm", "tiny"), HF name or local path
     space: Literal["M", "M1", "M2", "M3"] = "M"  # search space (paper Table 2)
     method: str = "autorc"  # autorc | naive-enas | autorc1 | autorc2 | autorc3 (paper Table 3)
@@ -214,7 +215,8 @@ def _prepare_data(cfg: SearchConfig, tokenizer, formats: tuple[str, ...]) -> _Da
     from autorc_nni.data.datasets import load_dataset, subsample
     from autorc_nni.featurize import Featurizer
 
-    ds = load_dataset(cfg.dataset, fmt=cfg.format, data_root=cfg.data_dir)
+    ds = load_dataset(cfg.dataset, fmt=cfg.format, data_root=cfg.data_dir,
+                      negative_label=cfg.negative_label)
     splits = {s: list(ds.splits.get(s) or []) for s in ("train", "dev")}
     for s, exs in splits.items():
         if not exs:
@@ -594,7 +596,7 @@ def _run_search(cfg: SearchConfig, out: Path,
         "probabilities": result.probabilities,
         "top": [{"rank": r.rank, "score": r.score, "path": r.path} for r in result.top],
         "sampling": sampling,
-        "data": data.report,
+        "data": data.report, "labels": data.labels, "negative_label": data.negative_label,
         "peak_rss_mb": result.peak_rss_mb,
         "decisions": {k: [str(o) for o in v] for k, v in DECISIONS.items()},
     }

@@ -10,6 +10,7 @@ docs/datasets.md documents each dataset, the choices made and the counts it give
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -36,7 +37,8 @@ class DatasetSpec:
     name: str
     reader: str  # a READERS name
     files: dict[str, str]  # split -> path relative to the data root (or absolute)
-    negative_label: str  # the "no relation" label, excluded from the F1 (DESIGN.md §7)
+    negative_label: str | None  # the "no relation" label, excluded from the F1 (DESIGN.md §7);
+    # AUTO_NEGATIVE: detected among NEGATIVE_NAMES in the label set; None: the set has none
     metric: str  # "micro_f1" | "macro_f1"
     labels_file: str | None = None  # an OpenNRE rel2id.json fixing the label set and ids
     options: dict[str, Any] = field(default_factory=dict)  # reader options for every split
@@ -60,8 +62,8 @@ class LoadedDataset:
 
     spec: DatasetSpec
     splits: dict[str, list[RelationExample]]
-    labels: list[str]  # label id = index; the negative label is included
-    negative_label: str
+    labels: list[str]  # label id = index; the negative label (if any) is included, first
+    negative_label: str | None  # None: no negative label, micro-F1 over all labels
     metric: str
     dropped: dict[str, Counter[str]]  # split -> reason -> count (dropped on purpose by readers)
     files: dict[str, Path] = field(default_factory=dict)  # split -> the file it was read from
@@ -171,26 +173,63 @@ def load_dataset(
     name_or_dir: str | Path,
     fmt: str | None = None,
     data_root: str | Path | None = None,
+    negative_label: str | None = None,
 ) -> LoadedDataset:
     """Load a dataset by registered name, folder (with ``fmt``), DDI zip, or ``hf:`` hub name.
 
     Every split's labels are checked against the label set (the spec's ``rel2id.json`` when it
     has one, else the labels of train): an unknown label names the file, line and label.
+
+    ``negative_label``: None keeps the dataset's own (a registered dataset's, or for a folder /
+    hub set the one found among ``NEGATIVE_NAMES`` in its labels, or none when none is there);
+    a name forces that label (it must be in the set); ``"none"`` says the set has no negative
+    label (micro-F1 over all labels, as the paper scores Wiki80).
     """
+    return _load_dataset(name_or_dir, fmt, data_root, negative_label)
+
+
+# Names a "no relation" label goes by (OpenNRE's NYT10 NA, TACRED no_relation, SemEval Other,
+# BLUE's false, ...): a folder's negative label is the one of these its label set holds.
+NEGATIVE_NAMES: tuple[str, ...] = ("Other", "no_relation", "NA", "None", "false", "no-relation",
+                                   "N/A", "none", "NONE", "0")
+AUTO_NEGATIVE = "<auto>"
+
+
+def detect_negative(labels: Sequence[str], where: str) -> str | None:
+    """The one label of ``labels`` named as a negative label, None if none; several: refused."""
+    found = [n for n in NEGATIVE_NAMES if n in set(labels)]
+    if len(found) > 1:
+        raise DataError(f"{where}: several labels could be the negative one ({found}); "
+                        "say which with --negative-label NAME (or none)")
+    return found[0] if found else None
+
+
+def _load_dataset(
+    name_or_dir: str | Path,
+    fmt: str | None,
+    data_root: str | Path | None,
+    negative_label: str | None,
+) -> LoadedDataset:
     name = str(name_or_dir)
+    root = None
     if name.startswith("hf:"):
-        return _load(_hub_spec(name[3:], fmt), None)
-    if name in DATASETS and not Path(name).exists():
+        spec = _hub_spec(name[3:], fmt)
+    elif name in DATASETS and not Path(name).exists():
         spec = DATASETS.get(name)
         if fmt is not None and fmt != spec.reader:
             raise DataError(f"{name} is read with format {spec.reader!r}, not {fmt!r}")
-        return _load(spec, resolve_data_root(data_root))
-    path = Path(name).expanduser()
-    if not path.exists():
-        raise DataError(
-            f"{name}: not a known dataset ({', '.join(DATASETS.names())}) nor an existing path"
-        )
-    return _load(_folder_spec(path, fmt), None)
+        root = resolve_data_root(data_root)
+    else:
+        path = Path(name).expanduser()
+        if not path.exists():
+            raise DataError(
+                f"{name}: not a known dataset ({', '.join(DATASETS.names())}) nor an existing path"
+            )
+        spec = _folder_spec(path, fmt)
+    forced = negative_label is not None and negative_label.lower() != "none"
+    if negative_label is not None:
+        spec = dataclasses.replace(spec, negative_label=negative_label if forced else None)
+    return _load(spec, root, forced_negative=forced)
 
 
 def _hub_spec(hub_name: str, fmt: str | None) -> DatasetSpec:
@@ -200,7 +239,7 @@ def _hub_spec(hub_name: str, fmt: str | None) -> DatasetSpec:
         name=f"hf:{hub_name}",
         reader="hf",
         files={s: hub_name for s in SPLITS},
-        negative_label=_guess_negative(fmt),
+        negative_label=AUTO_NEGATIVE,
         metric="micro_f1",
         options={"format": fmt},
         split_options={
@@ -208,12 +247,6 @@ def _hub_spec(hub_name: str, fmt: str | None) -> DatasetSpec:
             "dev": {"split": "validation"},
             "test": {"split": "test"},
         },
-    )
-
-
-def _guess_negative(fmt: str) -> str:
-    return {"tacred": "no_relation", "semeval": "Other", "ddi": "false", "deft": "no_relation"}.get(
-        fmt, "Other"
     )
 
 
@@ -243,24 +276,17 @@ def _folder_spec(path: Path, fmt: str | None) -> DatasetSpec:
             )
         files[split] = str(found)
     labels_file = path / "rel2id.json"
-    negative = (
-        "no_relation"
-        if fmt in ("tacred", "deft")
-        else "false"
-        if fmt in ("ddi", "chemprot", "blue_tsv")
-        else "Other"
-    )
     return DatasetSpec(
         name=str(path),
         reader=fmt,
         files=files,
-        negative_label=negative,
+        negative_label=AUTO_NEGATIVE,  # found in the label set (load_dataset)
         metric="micro_f1",
         labels_file=str(labels_file) if labels_file.is_file() else None,
     )
 
 
-def _load(spec: DatasetSpec, root: Path | None) -> LoadedDataset:
+def _load(spec: DatasetSpec, root: Path | None, forced_negative: bool = False) -> LoadedDataset:
     reader = READERS.get(spec.reader)
     results: dict[str, ReadResult] = {}
     files: dict[str, Path] = {}
@@ -278,7 +304,12 @@ def _load(spec: DatasetSpec, root: Path | None) -> LoadedDataset:
         splits["train"], splits["dev"] = split_by_document(splits["train"], spec.dev_from_train)
         dropped["dev"] = Counter()
         files["dev"] = files["train"]
-    labels = _label_set(spec, root, splits["train"], files.get("train"))
+    in_use = {ex.label for split in SPLITS for ex in splits[split] if ex.label is not None}
+    if forced_negative and spec.negative_label not in in_use:
+        raise DataError(f"{spec.name}: --negative-label {spec.negative_label!r} is not a label "
+                        f"of its files ({', '.join(sorted(in_use)[:12])}"
+                        f"{', …' if len(in_use) > 12 else ''})")
+    labels, negative = _label_set(spec, root, splits["train"], files.get("train"), in_use)
     known = set(labels)
     for split in SPLITS:
         for ex in splits[split]:
@@ -298,7 +329,7 @@ def _load(spec: DatasetSpec, root: Path | None) -> LoadedDataset:
         spec=spec,
         splits={s: splits[s] for s in SPLITS},
         labels=labels,
-        negative_label=spec.negative_label,
+        negative_label=negative,
         metric=spec.metric,
         dropped={s: dropped.get(s, Counter()) for s in SPLITS},
         files=files,
@@ -306,9 +337,11 @@ def _load(spec: DatasetSpec, root: Path | None) -> LoadedDataset:
 
 
 def _label_set(
-    spec: DatasetSpec, root: Path | None, train: Sequence[RelationExample], train_file: Path | None
-) -> list[str]:
-    """Labels ordered by id: rel2id.json's ids, else the negative label then train's, sorted."""
+    spec: DatasetSpec, root: Path | None, train: Sequence[RelationExample], train_file: Path | None,
+    in_use: set[str] | None = None,
+) -> tuple[list[str], str | None]:
+    """Labels ordered by id (rel2id.json's ids, else the negative label then train's, sorted)
+    and the negative label (``spec``'s, or the one found when it is ``AUTO_NEGATIVE``)."""
     if spec.labels_file:
         path = Path(spec.labels_file) if root is None else root / spec.labels_file
         try:
@@ -320,13 +353,21 @@ def _label_set(
         if not isinstance(rel2id, dict) or sorted(rel2id.values()) != list(range(len(rel2id))):
             raise DataError(f"{path}: expected {{label: id}} with ids 0..n-1")
         labels = sorted(rel2id, key=rel2id.__getitem__)
-        if spec.negative_label not in labels:
-            raise DataError(f"{path}: the negative label {spec.negative_label!r} is missing")
-        return labels
+        negative = spec.negative_label
+        if negative == AUTO_NEGATIVE:
+            negative = detect_negative(labels, str(path))
+        elif negative is not None and negative not in labels:
+            raise DataError(f"{path}: the negative label {negative!r} is missing")
+        return labels, negative
     found = {ex.label for ex in train if ex.label is not None}
     if not found:
         raise DataError(f"{train_file}: the train split has no labels")
-    return [spec.negative_label, *sorted(found - {spec.negative_label})]
+    negative = spec.negative_label
+    if negative == AUTO_NEGATIVE:  # among the labels of every split (train may lack it)
+        negative = detect_negative(sorted(in_use or found), str(train_file))
+    if negative is None:
+        return sorted(found), None
+    return [negative, *sorted(found - {negative})], negative
 
 
 def split_by_document(

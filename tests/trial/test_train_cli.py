@@ -127,3 +127,14 @@ def test_killed_process_resumes_to_the_same_result(synthetic_data, tmp_path):
         cut / "model" / "heads.safetensors").read_bytes()
     assert ((clean / "model" / "encoder" / "model.safetensors").read_bytes()
             == (cut / "model" / "encoder" / "model.safetensors").read_bytes())
+
+
+def test_negative_label_flag_reaches_training_and_its_metrics(synthetic_data, tmp_path, cache):
+    """--negative-label none: micro-F1 over every label, and metrics.json says so."""
+    assert main(train_args(synthetic_data, tmp_path / "all", "--epochs", "1",
+                           "--negative-label", "none")) == 0
+    m = json.loads((tmp_path / "all" / "metrics.json").read_text())
+    assert m["negative_label"] is None and m["config"]["negative_label"] == "none"
+    assert m["test"]["micro_f1"] == pytest.approx(m["test"]["accuracy"])  # no label left out
+    assert main(train_args(synthetic_data, tmp_path / "d", "--epochs", "1")) == 0
+    assert json.loads((tmp_path / "d" / "metrics.json").read_text())["negative_label"] == "Other"

@@ -22,7 +22,7 @@ from autorc_nni.pipeline import (
 
 # flag dest -> dotted key of the pipeline config
 _FLAGS = {
-    "dataset": "dataset", "format": "format", "data_root": "data_dir", "encoder": "encoder",
+    "dataset": "dataset", "format": "format", "negative_label": "negative_label", "data_root": "data_dir", "encoder": "encoder",
     "space": "space", "epochs": "train.epochs", "max_len": "train.max_len",
     "limit_train": "train.limit_train", "limit_eval": "train.limit_eval",
     "device": "train.device", "trials": "hpo.trials", "storage": "hpo.storage",
@@ -37,6 +37,9 @@ def add_data_args(p: argparse.ArgumentParser, dataset_required: bool = True) -> 
     p.add_argument("--dataset", required=dataset_required,
                    help="a registered dataset (semeval10, ...) or a folder (then --format)")
     p.add_argument("--format", help="reader of a dataset folder (opennre, tacred, semeval, ...)")
+    p.add_argument("--negative-label", metavar="NAME", help="the no-relation label (default: the dataset's; for a folder, the one of Other, "
+                   "no_relation, NA, None, false... in its labels); none: there is none, "
+                   "micro-F1 over all labels")
     p.add_argument("--data-root", help="where named datasets live (default $AUTORC_DATA_DIR)")
     p.add_argument("--encoder", help="minilm (default), tiny, an HF name or a local path")
     p.add_argument("--epochs", type=int, help="training epochs per run")

@@ -25,6 +25,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     stats.add_argument("--data", metavar="DIR", help="a folder with train/dev/test files instead")
     stats.add_argument("--format", choices=READERS.names(), help="the file format of --data")
+    stats.add_argument("--negative-label", metavar="NAME", help="the no-relation label (default: the dataset's; for a folder, the one of Other, "
+                   "no_relation, NA, None, false... in its labels); none: there is none, "
+                   "micro-F1 over all labels")
     stats.add_argument("--data-root", help="where named datasets live (default $AUTORC_DATA_DIR)")
     stats.add_argument(
         "--encoder",
@@ -39,7 +42,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _stats(args: argparse.Namespace) -> int:
     if (args.name is None) == (args.data is None):
         raise AutoRCError("give a dataset NAME or --data DIR (not both)")
-    ds = load_dataset(args.data or args.name, fmt=args.format, data_root=args.data_root)
+    ds = load_dataset(args.data or args.name, fmt=args.format, data_root=args.data_root,
+                      negative_label=args.negative_label)
     encoder = None if args.encoder.lower() == "none" else args.encoder
     stats = compute_stats(ds, encoder=encoder, max_len=args.max_len)
     print(stats.to_json() if args.json else format_stats(stats))

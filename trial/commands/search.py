@@ -25,6 +25,7 @@ from trial.commands._common import flat_config
 # flag dest -> SearchConfig key (flags left unset keep the config/default value)
 _FLAGS = {
     "dataset": "dataset", "data_root": "data_dir", "format": "format", "encoder": "encoder",
+    "negative_label": "negative_label",
     "space": "space", "method": "method", "epochs": "epochs", "batch_size": "batch_size",
     "lr": "lr", "controller_lr": "controller_lr", "child_steps": "child_steps",
     "reward_batch_mult": "reward_batch_mult", "search_warmup": "search_warmup_epochs",
@@ -48,6 +49,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--dataset", help="a registered dataset (default semeval10)")
     p.add_argument("--data", metavar="DIR", help="a folder with train/dev files (with --format)")
     p.add_argument("--format", help="reader of --data (opennre, tacred, semeval, ...)")
+    p.add_argument("--negative-label", metavar="NAME", help="the no-relation label (default: the dataset's; for a folder, the one of Other, "
+                   "no_relation, NA, None, false... in its labels); none: there is none, "
+                   "micro-F1 over all labels")
     p.add_argument("--data-root", help="where named datasets live (default $AUTORC_DATA_DIR)")
     p.add_argument("--encoder", help="minilm (default), tiny, an HF name or a local path")
     p.add_argument("--space", choices=["M", "M1", "M2", "M3"], help="search space (default M)")

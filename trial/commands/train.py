@@ -22,7 +22,7 @@ from trial.commands._common import flat_config
 # flag dest -> TrainConfig key (flags left unset keep the config/default value)
 _FLAGS = {
     "arch": "arch", "dataset": "dataset", "data_root": "data_dir", "format": "format",
-    "encoder": "encoder", "lr": "lr", "batch_size": "batch_size", "warmup": "warmup",
+    "negative_label": "negative_label", "encoder": "encoder", "lr": "lr", "batch_size": "batch_size", "warmup": "warmup",
     "epochs": "epochs", "seed": "seed", "out": "out", "max_len": "max_len",
     "weight_decay": "weight_decay", "grad_clip": "grad_clip", "dropout": "dropout",
     "device": "device", "eval_batch_size": "eval_batch_size", "pad_to": "pad_to",
@@ -45,6 +45,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--dataset", help="a registered dataset (default semeval10)")
     p.add_argument("--data", metavar="DIR", help="a folder with train/dev/test files (with --format)")
     p.add_argument("--format", help="reader of --data (opennre, tacred, semeval, ...)")
+    p.add_argument("--negative-label", metavar="NAME", help="the no-relation label (default: the dataset's; for a folder, the one of Other, "
+                   "no_relation, NA, None, false... in its labels); none: there is none, "
+                   "micro-F1 over all labels")
     p.add_argument("--data-root", help="where named datasets live (default $AUTORC_DATA_DIR)")
     p.add_argument("--encoder", help="minilm (default), tiny, an HF name or a local path")
     p.add_argument("--lr", type=float, help="peak learning rate (default: the encoder's measured "
