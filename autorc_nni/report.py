@@ -334,8 +334,8 @@ def importance_sections(r: Record, out_dir: Path, stem: str) -> tuple[list[str],
         info["search"] = result
         info["charts"].append(chart)
     evaluated = r.extra.get("evaluated")
-    if evaluated is None:  # not a pipeline run
-        return lines, info
+    if evaluated is None or (len(evaluated) < 2 and r.search_dir is None):
+        return lines, info  # not a pipeline run, or one fixed architecture (a baseline)
     lines += ["#### Decision importance over the evaluated candidates", ""]
     if len(evaluated) < MIN_EVALUATED_FOR_IMPORTANCE:
         lines += [f"{len(evaluated)} evaluated candidate{'s' if len(evaluated) != 1 else ''}: "
