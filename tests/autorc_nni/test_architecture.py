@@ -204,3 +204,19 @@ def test_arch_preset_writes_a_runs_best_architecture(tmp_path, capsys):
     assert A.Architecture.load(out) == PRESETS["r-bert"]
     assert main(["arch", "preset", str(tmp_path), "-o", str(out)]) == 2
     assert "no such result" in capsys.readouterr().err
+
+
+def test_shipped_learned_presets_are_listed_with_their_source(capsys):
+    """The AR_<dataset> architectures of results/ ship as presets usable as --arch NAME."""
+    from autorc_nni.architecture import PRESET_SOURCES, preset_source
+
+    shipped = sorted(n for n in PRESETS if n.startswith("ar-"))
+    assert "ar-semeval10" in shipped
+    for name in shipped:
+        meta = PRESET_SOURCES[name]
+        assert name == f"ar-{meta['dataset']}" and meta["method"] == "autorc"
+        assert meta["source_run"] and meta["results"].startswith("results/")
+        assert resolve_architecture(name) == PRESETS[name]
+        assert main(["arch", "show", name]) == 0
+        assert f"preset {name}: learned by autorc on {meta['dataset']}" in capsys.readouterr().out
+        assert "hand-made" not in preset_source(name)
