@@ -360,14 +360,19 @@ def _slug(s: str) -> str:
     return "".join(c if c.isalnum() or c in "-_" else "_" for c in Path(s).name or s)
 
 
-def write_report(run_dirs: list[str | Path], out_dir: str | Path) -> dict[str, Any]:
+def write_report(run_dirs: list[str | Path], out_dir: str | Path,
+                 command: str | None = None) -> dict[str, Any]:
     """Write ``report.md``, ``table1.md``, ``table1.json``, reward PNGs, diagrams and
-    decision-importance charts."""
+    decision-importance charts. ``command``: how the runs and this report were made, written
+    under both tables (default: the ``autorc report`` command for these directories)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     records = collect(run_dirs)
     table = table1(records)
-    atomic_write_text(out / "table1.md", table)
+    if command is None:
+        command = "autorc report " + " ".join(map(str, run_dirs)) + f" --out {out}"
+    made = f"\nReproduce: `{command}`\n"
+    atomic_write_text(out / "table1.md", table + made)
     cell_data = {f"{r}|{d}": c for (r, d), c in cells(records).items()}
     atomic_write_json(out / "table1.json", cell_data)
     curves = plot_rewards(records, out)
@@ -380,6 +385,7 @@ def write_report(run_dirs: list[str | Path], out_dir: str | Path) -> dict[str, A
         "(method `autorc` only) on that dataset (chosen on dev).",
         "",
         table,
+        made,
     ]
     for c in curves:
         lines += [f"![{c.stem}]({c.name})", ""]

@@ -50,6 +50,17 @@ def _run(cmd: list[str], out: Path, fresh: bool) -> float:
     return time.perf_counter() - t0
 
 
+def _run_or_reuse(cmd: list[str], out: Path, done: str, fresh: bool, recorded_seconds):
+    """Run ``cmd`` into ``out`` unless ``out/done`` is there (measured before, and ``fresh`` not
+    asked); returns that file's JSON and the wall time (the recorded one for a reused run)."""
+    if (out / done).is_file() and not fresh:
+        print(f"reusing {out} (--fresh to run it again)", flush=True)
+        data = json.loads((out / done).read_text())
+        return data, recorded_seconds(data)
+    wall = _run(cmd, out, fresh=True)
+    return json.loads((out / done).read_text()), wall
+
+
 def _rel(cmd: list[str], out: Path) -> str:
     shown = [str(out.relative_to(ROOT)) if c == str(out) and out.is_relative_to(ROOT) else c
              for c in cmd[3:]]
@@ -67,14 +78,8 @@ def finetune(args: argparse.Namespace) -> dict:
                "--threads", str(args.threads), "--no-progress"]
         if args.limit_train:
             cmd += ["--limit-train", str(args.limit_train)]
-        if (out / "metrics.json").is_file() and not args.fresh:  # measured before: reuse it
-            print(f"reusing {out} (--fresh to run it again)", flush=True)
-            wall = None
-        else:
-            wall = _run(cmd, out, fresh=True)
-        m = json.loads((out / "metrics.json").read_text())
-        if wall is None:
-            wall = m["throughput"]["train_seconds"]
+        m, wall = _run_or_reuse(cmd, out, "metrics.json", args.fresh,
+                                lambda m: m["throughput"]["train_seconds"])
         rows[f"{args.arch}@lr{lr:g}"] = {
             "lr": lr, "dev_micro_f1": m["dev"]["micro_f1"], "test_micro_f1": m["test"]["micro_f1"],
             "test_official": m["test"].get("semeval_official"), "best_epoch": m["best_epoch"],
@@ -112,14 +117,8 @@ def search(args: argparse.Namespace) -> dict:
                "--threads", str(args.threads), "--no-progress"]
         if args.limit_train:
             cmd += ["--limit-train", str(args.limit_train)]
-        if (out / "summary.json").is_file() and not args.fresh:  # measured before: reuse it
-            print(f"reusing {out} (--fresh to run it again)", flush=True)
-            wall = None
-        else:
-            wall = _run(cmd, out, fresh=True)
-        summary = json.loads((out / "summary.json").read_text())
-        if wall is None:
-            wall = summary.get("search_seconds_this_process")
+        summary, wall = _run_or_reuse(cmd, out, "summary.json", args.fresh,
+                                      lambda s: s.get("search_seconds_this_process"))
         ranking = json.loads((out / "ranking.json").read_text())
         entropy = _scalars(out / "tensorboard", "search/entropy")
         reward = [v for _, v in _scalars(out / "tensorboard", "search/reward")]

@@ -40,4 +40,5 @@ if [[ -f $RUNS/semeval10-autorc/result.json && $DATASETS == *chemprot* ]]; then
   timed $AUTORC transfer --arch "$RUNS/semeval10-autorc/result.json" --dataset chemprot \
     --config configs/cpu-repro.yml --out "$RUNS/transfer-semeval10-chemprot"
 fi
-timed $AUTORC report "$RUNS"/* --out "$OUT"
+timed $AUTORC report "$RUNS"/* --out "$OUT" \
+  --command "bash results/cpu-repro/run.sh (then: autorc report $RUNS/* --out $OUT)"

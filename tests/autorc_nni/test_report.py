@@ -190,3 +190,12 @@ def test_report_shows_the_decision_importance(tmp_path: Path) -> None:
     charts = [p for v in imp.values() for p in v["charts"]]
     assert len(charts) == 2 and all(p.read_bytes()[:4] == b"\x89PNG" for p in charts)
     assert all(f"]({p.name})" in report for p in charts)
+
+
+def test_report_and_table_say_how_to_reproduce_them(tmp_path: Path, runs: list[Path]) -> None:
+    write_report(runs[:1], tmp_path / "a")
+    assert f"Reproduce: `autorc report {runs[0]} --out {tmp_path / 'a'}`" in (
+        tmp_path / "a" / "table1.md").read_text()
+    write_report(runs[:1], tmp_path / "b", command="bash run.sh")
+    for name in ("table1.md", "report.md"):
+        assert "Reproduce: `bash run.sh`" in (tmp_path / "b" / name).read_text()

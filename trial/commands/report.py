@@ -17,11 +17,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("run_dirs", nargs="+", metavar="RUN_DIR",
                    help="run directories (or folders holding several)")
     p.add_argument("--out", default="report", help="output folder (default: ./report)")
+    p.add_argument("--command", help="how the runs were made, written under the table "
+                   "(default: this autorc report command)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    r = write_report(args.run_dirs, args.out)
+    r = write_report(args.run_dirs, args.out, command=args.command)
     print(r["table"], end="")
     for path in [*r["curves"], *r["diagrams"]]:
         print(f"written: {path}")
