@@ -233,6 +233,18 @@ PRESETS: dict[str, Architecture] = {
         span="markers", posenc="none", pool_e1="avg", pool_e2="avg", pool_c0="start",
         use_e1=True, use_e2=True, use_c0=True, use_c1=False, use_c2=False,
     ),
+    # Span NER baseline (Eberts & Ulges 2020, SpERT): the sentence unchanged, the max-pooled span
+    # and the [CLS] context (c0 by start pooling: BERT's pooler over [CLS]).
+    "spert-like": Architecture(
+        span="standard", posenc="none", pool_e1="max", pool_c0="start",
+        use_e1=True, use_e2=False, use_c0=True, use_c1=False, use_c2=False,
+    ),
+    # Coreference mention-pair baseline: markers, start-pooled antecedent and anaphor, no
+    # context (the architecture of bert-entity, named for the coreference rows).
+    "pair-baseline": Architecture(
+        span="markers", posenc="none", pool_e1="start", pool_e2="start",
+        use_e1=True, use_e2=True, use_c0=False, use_c1=False, use_c2=False,
+    ),
 }
 
 

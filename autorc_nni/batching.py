@@ -67,6 +67,11 @@ class BucketBatchSampler(Sampler[list[int]]):
     ``batch_size * bucket_batches`` neighbours, shuffled within each bucket, cut into batches, and
     the batch order is shuffled. Deterministic for ``(seed, epoch)``; call ``set_epoch`` between
     epochs for a new order. With ``shuffle=False`` the batches go from shortest to longest.
+
+    ``groups`` (one key per row, e.g. the sentence of a candidate span) keeps the rows of a
+    group side by side among equal lengths, so that a batch holds few groups: the encoder then
+    runs once per distinct input (``autorc_nni.heads.encode_with_posenc``), as SpERT encodes a
+    sentence once for all its spans.
     """
 
     def __init__(
@@ -77,6 +82,7 @@ class BucketBatchSampler(Sampler[list[int]]):
         seed: int = 0,
         bucket_batches: int = 8,
         drop_last: bool = False,
+        groups: Sequence[object] | None = None,
     ) -> None:
         if batch_size < 1:
             raise AutoRCError(f"batch_size must be >= 1, got {batch_size}")
@@ -87,6 +93,13 @@ class BucketBatchSampler(Sampler[list[int]]):
         self.bucket = batch_size * max(1, bucket_batches)
         self.drop_last = drop_last
         self.epoch = 0
+        if groups is not None and len(groups) != len(self.lengths):
+            raise AutoRCError(f"{len(groups)} groups for {len(self.lengths)} rows")
+        self.groups = None
+        if groups is not None:
+            ids: dict[object, int] = {}
+            self.groups = [ids.setdefault(g, len(ids)) for g in groups]
+            self.n_groups = len(ids)
 
     def set_epoch(self, epoch: int) -> None:
         """Use the permutation of ``epoch`` on the next iteration."""
@@ -95,15 +108,21 @@ class BucketBatchSampler(Sampler[list[int]]):
     def _batches(self) -> list[list[int]]:
         rng = random.Random(self.seed * 1_000_003 + self.epoch)
         idx = list(range(len(self.lengths)))
+        key = self.lengths.__getitem__
+        if self.groups is not None:  # equal lengths: whole groups in a random order
+            rank = list(range(self.n_groups))
+            if self.shuffle:
+                rng.shuffle(rank)
+            key = lambda i: (self.lengths[i], rank[self.groups[i]])  # noqa: E731
         if self.shuffle:
             rng.shuffle(idx)  # random tie-break among equal lengths (sort is stable)
-        idx.sort(key=self.lengths.__getitem__)
+        idx.sort(key=key)
         batches: list[list[int]] = []
         for b in range(0, len(idx), self.bucket):
             bucket = idx[b : b + self.bucket]
             if self.shuffle:
                 rng.shuffle(bucket)
-                bucket.sort(key=self.lengths.__getitem__)  # similar lengths side by side
+                bucket.sort(key=key)  # similar lengths side by side
             batches += [bucket[i : i + self.batch_size] for i in range(0, len(bucket), self.batch_size)]
         if self.drop_last:
             batches = [b for b in batches if len(b) == self.batch_size]
@@ -138,13 +157,15 @@ def make_loader(
     seed: int = 0,
     max_len: int = 256,
     pad_id: int = 0,
+    groups: Sequence[object] | None = None,
 ) -> DataLoader:
     """A ``DataLoader`` over featurized ``rows`` (a ``datasets.Dataset`` or a list of row dicts)
     yielding :func:`collate` batches; ``bucket`` groups rows of similar length (see
     :class:`BucketBatchSampler`); shuffling is deterministic for ``seed``."""
     collate_fn = partial(collate, formats=tuple(formats), max_len=max_len, pad_id=pad_id)
     if bucket:
-        sampler = BucketBatchSampler(row_lengths(rows, formats), batch_size, shuffle, seed)
+        sampler = BucketBatchSampler(row_lengths(rows, formats), batch_size, shuffle, seed,
+                                     groups=groups)
         return DataLoader(rows, batch_sampler=sampler, collate_fn=collate_fn)
     gen = torch.Generator().manual_seed(seed)
     return DataLoader(rows, batch_size=batch_size, shuffle=shuffle, generator=gen,

@@ -19,7 +19,8 @@ Formats (word spans are end-exclusive; e1 = head, e2 = tail):
 - ``markers``: ``[E1] … [/E1]`` and ``[E2] … [/E2]`` inserted around the spans; the entity range
   includes its two markers. Nested spans nest the markers: the outer entity (the one containing
   the other; e1 when the spans are equal) opens first and closes last, e.g.
-  ``[E1] a [E2] b [/E2] c [/E1]``. **Partial overlap** (words a b c with e1 = a b, e2 = b c):
+  ``[E1] a [E2] b [/E2] c [/E1]``; **equal spans** (span NER: one span seen through two poolers)
+  get one pair ``[E1] … [/E1]`` and e1 = e2 = that range. **Partial overlap** (words a b c with e1 = a b, e2 = b c):
   markers cannot nest around both exact spans, so the entity that starts first becomes the
   outer one and is *widened to the union*:
   ``[E1] a [E2] b c [/E2] [/E1]``. The inner entity keeps its exact words; the outer one covers
@@ -72,7 +73,7 @@ from autorc_nni.encoders import SPECIAL_TOKENS, has_special_tokens
 from autorc_nni.errors import AutoRCError, DataError
 
 # Bump when the row layout or the splicing rules change: old cache entries are then ignored.
-FEATURIZE_VERSION = 1
+FEATURIZE_VERSION = 2  # 2: one marker pair around e1 = e2 (span NER)
 
 Span = tuple[int, int]
 
@@ -291,7 +292,9 @@ class Featurizer:
         sp = sp or self.special
         # marker events at word boundaries: (word position, order, depth, id, entity, is_open);
         # order at one boundary: closes before opens; inner closes first, outer opens first.
-        if he <= ts or te <= hs:  # disjoint (or adjacent)
+        if ex.head == ex.tail:  # one span: one pair of markers, e1 = e2
+            spans = {1: (hs, he, 0)}
+        elif he <= ts or te <= hs:  # disjoint (or adjacent)
             spans = {1: (hs, he, 0), 2: (ts, te, 0)}
         else:
             if (hs, -he) <= (ts, -te):  # e1 starts first, or same start and e1 is longer/equal
@@ -315,7 +318,7 @@ class Featurizer:
             body.append(tid)
         body += flat[off[w] :]
         e1 = (pos[(1, True)], pos[(1, False)] + 1)
-        e2 = (pos[(2, True)], pos[(2, False)] + 1)
+        e2 = (pos[(2, True)], pos[(2, False)] + 1) if 2 in spans else e1
         return body, e1, e2
 
     def _body_tokens(self, ex: RelationExample, flat: list, off: list[int], sp=None):

@@ -21,6 +21,7 @@ from autorc_nni.architecture import PARTS, Architecture
 from autorc_nni.registry import Registry
 
 __all__ = [
+    "encode_with_posenc",
     "INTERACTIONS",
     "POSENCS",
     "Interaction",
@@ -194,6 +195,31 @@ def assemble_features(
             feats.append(interactions[arch.interaction(slot)](pooled[a], pooled[b]))  # (B, D)
     return torch.cat(feats, dim=-1)  # (B, S·D)
 
+
+
+def encode_with_posenc(encoder: nn.Module, posenc: PositionalEncoding,
+                       inputs: dict[str, torch.Tensor]) -> torch.Tensor:
+    """The token states the poolers see: ``input_ids (B, L)`` -> ``(B, L, out_dim)``.
+
+    Shared by ``RCModel`` and the supernet. When the input is not changed per statement
+    (``posenc`` leaves the embeddings alone) identical rows are encoded once: the candidate
+    spans of one sentence in the ``standard`` format (span NER) or the pairs of one sentence
+    share one encoder pass, and their states are gathered back per row.
+    """
+    ids, attn, dist = inputs["input_ids"], inputs["attention_mask"], inputs["dist"]
+    if posenc.modifies_input:
+        embeds = encoder.get_input_embeddings()(ids)  # (B, L, H)
+        embeds = posenc.embed(embeds, dist)  # (B, L, H)
+        states = encoder(inputs_embeds=embeds, attention_mask=attn).last_hidden_state
+    else:
+        L = ids.shape[1]
+        uniq, inverse = torch.unique(torch.cat([ids, attn], 1), dim=0, return_inverse=True)
+        if uniq.shape[0] < ids.shape[0]:  # (U, 2L): U distinct rows
+            out = encoder(input_ids=uniq[:, :L], attention_mask=uniq[:, L:]).last_hidden_state
+            states = out.index_select(0, inverse)  # (U, L, H) -> (B, L, H)
+        else:
+            states = encoder(input_ids=ids, attention_mask=attn).last_hidden_state  # (B, L, H)
+    return posenc.extend(states, dist)  # (B, L, D)
 
 class Classifier(nn.Module):
     """Dropout + linear over the concatenated active features: ``(B, F) -> (B, C)``."""

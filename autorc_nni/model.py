@@ -68,7 +68,14 @@ from autorc_nni.architecture import (
 )
 from autorc_nni.data.record import RelationExample
 from autorc_nni.errors import AutoRCError
-from autorc_nni.heads import INTERACTIONS, POSENCS, Classifier, assemble_features, part_masks
+from autorc_nni.heads import (
+    INTERACTIONS,
+    POSENCS,
+    Classifier,
+    assemble_features,
+    encode_with_posenc,
+    part_masks,
+)
 from autorc_nni.poolers import PoolerGroup
 
 __all__ = ["RCModel", "ModelLoadError"]
@@ -151,15 +158,7 @@ class RCModel(nn.Module):
 
     def encode(self, inputs: dict[str, torch.Tensor]) -> torch.Tensor:
         """Token states the poolers see: ``input_ids (B, L)`` -> ``(B, L, D)``."""
-        ids, attn, dist = inputs["input_ids"], inputs["attention_mask"], inputs["dist"]
-        if self.posenc.modifies_input:
-            embeds = self.encoder.get_input_embeddings()(ids)  # (B, L, H)
-            embeds = self.posenc.embed(embeds, dist)  # (B, L, H)
-            out = self.encoder(inputs_embeds=embeds, attention_mask=attn)
-        else:
-            out = self.encoder(input_ids=ids, attention_mask=attn)
-        states = out.last_hidden_state  # (B, L, H)
-        return self.posenc.extend(states, dist)  # (B, L, D)
+        return encode_with_posenc(self.encoder, self.posenc, inputs)
 
     def pool(self, states: torch.Tensor, spans: torch.Tensor) -> dict[str, torch.Tensor]:
         """Pooled vectors of the needed parts: ``(B, L, D), (B, 5, 2) -> {part: (B, D)}``."""

@@ -50,6 +50,7 @@ from autorc_nni.hpo import (
     random_architectures,
     read_json,
 )
+from autorc_nni.tasks import TaskOptions, check_task
 
 log = logging.getLogger(__name__)
 
@@ -70,10 +71,13 @@ class PipelineConfig:
 
     method: str = "autorc"  # a search method, "random" (baseline), or a preset name
     label: str | None = None  # row name in reports; None: the method
+    task: str = "rc"  # rc | ner | coref (autorc_nni.tasks): Table 1 rows for rc, Table 4 otherwise
     dataset: str = "semeval10"  # registered dataset name or a folder (then give format)
     format: str | None = None  # reader for a dataset folder (opennre, tacred, semeval, ...)
     negative_label: str | None = None  # None: the dataset's (found in a folder's labels); "none": no negative label
     data_dir: str | None = None  # data root for named datasets (default $AUTORC_DATA_DIR)
+    splits: str | None = None  # coref: a folder of {train,dev,test}.ids naming documents of the dataset folder
+    task_options: TaskOptions = field(default_factory=TaskOptions)  # ner / coref options
     encoder: str = "minilm"  # minilm, tiny, an HF name or a local path
     space: str = "M"  # search space: M, M1, M2, M3
     seed: int = 0  # seed of the search (or of the random-search draws)
@@ -85,6 +89,7 @@ class PipelineConfig:
     seeds: SeedsConfig = field(default_factory=SeedsConfig)  # seeds of the chosen setting
 
     def __post_init__(self) -> None:
+        check_task(self.task)
         if self.method not in METHODS:
             raise ConfigError(f"method: {self.method!r} is not one of {list(METHODS)}")
         if self.space not in SPACES:
@@ -101,7 +106,7 @@ class PipelineConfig:
             )
         check_train_base(self.train, "train")
         shared = sorted(set(self.train) & {"dataset", "format", "data_dir", "encoder",
-                                           "negative_label"})
+                                           "negative_label", *_TASK_KEYS})
         if shared:
             raise ConfigError(f"train: {shared} are set once at the top level of the config")
 
@@ -111,7 +116,8 @@ class PipelineConfig:
 
     def train_base(self) -> dict[str, Any]:
         """The TrainConfig keys every HPO trial and seed run shares."""
-        base = {"dataset": self.dataset, "encoder": self.encoder, **self.train}
+        base = {"dataset": self.dataset, "encoder": self.encoder, **self.train,
+                **self.task_keys()}
         if self.format is not None:
             base["format"] = self.format
         if self.data_dir is not None:
@@ -119,6 +125,18 @@ class PipelineConfig:
         if self.negative_label is not None:
             base["negative_label"] = self.negative_label
         return base
+
+
+    def task_keys(self) -> dict[str, Any]:
+        """The task keys every stage (search, HPO, seeds) shares."""
+        keys: dict[str, Any] = {"task": self.task, "task_options": asdict(self.task_options)}
+        if self.splits is not None:
+            keys["splits"] = self.splits
+        return keys
+
+
+# set once at the top level of a pipeline config, for every stage
+_TASK_KEYS = ("task", "splits", "task_options")
 
 
 def validate_train(cfg: PipelineConfig, where: str = "config") -> None:
@@ -275,7 +293,7 @@ def _run_pipeline(cfg: PipelineConfig, run_dir: Path, search_fn: SearchFn | None
             continue
         arch = Architecture.from_dict(c["architecture"], where=str(run_dir / "candidates.json"))
         meta = {"method": cfg.method, "label": cfg.row, "dataset": cfg.dataset,
-                "rank": c["rank"], "search_score": c["score"]}
+                "task": cfg.task, "rank": c["rank"], "search_score": c["score"]}
         def progress(kind: str, data: dict[str, Any], rank: int = c["rank"]) -> None:
             emit(kind, {**data, "rank": rank})
 
@@ -292,6 +310,7 @@ def _run_pipeline(cfg: PipelineConfig, run_dir: Path, search_fn: SearchFn | None
         "kind": "pipeline",
         "method": cfg.method,
         "label": cfg.row,
+        "task": cfg.task,
         "dataset": cfg.dataset,
         "metric": best.get("metric"),
         "space": cfg.space,

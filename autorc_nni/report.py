@@ -44,9 +44,10 @@ log = logging.getLogger(__name__)
 SEARCH_METHODS = ("autorc", "naive-enas", "autorc1", "autorc2", "autorc3")
 AR_METHOD = "autorc"  # the method whose runs give the AR_<dataset> row
 # Row order of the paper's Table 1 (then Table 3's ablations); other rows follow, sorted.
-ROW_ORDER = ("r-bert", "bert-entity", "random", "naive-enas", "autorc", "autorc1", "autorc2",
+ROW_ORDER = ("spert-like", "pair-baseline", "r-bert", "bert-entity", "random", "naive-enas", "autorc", "autorc1", "autorc2",
              "autorc3")
-ROW_NAMES = {"r-bert": "R-BERT", "bert-entity": "BERT-entity", "random": "random search",
+ROW_NAMES = {"spert-like": "SpERT-like", "pair-baseline": "mention-pair baseline",
+             "r-bert": "R-BERT", "bert-entity": "BERT-entity", "random": "random search",
              "naive-enas": "naive ENAS", "autorc": "AutoRC", "autorc1": "AutoRC1",
              "autorc2": "AutoRC2", "autorc3": "AutoRC3"}
 
@@ -62,6 +63,7 @@ class Record:
     row: str
     dataset: str
     metric: str | None
+    task: str
     method: str | None
     test: list[float]
     dev: list[float]
@@ -103,6 +105,8 @@ def _record(path: Path, data: dict[str, Any]) -> Record:
         row=data.get("label") or data.get("method") or path.parent.name,
         dataset=str(data.get("dataset") or "?"),
         metric=data.get("metric") or best.get("metric"),
+        task=str(data.get("task") or best.get("task")
+                 or (best.get("train_setting") or {}).get("task") or "rc"),
         method=data.get("method"),
         test=[float(x) for x in best["test"]],
         dev=[float(x) for x in best["dev"]],
@@ -183,13 +187,34 @@ def _row_key(row: str) -> tuple[int, str]:
     return (len(ROW_ORDER) + (1 if row.startswith("AR_") else 0), row)
 
 
+TASK_NAMES = {"ner": "span NER", "coref": "coreference, gold mentions"}
+
+
 def table1(records: list[Record]) -> str:
-    """The Markdown table (rows × datasets)."""
+    """The Markdown table (rows × datasets) of the relation-classification records."""
+    return _table([r for r in records if r.task == "rc"])
+
+
+def table4(records: list[Record]) -> str:
+    """The paper's Table 4 for the other entity tasks: span NER and coreference rows (the
+    baseline preset and AutoRC) × datasets, the task and metric in each column's head."""
+    return _table([r for r in records if r.task != "rc"])
+
+
+def _table(records: list[Record]) -> str:
+    if not records:
+        return ""
     table = cells(records)
     datasets = sorted({d for _, d in table})
     rows = sorted({r for r, _ in table}, key=_row_key)
     metric = {r.dataset: r.metric for r in records}
-    head = ["Model", *[f"{d} ({(metric.get(d) or '?').replace('_', '-')})" for d in datasets]]
+    task = {r.dataset: TASK_NAMES.get(r.task) for r in records}
+
+    def head_of(d: str) -> str:
+        m = (metric.get(d) or "?").replace("_", "-")
+        return f"{d} ({task[d]}, {m})" if task.get(d) else f"{d} ({m})"
+
+    head = ["Model", *[head_of(d) for d in datasets]]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for row in rows:
         vals = [fmt_cell(c["mean"], c["std"], c["n_runs"], c.get("n_seeds"))
@@ -368,11 +393,14 @@ def write_report(run_dirs: list[str | Path], out_dir: str | Path,
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     records = collect(run_dirs)
-    table = table1(records)
+    table, table_4 = table1(records), table4(records)
     if command is None:
         command = "autorc report " + " ".join(map(str, run_dirs)) + f" --out {out}"
     made = f"\nReproduce: `{command}`\n"
-    atomic_write_text(out / "table1.md", table + made)
+    if table:
+        atomic_write_text(out / "table1.md", table + made)
+    if table_4:
+        atomic_write_text(out / "table4.md", table_4 + made)
     cell_data = {f"{r}|{d}": c for (r, d), c in cells(records).items()}
     atomic_write_json(out / "table1.json", cell_data)
     curves = plot_rewards(records, out)
@@ -384,9 +412,15 @@ def write_report(run_dirs: list[str | Path], out_dir: str | Path,
         "each run's best model. `AR_<dataset>`: the best learned model over the AutoRC runs "
         "(method `autorc` only) on that dataset (chosen on dev).",
         "",
-        table,
-        made,
     ]
+    if table:
+        lines += ["## Table 1: relation classification", "", table, made]
+    if table_4:
+        lines += ["## Table 4: other entity tasks", "",
+                  "Span NER: entity-level micro-F1 (start, end and type match). Coreference: "
+                  "MUC F1 over gold mentions (mention pairs, best-first clustering); the paper's "
+                  "SpanBERT row predicts its mentions, so the figures are not comparable.", "",
+                  table_4, made]
     for c in curves:
         lines += [f"![{c.stem}]({c.name})", ""]
     lines += wall_time_table(records)
@@ -418,5 +452,6 @@ def write_report(run_dirs: list[str | Path], out_dir: str | Path,
         if imp["search"] is not None or imp["evaluated"] is not None:
             importance[str(r.path)] = imp
     atomic_write_text(out / "report.md", "\n".join(lines))
-    return {"report": out / "report.md", "table": table, "curves": curves,
+    return {"report": out / "report.md", "table": table or table_4, "table1": table, "table4": table_4,
+            "curves": curves,
             "diagrams": diagrams, "records": records, "importance": importance}

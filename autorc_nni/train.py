@@ -12,8 +12,11 @@ that model. ``out`` receives:
 
 - ``metrics.json``: dev and test metrics of the best model (score, micro/macro F1, accuracy,
   per-label P/R/F1; the official SemEval score for SemEval), the per-epoch history, throughput;
-- ``test_predictions.jsonl`` (id, gold, pred, prob) and, for SemEval, the scorer-format files
-  ``test_predictions.scorer.txt`` / ``test_key.scorer.txt``;
+- ``test_predictions.jsonl``: rc one line per statement (id, gold, pred, prob), ner one line
+  per sentence (gold and predicted entities), coref one per document (predicted clusters); for
+  SemEval also the scorer-format files ``test_predictions.scorer.txt`` / ``test_key.scorer.txt``,
+  for coreference ``test_predictions.conll`` and ``test_key.conll`` (CoNLL-2012, for the official
+  ``scorer.pl``);
 - ``tensorboard/``: train loss and learning rate per step, dev metrics per epoch;
 - ``model/``: loadable with ``RCModel.from_pretrained``;
 - ``checkpoint.pt``: everything needed to resume (model, optimizer, scheduler, RNG states,
@@ -39,7 +42,7 @@ import resource
 import shutil
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -51,12 +54,8 @@ from autorc_nni.architecture import Architecture, resolve_architecture
 from autorc_nni.config import ConfigError, from_dict
 from autorc_nni.errors import AutoRCError
 from autorc_nni.files import atomic_torch_save, atomic_write_text
-from autorc_nni.metrics import (
-    SEMEVAL_LABELS,
-    compute_metrics,
-    semeval_official,
-    write_scorer_file,
-)
+from autorc_nni.metrics import write_scorer_file
+from autorc_nni.tasks import TaskData, TaskOptions, check_task
 
 log = logging.getLogger(__name__)
 
@@ -73,10 +72,13 @@ class TrainConfig:
     """One fine-tuning run. Read from a mapping with :func:`train_config_from_dict`."""
 
     arch: str | dict[str, Any] = "bert-entity"  # preset name, architecture JSON path, or mapping
+    task: str = "rc"  # rc | ner (span NER) | coref (mention pairs); see autorc_nni.tasks
     dataset: str = "semeval10"  # registered dataset name, or a directory with train/dev/test
     data_dir: str | None = None  # data root for named datasets (default $AUTORC_DATA_DIR)
     format: str | None = None  # reader for a dataset directory (e.g. "opennre", "tacred")
     negative_label: str | None = None  # None: the dataset's (found in a folder's labels); "none": no negative label
+    splits: str | None = None  # coref: a folder of {train,dev,test}.ids naming documents of the dataset folder
+    task_options: TaskOptions = field(default_factory=TaskOptions)  # ner / coref options
     encoder: str = "minilm"  # encoder short name ("minilm", "tiny"), HF name or local path
     lr: float | None = None  # peak learning rate; None: the encoder's measured one (minilm 2e-4), else the paper's 2e-5
     batch_size: int = 32  # training batch size
@@ -94,8 +96,8 @@ class TrainConfig:
     bucket: bool = True  # length-bucketed training batches (less padding)
     pad_to: int | None = None  # pad every batch to this length (OpenNRE-style); None: dynamic
     resume: bool = False  # continue from out/checkpoint.pt
-    limit_train: int | None = None  # a seeded label-stratified sample of N training examples
-    limit_eval: int | None = None  # a seeded label-stratified sample of N dev and of N test examples
+    limit_train: int | None = None  # a seeded label-stratified sample of N training statements (per epoch)
+    limit_eval: int | None = None  # a seeded sample of N dev and N test statements (rc), sentences (ner) or documents (coref)
     log_every: int = 1  # TensorBoard train loss/lr every N steps
     checkpoint_every: int = 200  # resumable checkpoint every N steps (0: only at epoch end)
     keep_checkpoint: bool = False  # keep checkpoint.pt after the run finishes
@@ -104,6 +106,7 @@ class TrainConfig:
     stop_after_steps: int | None = None  # stop abruptly after N steps, as if killed (for tests)
 
     def __post_init__(self) -> None:
+        check_task(self.task)
         if self.lr is None:  # resolved here, so metrics.json records the value used
             from autorc_nni.encoders import recommended_setting
 
@@ -208,48 +211,66 @@ class PreparedData:
     labels: list[str]
     negative_label: str | None
     metric: str
-    rows: dict[str, Any]  # split -> featurized rows
-    examples: dict[str, list]  # split -> RelationExample list (same order as the input)
-    report: dict[str, Any]  # split -> counts (examples, truncated, dropped)
+    rows: dict[str, Any]  # split -> featurized rows (train: epoch 0's)
+    examples: dict[str, list]  # split -> the statements (train: epoch 0's)
+    report: dict[str, Any]  # split -> counts (statements, truncated, dropped; task counts)
+    task: TaskData | None = None
+    featurizer: Any = None
+    _train_epoch: int = 0
+
+    def train_rows(self, epoch: int, seed: int):
+        """The featurized training statements of ``epoch`` (rc: the same every epoch; ner and
+        coref draw their negatives afresh)."""
+        if self.task is None or self.task.task == "rc" or epoch == self._train_epoch:
+            return self.rows["train"]
+        fs = self.featurizer.featurize(self.task.train_epoch(epoch, seed), _label2id(self.labels))
+        self.rows["train"], self._train_epoch = fs.rows, epoch
+        return fs.rows
+
+    def score(self, split: str, scored: dict[str, tuple[int, torch.Tensor]]):
+        """``(metrics, records, decoded)`` of ``split`` (see ``TaskData.score``)."""
+        return self.task.score(split, scored)
+
+
+def _label2id(labels: list[str]) -> dict[str, int]:
+    return {lab: i for i, lab in enumerate(labels)}
 
 
 def prepare_data(cfg: TrainConfig, tokenizer, arch: Architecture) -> PreparedData:
-    """Load the dataset, take the configured subsets and featurize for ``arch.span``."""
-    from autorc_nni.data.datasets import load_dataset, subsample
+    """Load the task's statements (``autorc_nni.tasks``) and featurize them for ``arch.span``."""
     from autorc_nni.featurize import Featurizer
+    from autorc_nni.tasks import load_task_data
 
-    ds = load_dataset(cfg.dataset, fmt=cfg.format, data_root=cfg.data_dir,
-                      negative_label=cfg.negative_label)
-    splits = dict(ds.splits)
-    for needed in ("train", "dev", "test"):
-        if not splits.get(needed):
-            raise AutoRCError(f"dataset {cfg.dataset!r} has no {needed!r} split (or it is empty)")
-    # seeded label-stratified subsets (benchmark files are often sorted by label); the data
-    # seed is fixed, not cfg.seed, so runs over seeds see the same examples
-    splits["train"] = subsample(splits["train"], cfg.limit_train, seed=0)
-    splits["dev"] = subsample(splits["dev"], cfg.limit_eval, seed=0)
-    splits["test"] = subsample(splits["test"], cfg.limit_eval, seed=0)
-    label2id = {lab: i for i, lab in enumerate(ds.labels)}
+    if cfg.task == "ner" and arch.span == "tokens":
+        raise ConfigError("span NER cannot use span=tokens (it hides the span's words): "
+                          "use markers or standard")
+    # seeded subsets (benchmark files are often sorted by label); the data seed is fixed, not
+    # cfg.seed, so runs over seeds see the same dev/test examples
+    td = load_task_data(
+        cfg.task, cfg.dataset, fmt=cfg.format, data_root=cfg.data_dir,
+        negative_label=cfg.negative_label, splits=cfg.splits, limit_train=cfg.limit_train,
+        limit_eval=cfg.limit_eval, eval_seed=0, options=cfg.task_options, max_len=cfg.max_len,
+    )
+    label2id = _label2id(td.labels)
     feat = Featurizer(tokenizer, max_len=cfg.max_len, formats=(arch.span,))
+    statements = {"train": td.train_epoch(0, cfg.seed), "dev": td.statements["dev"],
+                  "test": td.statements["test"]}
     rows, report = {}, {}
     for split in ("train", "dev", "test"):
-        fs = feat.featurize(splits[split], label2id)
+        fs = feat.featurize(statements[split], label2id)
         rows[split] = fs.rows
         report[split] = {
-            "examples": len(splits[split]),
+            "examples": len(statements[split]),
             "featurized": len(fs.rows),
             "truncated": int(fs.truncated),
             "dropped": dict(fs.dropped),
+            **({} if td.task == "rc" else {"task": td.report.get(split, {})}),
         }
         if len(fs.rows) == 0:
             raise AutoRCError(f"dataset {cfg.dataset!r}: no {split} example survived featurization")
     return PreparedData(
-        labels=list(ds.labels),
-        negative_label=ds.negative_label,
-        metric=ds.metric,
-        rows=rows,
-        examples=splits,
-        report=report,
+        labels=list(td.labels), negative_label=td.negative_label, metric=td.metric, rows=rows,
+        examples=statements, report=report, task=td, featurizer=feat,
     )
 
 
@@ -264,9 +285,14 @@ def epoch_loader(
     from autorc_nni.batching import make_loader
 
     with preserved_rng():
+        groups = None
+        if cfg.task == "ner" and cfg.bucket:  # a sentence's spans together: one encoder pass
+            from autorc_nni.tasks import statement_group
+
+            groups = [statement_group(i) for i in rows["id"]]
         loader = make_loader(
             rows, batch_size=cfg.batch_size, formats=formats, shuffle=True, bucket=cfg.bucket,
-            seed=cfg.seed * 1000 + epoch, max_len=cfg.max_len,
+            seed=cfg.seed * 1000 + epoch, max_len=cfg.max_len, groups=groups,
         )
         batches = [list(b) for b in loader.batch_sampler]
         plan = torch.utils.data.DataLoader(
@@ -364,35 +390,14 @@ def predict_rows(
 def score_predictions(
     scored: dict[str, tuple[int, torch.Tensor]], examples: list, data: PreparedData
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """Metrics and per-example records (in ``examples`` order) for one split.
+    """Metrics and per-example records of rc statements ``examples``.
 
     An example the featurizer dropped (its entities do not fit in ``max_len``) has no
     prediction: it is scored as a prediction of the negative label (the first label when the set
     has none), so it still counts in recall, and its record has ``"dropped": true``.
     """
-    names = data.labels
-    label2id = {lab: i for i, lab in enumerate(names)}
-    fallback = label2id[data.negative_label] if data.negative_label is not None else 0
-    gold, pred, records = [], [], []
-    for ex in examples:
-        g = label2id[ex.label]
-        if ex.id in scored:
-            probs = scored[ex.id][1]
-            p = int(probs.argmax())
-            record = {"id": ex.id, "gold": names[g], "pred": names[p],
-                      "prob": round(float(probs[p]), 6)}
-        else:
-            p = fallback
-            record = {"id": ex.id, "gold": names[g], "pred": names[p], "prob": 0.0,
-                      "dropped": True}
-        gold.append(g)
-        pred.append(p)
-        records.append(record)
-    metrics = compute_metrics(gold, pred, names, data.negative_label, data.metric)
-    if set(names) == set(SEMEVAL_LABELS):
-        metrics["semeval_official"] = semeval_official(
-            [names[g] for g in gold], [names[p] for p in pred]
-        )
+    td = TaskData("rc", list(data.labels), data.negative_label, data.metric, {"x": list(examples)})
+    metrics, records, _ = td.score("x", scored)
     return metrics, records
 
 
@@ -579,7 +584,7 @@ def _train(cfg: TrainConfig, on_dev: Callable[[int, float], None] | None) -> dic
         while state["epoch"] < cfg.epochs:
             epoch = state["epoch"]
             batches, _ = epoch_loader(
-                data.rows["train"], cfg, formats, epoch, skip=state["step_in_epoch"]
+                data.train_rows(epoch, cfg.seed), cfg, formats, epoch, skip=state["step_in_epoch"]
             )
             t0 = time.perf_counter()
             for batch in batches:
@@ -617,11 +622,10 @@ def _train(cfg: TrainConfig, on_dev: Callable[[int, float], None] | None) -> dic
             state["train_seconds"] += time.perf_counter() - t0
 
             # end of epoch: dev evaluation, best model, checkpoint
-            dev_metrics, _ = score_predictions(
-                predict_rows(model, dev_loader, device, use_bf16), data.examples["dev"], data
-            )
+            dev_metrics, _, _ = data.score("dev", predict_rows(model, dev_loader, device, use_bf16))
             mean_loss = state["epoch_loss_sum"] / max(1, state["step_in_epoch"])
-            for key in ("score", "micro_f1", "macro_f1", "accuracy", "semeval_official"):
+            for key in ("score", "micro_f1", "macro_f1", "accuracy", "semeval_official",
+                        "muc_f1", "b3_f1", "ceafe_f1", "conll_f1"):
                 if key in dev_metrics:
                     writer.add_scalar(f"dev/{key}", dev_metrics[key], epoch + 1)
             writer.add_scalar("train/epoch_loss", mean_loss, epoch + 1)
@@ -669,12 +673,14 @@ def _finish(cfg, data, device, use_bf16, state, out: Path, formats) -> dict[str,
     best = RCModel.from_pretrained(out / "model").to(device)
     results: dict[str, Any] = {}
     records: dict[str, list] = {}
+    decoded: dict[str, Any] = {}
     for split in ("dev", "test"):
         t0 = time.perf_counter()
         scored = predict_rows(best, eval_loader(data.rows[split], cfg, formats), device, use_bf16)
         seconds = time.perf_counter() - t0
-        results[split], records[split] = score_predictions(scored, data.examples[split], data)
+        results[split], records[split], decoded[split] = data.score(split, scored)
         results[split]["eval_sentences_per_s"] = len(scored) / seconds if seconds > 0 else None
+        results[split]["eval_seconds"] = seconds
     with open(out / "test_predictions.jsonl.tmp", "w") as f:
         for r in records["test"]:
             f.write(json.dumps(r) + "\n")
@@ -690,6 +696,15 @@ def _finish(cfg, data, device, use_bf16, state, out: Path, formats) -> dict[str,
         write_scorer_file(out / "test_key.scorer.txt", [r["gold"] for r in records["test"]])
         paths["scorer_predictions"] = str(out / "test_predictions.scorer.txt")
         paths["scorer_key"] = str(out / "test_key.scorer.txt")
+    if data.task is not None and data.task.task == "coref":
+        # perl scorer.pl all test_key.conll test_predictions.conll none
+        from autorc_nni.data.conll2012 import write_conll2012
+
+        docs = data.task.units["test"]
+        write_conll2012(docs, decoded["test"], out / "test_predictions.conll")
+        write_conll2012(docs, None, out / "test_key.conll")
+        paths["conll_predictions"] = str(out / "test_predictions.conll")
+        paths["conll_key"] = str(out / "test_key.conll")
     seconds = state["train_seconds"]
     result = {
         "dev": results["dev"],
@@ -706,6 +721,7 @@ def _finish(cfg, data, device, use_bf16, state, out: Path, formats) -> dict[str,
         "data": data.report,
         "labels": data.labels,
         "negative_label": data.negative_label,  # the one used (None: micro-F1 over all labels)
+        "task": cfg.task,
         "config": dataclasses.asdict(cfg),
         "paths": paths,
     }

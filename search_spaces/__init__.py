@@ -11,6 +11,7 @@ from search_spaces.spaces import (
     is_valid,
     space_decisions,
     space_size,
+    task_space,
     to_architecture,
     valid_space_size,
 )
@@ -25,6 +26,7 @@ __all__ = [
     "fixed_values",
     "from_architecture",
     "get_space",
+    "task_space",
     "is_valid",
     "space_decisions",
     "space_size",

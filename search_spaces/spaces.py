@@ -118,6 +118,29 @@ SPACES: dict[str, SearchSpace] = {
 }
 
 
+# Decisions on c1 have no effect in span NER (e1 = e2: nothing lies between them).
+_NER_FIXED = {"use_c1": False, "inter_c1": "none"}
+
+
+def task_space(space: str | SearchSpace, task: str = "rc") -> SearchSpace:
+    """``space`` as a task searches it (docs/design.md §10). rc and coref: unchanged. ner:
+    ``span`` without ``tokens`` (it would hide the span's words) and the c1 decisions fixed
+    (``use_c1`` off, ``inter_c1`` none; ``pool_c1`` is then never read)."""
+    s = get_space(space)
+    if task != "ner":
+        return s
+    decisions, fixed = dict(s.decisions), dict(s.fixed)
+    if "span" in decisions:
+        decisions["span"] = tuple(o for o in decisions["span"] if o != "tokens")
+    elif fixed["span"] == "tokens":
+        raise SearchSpaceError(f"space {s.name} fixes span=tokens, which span NER cannot use")
+    for label, value in _NER_FIXED.items():
+        decisions.pop(label, None)
+        fixed[label] = value
+    return SearchSpace(s.name, f"{s.description}; span NER: span in {{markers, standard}}, "
+                       "no c1 (e1 = e2)", decisions, fixed)
+
+
 def get_space(space: str | SearchSpace) -> SearchSpace:
     """A space by name (``M``, ``M1``, ``M2``, ``M3``), or the space itself."""
     if isinstance(space, SearchSpace):

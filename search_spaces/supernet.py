@@ -101,7 +101,13 @@ from autorc_nni.architecture import (
     SLOTS,
     Architecture,
 )
-from autorc_nni.heads import INTERACTIONS, POSENCS, PositionalEncoding, part_masks
+from autorc_nni.heads import (
+    INTERACTIONS,
+    POSENCS,
+    PositionalEncoding,
+    encode_with_posenc,
+    part_masks,
+)
 from autorc_nni.model import RCModel
 from autorc_nni.poolers import PoolerGroup
 from search_spaces.spaces import (
@@ -264,14 +270,7 @@ class EncodeWithPosenc(nn.Module):
         self.width = width
 
     def forward(self, encoder: nn.Module, inputs: Mapping[str, torch.Tensor]) -> torch.Tensor:
-        ids, attn, dist = inputs["input_ids"], inputs["attention_mask"], inputs["dist"]
-        if self.posenc.modifies_input:
-            embeds = encoder.get_input_embeddings()(ids)  # (B, L, H)
-            embeds = self.posenc.embed(embeds, dist)  # (B, L, H)
-            out = encoder(inputs_embeds=embeds, attention_mask=attn)
-        else:
-            out = encoder(input_ids=ids, attention_mask=attn)
-        states = self.posenc.extend(out.last_hidden_state, dist)  # (B, L, D)
+        states = encode_with_posenc(encoder, self.posenc, inputs)  # (B, L, D)
         pad = self.width - states.shape[-1]
         return nn.functional.pad(states, (0, pad)) if pad else states  # (B, L, W)
 

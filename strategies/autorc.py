@@ -162,7 +162,9 @@ class ChildBatches:
     ``autorc_nni.batching.BucketBatchSampler`` (similar lengths together, little padding; its
     epoch ``e``), in groups of ``child_steps``. Iteration starts at global step ``start_step`` and
     stops at ``total_steps``: a resumed search builds the loader at its checkpoint's step, without
-    touching the skipped rows.
+    touching the skipped rows. ``epoch_rows(e) -> (rows, lengths)`` (optional) gives the rows of
+    epoch ``e`` > 0 (span NER and coreference draw their negatives afresh each epoch); the step
+    count per epoch stays that of ``rows``.
     """
 
     def __init__(
@@ -175,6 +177,7 @@ class ChildBatches:
         total_steps: int,
         start_step: int = 0,
         lengths: Sequence[int] | None = None,
+        epoch_rows: Callable[[int], tuple[Sequence[Any], Sequence[int]]] | None = None,
     ) -> None:
         if lengths is not None and len(lengths) != len(rows):
             raise SearchError(f"{len(lengths)} lengths for {len(rows)} rows")
@@ -191,12 +194,19 @@ class ChildBatches:
                 f"({child_steps} batches of {batch_size})"
             )
         self.total_steps, self.start_step = total_steps, start_step
+        self.epoch_rows, self.first_rows, self.first_lengths = epoch_rows, rows, lengths
 
     def __len__(self) -> int:
         return max(0, self.total_steps - self.start_step)
 
     def _batches(self, epoch: int) -> list[list[int]]:
         """The epoch's batches (row indices), in order."""
+        if self.epoch_rows is not None:  # this epoch's rows (and a sampler over their lengths)
+            rows, lengths = (self.first_rows, self.first_lengths) if epoch == 0 else self.epoch_rows(epoch)
+            self.rows = rows
+            if self.sampler is not None:
+                self.sampler = BucketBatchSampler(list(lengths), self.batch_size, shuffle=True,
+                                                  seed=self.seed, drop_last=True)
         if self.sampler is not None:
             self.sampler.set_epoch(epoch)
             return list(self.sampler)

@@ -27,11 +27,11 @@ from autorc_nni.pipeline import (
     load_pipeline_config,
     run_pipeline,
 )
-from search_spaces.spaces import fixed_values, space_decisions
+from search_spaces.spaces import fixed_values, space_decisions, task_space
 
 # Keys of the search section the pipeline sets from its own top level.
 _FROM_PIPELINE = ("dataset", "data_dir", "format", "negative_label", "encoder", "space", "method",
-                  "seed", "out", "resume", "top_k")
+                  "seed", "out", "resume", "top_k", "task", "splits", "task_options")
 
 # on_reward(step, mean reward over the steps since the last call)
 RewardFn = Callable[[int, float], None]
@@ -47,7 +47,8 @@ def search_config(cfg: PipelineConfig, out: Path | str = "search", where: str = 
                           "(top_k is the top-level 'top')")
     data = {**cfg.search, "dataset": cfg.dataset, "encoder": cfg.encoder, "space": cfg.space,
             "method": cfg.method if cfg.method in SEARCH_METHODS else "autorc",
-            "seed": cfg.seed, "out": str(out), "resume": True, "top_k": cfg.top}
+            "seed": cfg.seed, "out": str(out), "resume": True, "top_k": cfg.top,
+            **cfg.task_keys()}
     data.setdefault("progress", False)
     if cfg.format is not None:
         data["format"] = cfg.format
@@ -152,7 +153,8 @@ def run(
     """Run (or resume) the whole protocol of ``cfg`` in ``run_dir``, the search included."""
     if cfg.method in SEARCH_METHODS:
         search_config(cfg, Path(run_dir) / "search")  # refuse a bad search section up front
+    space = task_space(cfg.space, cfg.task)  # span NER drops span=tokens and c1
     return run_pipeline(
         cfg, run_dir, search_fn=make_search_fn(on_reward, reward_interval), train_fn=train_fn,
-        space=(space_decisions(cfg.space), fixed_values(cfg.space)), on_event=on_event,
+        space=(space_decisions(space), fixed_values(space)), on_event=on_event,
     )

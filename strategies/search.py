@@ -47,6 +47,7 @@ from autorc_nni.architecture import DECISIONS, Architecture
 from autorc_nni.config import ConfigError, from_dict
 from autorc_nni.errors import AutoRCError
 from autorc_nni.files import atomic_torch_save, atomic_write_json, atomic_write_text, run_dir_lock
+from autorc_nni.tasks import TaskOptions, check_task
 from autorc_nni.train import load_checkpoint, peak_rss_mb, resolve_device, seed_everything
 from strategies.autorc import (
     METHODS,
@@ -72,10 +73,13 @@ _RESUME_FREE = {"resume", "stop_after_steps", "progress", "num_threads", "k", "t
 class SearchConfig:
     """One search run. Read from a mapping with :func:`search_config_from_dict`."""
 
+    task: str = "rc"  # rc | ner | coref (autorc_nni.tasks); ner searches span in {markers, standard}
     dataset: str = "semeval10"  # registered dataset name, or a directory with train/dev(/test)
     data_dir: str | None = None  # data root for named datasets (default $AUTORC_DATA_DIR)
     format: str | None = None  # reader for a dataset directory (e.g. "opennre", "tacred")
     negative_label: str | None = None  # None: the dataset's (found in a folder's labels); "none": no negative label
+    splits: str | None = None  # coref: a folder of {train,dev,test}.ids naming documents of the dataset folder
+    task_options: TaskOptions = field(default_factory=TaskOptions)  # ner / coref options
     encoder: str = "minilm"  # encoder short name ("minilm", "tiny"), HF name or local path
     space: Literal["M", "M1", "M2", "M3"] = "M"  # search space (paper Table 2)
     method: str = "autorc"  # autorc | naive-enas | autorc1 | autorc2 | autorc3 (paper Table 3)
@@ -103,7 +107,7 @@ class SearchConfig:
     resume: bool = False  # continue from out/checkpoint.pt
     max_len: int = 256  # max wordpieces per example
     limit_train: int | None = None  # use a seeded, label-stratified sample of N training examples
-    limit_dev: int | None = None  # use a seeded, label-stratified sample of N validation examples
+    limit_dev: int | None = None  # a seeded sample of N validation statements (rc), sentences (ner) or documents (coref)
     bucket: bool = True  # length-bucketed child batches (less padding)
     eval_batch_size: int = 64  # batch size when scoring the k architectures
     checkpoint_every: int = 100  # resumable checkpoint every N steps (0: only at the end)
@@ -116,6 +120,7 @@ class SearchConfig:
 
     def __post_init__(self) -> None:
         method_switches(self.method)  # a clear error for an unknown method
+        check_task(self.task)
         # None: the settings measured for the encoder (autorc_nni.encoders), resolved here so
         # that summary.json and the checkpoint record the values used
         from autorc_nni.encoders import recommended_setting
@@ -143,6 +148,13 @@ class SearchConfig:
             raise ConfigError(f"dropout must be in [0, 1), got {self.dropout!r}")
         if self.top_k > self.k:
             raise ConfigError(f"top_k ({self.top_k}) exceeds k ({self.k})")
+
+    @property
+    def search_space(self):
+        """The space as this task searches it (``search_spaces.spaces.task_space``)."""
+        from search_spaces.spaces import task_space
+
+        return task_space(self.space, self.task)
 
     @property
     def num_copies(self) -> int:
@@ -190,7 +202,7 @@ class SearchResult:
 
 
 # -- pieces -------------------------------------------------------------------------------------
-def _formats(space: str) -> tuple[str, ...]:
+def _formats(space) -> tuple[str, ...]:
     from search_spaces.spaces import fixed_values, space_decisions
 
     free = space_decisions(space)
@@ -202,45 +214,54 @@ class _Data:
     labels: list[str]
     negative_label: str | None
     metric: str
-    train: list[dict]
+    train: list[dict]  # epoch 0's rows
     dev: list[dict]
     train_lengths: list[int]
     dev_lengths: list[int]
     collate: Any
     report: dict[str, Any]
+    epoch_rows: Callable[[int], tuple[list[dict], list[int]]] | None = None  # ner / coref
 
 
 def _prepare_data(cfg: SearchConfig, tokenizer, formats: tuple[str, ...]) -> _Data:
+    """The task's statements (``autorc_nni.tasks``), featurized in every searched format: train
+    (ner / coref: drawn afresh each search epoch) and the validation rows of reward and ranking
+    (ner / coref: the dev gold statements with negatives sampled as for training)."""
     from autorc_nni.batching import collate, row_lengths
-    from autorc_nni.data.datasets import load_dataset, subsample
     from autorc_nni.featurize import Featurizer
+    from autorc_nni.tasks import load_task_data
 
-    ds = load_dataset(cfg.dataset, fmt=cfg.format, data_root=cfg.data_dir,
-                      negative_label=cfg.negative_label)
-    splits = {s: list(ds.splits.get(s) or []) for s in ("train", "dev")}
-    for s, exs in splits.items():
-        if not exs:
-            raise AutoRCError(f"dataset {cfg.dataset!r} has no {s!r} split (or it is empty); "
-                              "the search trains on train and rewards on dev")
-    # a seeded label-stratified sample: benchmark files are often sorted by label
-    splits["train"] = subsample(splits["train"], cfg.limit_train, seed=cfg.seed)
-    splits["dev"] = subsample(splits["dev"], cfg.limit_dev, seed=cfg.seed)
-    label2id = {lab: i for i, lab in enumerate(ds.labels)}
+    td = load_task_data(
+        cfg.task, cfg.dataset, fmt=cfg.format, data_root=cfg.data_dir,
+        negative_label=cfg.negative_label, splits=cfg.splits, limit_train=cfg.limit_train,
+        limit_eval=cfg.limit_dev, eval_seed=cfg.seed, options=cfg.task_options,
+        max_len=cfg.max_len,
+    )
+    label2id = {lab: i for i, lab in enumerate(td.labels)}
     feat = Featurizer(tokenizer, max_len=cfg.max_len, formats=formats)
+    dev = td.statements["dev"] if td.search_dev is None else td.search_dev
+    splits = {"train": td.train_epoch(0, cfg.seed, subsample_seed=cfg.seed), "dev": dev}
     rows, report = {}, {}
     for s, exs in splits.items():
         fs = feat.featurize(exs, label2id)
         rows[s] = fs.rows
         report[s] = {"examples": len(exs), "featurized": len(fs.rows), "truncated": int(fs.truncated),
                      "dropped": dict(fs.dropped)}
+        if td.task != "rc":
+            report[s]["task"] = td.report.get(s, {})
+
+    def epoch_rows(epoch: int) -> tuple[list[dict], list[int]]:
+        fs = feat.featurize(td.train_epoch(epoch, cfg.seed), label2id)
+        return fs.rows.to_list(), row_lengths(fs.rows, formats)
+
     pad_id = tokenizer.pad_token_id or 0
     return _Data(
-        labels=list(ds.labels), negative_label=ds.negative_label, metric=ds.metric,
+        labels=list(td.labels), negative_label=td.negative_label, metric=td.pair_metric,
         train=rows["train"].to_list(), dev=rows["dev"].to_list(),
         train_lengths=row_lengths(rows["train"], formats),
         dev_lengths=row_lengths(rows["dev"], formats),
         collate=partial(collate, formats=formats, max_len=cfg.max_len, pad_id=pad_id),
-        report=report,
+        report=report, epoch_rows=None if td.task == "rc" else epoch_rows,
     )
 
 
@@ -276,7 +297,7 @@ class _StepLogger:
             from torch.utils.tensorboard import SummaryWriter
 
             self.writer = SummaryWriter(str(out / "tensorboard"), purge_step=start + 1)
-            self.writer.add_custom_scalars(policy_layout(cfg.space))
+            self.writer.add_custom_scalars(policy_layout(cfg.search_space))
         self.rewards: deque[float] = deque(maxlen=50)
         self.bar = None
         if cfg.progress:
@@ -449,7 +470,7 @@ def write_importance(ranked: list[RankedArchitecture], cfg: SearchConfig, out: P
         stale.unlink(missing_ok=True)
     try:
         result = decision_importance([(r.architecture, r.score) for r in ranked],
-                                     space_decisions(cfg.space), evaluator="fanova", seed=cfg.seed)
+                                     space_decisions(cfg.search_space), evaluator="fanova", seed=cfg.seed)
         result["score"] = "validation score with the shared weights"
         result["space"] = cfg.space
         atomic_write_json(out / IMPORTANCE_JSON, result)
@@ -475,7 +496,7 @@ def build_supernet(cfg: SearchConfig, encoder: torch.nn.Module, num_labels: int)
     from search_spaces.supernet import AutoRCSupernet
 
     return AutoRCSupernet(
-        encoder, num_labels, space=cfg.space, sharing=method_switches(cfg.method).sharing,
+        encoder, num_labels, space=cfg.search_space, sharing=method_switches(cfg.method).sharing,
         copies=cfg.num_copies, max_len=cfg.max_len, dropout=cfg.dropout,
         pooler_kwargs=copy.deepcopy(cfg.pooler_kwargs) or None,
     )
@@ -486,7 +507,7 @@ def build_strategy(cfg: SearchConfig, steps_per_epoch: int) -> AutoRCStrategy:
     from search_spaces.spaces import fixed_values
 
     return AutoRCStrategy(
-        method=cfg.method, fixed=fixed_values(cfg.space),
+        method=cfg.method, fixed=fixed_values(cfg.search_space),
         search_warmup_steps=round(cfg.warmup_epochs * steps_per_epoch),
         copies=cfg.num_copies, child_steps=cfg.child_steps, controller_lr=cfg.controller_lr,
         controller_hidden=cfg.controller_hidden, temperature=cfg.temperature,
@@ -529,7 +550,7 @@ def _run_search(cfg: SearchConfig, out: Path,
 
     seed_everything(cfg.seed)
     tokenizer, encoder = load_encoder(cfg.encoder, seed=cfg.seed)
-    formats = _formats(cfg.space)
+    formats = _formats(cfg.search_space)
     data = _prepare_data(cfg, tokenizer, formats)
     supernet = build_supernet(cfg, encoder, len(data.labels))
     del encoder
@@ -540,7 +561,8 @@ def _run_search(cfg: SearchConfig, out: Path,
                           f"({cfg.child_steps} batches of {cfg.batch_size})")
     total_steps = max(1, round(cfg.epochs * steps_per_epoch))
     train = ChildBatches(data.train, cfg.batch_size, cfg.child_steps, data.collate, cfg.seed,
-                         total_steps, start_step, lengths=data.train_lengths if cfg.bucket else None)
+                         total_steps, start_step, lengths=data.train_lengths if cfg.bucket else None,
+                         epoch_rows=data.epoch_rows)
     reward = RewardBatches(data.dev, cfg.batch_size * cfg.reward_batch_mult, data.collate, cfg.seed,
                            total_steps, start_step, lengths=data.dev_lengths if cfg.bucket else None,
                            piece_size=cfg.batch_size)
@@ -548,7 +570,7 @@ def _run_search(cfg: SearchConfig, out: Path,
         data.labels, data.negative_label, data.metric, lr=cfg.lr, weight_decay=cfg.weight_decay,
         warmup_steps=round(cfg.encoder_warmup_epochs * steps_per_epoch * cfg.child_steps),
     )
-    fixed = fixed_values(cfg.space)
+    fixed = fixed_values(cfg.search_space)
     strategy = build_strategy(cfg, steps_per_epoch)
     accelerator = "gpu" if device.type == "cuda" else "cpu"
     module = strategy.prepare(supernet, make_evaluator(training_module, train, reward, accelerator))
@@ -599,6 +621,7 @@ def _run_search(cfg: SearchConfig, out: Path,
         "data": data.report, "labels": data.labels, "negative_label": data.negative_label,
         "peak_rss_mb": result.peak_rss_mb,
         "decisions": {k: [str(o) for o in v] for k, v in DECISIONS.items()},
+        "task": cfg.task,
     }
     atomic_write_json(out / "summary.json", json.loads(json.dumps(summary, default=str)))
     if not math.isfinite(ranked[0].score):

@@ -15,12 +15,14 @@ import hashlib
 import json
 import os
 import random
+import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from autorc_nni.data import spert as _spert  # noqa: F401  (registers the "spert" reader)
 from autorc_nni.data.readers import READERS, ReadResult
 from autorc_nni.data.record import RelationExample
 from autorc_nni.errors import DataError
@@ -146,6 +148,18 @@ register_dataset(
     )
 )
 
+register_dataset(
+    DatasetSpec(
+        name="conll04",
+        reader="spert",
+        files={s: f"conll04/{s}_triples.json" for s in SPLITS},
+        negative_label="None",
+        metric="micro_f1",
+        description="CoNLL04, SpERT's split: the relation view (every ordered entity pair); "
+        "--task ner reads its entity spans",
+    )
+)
+
 # Formats a folder can be read in (``--data DIR --format F``) and the file names tried per split.
 _SPLIT_NAMES = {
     "train": ("train",),
@@ -265,16 +279,7 @@ def _folder_spec(path: Path, fmt: str | None) -> DatasetSpec:
         )
     if not path.is_dir():
         raise DataError(f"{path}: --data must be a folder with train/dev/test files")
-    files = {}
-    for split, stems in _SPLIT_NAMES.items():
-        tried = [path / f"{stem}{ext}" for stem in stems for ext in _EXTENSIONS]
-        found = next((p for p in tried if p.exists()), None)
-        if found is None:
-            raise DataError(
-                f"{path}: missing the {split} split file (tried "
-                f"{', '.join(sorted({p.name for p in tried}))})"
-            )
-        files[split] = str(found)
+    files = {split: str(find_split_file(path, split)) for split in _SPLIT_NAMES}
     labels_file = path / "rel2id.json"
     return DatasetSpec(
         name=str(path),
@@ -283,6 +288,31 @@ def _folder_spec(path: Path, fmt: str | None) -> DatasetSpec:
         negative_label=AUTO_NEGATIVE,  # found in the label set (load_dataset)
         metric="micro_f1",
         labels_file=str(labels_file) if labels_file.is_file() else None,
+    )
+
+
+def find_split_file(path: Path, split: str) -> Path:
+    """The file of ``split`` in folder ``path``: a usual name (``train.txt``, ``dev.json``, …),
+    else the one file whose name has the split's word in it (``train_triples.json``,
+    ``conll04_dev.json``); none or several is an error listing what was tried or found."""
+    stems = _SPLIT_NAMES[split]
+    tried = [path / f"{stem}{ext}" for stem in stems for ext in _EXTENSIONS]
+    found = next((p for p in tried if p.is_file()), None)
+    if found is not None:
+        return found
+    named = sorted(
+        p for p in path.iterdir()
+        if p.is_file() and not p.name.startswith(".")
+        and set(re.split(r"[^a-z0-9]+", p.name.lower())) & set(stems)
+    )
+    if len(named) == 1:
+        return named[0]
+    if named:
+        raise DataError(f"{path}: several files could be the {split} split "
+                        f"({', '.join(p.name for p in named)}); keep one")
+    raise DataError(
+        f"{path}: missing the {split} split file (tried "
+        f"{', '.join(sorted({p.name for p in tried}))}, or a name containing {stems[0]!r})"
     )
 
 

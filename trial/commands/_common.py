@@ -22,6 +22,8 @@ from autorc_nni.pipeline import (
 
 # flag dest -> dotted key of the pipeline config
 _FLAGS = {
+    "task": "task", "splits": "splits", **{f: f"task_options.{f}" for f in (
+        "max_span_len", "neg_per_sentence", "max_antecedents", "neg_ratio")},
     "dataset": "dataset", "format": "format", "negative_label": "negative_label", "data_root": "data_dir", "encoder": "encoder",
     "space": "space", "epochs": "train.epochs", "max_len": "train.max_len",
     "limit_train": "train.limit_train", "limit_eval": "train.limit_eval",
@@ -31,9 +33,32 @@ _FLAGS = {
 }
 
 
+# flag dest -> TaskOptions key, for the one-stage commands (train, search)
+TASK_FLAGS = {"task": "task", "splits": "splits", **{f: f"task_options.{f}" for f in (
+    "max_span_len", "neg_per_sentence", "max_antecedents", "neg_ratio")}}
+
+
+def add_task_args(p: argparse.ArgumentParser) -> None:
+    """``--task`` and the options of span NER and coreference (autorc_nni.tasks)."""
+    p.add_argument("--task", choices=["rc", "ner", "coref"],
+                   help="rc (default): relation classification; ner: span NER (SpERT JSON, "
+                   "--format spert); coref: mention-pair coreference (CoNLL-2012)")
+    p.add_argument("--splits", metavar="DIR", help="coref: {train,dev,test}.ids naming the "
+                   "documents of a flat --data folder by file stem (LitBank's layout)")
+    p.add_argument("--max-span-len", type=int, help="ner: longest candidate span in words "
+                   "(default 10, as SpERT)")
+    p.add_argument("--neg-per-sentence", type=int, help="ner: negative spans sampled per "
+                   "training sentence each epoch (default 100)")
+    p.add_argument("--max-antecedents", type=int, help="coref: previous mentions each mention "
+                   "is paired with (default 50)")
+    p.add_argument("--neg-ratio", type=float, help="coref: negative pairs sampled per "
+                   "positive each epoch (default 3)")
+
+
 def add_data_args(p: argparse.ArgumentParser, dataset_required: bool = True) -> None:
     p.add_argument("--config", metavar="YAML",
                    help="a pipeline config whose train/hpo/seeds sections are the defaults")
+    add_task_args(p)
     p.add_argument("--dataset", required=dataset_required,
                    help="a registered dataset (semeval10, ...) or a folder (then --format)")
     p.add_argument("--format", help="reader of a dataset folder (opennre, tacred, semeval, ...)")
@@ -98,13 +123,14 @@ def flat_config(
     if args.data is not None and args.dataset is not None:
         raise ConfigError("give --dataset NAME or --data DIR, not both")
     if args.data is not None:
-        if args.format is None:
+        task = getattr(args, "task", None) or data.get("task")
+        if args.format is None and task not in ("ner", "coref"):
             raise ConfigError("--data DIR needs --format (opennre, tacred, semeval, ...)")
         data["dataset"] = args.data
     for dest, key in flags.items():
-        value = getattr(args, dest)
+        value = getattr(args, dest, None)
         if value is not None:
-            data[key] = value
+            set_dotted(data, key, value, where)
     for dest, (key, value) in switches.items():
         if getattr(args, dest):
             data[key] = value

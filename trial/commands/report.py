@@ -24,7 +24,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     r = write_report(args.run_dirs, args.out, command=args.command)
-    print(r["table"], end="")
+    table1, table4 = r["table1"], r["table4"]
+    if table1:
+        print("Table 1 (relation classification)\n" + table1, end="")
+    if table4:
+        print("Table 4 (span NER, coreference)\n" + table4, end="")
     for path in [*r["curves"], *r["diagrams"]]:
         print(f"written: {path}")
     print(f"written: {r['report']}")

@@ -20,10 +20,11 @@ import argparse
 
 from strategies.autorc import METHODS
 from strategies.search import run_search, search_config_from_dict
-from trial.commands._common import flat_config
+from trial.commands._common import TASK_FLAGS, add_task_args, flat_config
 
 # flag dest -> SearchConfig key (flags left unset keep the config/default value)
 _FLAGS = {
+    **TASK_FLAGS,
     "dataset": "dataset", "data_root": "data_dir", "format": "format", "encoder": "encoder",
     "negative_label": "negative_label",
     "space": "space", "method": "method", "epochs": "epochs", "batch_size": "batch_size",
@@ -48,7 +49,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--config", metavar="YAML", help="a mapping of search options (SearchConfig)")
     p.add_argument("--dataset", help="a registered dataset (default semeval10)")
     p.add_argument("--data", metavar="DIR", help="a folder with train/dev files (with --format)")
-    p.add_argument("--format", help="reader of --data (opennre, tacred, semeval, ...)")
+    p.add_argument("--format", help="reader of --data (opennre, tacred, semeval, spert, "
+                   "conll2012, ...)")
+    add_task_args(p)
     p.add_argument("--negative-label", metavar="NAME", help="the no-relation label (default: the dataset's; for a folder, the one of Other, "
                    "no_relation, NA, None, false... in its labels); none: there is none, "
                    "micro-F1 over all labels")

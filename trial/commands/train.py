@@ -17,10 +17,11 @@ import argparse
 
 from autorc_nni.architecture import PRESETS
 from autorc_nni.train import train, train_config_from_dict
-from trial.commands._common import flat_config
+from trial.commands._common import TASK_FLAGS, add_task_args, flat_config
 
 # flag dest -> TrainConfig key (flags left unset keep the config/default value)
 _FLAGS = {
+    **TASK_FLAGS,
     "arch": "arch", "dataset": "dataset", "data_root": "data_dir", "format": "format",
     "negative_label": "negative_label", "encoder": "encoder", "lr": "lr", "batch_size": "batch_size", "warmup": "warmup",
     "epochs": "epochs", "seed": "seed", "out": "out", "max_len": "max_len",
@@ -44,7 +45,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--arch", help=f"a preset ({', '.join(PRESETS)}) or an architecture JSON")
     p.add_argument("--dataset", help="a registered dataset (default semeval10)")
     p.add_argument("--data", metavar="DIR", help="a folder with train/dev/test files (with --format)")
-    p.add_argument("--format", help="reader of --data (opennre, tacred, semeval, ...)")
+    p.add_argument("--format", help="reader of --data (opennre, tacred, semeval, spert, "
+                   "conll2012, ...)")
+    add_task_args(p)
     p.add_argument("--negative-label", metavar="NAME", help="the no-relation label (default: the dataset's; for a folder, the one of Other, "
                    "no_relation, NA, None, false... in its labels); none: there is none, "
                    "micro-F1 over all labels")
@@ -85,19 +88,30 @@ def build_train_config(args: argparse.Namespace):
     return train_config_from_dict(data, where)
 
 
+def print_scores(result: dict) -> None:
+    """One line per split: the task's metrics (percent)."""
+    metric = result["metric"]
+    for split in ("dev", "test"):
+        m = result[split]
+        if result.get("task") == "coref":
+            line = (f"MUC {100 * m['muc_f1']:.2f}  B3 {100 * m['b3_f1']:.2f}  "
+                    f"CEAF-e {100 * m['ceafe_f1']:.2f}  CoNLL F1 {100 * m['conll_f1']:.2f}")
+        else:
+            line = f"micro-F1 {100 * m['micro_f1']:.2f}  macro-F1 {100 * m['macro_f1']:.2f}"
+            if "accuracy" in m:
+                line += f"  accuracy {100 * m['accuracy']:.2f}"
+            if "semeval_official" in m:
+                line += f"  official {100 * m['semeval_official']:.2f}"
+        print(f"{split:<4} {metric} {100 * m['score']:.2f}  {line}")
+
+
 def run(args: argparse.Namespace) -> int:
     cfg = build_train_config(args)
     result = train(cfg)
     if result.get("stopped"):
         print(f"stopped after {result['global_step']} steps; continue with --resume")
         return 0
-    metric = result["metric"]
-    for split in ("dev", "test"):
-        m = result[split]
-        extra = (f"  official {100 * m['semeval_official']:.2f}" if "semeval_official" in m
-                 else "")
-        print(f"{split:<4} {metric} {100 * m['score']:.2f}  micro-F1 {100 * m['micro_f1']:.2f}  "
-              f"macro-F1 {100 * m['macro_f1']:.2f}  accuracy {100 * m['accuracy']:.2f}{extra}")
+    print_scores(result)
     print(f"best epoch {result['best_epoch']}; model: {result['paths']['model']}; "
           f"metrics: {cfg.out}/metrics.json")
     return 0
