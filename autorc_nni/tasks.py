@@ -71,6 +71,10 @@ __all__ = [
 ]
 
 TASKS: tuple[str, ...] = ("rc", "ner", "coref")
+# registered coreference datasets: name -> (documents folder, splits folder) under the data root
+COREF_DATASETS: dict[str, tuple[str, str]] = {
+    "litbank": ("litbank/conll", "litbank/splits/0"),  # fold 0 of the ten-fold splits: 80/10/10
+}
 NER_NEGATIVE = "None"
 COREF, NOT_COREF = "coref", "not"
 
@@ -444,15 +448,16 @@ def _load_coref(dataset, fmt, data_root, splits, limit_eval, eval_seed, options:
         raise DataError(f"{dataset}: coreference reads CoNLL-2012 files (--format conll2012), "
                         f"not {fmt!r}")
     root = Path(dataset).expanduser()
-    if not root.exists():
+    if dataset in COREF_DATASETS and not root.exists():
         from autorc_nni.data.datasets import resolve_data_root
 
-        named = resolve_data_root(data_root) / dataset
-        if dataset == "litbank" and named.exists():  # the registered LitBank layout, fold 0
-            root, splits = named / "conll", splits or str(named / "splits" / "0")
-        else:
-            raise DataError(f"{dataset}: not an existing folder (coreference takes --data DIR "
-                            "with train/dev/test, or a folder of documents with --splits DIR)")
+        docs, default_splits = COREF_DATASETS[dataset]
+        base = resolve_data_root(data_root)
+        root, splits = base / docs, splits or str(base / default_splits)
+    elif not root.exists():
+        raise DataError(f"{dataset}: not a known coreference dataset ({', '.join(COREF_DATASETS)})"
+                        " nor an existing folder (--data DIR with train/dev/test, or a folder of "
+                        "documents with --splits DIR)")
     units = load_conll2012(root, splits)
     for s in ("dev", "test"):
         units[s] = _sample_units(units[s], limit_eval, eval_seed)

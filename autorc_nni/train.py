@@ -680,7 +680,6 @@ def _finish(cfg, data, device, use_bf16, state, out: Path, formats) -> dict[str,
         seconds = time.perf_counter() - t0
         results[split], records[split], decoded[split] = data.score(split, scored)
         results[split]["eval_sentences_per_s"] = len(scored) / seconds if seconds > 0 else None
-        results[split]["eval_seconds"] = seconds
     with open(out / "test_predictions.jsonl.tmp", "w") as f:
         for r in records["test"]:
             f.write(json.dumps(r) + "\n")

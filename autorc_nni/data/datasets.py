@@ -297,7 +297,7 @@ def find_split_file(path: Path, split: str) -> Path:
     ``conll04_dev.json``); none or several is an error listing what was tried or found."""
     stems = _SPLIT_NAMES[split]
     tried = [path / f"{stem}{ext}" for stem in stems for ext in _EXTENSIONS]
-    found = next((p for p in tried if p.is_file()), None)
+    found = next((p for p in tried if p.exists()), None)  # a folder, for deft
     if found is not None:
         return found
     named = sorted(

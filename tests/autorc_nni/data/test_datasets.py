@@ -20,6 +20,7 @@ EXPECTED = {
     "deft2020": (6, 18837, 941, 1037, "no_relation", "macro_f1"),
     "ddi": (5, 21625, 6166, 5716, "false", "micro_f1"),
     "chemprot": (14, 4169, 2427, 3469, "false", "micro_f1"),
+    "conll04": (6, 11998, 3260, 3822, "None", "micro_f1"),
 }
 
 

@@ -477,8 +477,13 @@ def _samples(tmp: Path) -> dict[str, tuple[Path, dict]]:
         [("0-0", "A"), ("6-6", "B")],
         '<pair id="d0.s0.p0" e1="d0.s0.e0" e2="d0.s0.e1" ddi="false"/>',
     )
+    (tmp / "sp.json").write_text(json.dumps([{
+        "tokens": ["a", "b", "c"], "entities": [{"type": "X", "start": 0, "end": 1},
+                                                {"type": "Y", "start": 2, "end": 3}],
+        "relations": [{"type": "r", "head": 0, "tail": 1}]}]))
     ds = hf_datasets.Dataset.from_list([{"text": "<< a >> b [[ c ]]", "label": "r"}])
     return {
+        "spert": (tmp / "sp.json", {}),
         "opennre": (tmp / "o.txt", {}),
         "semeval": (tmp / "s.txt", {}),
         "tacred": (tmp / "t.json", {}),
