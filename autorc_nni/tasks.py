@@ -68,6 +68,8 @@ __all__ = [
     "load_task_data",
     "span_candidates",
     "statement_group",
+    "task_stats",
+    "format_task_stats",
 ]
 
 TASKS: tuple[str, ...] = ("rc", "ner", "coref")
@@ -518,3 +520,48 @@ def mention_pairs(doc, max_antecedents: int, max_words: int) -> list[RelationExa
                 f"{doc.key}|{a[0]}-{a[1]}|{b[0]}-{b[1]}", {"unit": doc.key, "a": a, "b": b},
             ))
     return out
+
+
+# --------------------------------------------------------------------------------------------
+# Statistics (``autorc data stats --task ner|coref``)
+# --------------------------------------------------------------------------------------------
+def task_stats(data: TaskData) -> dict[str, Any]:
+    """Per split: NER sentences, entities by type and candidate spans; coreference documents,
+    sentences, tokens, mentions, entities (and singletons) and mention pairs."""
+    out: dict[str, Any] = {"task": data.task, "labels": data.labels, "splits": {}}
+    for split in ("train", "dev", "test"):
+        units = data.units[split]
+        if data.task == "ner":
+            types = Counter(t for s in units for _, _, t in s.entities)
+            out["splits"][split] = {
+                "sentences": len(units), "entities": sum(types.values()),
+                "entities_by_type": dict(sorted(types.items())),
+                "candidate_spans": len(data.statements[split]),
+                "max_span_len": data.options.max_span_len,
+                "entities_longer_than_max_span_len": data.report[split][
+                    "entities_longer_than_max_span_len"],
+            }
+        else:
+            from autorc_nni.data.conll2012 import conll2012_stats
+
+            out["splits"][split] = {**conll2012_stats(units),
+                                    "mention_pairs": len(data.statements[split]),
+                                    "coreferent_pairs": data.report[split]["coreferent_pairs"],
+                                    "max_antecedents": data.options.max_antecedents}
+    return out
+
+
+def format_task_stats(stats: dict[str, Any]) -> str:
+    """The table ``autorc data stats --task`` prints."""
+    splits = stats["splits"]
+    keys = [k for k in splits["train"] if not isinstance(splits["train"][k], dict)]
+    lines = [f"task {stats['task']}; labels: {', '.join(stats['labels'])}",
+             f"{'':<36}" + "".join(f"{s:>12}" for s in splits)]
+    for k in keys:
+        lines.append(f"{k:<36}" + "".join(f"{splits[s][k]:>12}" for s in splits))
+    if stats["task"] == "ner":
+        types = sorted({t for s in splits.values() for t in s["entities_by_type"]})
+        for t in types:
+            lines.append(f"{'  entities ' + t:<36}"
+                         + "".join(f"{splits[s]['entities_by_type'].get(t, 0):>12}" for s in splits))
+    return "\n".join(lines)

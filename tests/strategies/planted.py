@@ -42,3 +42,35 @@ def write_planted(folder: Path, n_train: int = 256, n_dev: int = 128, seed: int 
         lines = [json.dumps(r) for r in planted_rows(n, s)]
         (folder / f"{split}.txt").write_text("\n".join(lines) + "\n")
     return folder
+
+
+# -- span NER: the type is carried by one context word ---------------------------------------
+NER_KEYWORDS = {"mister": "Peop", "city": "Loc", "firm": "Org"}
+
+
+ENTITY_WORDS = ("alpha beta gamma delta epsilon zeta theta kappa lambda sigma omega rho tau "
+                "phi chi psi").split()
+
+
+def planted_ner_rows(n: int, seed: int) -> list[dict]:
+    """SpERT JSON sentences ``KEYWORD, c words, ENTITY WORD, c words``: the entity word comes from
+    its own pool (so a span says whether it is an entity, not which type) and the keyword that
+    opens the sentence, in c0, alone says its type."""
+    rng = random.Random(seed)
+    rows = []
+    for _ in range(n):
+        kw = rng.choice(list(NER_KEYWORDS))
+        mid = [rng.choice(FILLER) for _ in range(rng.randint(1, 3))]
+        right = [rng.choice(FILLER) for _ in range(rng.randint(0, 2))]
+        tokens = [kw, *mid, rng.choice(ENTITY_WORDS), *right]
+        s = 1 + len(mid)
+        rows.append({"tokens": tokens, "entities": [{"type": NER_KEYWORDS[kw], "start": s,
+                                                     "end": s + 1}], "relations": []})
+    return rows
+
+
+def write_planted_ner(folder: Path, n_train: int = 192, n_dev: int = 96, seed: int = 0) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for split, n, s in (("train", n_train, seed), ("dev", n_dev, seed + 1), ("test", 32, seed + 2)):
+        (folder / f"{split}.json").write_text(json.dumps(planted_ner_rows(n, s)))
+    return folder

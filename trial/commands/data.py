@@ -3,15 +3,20 @@
 autorc data stats semeval10
 autorc data stats --data path/to/folder --format tacred --encoder minilm --max-len 256
 autorc data stats ddi --encoder none          # words only, no tokenizer
+autorc data stats conll04 --task ner           # sentences, entities by type, candidate spans
+autorc data stats litbank --task coref         # documents, sentences, tokens, mentions, entities
+autorc data stats --task coref --data DOCS --splits IDS
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 
 from autorc_nni.data import DATASETS, READERS, load_dataset
 from autorc_nni.data.stats import compute_stats, format_stats
 from autorc_nni.errors import AutoRCError
+from autorc_nni.tasks import TaskOptions, format_task_stats, load_task_data, task_stats
 
 HELP = "inspect the benchmark datasets"  # for `autorc --help`, read without importing
 
@@ -24,7 +29,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         "name", nargs="?", help=f"a dataset ({', '.join(DATASETS.names())}) or hf:ORG/NAME"
     )
     stats.add_argument("--data", metavar="DIR", help="a folder with train/dev/test files instead")
-    stats.add_argument("--format", choices=READERS.names(), help="the file format of --data")
+    stats.add_argument("--format", choices=[*READERS.names(), "conll2012"],
+                       help="the file format of --data")
+    stats.add_argument("--task", choices=["rc", "ner", "coref"], default="rc",
+                       help="rc (default): relation statements; ner: entity spans; coref: "
+                       "documents and mentions")
+    stats.add_argument("--splits", metavar="DIR", help="coref: {train,dev,test}.ids of --data")
+    stats.add_argument("--max-span-len", type=int, default=10,
+                       help="ner: longest candidate span (default 10)")
     stats.add_argument("--negative-label", metavar="NAME", help="the no-relation label (default: the dataset's; for a folder, the one of Other, "
                    "no_relation, NA, None, false... in its labels); none: there is none, "
                    "micro-F1 over all labels")
@@ -42,6 +54,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _stats(args: argparse.Namespace) -> int:
     if (args.name is None) == (args.data is None):
         raise AutoRCError("give a dataset NAME or --data DIR (not both)")
+    if args.task != "rc":
+        data = load_task_data(args.task, args.data or args.name, fmt=args.format,
+                              data_root=args.data_root, splits=args.splits,
+                              options=TaskOptions(max_span_len=args.max_span_len))
+        stats = task_stats(data)
+        print(json.dumps(stats, indent=2) if args.json else format_task_stats(stats))
+        return 0
     ds = load_dataset(args.data or args.name, fmt=args.format, data_root=args.data_root,
                       negative_label=args.negative_label)
     encoder = None if args.encoder.lower() == "none" else args.encoder
