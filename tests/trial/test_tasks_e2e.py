@@ -148,3 +148,18 @@ def test_data_stats_for_both_tasks(coref_data, tmp_path, capsys):
     assert main(["data", "stats", "--task", "ner", "--data", str(ner), "--max-span-len", "2"]) == 0
     text = capsys.readouterr().out
     assert "candidate_spans" in text and "entities Peop" in text
+
+
+def test_nni_trial_runs_a_ner_config(tmp_path, monkeypatch):
+    """The NNI trial takes a task config as any other (here outside NNI: no tuner, the YAML as
+    is); its final result names the model and the task's dev score."""
+    from trial import nni_trial
+
+    monkeypatch.setenv("AUTORC_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("NNI_OUTPUT_DIR", str(tmp_path / "nni-out"))
+    data = write_planted_ner(tmp_path / "ner", n_train=48, n_dev=16)
+    cfg = write(tmp_path / "ner.yml", tiny("ner", str(data), "spert-like",
+                                           task_options={"max_span_len": 2, "neg_per_sentence": 3}))
+    assert nni_trial.main(["--config", str(cfg), "--runs-root", str(tmp_path / "runs")]) == 0
+    result = json.loads((tmp_path / "runs" / "default" / "result.json").read_text())
+    assert result["task"] == "ner" and result["method"] == "spert-like"
