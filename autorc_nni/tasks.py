@@ -354,6 +354,11 @@ def load_task_data(
     for split in ("train", "dev", "test"):
         if not data.statements.get(split):
             raise AutoRCError(f"dataset {dataset!r} has no {split!r} statements (or it is empty)")
+        ids = Counter(ex.id for ex in data.statements[split])
+        twice = [i for i, n in ids.items() if n > 1]
+        if twice:  # predictions are keyed by statement id: two statements may not share one
+            raise DataError(f"dataset {dataset!r}, {split}: {len(twice)} statement ids occur more "
+                            f"than once (e.g. {twice[0]!r}); records need distinct ids")
     return data
 
 

@@ -16,8 +16,8 @@ same objects::
   ordered pair cannot be a second label of one statement: it is dropped and counted.
 
 A malformed record (a missing key, a span outside the sentence or empty, a relation naming an
-entity that does not exist, a wrong type) is a ``DataError`` naming the file, the record and,
-for a JSON array, the line where the record starts.
+entity that does not exist, a wrong type) is a ``DataError`` naming the file and the line where
+the record starts (or its number, when the array is written on one line).
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ class SpanSentence:
     tokens: tuple[str, ...]
     entities: tuple[tuple[int, int, str], ...]
     relations: tuple[tuple[int, int, str], ...]
-    id: str  # "FILE:LINE" of the record (or "FILE:record N")
+    id: str  # "FILE:LINE" of the record, or "FILE:record N" when records share a line
     meta: dict = field(default_factory=dict, compare=False, hash=False)
 
 
@@ -83,10 +83,11 @@ def _records(path: Path) -> list[tuple[str, Any]]:
         except json.JSONDecodeError as e:
             raise DataError(f"{path}:{e.lineno}: malformed JSON ({e.msg} at column {e.colno})") from None
         starts = _record_lines(text)
-        if len(starts) != len(data):  # records that are not objects: number them instead
-            starts = [None] * len(data)
-        return [(f"{path.name}:{ln}" if ln else f"{path.name}: record {i + 1}", obj)
-                for i, (ln, obj) in enumerate(zip(starts, data, strict=True))]
+        if len(starts) != len(data) or len(set(starts)) != len(starts):
+            # records that are not objects, or several on one line (a one-line array, as
+            # CoNLL04's files are): number them instead, so every record keeps its own id
+            return [(f"{path.name}:record {i + 1}", obj) for i, obj in enumerate(data)]
+        return [(f"{path.name}:{ln}", obj) for ln, obj in zip(starts, data, strict=True)]
     out = []
     for n, line in enumerate(text.split("\n"), 1):
         if not line.strip():

@@ -185,3 +185,25 @@ def test_closure_is_transitive_and_keeps_singletons():
     ms = [(0, 1), (2, 3), (4, 5), (6, 7)]
     assert closure(ms, {(2, 3): (0, 1), (6, 7): (2, 3)}) == [[(0, 1), (2, 3), (6, 7)], [(4, 5)]]
     assert closure(ms, {}) == [[m] for m in ms]
+
+
+def test_a_one_line_spert_array_still_gives_every_sentence_its_own_id(tmp_path):
+    """CoNLL04's files are one-line JSON arrays: records are numbered, not named by line."""
+    rows = [sent("a b", (0, 1, "X")), sent("c d", (1, 2, "Y"))]
+    folder = tmp_path / "one"
+    folder.mkdir()
+    for split in ("train", "dev", "test"):
+        (folder / f"{split}.json").write_text(json.dumps(rows))
+    data = load_task_data("ner", str(folder))
+    assert [s.id for s in data.units["train"]] == ["train.json:record 1", "train.json:record 2"]
+    ids = [ex.id for ex in data.statements["train"]]
+    assert len(ids) == len(set(ids)) == 6
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "train.json").write_text(json.dumps(rows))
+    (bad / "dev.json").write_text(json.dumps(rows))
+    (bad / "test.json").write_text(json.dumps([{"tokens": ["a"], "entities": [
+        {"start": 0, "end": 1, "type": "X"}]}, {"tokens": ["b"], "entities": [
+            {"start": 0, "end": 3, "type": "X"}]}]))
+    with pytest.raises(DataError, match=r"test.json:record 2: entity 0 span \[0, 3\)"):
+        load_task_data("ner", str(bad))

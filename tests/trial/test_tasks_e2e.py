@@ -91,6 +91,10 @@ def test_ner_pipeline_baseline_and_autorc_give_table4(tmp_path, monkeypatch, cap
     assert metrics["test"]["sentences"] == 32 and "macro_f1" in metrics["test"]
     lines = (seed.parent / "test_predictions.jsonl").read_text().splitlines()
     assert len(lines) == 32 and {"gold", "pred", "tokens"} <= set(json.loads(lines[0]))
+    records = [json.loads(line) for line in lines]
+    assert len({r["id"] for r in records}) == 32  # one record per sentence
+    for r in records:  # every predicted entity is a span of its own sentence
+        assert all(0 <= s < e <= len(r["tokens"]) for s, e, *_ in r["pred"])
     capsys.readouterr()
     assert main(["report", str(tmp_path / "runs"), "--out", str(tmp_path / "rep")]) == 0
     out = capsys.readouterr().out
