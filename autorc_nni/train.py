@@ -579,6 +579,7 @@ def _train(cfg: TrainConfig, on_dev: Callable[[int, float], None] | None) -> dic
     loss_fn = nn.CrossEntropyLoss()
     bar = _progress(cfg, total_steps, state["global_step"])
     use_bf16 = cfg.bf16 and device.type == "cuda"
+    best_dev = None  # (dev predictions, seconds) of the best epoch, when it ran in this process
     try:
         model.train()
         while state["epoch"] < cfg.epochs:
@@ -622,7 +623,10 @@ def _train(cfg: TrainConfig, on_dev: Callable[[int, float], None] | None) -> dic
             state["train_seconds"] += time.perf_counter() - t0
 
             # end of epoch: dev evaluation, best model, checkpoint
-            dev_metrics, _, _ = data.score("dev", predict_rows(model, dev_loader, device, use_bf16))
+            t_dev = time.perf_counter()
+            dev_scored = predict_rows(model, dev_loader, device, use_bf16)
+            dev_seconds = time.perf_counter() - t_dev
+            dev_metrics, _, _ = data.score("dev", dev_scored)
             mean_loss = state["epoch_loss_sum"] / max(1, state["step_in_epoch"])
             for key in ("score", "micro_f1", "macro_f1", "accuracy", "semeval_official",
                         "muc_f1", "b3_f1", "ceafe_f1", "conll_f1"):
@@ -637,6 +641,7 @@ def _train(cfg: TrainConfig, on_dev: Callable[[int, float], None] | None) -> dic
                 state["best_score"] = dev_metrics["score"]
                 state["best_epoch"] = epoch + 1
                 _save_model_dir(model, out / "model")
+                best_dev = (dev_scored, dev_seconds)  # the saved model's dev predictions
             if bar is not None:
                 bar.write(f"epoch {epoch + 1}: dev {data.metric} = {dev_metrics['score']:.4f} "
                           f"(best {state['best_score']:.4f} @ epoch {state['best_epoch']})")
@@ -651,7 +656,7 @@ def _train(cfg: TrainConfig, on_dev: Callable[[int, float], None] | None) -> dic
             bar.close()
         writer.flush()
 
-    result = _finish(cfg, data, device, use_bf16, state, out, formats)
+    result = _finish(cfg, data, device, use_bf16, state, out, formats, best_dev)
     writer.close()
     if not cfg.keep_checkpoint:
         ckpt_path.unlink(missing_ok=True)
@@ -666,8 +671,11 @@ def _progress(cfg: TrainConfig, total: int, initial: int):
     return tqdm(total=total, initial=initial, desc="train", unit="step", dynamic_ncols=True)
 
 
-def _finish(cfg, data, device, use_bf16, state, out: Path, formats) -> dict[str, Any]:
-    """Score the best model on dev and test; write predictions and metrics.json."""
+def _finish(cfg, data, device, use_bf16, state, out: Path, formats, best_dev=None
+            ) -> dict[str, Any]:
+    """Score the best model on dev and test; write predictions and metrics.json. ``best_dev``:
+    the best epoch's dev predictions when this process made them (the saved model's, so dev is
+    not decoded twice: NER and coreference decode every candidate); otherwise dev is re-run."""
     from autorc_nni.model import RCModel
 
     best = RCModel.from_pretrained(out / "model").to(device)
@@ -675,9 +683,13 @@ def _finish(cfg, data, device, use_bf16, state, out: Path, formats) -> dict[str,
     records: dict[str, list] = {}
     decoded: dict[str, Any] = {}
     for split in ("dev", "test"):
-        t0 = time.perf_counter()
-        scored = predict_rows(best, eval_loader(data.rows[split], cfg, formats), device, use_bf16)
-        seconds = time.perf_counter() - t0
+        if split == "dev" and best_dev is not None:
+            scored, seconds = best_dev
+        else:
+            t0 = time.perf_counter()
+            scored = predict_rows(best, eval_loader(data.rows[split], cfg, formats), device,
+                                  use_bf16)
+            seconds = time.perf_counter() - t0
         results[split], records[split], decoded[split] = data.score(split, scored)
         results[split]["eval_sentences_per_s"] = len(scored) / seconds if seconds > 0 else None
     with open(out / "test_predictions.jsonl.tmp", "w") as f:

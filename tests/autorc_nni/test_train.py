@@ -304,3 +304,23 @@ def test_a_checkpoint_that_would_run_code_is_refused(tmp_path):
     with pytest.raises(ConfigError, match="not a checkpoint this version can read safely"):
         load_checkpoint(path)
     assert not (tmp_path / "pwned").exists()
+
+
+def test_dev_scores_of_the_best_epoch_are_those_of_the_saved_model(env):
+    """metrics.json's dev block reuses the best epoch's dev predictions (dev is not decoded
+    twice): they equal a fresh evaluation of the saved model."""
+    from autorc_nni.encoders import load_encoder
+    from autorc_nni.model import RCModel
+    from autorc_nni.train import eval_loader, predict_rows, prepare_data
+
+    cfg = config(env, "reuse", **SHORT)
+    result = train(cfg)
+    model = RCModel.from_pretrained(Path(cfg.out) / "model")
+    tokenizer, _ = load_encoder(cfg.encoder)
+    data = prepare_data(cfg, tokenizer, model.arch)
+    scored = predict_rows(model, eval_loader(data.rows["dev"], cfg, (model.arch.span,)),
+                          torch.device("cpu"))
+    fresh, _, _ = data.score("dev", scored)
+    assert {k: v for k, v in fresh.items()} == {k: v for k, v in result["dev"].items()
+                                                 if k != "eval_sentences_per_s"}
+    assert result["history"][result["best_epoch"] - 1]["dev_score"] == fresh["score"]
