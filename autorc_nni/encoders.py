@@ -26,9 +26,10 @@ it was.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import string
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -287,5 +288,18 @@ def load_encoder(
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         if model.get_input_embeddings().num_embeddings < len(tokenizer):
-            model.resize_token_embeddings(len(tokenizer))
+            with _transformers_quiet():  # its note on how the new rows are initialised
+                model.resize_token_embeddings(len(tokenizer))
     return tokenizer, model
+
+
+@contextlib.contextmanager
+def _transformers_quiet() -> Iterator[None]:
+    from transformers.utils import logging as hf_logging
+
+    level = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()
+    try:
+        yield
+    finally:
+        hf_logging.set_verbosity(level)

@@ -33,6 +33,7 @@ Methods (paper Table 3, DESIGN.md §4): ``METHODS[name]`` gives the three indepe
 
 from __future__ import annotations
 
+import contextlib
 import random
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -572,7 +573,9 @@ class AutoRCStrategy(RandomOneShot):
 
     def train_dataloader(self, train_dataloader_fn: Callable[[], Any], val_dataloader_fn: Callable[[], Any]) -> Any:
         # each step gets its child-training batches and its reward batch together
-        return CombinedLoader({"train": train_dataloader_fn(), "val": val_dataloader_fn()}, mode="min_size")
+        with quiet_third_party():  # a pytree deprecation inside Lightning
+            return CombinedLoader({"train": train_dataloader_fn(), "val": val_dataloader_fn()},
+                                  mode="min_size")
 
     def val_dataloader(self, train_dataloader_fn: Callable[[], Any], val_dataloader_fn: Callable[[], Any]) -> Any:
         return None
@@ -600,7 +603,33 @@ class AutoRCStrategy(RandomOneShot):
     def fit(self) -> None:
         """Run the prepared search (``Lightning.evaluate`` = ``trainer.fit`` on the one-shot module)."""
         evaluator = self._mutated_model_space.evaluator
-        evaluator.evaluate(self.supernet)
+        with quiet_third_party():
+            evaluator.evaluate(self.supernet)
+
+
+@contextlib.contextmanager
+def quiet_third_party() -> Iterator[None]:
+    """Silence the tips and warnings Lightning and NNI print at every search and that ask
+    nothing of the user: Lightning's logger tip, its "modules in eval mode at the start of
+    training" warning (the child is put in train mode at every step, before it trains), NNI's
+    "Validation dataloaders are missing" (the rewards are drawn by the one-shot module itself)
+    and a pytree deprecation inside Lightning. Our own progress and result lines are kept."""
+    import logging
+
+    names = ("pytorch_lightning.utilities.rank_zero", "lightning.pytorch.utilities.rank_zero",
+             "lightning_fabric.utilities.rank_zero", "nni.nas.evaluator.pytorch.lightning")
+    loggers = [logging.getLogger(n) for n in names]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=r".*module\(s\) in eval mode")
+            warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\)")
+            yield
+    finally:
+        for lg, level in zip(loggers, levels, strict=True):
+            lg.setLevel(level)
 
 
 def make_evaluator(
@@ -610,7 +639,13 @@ def make_evaluator(
     accelerator: str = "cpu",
 ) -> Lightning:
     """The NNI Lightning evaluator of a search: one Lightning epoch runs every remaining step."""
-    trainer = Trainer(
+    with quiet_third_party():  # its GPU/TPU lines and the logger tip
+        trainer = _trainer(accelerator)
+    return Lightning(training_module, trainer, train_dataloaders=train_loader, val_dataloaders=reward_loader)
+
+
+def _trainer(accelerator: str) -> Trainer:
+    return Trainer(
         max_epochs=1,
         accelerator=accelerator,
         devices=1,
@@ -621,7 +656,6 @@ def make_evaluator(
         num_sanity_val_steps=0,
         limit_val_batches=0,
     )
-    return Lightning(training_module, trainer, train_dataloaders=train_loader, val_dataloaders=reward_loader)
 
 
 __all__ = [
