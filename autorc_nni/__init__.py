@@ -36,6 +36,7 @@ _EXPORTS: dict[str, str] = {
     "LoadedDataset": "data",
     "ReadResult": "data",
     "load_dataset": "data",
+    "detect_format": "data.detect",
     "compute_stats": "data",
     # encoders, featurization, batching
     "ENCODERS": "encoders",

@@ -75,6 +75,7 @@ class PipelineConfig:
     dataset: str = "semeval10"  # registered dataset name or a folder (then give format)
     format: str | None = None  # reader for a dataset folder (opennre, tacred, semeval, ...)
     negative_label: str | None = None  # None: the dataset's (found in a folder's labels); "none": no negative label
+    strict: bool = False  # refuse records that cannot be relation statements (else dropped, counted)
     data_dir: str | None = None  # data root for named datasets (default $AUTORC_DATA_DIR)
     splits: str | None = None  # coref: a folder of {train,dev,test}.ids naming documents of the dataset folder
     task_options: TaskOptions = field(default_factory=TaskOptions)  # ner / coref options
@@ -106,7 +107,7 @@ class PipelineConfig:
             )
         check_train_base(self.train, "train")
         shared = sorted(set(self.train) & {"dataset", "format", "data_dir", "encoder",
-                                           "negative_label", *_TASK_KEYS})
+                                           "negative_label", "strict", *_TASK_KEYS})
         if shared:
             raise ConfigError(f"train: {shared} are set once at the top level of the config")
 
@@ -124,6 +125,8 @@ class PipelineConfig:
             base["data_dir"] = self.data_dir
         if self.negative_label is not None:
             base["negative_label"] = self.negative_label
+        if self.strict:
+            base["strict"] = True
         return base
 
 
@@ -191,14 +194,19 @@ def config_to_dict(cfg: PipelineConfig) -> dict[str, Any]:
 # --------------------------------------------------------------------------------------------
 # Stages
 # --------------------------------------------------------------------------------------------
+_RUN_DIR_FREE = {"strict"}
+
+
 def _check_run_dir(cfg: PipelineConfig, run_dir: Path) -> None:
     """Write config.json, or refuse a run directory made with another config."""
     path = run_dir / "config.json"
     now = json.loads(json.dumps(config_to_dict(cfg)))
     if path.is_file():
         before = read_json(path)
-        if before != now:
-            diff = sorted(k for k in set(before) | set(now) if before.get(k) != now.get(k))
+        # strict only refuses data (what loads is the same either way): it may change on resume
+        diff = sorted(k for k in set(before) | set(now)
+                      if k not in _RUN_DIR_FREE and before.get(k) != now.get(k))
+        if diff:
             raise ConfigError(
                 f"{run_dir}: this run directory was made with another config (differs in "
                 f"{diff}); resume with the same config or choose another output directory"

@@ -131,12 +131,23 @@ class TaskData:
     units: dict[str, list[Any]] = field(default_factory=dict)  # sentences / documents per split
     report: dict[str, Any] = field(default_factory=dict)  # counts per split
     dropped: dict[str, Counter] = field(default_factory=dict)  # reader drops per split
+    dropped_where: dict[str, dict[str, list[str]]] = field(default_factory=dict)  # split ->
+    # reason -> the first few "FILE:LINE" of the records the readers dropped
+    format: str | None = None  # rc: the reader of the dataset's files
+    format_detected: bool = False  # rc: told from the files' content (no format given)
     options: TaskOptions = field(default_factory=TaskOptions)
     limit_train: int | None = None
     pair_metric: str = "micro_f1"  # the statement-level metric (search reward and ranking)
     search_dev: list[RelationExample] | None = None  # the search's validation statements
     _groups: list[list[int]] = field(default_factory=list)  # train: [gold..., negatives...] per unit
     _n_gold: list[int] = field(default_factory=list)
+
+    def read_drops(self, split: str) -> dict[str, Any]:
+        """What the readers dropped from ``split``'s file, for a run's summary:
+        ``{"read_dropped": {reason: count}, "read_dropped_where": {reason: ["FILE:LINE", ...]}}``."""
+        return {"read_dropped": dict(self.dropped.get(split, {})),
+                "read_dropped_where": {k: list(v)
+                                       for k, v in self.dropped_where.get(split, {}).items()}}
 
     # -- training statements ----------------------------------------------------------------
     def train_epoch(self, epoch: int, seed: int, subsample_seed: int = 0) -> list[RelationExample]:
@@ -335,16 +346,19 @@ def load_task_data(
     task: str, dataset: str, *, fmt: str | None = None, data_root: str | None = None,
     negative_label: str | None = None, splits: str | None = None,
     limit_train: int | None = None, limit_eval: int | None = None, eval_seed: int = 0,
-    options: TaskOptions | None = None, max_len: int = 256,
+    options: TaskOptions | None = None, max_len: int = 256, strict: bool = False,
 ) -> TaskData:
-    """The statements of ``task`` on ``dataset`` (a registered name or a folder with ``fmt``).
+    """The statements of ``task`` on ``dataset`` (a registered name or a folder, its format
+    ``fmt`` or, for rc, detected from its files).
 
     ``limit_eval`` caps dev and test (rc statements, NER sentences, coreference documents),
-    sampled with ``eval_seed``; ``limit_train`` caps each training epoch's statements."""
+    sampled with ``eval_seed``; ``limit_train`` caps each training epoch's statements.
+    ``strict`` (rc): refuse a record that cannot be a relation statement instead of dropping
+    and counting it (``TaskData.dropped``)."""
     check_task(task)
     options = options or TaskOptions()
     if task == "rc":
-        data = _load_rc(dataset, fmt, data_root, negative_label, limit_eval, eval_seed)
+        data = _load_rc(dataset, fmt, data_root, negative_label, limit_eval, eval_seed, strict)
     elif task == "ner":
         data = _load_ner(dataset, fmt, data_root, limit_eval, eval_seed, options)
     else:
@@ -362,15 +376,18 @@ def load_task_data(
     return data
 
 
-def _load_rc(dataset, fmt, data_root, negative_label, limit_eval, eval_seed) -> TaskData:
+def _load_rc(dataset, fmt, data_root, negative_label, limit_eval, eval_seed, strict=False
+             ) -> TaskData:
     from autorc_nni.data.datasets import load_dataset, subsample
 
-    ds = load_dataset(dataset, fmt=fmt, data_root=data_root, negative_label=negative_label)
+    ds = load_dataset(dataset, fmt=fmt, data_root=data_root, negative_label=negative_label,
+                      strict=strict)
     st = {s: list(ds.splits.get(s) or []) for s in ("train", "dev", "test")}
     for s in ("dev", "test"):
         st[s] = subsample(st[s], limit_eval, seed=eval_seed)
     return TaskData("rc", list(ds.labels), ds.negative_label, ds.metric, st,
-                    units={}, dropped=dict(ds.dropped))
+                    units={}, dropped=dict(ds.dropped), dropped_where=dict(ds.dropped_where),
+                    format=ds.format, format_detected=ds.format_detected)
 
 
 def _split_files(dataset: str, fmt: str | None, data_root: str | None, reader: str

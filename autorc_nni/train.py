@@ -64,6 +64,7 @@ CHECKPOINT = "checkpoint.pt"
 _RESUME_FREE = {
     "resume", "device", "progress", "stop_after_steps", "keep_checkpoint", "checkpoint_every",
     "log_every", "num_threads", "eval_batch_size",
+    "strict",  # only refuses data: what loads is the same either way
 }
 
 
@@ -77,6 +78,7 @@ class TrainConfig:
     data_dir: str | None = None  # data root for named datasets (default $AUTORC_DATA_DIR)
     format: str | None = None  # reader for a dataset directory (e.g. "opennre", "tacred")
     negative_label: str | None = None  # None: the dataset's (found in a folder's labels); "none": no negative label
+    strict: bool = False  # refuse records that cannot be relation statements (else dropped, counted)
     splits: str | None = None  # coref: a folder of {train,dev,test}.ids naming documents of the dataset folder
     task_options: TaskOptions = field(default_factory=TaskOptions)  # ner / coref options
     encoder: str = "minilm"  # encoder short name ("minilm", "tiny"), HF name or local path
@@ -250,6 +252,7 @@ def prepare_data(cfg: TrainConfig, tokenizer, arch: Architecture) -> PreparedDat
         cfg.task, cfg.dataset, fmt=cfg.format, data_root=cfg.data_dir,
         negative_label=cfg.negative_label, splits=cfg.splits, limit_train=cfg.limit_train,
         limit_eval=cfg.limit_eval, eval_seed=0, options=cfg.task_options, max_len=cfg.max_len,
+        strict=cfg.strict,
     )
     label2id = _label2id(td.labels)
     feat = Featurizer(tokenizer, max_len=cfg.max_len, formats=(arch.span,))
@@ -264,6 +267,7 @@ def prepare_data(cfg: TrainConfig, tokenizer, arch: Architecture) -> PreparedDat
             "featurized": len(fs.rows),
             "truncated": int(fs.truncated),
             "dropped": dict(fs.dropped),
+            **td.read_drops(split),
             **({} if td.task == "rc" else {"task": td.report.get(split, {})}),
         }
         if len(fs.rows) == 0:
@@ -732,6 +736,8 @@ def _finish(cfg, data, device, use_bf16, state, out: Path, formats, best_dev=Non
         "data": data.report,
         "labels": data.labels,
         "negative_label": data.negative_label,  # the one used (None: micro-F1 over all labels)
+        "format": data.task.format if data.task is not None else None,
+        "format_detected": bool(data.task is not None and data.task.format_detected),
         "task": cfg.task,
         "config": dataclasses.asdict(cfg),
         "paths": paths,

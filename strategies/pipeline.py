@@ -30,7 +30,8 @@ from autorc_nni.pipeline import (
 from search_spaces.spaces import fixed_values, space_decisions, task_space
 
 # Keys of the search section the pipeline sets from its own top level.
-_FROM_PIPELINE = ("dataset", "data_dir", "format", "negative_label", "encoder", "space", "method",
+_FROM_PIPELINE = ("dataset", "data_dir", "format", "negative_label", "strict", "encoder",
+                  "space", "method",
                   "seed", "out", "resume", "top_k", "task", "splits", "task_options")
 
 # on_reward(step, mean reward over the steps since the last call)
@@ -56,6 +57,8 @@ def search_config(cfg: PipelineConfig, out: Path | str = "search", where: str = 
         data["data_dir"] = cfg.data_dir
     if cfg.negative_label is not None:
         data["negative_label"] = cfg.negative_label
+    if cfg.strict:
+        data["strict"] = True
     try:
         return search_config_from_dict(data, f"{where}.search")
     except ConfigError as e:

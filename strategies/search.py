@@ -65,7 +65,7 @@ log = logging.getLogger(__name__)
 
 CHECKPOINT = "checkpoint.pt"
 # Keys that may differ between a run and its resumption.
-_RESUME_FREE = {"resume", "stop_after_steps", "progress", "num_threads", "k", "top_k",
+_RESUME_FREE = {"resume", "stop_after_steps", "progress", "num_threads", "k", "top_k", "strict",
                 "checkpoint_every", "eval_batch_size", "device"}
 
 
@@ -78,6 +78,7 @@ class SearchConfig:
     data_dir: str | None = None  # data root for named datasets (default $AUTORC_DATA_DIR)
     format: str | None = None  # reader for a dataset directory (e.g. "opennre", "tacred")
     negative_label: str | None = None  # None: the dataset's (found in a folder's labels); "none": no negative label
+    strict: bool = False  # refuse records that cannot be relation statements (else dropped, counted)
     splits: str | None = None  # coref: a folder of {train,dev,test}.ids naming documents of the dataset folder
     task_options: TaskOptions = field(default_factory=TaskOptions)  # ner / coref options
     encoder: str = "minilm"  # encoder short name ("minilm", "tiny"), HF name or local path
@@ -221,6 +222,8 @@ class _Data:
     collate: Any
     report: dict[str, Any]
     epoch_rows: Callable[[int], tuple[list[dict], list[int]]] | None = None  # ner / coref
+    format: str | None = None  # the reader of the dataset's files (rc)
+    format_detected: bool = False  # told from the files' content
 
 
 def _prepare_data(cfg: SearchConfig, tokenizer, formats: tuple[str, ...]) -> _Data:
@@ -235,7 +238,7 @@ def _prepare_data(cfg: SearchConfig, tokenizer, formats: tuple[str, ...]) -> _Da
         cfg.task, cfg.dataset, fmt=cfg.format, data_root=cfg.data_dir,
         negative_label=cfg.negative_label, splits=cfg.splits, limit_train=cfg.limit_train,
         limit_eval=cfg.limit_dev, eval_seed=cfg.seed, options=cfg.task_options,
-        max_len=cfg.max_len,
+        max_len=cfg.max_len, strict=cfg.strict,
     )
     label2id = {lab: i for i, lab in enumerate(td.labels)}
     feat = Featurizer(tokenizer, max_len=cfg.max_len, formats=formats)
@@ -246,7 +249,7 @@ def _prepare_data(cfg: SearchConfig, tokenizer, formats: tuple[str, ...]) -> _Da
         fs = feat.featurize(exs, label2id)
         rows[s] = fs.rows
         report[s] = {"examples": len(exs), "featurized": len(fs.rows), "truncated": int(fs.truncated),
-                     "dropped": dict(fs.dropped)}
+                     "dropped": dict(fs.dropped), **td.read_drops(s)}
         if td.task != "rc":
             report[s]["task"] = td.report.get(s, {})
 
@@ -262,6 +265,7 @@ def _prepare_data(cfg: SearchConfig, tokenizer, formats: tuple[str, ...]) -> _Da
         dev_lengths=row_lengths(rows["dev"], formats),
         collate=partial(collate, formats=formats, max_len=cfg.max_len, pad_id=pad_id),
         report=report, epoch_rows=None if td.task == "rc" else epoch_rows,
+        format=td.format, format_detected=td.format_detected,
     )
 
 
@@ -630,6 +634,7 @@ def _run_search(cfg: SearchConfig, out: Path,
         "top": [{"rank": r.rank, "score": r.score, "path": r.path} for r in result.top],
         "sampling": sampling,
         "data": data.report, "labels": data.labels, "negative_label": data.negative_label,
+        "format": data.format, "format_detected": data.format_detected,
         "peak_rss_mb": result.peak_rss_mb,
         "decisions": {k: [str(o) for o in v] for k, v in DECISIONS.items()},
         "task": cfg.task,

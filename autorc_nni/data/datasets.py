@@ -1,9 +1,11 @@
 """Named datasets: which reader, which files, which negative label and metric (DESIGN.md §7, §8).
 
-``load_dataset`` takes a registered name (``semeval10``), a folder (``--data DIR --format F``), a
-single DDI zip, or a hub name (``hf:org/name`` with ``fmt`` the row format), and returns a
+``load_dataset`` takes a registered name (``semeval10``), a folder (``--data DIR``, its format
+given with ``--format F`` or detected from its content, ``autorc_nni.data.detect``), a single
+DDI zip, or a hub name (``hf:org/name`` with ``fmt`` the row format), and returns a
 ``LoadedDataset``: the train/dev/test records, the label list (label ids index into it; the
-negative label is always included) and what the readers dropped on purpose.
+negative label is always included) and what the readers dropped on purpose (reason -> count,
+and the first few places); ``strict=True`` refuses a record the readers would drop instead.
 
 docs/datasets.md documents each dataset, the choices made and the counts it gives.
 """
@@ -69,6 +71,13 @@ class LoadedDataset:
     metric: str
     dropped: dict[str, Counter[str]]  # split -> reason -> count (dropped on purpose by readers)
     files: dict[str, Path] = field(default_factory=dict)  # split -> the file it was read from
+    dropped_where: dict[str, dict[str, list[str]]] = field(default_factory=dict)  # split ->
+    # reason -> the first few "FILE:LINE" of the records dropped
+    format_detected: bool = False  # the reader (spec.reader) was detected from the files
+
+    @property
+    def format(self) -> str:
+        return self.spec.reader
 
     @property
     def label2id(self) -> dict[str, int]:
@@ -188,8 +197,13 @@ def load_dataset(
     fmt: str | None = None,
     data_root: str | Path | None = None,
     negative_label: str | None = None,
+    strict: bool = False,
 ) -> LoadedDataset:
-    """Load a dataset by registered name, folder (with ``fmt``), DDI zip, or ``hf:`` hub name.
+    """Load a dataset by registered name, folder, DDI zip, or ``hf:`` hub name.
+
+    A folder's format is ``fmt``, or detected from the content of its train file when ``fmt`` is
+    None (``autorc_nni.data.detect``; none or several matching formats is an error listing what
+    was tried).
 
     Every split's labels are checked against the label set (the spec's ``rel2id.json`` when it
     has one, else the labels of train): an unknown label names the file, line and label.
@@ -198,8 +212,12 @@ def load_dataset(
     hub set the one found among ``NEGATIVE_NAMES`` in its labels, or none when none is there);
     a name forces that label (it must be in the set); ``"none"`` says the set has no negative
     label (micro-F1 over all labels, as the paper scores Wiki80).
+
+    A record that cannot be a relation statement (an empty entity, ``<e1> </e1>``) is dropped by
+    its reader and counted in ``dropped`` / ``dropped_where``; ``strict=True`` makes it a
+    ``DataError`` naming its file and line. Malformed records are errors either way.
     """
-    return _load_dataset(name_or_dir, fmt, data_root, negative_label)
+    return _load_dataset(name_or_dir, fmt, data_root, negative_label, strict)
 
 
 # Names a "no relation" label goes by (OpenNRE's NYT10 NA, TACRED no_relation, SemEval Other,
@@ -223,9 +241,11 @@ def _load_dataset(
     fmt: str | None,
     data_root: str | Path | None,
     negative_label: str | None,
+    strict: bool = False,
 ) -> LoadedDataset:
     name = str(name_or_dir)
     root = None
+    detected = False
     if name.startswith("hf:"):
         spec = _hub_spec(name[3:], fmt)
     elif name in DATASETS and not Path(name).exists():
@@ -239,11 +259,28 @@ def _load_dataset(
             raise DataError(
                 f"{name}: not a known dataset ({', '.join(DATASETS.names())}) nor an existing path"
             )
-        spec = _folder_spec(path, fmt)
+        detected = fmt is None
+        spec = _folder_spec(path, fmt if fmt is not None else folder_format(path))
     forced = negative_label is not None and negative_label.lower() != "none"
     if negative_label is not None:
         spec = dataclasses.replace(spec, negative_label=negative_label if forced else None)
-    return _load(spec, root, forced_negative=forced)
+    ds = _load(spec, root, forced_negative=forced, strict=strict)
+    ds.format_detected = detected
+    return ds
+
+
+def folder_format(path: Path) -> str:
+    """The reader of folder (or DDI zip) ``path``, detected from its content; CoNLL-2012
+    coreference data is refused (it holds no relation statements: ``--task coref``)."""
+    from autorc_nni.data.detect import detect
+
+    found = detect(path)
+    if found.format == "conll2012":
+        raise DataError(
+            f"{path}: holds CoNLL-2012 coreference documents ({found.file.name} begins with "
+            "'#begin document'), not relation statements: use --task coref"
+        )
+    return found.format
 
 
 def _hub_spec(hub_name: str, fmt: str | None) -> DatasetSpec:
@@ -264,12 +301,11 @@ def _hub_spec(hub_name: str, fmt: str | None) -> DatasetSpec:
     )
 
 
-def _folder_spec(path: Path, fmt: str | None) -> DatasetSpec:
+def _folder_spec(path: Path, fmt: str) -> DatasetSpec:
     """A spec for ``--data PATH --format F``: the split files are found by their usual names."""
-    if fmt is None:
-        raise DataError(
-            f"{path}: give the file format with --format ({', '.join(READERS.names())})"
-        )
+    if fmt == "conll2012":
+        raise DataError(f"{path}: CoNLL-2012 files hold coreference documents, not relation "
+                        "statements: use --task coref")
     if fmt not in READERS:
         raise DataError(f"unknown format {fmt!r}; known: {', '.join(READERS.names())}")
     if fmt == "ddi" and path.is_file():  # the corpus zip: Train/Test inside, dev carved out
@@ -316,7 +352,14 @@ def find_split_file(path: Path, split: str) -> Path:
     )
 
 
-def _load(spec: DatasetSpec, root: Path | None, forced_negative: bool = False) -> LoadedDataset:
+def _record_where(file: Path, ex: RelationExample) -> str:
+    """Where a record is: ``DIR/NAME:LINE`` for the line readers' ids, else ``FILE: record ID``."""
+    return (str(file.parent / ex.id)  # line readers' ids are "FILE_NAME:LINE"
+            if ex.id.startswith(f"{file.name}:") else f"{file}: record {ex.id}")
+
+
+def _load(spec: DatasetSpec, root: Path | None, forced_negative: bool = False,
+          strict: bool = False) -> LoadedDataset:
     reader = READERS.get(spec.reader)
     results: dict[str, ReadResult] = {}
     files: dict[str, Path] = {}
@@ -325,11 +368,19 @@ def _load(spec: DatasetSpec, root: Path | None, forced_negative: bool = False) -
         if spec.reader != "hf" and not file.exists():
             raise DataError(f"{spec.name}: {split} split file not found: {file}")
         files[split] = file
-        results[split] = reader(file, **{**spec.options, **spec.split_options.get(split, {})})
+        results[split] = reader(file, **{**spec.options, **spec.split_options.get(split, {}),
+                                         "strict": strict})
         if not results[split].examples:
-            raise DataError(f"{file}: no examples in the {split} split")
+            why = (f" ({sum(results[split].dropped.values())} dropped: "
+                   f"{', '.join(results[split].dropped)})" if results[split].dropped else "")
+            raise DataError(f"{file}: no examples in the {split} split{why}")
+        for ex in results[split].examples:
+            if ex.label is None:
+                raise DataError(f"{_record_where(file, ex)}: the record has no label "
+                                "(a dataset's records are all labeled)")
     splits = {s: r.examples for s, r in results.items()}
     dropped = {s: r.dropped for s, r in results.items()}
+    dropped_where = {s: r.dropped_where for s, r in results.items()}
     if spec.dev_from_train and "dev" not in splits:
         splits["train"], splits["dev"] = split_by_document(splits["train"], spec.dev_from_train)
         dropped["dev"] = Counter()
@@ -345,12 +396,7 @@ def _load(spec: DatasetSpec, root: Path | None, forced_negative: bool = False) -
         for ex in splits[split]:
             if ex.label is not None and ex.label not in known:
                 source = spec.labels_file or f"the labels of train ({files['train']})"
-                file = files[split]
-                where = (
-                    str(file.parent / ex.id)  # line readers' ids are "FILE_NAME:LINE"
-                    if ex.id.startswith(f"{file.name}:")
-                    else f"{file}: record {ex.id}"
-                )
+                where = _record_where(files[split], ex)
                 raise DataError(
                     f"{where}: label {ex.label!r} is not in the label set of {spec.name} "
                     f"(from {source}; {len(labels)} labels)"
@@ -363,6 +409,7 @@ def _load(spec: DatasetSpec, root: Path | None, forced_negative: bool = False) -
         metric=spec.metric,
         dropped={s: dropped.get(s, Counter()) for s in SPLITS},
         files=files,
+        dropped_where={s: dropped_where.get(s, {}) for s in SPLITS},
     )
 
 

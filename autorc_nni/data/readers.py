@@ -1,10 +1,16 @@
 """Readers: one per file format, each turning a raw benchmark file into ``RelationExample``s.
 
 Every reader is registered in ``READERS`` and called as ``read(path, **options) -> ReadResult``.
-A reader never skips anything silently: a record it cannot read is a ``DataError`` naming the
-file and line (or record id) and what is wrong; a record left out on purpose (a DEFT relation
-that crosses a sentence, a DDI pair marked as interacting but with no type) is counted in
-``ReadResult.dropped`` under a human-readable reason, which ``autorc data stats`` prints.
+A reader never skips anything silently. A malformed record (bad JSON, a missing key, a value of
+the wrong type, a span outside the sentence, missing entity marks) is a ``DataError`` naming the
+file and line (or record id) and what is wrong. A well-formed record that cannot be a relation
+statement (an entity that is empty or only whitespace, ``<e1> </e1>``; a DDI pair marked as
+interacting but with no type; a second relation on one SpERT entity pair) is dropped and counted
+in ``ReadResult.dropped`` under a human-readable reason, with its first few locations in
+``ReadResult.dropped_where``; ``autorc data stats`` and every run's summary report them, and a
+reader called with ``strict=True`` (``--strict``) refuses it instead, naming file and line.
+Candidates left out by construction (a DEFT relation that crosses the window, an excluded
+relation type) are counted the same way but never refused.
 
 Formats (docs/datasets.md has the details and the choices made for each):
 
@@ -30,8 +36,9 @@ import bisect
 import json
 import re
 import zipfile
+import zlib
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,12 +51,57 @@ from autorc_nni.registry import Registry
 READERS: Registry[Callable[..., ReadResult]] = Registry("reader")
 
 
+DROP_LOCATIONS = 5  # locations kept per drop reason
+
+
 @dataclass
 class ReadResult:
-    """What a reader returns: the examples, and what it left out on purpose (reason -> count)."""
+    """What a reader returns: the examples, and what it left out on purpose (reason -> count,
+    and reason -> the first ``DROP_LOCATIONS`` places, ``"FILE:LINE"``)."""
 
     examples: list[RelationExample]
     dropped: Counter[str] = field(default_factory=Counter)
+    dropped_where: dict[str, list[str]] = field(default_factory=dict)
+
+    def drop(self, reason: str, where: str, strict: bool = False, detail: str = "") -> None:
+        """Count a record left out at ``where``; with ``strict``, refuse it (a ``DataError``)."""
+        if strict:
+            raise DataError(
+                f"{where}: {reason}{f' ({detail})' if detail else ''}: the record cannot be a "
+                "relation statement; refused because of --strict (without it, it is dropped "
+                "and counted)"
+            )
+        self.dropped[reason] += 1
+        places = self.dropped_where.setdefault(reason, [])
+        if len(places) < DROP_LOCATIONS:
+            places.append(where)
+
+
+class UnusableRecord(DataError):
+    """A well-formed record that cannot be a relation statement (an empty entity): the line
+    readers drop and count it (``ReadResult.drop``); raised as is where nothing catches it."""
+
+    def __init__(self, where: str, reason: str, detail: str = "") -> None:
+        self.where, self.reason, self.detail = where, reason, detail
+        super().__init__(f"{where}: {reason}" + (f" ({detail})" if detail else ""))
+
+
+def _locate(path: Path, where: str) -> str:
+    """A record id ``"NAME:LINE"`` as ``"DIR/NAME:LINE"`` (other ids are kept as they are)."""
+    return str(path.parent / where) if where.startswith(f"{path.name}:") else where
+
+
+def _add(
+    result: ReadResult, path: Path | None, strict: bool,
+    make: Callable[..., RelationExample], *args: Any, **kwargs: Any,
+) -> None:
+    """Append ``make(*args, **kwargs)``, or drop (``strict``: refuse) the record when it cannot
+    be a relation statement (``UnusableRecord``); other errors propagate."""
+    try:
+        result.examples.append(make(*args, **kwargs))
+    except UnusableRecord as e:
+        where = e.where if path is None else _locate(path, e.where)
+        result.drop(e.reason, where, strict=strict, detail=e.detail)
 
 
 # --------------------------------------------------------------------------------------------
@@ -110,10 +162,14 @@ def _read_text(path: Path) -> str:
     """The text of ``path`` (UTF-8, BOM dropped); a missing or empty file is a ``DataError``."""
     if not path.is_file():
         raise DataError(f"{path}: file not found")
+    data = path.read_bytes()
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
-        raise DataError(f"{path}: not UTF-8 text ({e})") from None
+        line = data[: e.start].count(b"\n") + 1
+        raise DataError(
+            f"{path}:{line}: not UTF-8 text (byte {data[e.start]:#04x}: {e.reason})"
+        ) from None
     if not text.strip():
         raise DataError(f"{path}: file is empty")
     return text
@@ -130,29 +186,52 @@ def _json_lines(path: Path) -> Iterator[tuple[int, dict]]:
     for n, line in enumerate(_lines(_read_text(path)), 1):
         if not line.strip():
             continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise DataError(
-                f"{path}:{n}: malformed JSON line ({e.msg} at column {e.colno})"
-            ) from None
+        obj = _json(line, f"{path}:{n}", "malformed JSON line")
         if not isinstance(obj, dict):
             raise DataError(f"{path}:{n}: expected a JSON object, got {type(obj).__name__}")
         yield n, obj
 
 
+def _json(text: str, where: str, what: str = "malformed JSON") -> Any:
+    """``json.loads``; any failure is a ``DataError`` naming ``where`` ("FILE:LINE")."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise DataError(f"{where}: {what} ({e.msg} at column {e.colno})") from None
+    except (ValueError, RecursionError) as e:  # an over-long integer, absurd nesting
+        raise DataError(f"{where}: {what} ({e})") from None
+
+
+def _int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _words(where: str, tokens: Any) -> list[str]:
+    if not isinstance(tokens, list) or not all(isinstance(w, str) for w in tokens):
+        raise DataError(f"{where}: the words must be a list of strings, got {type(tokens).__name__}")
+    return tokens
+
+
 def _example(
     where: str, tokens: Sequence[str], head: Sequence[int], tail: Sequence[int], label: Any, **meta
 ) -> RelationExample:
-    """Build a record, turning a bad span into a ``DataError`` that names ``where``."""
+    """Build a record, turning a bad span into a ``DataError`` that names ``where``.
+
+    A span outside the sentence (or reversed) is malformed; an empty span, or one of blank
+    words only, is an ``UnusableRecord`` (the readers drop and count it)."""
     n = len(tokens)
     for name, span in (("head", head), ("tail", tail)):
-        if len(span) != 2 or not all(isinstance(v, int) for v in span):
+        if len(span) != 2 or not all(_int(v) for v in span):
             raise DataError(f"{where}: {name} span {span!r} is not two integers")
         s, e = span
-        if not 0 <= s < e <= n:
+        if not 0 <= s <= e <= n:
             raise DataError(
-                f"{where}: {name} span [{s}, {e}) is outside the sentence of {n} words or empty"
+                f"{where}: {name} span [{s}, {e}) is outside the sentence of {n} words or reversed"
+            )
+        if not any(w.strip() for w in tokens[s:e]):
+            raise UnusableRecord(
+                where, f"empty {name} entity",
+                f"span [{s}, {e}) holds no word" if s == e else f"words {list(tokens[s:e])!r}",
             )
     if label is not None and not isinstance(label, str):
         raise DataError(f"{where}: label {label!r} is not a string")
@@ -177,18 +256,22 @@ def _text_example(
 ) -> RelationExample:
     """Tokenize ``text`` and map the two character spans onto word spans."""
     for name, (s, e) in (("head", head_chars), ("tail", tail_chars)):
-        if not 0 <= s < e <= len(text):
+        if not (_int(s) and _int(e) and 0 <= s <= e <= len(text)):
             raise DataError(
                 f"{where}: {name} character span [{s}, {e}) is outside the text of "
-                f"{len(text)} characters or empty"
+                f"{len(text)} characters or reversed"
             )
+        if not text[s:e].strip():
+            raise UnusableRecord(where, f"empty {name} entity",
+                                 f"characters [{s}, {e}) hold {text[s:e]!r}")
     spans = word_spans(text, cuts=(*head_chars, *tail_chars), keep=keep)
     words = [text[s:e] for s, e in spans]
     head = char_to_word_span(spans, *head_chars)
     tail = char_to_word_span(spans, *tail_chars)
     for name, span, chars in (("head", head, head_chars), ("tail", tail, tail_chars)):
-        if span is None:
-            raise DataError(f"{where}: {name} entity {text[slice(*chars)]!r} contains no word")
+        if span is None:  # not reached: a non-blank span holds a word
+            raise UnusableRecord(where, f"empty {name} entity",
+                                 f"{text[slice(*chars)]!r} contains no word")
     return _example(where, words, head, tail, label, **meta)  # type: ignore[arg-type]
 
 
@@ -255,13 +338,18 @@ def _need(row: dict, key: str, where: str) -> Any:
     return row[key]
 
 
+def _text(row: dict, key: str, where: str) -> str:
+    value = _need(row, key, where)
+    if not isinstance(value, str):
+        raise DataError(f"{where}: {key!r} must be a string, got {type(value).__name__}")
+    return value
+
+
 def _pos(ent: Any, name: str, where: str) -> list[int]:
     if not isinstance(ent, dict) or "pos" not in ent:
         raise DataError(f"{where}: {name!r} must be an object with a 'pos' [start, end]")
     pos = ent["pos"]
-    if not (
-        isinstance(pos, list | tuple) and len(pos) == 2 and all(isinstance(v, int) for v in pos)
-    ):
+    if not (isinstance(pos, list | tuple) and len(pos) == 2 and all(_int(v) for v in pos)):
         raise DataError(f"{where}: {name}.pos {pos!r} is not [start, end]")
     return list(pos)
 
@@ -278,7 +366,9 @@ def opennre_row(row: dict, where: str) -> RelationExample:
             raise DataError(f"{where}: 'token' must be a list of strings")
         return _example(where, tokens, h, t, label)
     if "text" in row:
-        return _text_example(where, str(row["text"]), tuple(h), tuple(t), label)  # type: ignore[arg-type]
+        if not isinstance(row["text"], str):
+            raise DataError(f"{where}: 'text' must be a string, got {type(row['text']).__name__}")
+        return _text_example(where, row["text"], tuple(h), tuple(t), label)  # type: ignore[arg-type]
     raise DataError(f"{where}: needs 'token' (a word list) or 'text' (a string)")
 
 
@@ -287,9 +377,9 @@ def tacred_row(row: dict, where: str) -> RelationExample:
     """TACRED: ``token``, inclusive ``subj_start/subj_end/obj_start/obj_end``, ``relation``."""
     if "id" in row:
         where = f"{where} (id {row['id']})"
-    tokens = _need(row, "token", where)
+    tokens = _words(f"{where}: 'token'", _need(row, "token", where))
     ends = [_need(row, k, where) for k in ("subj_start", "subj_end", "obj_start", "obj_end")]
-    if not all(isinstance(v, int) for v in ends):
+    if not all(_int(v) for v in ends):
         raise DataError(f"{where}: subj/obj start/end must be integers, got {ends}")
     ss, se, os_, oe = ends
     meta = {k: row[k] for k in ("subj_type", "obj_type") if k in row}
@@ -303,7 +393,7 @@ _E2 = (re.compile(r"<e2>"), re.compile(r"</e2>"))
 @ROW_FORMATS.register("semeval")
 def semeval_row(row: dict, where: str) -> RelationExample:
     """A SemEval/KBP37 sentence with ``<e1>``/``<e2>`` tags: ``{"sentence", "relation"}``."""
-    sentence = str(_need(row, "sentence", where)).strip()
+    sentence = _text(row, "sentence", where).strip()
     if len(sentence) >= 2 and sentence[0] == sentence[-1] == '"':
         sentence = sentence[1:-1]
     return _marked_example(where, sentence, _E1, _E2, row.get("relation"))
@@ -319,7 +409,7 @@ _CHEMPROT_TAIL = (re.compile(r"\[\[ "), re.compile(r" \]\]"))
 def chemprot_row(row: dict, where: str) -> RelationExample:
     """SciBERT ChemProt: ``{"text": "... << e1 >> ... [[ e2 ]] ...", "label"}``; e1 = ``<< >>``."""
     return _marked_example(
-        where, str(_need(row, "text", where)), _CHEMPROT_HEAD, _CHEMPROT_TAIL, row.get("label")
+        where, _text(row, "text", where), _CHEMPROT_HEAD, _CHEMPROT_TAIL, row.get("label")
     )
 
 
@@ -336,7 +426,7 @@ def blue_row(row: dict, where: str, head_mask: str | None = None) -> RelationExa
     """
     if row.get("index") is not None:
         where = f"{where} (id {row['index']})"
-    sentence = str(_need(row, "sentence", where))
+    sentence = _text(row, "sentence", where)
     masks = [m.span() for m in _MASK.finditer(sentence)]
     names = [sentence[s:e] for s, e in masks]
     if len(masks) == 2:
@@ -360,42 +450,64 @@ def blue_row(row: dict, where: str, head_mask: str | None = None) -> RelationExa
 
 
 @READERS.register("opennre")
-def read_opennre(path: Path, **_: Any) -> ReadResult:
+def read_opennre(path: Path, strict: bool = False, **_: Any) -> ReadResult:
     """OpenNRE JSON lines (semeval10, Wiki80, OpenNRE's TACRED/KBP exports)."""
     path = Path(path)
-    return ReadResult([opennre_row(obj, f"{path.name}:{n}") for n, obj in _json_lines(path)])
+    return _rows(path, opennre_row, _json_lines(path), strict)
+
+
+def _rows(
+    path: Path, parse: Callable[[dict, str], RelationExample],
+    rows: Iterable[tuple[int | str, dict]], strict: bool,
+) -> ReadResult:
+    """``parse`` each ``(line number | record id, row)``; unusable records dropped or refused."""
+    out = ReadResult([])
+    for n, obj in rows:
+        where = f"{path.name}:{n}"
+        _add(out, path, strict, parse, obj, where)
+    return out
 
 
 @READERS.register("chemprot")
-def read_chemprot(path: Path, **_: Any) -> ReadResult:
+def read_chemprot(path: Path, strict: bool = False, **_: Any) -> ReadResult:
     """SciBERT ChemProt JSON lines."""
     path = Path(path)
-    return ReadResult([chemprot_row(obj, f"{path.name}:{n}") for n, obj in _json_lines(path)])
+    return _rows(path, chemprot_row, _json_lines(path), strict)
 
 
 @READERS.register("tacred")
-def read_tacred(path: Path, **_: Any) -> ReadResult:
+def read_tacred(path: Path, strict: bool = False, **_: Any) -> ReadResult:
     """TACRED: a JSON list of records (the LDC release), or one record per line."""
     path = Path(path)
     text = _read_text(path)
     if text.lstrip().startswith("["):
-        try:
-            rows = json.loads(text)
-        except json.JSONDecodeError as e:
-            raise DataError(f"{path}:{e.lineno}: malformed JSON ({e.msg})") from None
-        where = [f"{path.name}:record {i}" for i in range(len(rows))]
-        for w, row in zip(where, rows, strict=True):
+        rows = json_document(text, path)
+        if not isinstance(rows, list):
+            raise DataError(f"{path}: expected a JSON list of records")
+        for i, row in enumerate(rows):
             if not isinstance(row, dict):
-                raise DataError(f"{w}: expected a JSON object")
-        return ReadResult([tacred_row(r, w) for r, w in zip(rows, where, strict=True)])
-    return ReadResult([tacred_row(obj, f"{path.name}:{n}") for n, obj in _json_lines(path)])
+                raise DataError(
+                    f"{path}:record {i}: expected a JSON object, got {type(row).__name__}"
+                )
+        return _rows(path, tacred_row, ((f"record {i}", r) for i, r in enumerate(rows)), strict)
+    return _rows(path, tacred_row, _json_lines(path), strict)
+
+
+def json_document(text: str, path: Path) -> Any:
+    """A whole-file JSON document; a syntax error names the file and line."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise DataError(f"{path}:{e.lineno}: malformed JSON ({e.msg} at column {e.colno})") from None
+    except (ValueError, RecursionError) as e:
+        raise DataError(f"{path}: malformed JSON ({e})") from None
 
 
 _SEMEVAL_SENTENCE = re.compile(r"^\s*(\d+)\t(.*)$")
 
 
 @READERS.register("semeval")
-def read_semeval(path: Path, labeled: bool = True, **_: Any) -> ReadResult:
+def read_semeval(path: Path, labeled: bool = True, strict: bool = False, **_: Any) -> ReadResult:
     """SemEval-2010 task 8 / KBP37 blocks: ``id<TAB>"sentence"``, label, ``Comment:``, blank.
 
     CRLF endings and trailing spaces on labels (KBP37) are tolerated. With ``labeled=False``
@@ -403,7 +515,7 @@ def read_semeval(path: Path, labeled: bool = True, **_: Any) -> ReadResult:
     """
     path = Path(path)
     lines = _lines(_read_text(path))
-    out: list[RelationExample] = []
+    out = ReadResult([])
     i = 0
     while i < len(lines):
         line = lines[i]
@@ -428,21 +540,24 @@ def read_semeval(path: Path, labeled: bool = True, **_: Any) -> ReadResult:
             label = lines[j].strip()
             i = j
         row = {"sentence": m[2], "relation": label}
-        out.append(_with_meta(semeval_row(row, where), sent_id=m[1]))
+        _add(out, path, strict, _semeval_block, row, where, m[1])
         i += 1
-    return ReadResult(out)
+    return out
 
 
-def _with_meta(ex: RelationExample, **meta: Any) -> RelationExample:
-    ex.meta.update(meta)
+def _semeval_block(row: dict, where: str, sent_id: str) -> RelationExample:
+    ex = semeval_row(row, where)
+    ex.meta["sent_id"] = sent_id
     return ex
 
 
 @READERS.register("blue_tsv")
-def read_blue_tsv(path: Path, head_mask: str | None = None, **_: Any) -> ReadResult:
+def read_blue_tsv(
+    path: Path, head_mask: str | None = None, strict: bool = False, **_: Any
+) -> ReadResult:
     """BLUE TSV: ``id<TAB>sentence<TAB>label`` (an ``index`` header line is allowed)."""
     path = Path(path)
-    out = []
+    out = ReadResult([])
     for n, line in enumerate(_lines(_read_text(path)), 1):
         if not line.strip() or (n == 1 and line.startswith("index\t")):
             continue
@@ -450,8 +565,8 @@ def read_blue_tsv(path: Path, head_mask: str | None = None, **_: Any) -> ReadRes
         if len(cols) != 3:
             raise DataError(f"{path}:{n}: expected 3 tab-separated columns, got {len(cols)}")
         row = {"index": cols[0], "sentence": cols[1], "label": cols[2]}
-        out.append(blue_row(row, f"{path.name}:{n}", head_mask=head_mask))
-    return ReadResult(out)
+        _add(out, path, strict, blue_row, row, f"{path.name}:{n}", head_mask=head_mask)
+    return out
 
 
 # ---- DEFT 2020 ---------------------------------------------------------------------------
@@ -515,6 +630,7 @@ def read_deft(
     pairs: str = "unordered",
     negative_label: str = "no_relation",
     exclude_relations: Sequence[str] = ("fragment",),
+    strict: bool = False,
     **_: Any,
 ) -> ReadResult:
     """DEFT 2020 subtask 3 relation candidates from ``.deft`` files (a folder or one file).
@@ -531,7 +647,9 @@ def read_deft(
       so each relation gives one positive and its reverse one negative.
 
     Candidates whose relation is in ``exclude_relations`` are dropped and counted; so are
-    relations whose root lies outside the window (they cannot be a candidate).
+    relations whose root lies outside the window (they cannot be a candidate). Neither is
+    refused by ``strict``: they are choices of the construction, not odd records; a candidate
+    of blank tokens is (and is otherwise dropped).
     """
     path = Path(path)
     if window not in ("sentence", "chunk"):
@@ -544,8 +662,8 @@ def read_deft(
             raise DataError(f"{path}: no .deft files in this folder")
     else:
         files = [path]
-    out: list[RelationExample] = []
-    dropped: Counter[str] = Counter()
+    res = ReadResult([])
+    dropped = res.dropped
     for f in files:
         file_ids: set[str] = set()
         pending: list[tuple[str, str]] = []
@@ -563,26 +681,17 @@ def read_deft(
                     if label is None:
                         label = negative_label
                     if label in exclude_relations:
-                        dropped[f"{label} relation (excluded)"] += 1
+                        res.drop(f"{label} relation (excluded)", f"{f}:{line}")
                         continue
-                    out.append(
-                        _example(
-                            f"{f.name}:{line}:{a.tag_id}-{b.tag_id}",
-                            tokens,
-                            [a.start, a.end],
-                            [b.start, b.end],
-                            label,
-                            head_tag=a.tag,
-                            tail_tag=b.tag,
-                            direction=direction,
-                        )
-                    )
+                    _add(res, f, strict, _example, f"{f.name}:{line}:{a.tag_id}-{b.tag_id}",
+                         tokens, [a.start, a.end], [b.start, b.end], label, head_tag=a.tag,
+                         tail_tag=b.tag, direction=direction)
         for root, rel in pending:
             if rel in exclude_relations:
                 continue
             where = "crosses the window" if root in file_ids else "has a ROOT_ID not in the file"
             dropped[f"relation {where} ({window})"] += 1
-    return ReadResult(out, dropped)
+    return res
 
 
 def _deft_label(
@@ -623,8 +732,8 @@ def _ddi_members(path: Path, subset: str) -> Iterator[tuple[str, bytes]]:
         raise DataError(f"{path}: file not found")
     try:
         zf = zipfile.ZipFile(path)
-    except zipfile.BadZipFile:
-        raise DataError(f"{path}: not a zip file") from None
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as e:
+        raise DataError(f"{path}: not a zip file ({e})") from None
     with zf:
         names = sorted(
             n
@@ -634,7 +743,12 @@ def _ddi_members(path: Path, subset: str) -> Iterator[tuple[str, bytes]]:
         if not names:
             raise DataError(f"{path}: no XML documents under {_DDI_PARTS[subset]!r}")
         for n in names:
-            yield f"{path.name}:{n}", zf.read(n)
+            try:
+                data = zf.read(n)
+            except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError,
+                    NotImplementedError) as e:  # a damaged member: bad CRC, truncated, ...
+                raise DataError(f"{path}:{n}: damaged zip member ({e})") from None
+            yield f"{path.name}:{n}", data
 
 
 def _ddi_offsets(value: str | None, text: str, where: str) -> list[tuple[int, int]]:
@@ -652,16 +766,16 @@ def _ddi_offsets(value: str | None, text: str, where: str) -> list[tuple[int, in
 
 
 @READERS.register("ddi")
-def read_ddi(path: Path, subset: str = "Train", **_: Any) -> ReadResult:
+def read_ddi(path: Path, subset: str = "Train", strict: bool = False, **_: Any) -> ReadResult:
     """DDI 2013: one example per ``<pair>``, read from the corpus zip without unpacking.
 
     ``subset`` is ``Train`` or ``Test`` (the DDI-extraction test set). Label = the pair's
     ``type`` when ``ddi="true"``, else ``false``. A discontinuous entity (``12-20;30-35``) spans
     from its first to its last fragment. ``meta["doc"]`` is the document id (for the dev split).
+    A pair with ``ddi="true"`` and no type is dropped and counted (``strict``: refused).
     """
     path = Path(path)
-    out: list[RelationExample] = []
-    dropped: Counter[str] = Counter()
+    res = ReadResult([])
     for name, data in _ddi_members(path, subset):
         try:
             root = ElementTree.fromstring(data)
@@ -697,7 +811,7 @@ def read_ddi(path: Path, subset: str = "Train", **_: Any) -> ReadResult:
                 ddi = pair.get("ddi", "false").lower()
                 label = pair.get("type") if ddi == "true" else "false"
                 if not label:
-                    dropped["pair with ddi=true but no type"] += 1
+                    res.drop("pair with ddi=true but no type", where, strict)
                     continue
                 # a discontinuous entity covers its first to its last fragment
                 h, t = [(f[0][0], f[-1][1]) for f in frags]
@@ -705,35 +819,46 @@ def read_ddi(path: Path, subset: str = "Train", **_: Any) -> ReadResult:
                 words = [text[s:e] for s, e in spans]
                 hw, tw = char_to_word_span(spans, *h), char_to_word_span(spans, *t)
                 if hw is None or tw is None:
-                    raise DataError(f"{where}: an entity of the pair contains no word")
-                out.append(_example(pid, words, hw, tw, label, doc=doc))
-    return ReadResult(out, dropped)
+                    res.drop("empty head entity" if hw is None else "empty tail entity", where,
+                             strict, "it contains no word")
+                    continue
+                _add(res, None, strict, _example, pid, words, hw, tw, label, doc=doc)
+    return res
 
 
 # ---- Hugging Face datasets -----------------------------------------------------------------
 
 
 def rows_to_examples(
-    rows: Iterable[dict], fmt: str, source: str, label_names: Sequence[str] | None = None
+    rows: Iterable[dict], fmt: str, source: str, label_names: Sequence[str] | None = None,
+    result: ReadResult | None = None, strict: bool = False,
 ) -> list[RelationExample]:
     """Parse dict rows with the row format ``fmt``; integer labels are mapped by ``label_names``.
 
-    This is how hub datasets become records: the same parser as for the local files.
+    This is how hub datasets become records: the same parser as for the local files. With
+    ``result``, a row that cannot be a relation statement (an empty entity) is dropped and
+    counted there (``strict``: refused); without it, it raises like any bad row.
     """
     parse = ROW_FORMATS.get(fmt) if fmt in ROW_FORMATS else None
     if parse is None:
         raise DataError(f"unknown row format {fmt!r}; known: {ROW_FORMATS.names()}")
-    out = []
+    res = result if result is not None else ReadResult([])
+    start = len(res.examples)
     for i, row in enumerate(rows):
-        row = dict(row)
         where = f"{source}:row {i}"
+        if not isinstance(row, Mapping):
+            raise DataError(f"{where}: expected a mapping of columns, got {type(row).__name__}")
+        row = dict(row)
         for key in ("relation", "label"):
             if isinstance(row.get(key), int) and not isinstance(row.get(key), bool):
                 if label_names is None or not 0 <= row[key] < len(label_names):
                     raise DataError(f"{where}: integer label {row[key]} has no name")
                 row[key] = label_names[row[key]]
-        out.append(parse(row, where))
-    return out
+        if result is None:
+            res.examples.append(parse(row, where))
+        else:
+            _add(res, None, strict, parse, row, where)
+    return res.examples[start:]
 
 
 def _class_label_names(dataset: Any) -> list[str] | None:
@@ -752,6 +877,7 @@ def read_hf(
     split: str = "train",
     config: str | None = None,
     dataset: Any = None,
+    strict: bool = False,
     **_: Any,
 ) -> ReadResult:
     """Rows of a Hugging Face hub dataset (``path`` = its hub name), parsed as ``format``.
@@ -772,5 +898,7 @@ def read_hf(
             ) from None
     if len(dataset) == 0:
         raise DataError(f"hf:{name} (split {split}): the split is empty")
-    examples = rows_to_examples(dataset, format, f"hf:{name}/{split}", _class_label_names(dataset))
-    return ReadResult(examples)
+    res = ReadResult([])
+    rows_to_examples(dataset, format, f"hf:{name}/{split}", _class_label_names(dataset),
+                     result=res, strict=strict)
+    return res

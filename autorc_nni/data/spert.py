@@ -13,22 +13,23 @@ same objects::
 - the ``spert`` entry of ``READERS`` gives the relation view (``--task rc``): every ordered pair of
   distinct entities of a sentence is one statement, labelled by its relation type or by
   ``NEGATIVE`` (``None``, SpERT's own name for "no relation"). A second relation on the same
-  ordered pair cannot be a second label of one statement: it is dropped and counted.
+  ordered pair cannot be a second label of one statement: it is dropped and counted. So is an
+  entity with an empty span (``start == end``) or of blank words only: it is left out of every
+  pair (counted once, as ``empty entity``). With ``strict=True`` both are refused instead.
 
-A malformed record (a missing key, a span outside the sentence or empty, a relation naming an
-entity that does not exist, a wrong type) is a ``DataError`` naming the file and the line where
-the record starts (or its number, when the array is written on one line).
+A malformed record (a missing key, a span outside the sentence, a relation naming an entity
+that does not exist, a wrong type) is a ``DataError`` naming the file and the line where the
+record starts (or its number, when the array is written on one line). The NER view refuses an
+empty entity too: it cannot be a gold span.
 """
 
 from __future__ import annotations
 
-import json
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from autorc_nni.data.readers import READERS, ReadResult, _read_text
+from autorc_nni.data.readers import READERS, ReadResult, _json, _locate, _read_text, json_document
 from autorc_nni.data.record import RelationExample
 from autorc_nni.errors import DataError
 
@@ -78,10 +79,9 @@ def _records(path: Path) -> list[tuple[str, Any]]:
     """``(where, object)`` per record of a JSON array or JSON-lines file."""
     text = _read_text(path)
     if text.lstrip().startswith("["):
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as e:
-            raise DataError(f"{path}:{e.lineno}: malformed JSON ({e.msg} at column {e.colno})") from None
+        data = json_document(text, path)
+        if not isinstance(data, list):
+            raise DataError(f"{path}: expected a JSON array of sentences")
         starts = _record_lines(text)
         if len(starts) != len(data) or len(set(starts)) != len(starts):
             # records that are not objects, or several on one line (a one-line array, as
@@ -92,10 +92,7 @@ def _records(path: Path) -> list[tuple[str, Any]]:
     for n, line in enumerate(text.split("\n"), 1):
         if not line.strip():
             continue
-        try:
-            out.append((f"{path.name}:{n}", json.loads(line)))
-        except json.JSONDecodeError as e:
-            raise DataError(f"{path}:{n}: malformed JSON line ({e.msg} at column {e.colno})") from None
+        out.append((f"{path.name}:{n}", _json(line, f"{path}:{n}", "malformed JSON line")))
     return out
 
 
@@ -105,7 +102,9 @@ def _int(value: Any, what: str, where: str) -> int:
     return value
 
 
-def _sentence(obj: Any, where: str, path: Path) -> SpanSentence:
+def _sentence(obj: Any, where: str, path: Path, allow_empty: bool = False) -> SpanSentence:
+    """One record; ``allow_empty`` keeps an empty entity (``start == end``) for the relation
+    view to drop, else it is an error."""
     at = f"{path.parent / where}"
     if not isinstance(obj, dict):
         raise DataError(f"{at}: expected a JSON object, got {type(obj).__name__}")
@@ -123,7 +122,7 @@ def _sentence(obj: Any, where: str, path: Path) -> SpanSentence:
         if not isinstance(ent, dict) or not {"type", "start", "end"} <= set(ent):
             raise DataError(f"{at}: entity {i} needs 'type', 'start' and 'end'")
         s, e = _int(ent["start"], f"entity {i} start", at), _int(ent["end"], f"entity {i} end", at)
-        if not 0 <= s < e <= n:
+        if not (0 <= s <= e <= n if allow_empty else 0 <= s < e <= n):
             raise DataError(f"{at}: entity {i} span [{s}, {e}) is outside the sentence of {n} "
                             "tokens or empty (end is exclusive)")
         if not isinstance(ent["type"], str) or not ent["type"]:
@@ -139,43 +138,55 @@ def _sentence(obj: Any, where: str, path: Path) -> SpanSentence:
         if not isinstance(rel, dict) or not {"type", "head", "tail"} <= set(rel):
             raise DataError(f"{at}: relation {j} needs 'type', 'head' and 'tail'")
         h, t = _int(rel["head"], f"relation {j} head", at), _int(rel["tail"], f"relation {j} tail", at)
+        if not isinstance(rel["type"], str) or not rel["type"]:
+            raise DataError(f"{at}: relation {j} type must be a non-empty string")
+        if rel["type"] == NEGATIVE:
+            raise DataError(f"{at}: relation {j} has the type {NEGATIVE!r}, the negative label")
         for name, k in (("head", h), ("tail", t)):
             if not 0 <= k < len(entities):
                 raise DataError(f"{at}: relation {j} {name} {k} names no entity "
                                 f"(the sentence has {len(entities)})")
         if h == t:
             raise DataError(f"{at}: relation {j} links entity {h} to itself")
-        relations.append((h, t, str(rel["type"])))
+        relations.append((h, t, rel["type"]))
     meta = {"orig_id": obj["orig_id"]} if "orig_id" in obj else {}
     return SpanSentence(tuple(tokens), tuple(entities), tuple(relations), where, meta)
 
 
-def read_spert_sentences(path: str | Path) -> list[SpanSentence]:
+def read_spert_sentences(path: str | Path, allow_empty: bool = False) -> list[SpanSentence]:
     """The sentences of a SpERT JSON file (array or JSON lines)."""
     path = Path(path)
-    sentences = [_sentence(obj, where, path) for where, obj in _records(path)]
+    sentences = [_sentence(obj, where, path, allow_empty) for where, obj in _records(path)]
     if not sentences:
         raise DataError(f"{path}: no sentences")
     return sentences
 
 
 @READERS.register("spert")
-def read_spert(path: Path, **_: Any) -> ReadResult:
+def read_spert(path: Path, strict: bool = False, **_: Any) -> ReadResult:
     """The relation view: every ordered pair of distinct entities of each sentence."""
-    examples: list[RelationExample] = []
-    dropped: Counter[str] = Counter()
-    for sent in read_spert_sentences(path):
+    path = Path(path)
+    res = ReadResult([])
+    for sent in read_spert_sentences(path, allow_empty=True):
+        where = _locate(path, sent.id)
+        empty = set()
+        for i, (s, e, _) in enumerate(sent.entities):
+            if not any(w.strip() for w in sent.tokens[s:e]):
+                res.drop("empty entity", where, strict,
+                         f"entity {i}, span [{s}, {e}), is left out of every pair")
+                empty.add(i)
         labels: dict[tuple[int, int], str] = {}
         for h, t, rel in sent.relations:
             if (h, t) in labels:
-                dropped["a second relation on the same ordered entity pair"] += 1
+                res.drop("a second relation on the same ordered entity pair", where, strict,
+                         f"entities {h} -> {t}: {labels[(h, t)]!r} kept, {rel!r} dropped")
                 continue
             labels[(h, t)] = rel
         for h, (hs, he, _) in enumerate(sent.entities):
             for t, (ts, te, _) in enumerate(sent.entities):
-                if h != t:
-                    examples.append(RelationExample(
+                if h != t and h not in empty and t not in empty:
+                    res.examples.append(RelationExample(
                         sent.tokens, (hs, he), (ts, te), labels.get((h, t), NEGATIVE),
                         f"{sent.id}#{h}-{t}", {"doc": sent.id},
                     ))
-    return ReadResult(examples, dropped)
+    return res

@@ -33,6 +33,8 @@ class SplitStats:
     max_wordpieces: int | None = None
     truncated: int | None = None  # windowed to max_len around the entities (any format)
     dropped: dict[str, int] = field(default_factory=dict)  # reason -> count (reader + featurizer)
+    dropped_where: dict[str, list[str]] = field(default_factory=dict)  # reader reason -> the
+    # first few "FILE:LINE" of the records dropped
 
 
 @dataclass
@@ -46,6 +48,8 @@ class DatasetStats:
     encoder: str | None
     max_len: int
     splits: dict[str, SplitStats]
+    format: str = ""  # the reader the files were read with
+    format_detected: bool = False  # told from the files' content (no --format given)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2)
@@ -128,6 +132,7 @@ def compute_stats(
             )
             dropped.update({f"featurize: {k}": v for k, v in feat_dropped.items()})
         st.dropped = dict(sorted(dropped.items()))
+        st.dropped_where = {k: list(v) for k, v in sorted(ds.dropped_where.get(split, {}).items())}
         splits[split] = st
     return DatasetStats(
         name=ds.spec.name,
@@ -137,6 +142,8 @@ def compute_stats(
         encoder=encoder if tokenizer is not None else None,
         max_len=max_len,
         splits=splits,
+        format=ds.format,
+        format_detected=ds.format_detected,
     )
 
 
@@ -149,6 +156,8 @@ def format_stats(stats: DatasetStats) -> str:
         f"metric {stats.metric}"
         + (f", wordpieces by {stats.encoder}, max_len {stats.max_len}" if stats.encoder else ""),
     ]
+    if stats.format:
+        lines.append(f"format: {stats.format}" + (" (detected)" if stats.format_detected else ""))
     for split, st in stats.splits.items():
         lines.append("")
         lines.append(f"[{split}] {st.examples} examples, {st.labels} labels")
@@ -170,7 +179,12 @@ def format_stats(stats: DatasetStats) -> str:
             )
         total = sum(st.dropped.values())
         lines.append(f"  dropped: {total}")
-        lines += [f"    {n:6d}  {reason}" for reason, n in st.dropped.items()]
+        for reason, n in st.dropped.items():
+            lines.append(f"    {n:6d}  {reason}")
+            places = st.dropped_where.get(reason, [])
+            if places:
+                more = f" (and {n - len(places)} more)" if n > len(places) else ""
+                lines.append(f"            at {', '.join(places)}{more}")
         lines.append("  examples per label:")
         width = max((len(lb) for lb in st.per_label), default=0)
         lines += [f"    {lb:<{width}}  {n:6d}" for lb, n in st.per_label.items()]

@@ -114,3 +114,28 @@ def test_protocol_commands(tmp_path: Path, tiny_config, capsys) -> None:
     assert "--batch-size" in capsys.readouterr().err
     assert main(["hpo", "--arch", "nope", *common, "--out", str(tmp_path / "y")]) == 2
     assert "nope" in capsys.readouterr().err
+
+
+def test_strict_reaches_every_stage(tmp_path: Path, tiny_config, capsys) -> None:
+    """--strict (or strict: in the config) is passed to the search and to every training run,
+    like negative_label; unset, the stages' configs are as before; it may differ on resume."""
+    from autorc_nni.config import ConfigError
+    from autorc_nni.pipeline import _check_run_dir, pipeline_config_from_dict
+    from strategies.pipeline import search_config
+    from trial.cli import build_parser
+    from trial.commands._common import build_config
+
+    base = tiny_config()
+    cfg_path = write(tmp_path, {k: v for k, v in base.items() if k != "format"})
+    argv = ["hpo", "--arch", "bert-entity", "--config", str(cfg_path), "--dataset",
+            base["dataset"], "--out", str(tmp_path)]
+    cfg = build_config(build_parser(argv).parse_args([*argv, "--strict"]))
+    assert "format opennre (detected" in capsys.readouterr().err  # said before anything runs
+    assert cfg.strict and cfg.train_base()["strict"] is True and search_config(cfg).strict
+    plain = build_config(build_parser(argv).parse_args(argv))
+    assert not plain.strict and "strict" not in plain.train_base()
+    assert not search_config(plain).strict
+    with pytest.raises(ConfigError, match=r"\['strict'\] are set once at the top level"):
+        pipeline_config_from_dict({**tiny_config(), "train": {"strict": True}})
+    _check_run_dir(plain, tmp_path / "run")
+    _check_run_dir(cfg, tmp_path / "run")  # strict only refuses data: a resume may change it

@@ -31,6 +31,29 @@ def test_search_command_errors_name_the_problem(tmp_path, capsys):
                  "--set", "top_k=3"]) == 2
     assert "top_k (3) exceeds k (2)" in capsys.readouterr().err
     assert main(["search", "--data", str(tmp_path), "--out", str(tmp_path)]) == 2
-    assert "--data DIR needs --format" in capsys.readouterr().err
+    assert "cannot detect the format" in capsys.readouterr().err  # no train file to tell it by
     assert main(["search", "--dataset", "semeval10"]) == 2
     assert "--out DIR is required" in capsys.readouterr().err
+
+
+def test_search_detects_the_format_and_reports_dropped_records(tmp_path, capsys):
+    """No --format: detected; an empty-entity record: dropped and in summary.json with its
+    place; --strict: refused, naming the file and line."""
+    data = write_planted(tmp_path / "data", n_train=32, n_dev=16)
+    with open(data / "dev.txt", "a") as f:
+        f.write(json.dumps({"text": "a  b", "h": {"pos": [1, 2]}, "t": {"pos": [3, 4]},
+                            "relation": "Other"}) + "\n")
+    out = tmp_path / "run"
+    argv = ["search", "--data", str(data), "--encoder", "tiny", "--space", "M3", "--method",
+            "naive-enas", "--epochs", "1", "--batch-size", "8", "--k", "2", "--top-k", "1",
+            "--out", str(out), "--no-progress", "--max-len", "48", "--threads", "1"]
+    assert main(argv) == 0
+    assert "format opennre (detected" in capsys.readouterr().err
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["format"] == "opennre" and summary["format_detected"] is True
+    assert summary["data"]["dev"]["read_dropped"] == {"empty head entity": 1}
+    assert summary["data"]["dev"]["read_dropped_where"] == {
+        "empty head entity": [f"{data / 'dev.txt'}:17"]}
+    assert summary["data"]["train"]["read_dropped"] == {}
+    assert main([*argv, "--strict", "--out", str(tmp_path / "strict")]) == 2
+    assert f"{data / 'dev.txt'}:17: empty head entity" in capsys.readouterr().err

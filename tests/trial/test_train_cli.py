@@ -82,8 +82,13 @@ def test_train_then_predict(synthetic_data, tmp_path, cache, capsys, monkeypatch
 def test_bad_input_is_a_clear_error(synthetic_data, tmp_path, cache, capsys, monkeypatch):
     assert main(train_args(synthetic_data, tmp_path / "o", "--set", "learning_rate=1")) == 2
     assert "learning_rate" in capsys.readouterr().err
-    assert main(["train", "--data", str(synthetic_data), "--out", str(tmp_path / "o")]) == 2
-    assert "--format" in capsys.readouterr().err
+    unknown = tmp_path / "unknown"
+    unknown.mkdir()
+    for split in ("train", "dev", "test"):
+        (unknown / f"{split}.txt").write_text("just some words\n")
+    assert main(["train", "--data", str(unknown), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err  # refused before anything trains
+    assert "cannot tell the format of train.txt" in err and "give it with --format" in err
     assert main(["train", "--arch", "nope", "--dataset", str(synthetic_data), "--format",
                  "opennre", "--encoder", "tiny", "--out", str(tmp_path / "o")]) == 2
     assert "nope" in capsys.readouterr().err
@@ -138,3 +143,31 @@ def test_negative_label_flag_reaches_training_and_its_metrics(synthetic_data, tm
     assert m["test"]["micro_f1"] == pytest.approx(m["test"]["accuracy"])  # no label left out
     assert main(train_args(synthetic_data, tmp_path / "d", "--epochs", "1")) == 0
     assert json.loads((tmp_path / "d" / "metrics.json").read_text())["negative_label"] == "Other"
+
+
+def test_detected_format_and_dropped_records_reach_metrics(synthetic_data, tmp_path, cache,
+                                                           capsys):
+    """--data without --format: the format is detected and said; a record with an empty
+    entity is dropped, counted in metrics.json with its place; --strict refuses the folder."""
+    data = tmp_path / "odd"
+    data.mkdir()
+    for split in ("train", "dev", "test"):
+        (data / f"{split}.txt").write_bytes((synthetic_data / f"{split}.txt").read_bytes())
+    with open(data / "train.txt", "a") as f:
+        f.write(json.dumps({"token": ["the", " ", "cause", "tree"], "h": {"pos": [1, 2]},
+                            "t": {"pos": [3, 4]}, "relation": "Other"}) + "\n")
+    n_train = len((synthetic_data / "train.txt").read_text().splitlines())
+    args = [a for a in train_args(data, tmp_path / "run", "--epochs", "1") if a != "opennre"]
+    args.remove("--format")
+    assert main(args) == 0
+    assert f"{data}: format opennre (detected from its files" in capsys.readouterr().err
+    m = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert m["format"] == "opennre" and m["format_detected"] is True
+    assert m["data"]["train"]["read_dropped"] == {"empty head entity": 1}
+    assert m["data"]["train"]["read_dropped_where"] == {
+        "empty head entity": [f"{data / 'train.txt'}:{n_train + 1}"]}
+    assert m["data"]["train"]["examples"] == n_train and m["data"]["dev"]["read_dropped"] == {}
+    assert main([*args, "--strict", "--out", str(tmp_path / "strict")]) == 2
+    err = capsys.readouterr().err
+    assert f"{data / 'train.txt'}:{n_train + 1}: empty head entity" in err and "--strict" in err
+    assert not (tmp_path / "strict" / "metrics.json").exists()

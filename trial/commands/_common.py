@@ -9,6 +9,7 @@ anything trains.
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 import yaml
@@ -24,13 +25,41 @@ from autorc_nni.pipeline import (
 _FLAGS = {
     "task": "task", "splits": "splits", **{f: f"task_options.{f}" for f in (
         "max_span_len", "neg_per_sentence", "max_antecedents", "neg_ratio")},
-    "dataset": "dataset", "format": "format", "negative_label": "negative_label", "data_root": "data_dir", "encoder": "encoder",
+    "dataset": "dataset", "format": "format", "negative_label": "negative_label",
+    "strict": "strict", "data_root": "data_dir", "encoder": "encoder",
     "space": "space", "epochs": "train.epochs", "max_len": "train.max_len",
     "limit_train": "train.limit_train", "limit_eval": "train.limit_eval",
     "device": "train.device", "trials": "hpo.trials", "storage": "hpo.storage",
     "study": "hpo.study", "sampler_seed": "hpo.sampler_seed", "seeds": "seeds.n",
     "first_seed": "seeds.first",
 }
+
+
+STRICT_HELP = ("refuse a record that cannot be a relation statement (an empty entity, "
+               "'<e1> </e1>'), naming its file and line; by default it is dropped and counted "
+               "(data stats and every run's summary report the counts)")
+
+
+def add_strict_arg(p: argparse.ArgumentParser) -> None:
+    """``--strict`` (None when not given, so a config's ``strict:`` stands)."""
+    p.add_argument("--strict", action="store_true", default=None, help=STRICT_HELP)
+
+
+def announce_format(dataset: str | None, fmt: str | None, task: str | None) -> None:
+    """For a ``--data`` folder given without ``--format`` (task rc): detect its format now, so a
+    folder that cannot be read is refused before anything trains, and say on stderr which
+    format it is read as."""
+    from pathlib import Path
+
+    if fmt is not None or (task or "rc") != "rc" or not dataset or dataset.startswith("hf:"):
+        return
+    path = Path(dataset).expanduser()
+    if not path.exists():  # a registered dataset name
+        return
+    from autorc_nni.data.datasets import folder_format
+
+    print(f"autorc: {path}: format {folder_format(path)} (detected from its files; "
+          "--format to choose)", file=sys.stderr)
 
 
 # flag dest -> TaskOptions key, for the one-stage commands (train, search)
@@ -60,8 +89,10 @@ def add_data_args(p: argparse.ArgumentParser, dataset_required: bool = True) -> 
                    help="a pipeline config whose train/hpo/seeds sections are the defaults")
     add_task_args(p)
     p.add_argument("--dataset", required=dataset_required,
-                   help="a registered dataset (semeval10, ...) or a folder (then --format)")
-    p.add_argument("--format", help="reader of a dataset folder (opennre, tacred, semeval, ...)")
+                   help="a registered dataset (semeval10, ...) or a folder")
+    p.add_argument("--format", help="reader of a dataset folder (opennre, tacred, semeval, ...; "
+                   "default: detected from its files)")
+    add_strict_arg(p)
     p.add_argument("--negative-label", metavar="NAME", help="the no-relation label (default: the dataset's; for a folder, the one of Other, "
                    "no_relation, NA, None, false... in its labels); none: there is none, "
                    "micro-F1 over all labels")
@@ -114,18 +145,16 @@ def flat_config(
     """The mapping of a one-stage command (train, search): --config, then flags, then --set.
 
     ``flags`` maps argparse dests to config keys (unset flags keep the config/default value);
-    ``switches`` maps store_true dests to ``(key, value when given)``. ``--data DIR`` (with
-    ``--format``) stands for ``--dataset``. Returns the mapping and where it came from, for
-    error messages; the caller validates it with its dataclass.
+    ``switches`` maps store_true dests to ``(key, value when given)``. ``--data DIR`` stands for
+    ``--dataset`` (its format given with ``--format`` or detected from its files, and said on
+    stderr). Returns the mapping and where it came from, for error messages; the caller
+    validates it with its dataclass.
     """
     where = args.config or "command line"
     data: dict[str, Any] = read_yaml(args.config) if args.config else {}
     if args.data is not None and args.dataset is not None:
         raise ConfigError("give --dataset NAME or --data DIR, not both")
     if args.data is not None:
-        task = getattr(args, "task", None) or data.get("task")
-        if args.format is None and task not in ("ner", "coref"):
-            raise ConfigError("--data DIR needs --format (opennre, tacred, semeval, ...)")
         data["dataset"] = args.data
     for dest, key in flags.items():
         value = getattr(args, dest, None)
@@ -137,6 +166,7 @@ def flat_config(
     data.update(parse_overrides(args.overrides))
     if "out" not in data:
         raise ConfigError(f"--out DIR is required ({needs_out})")
+    announce_format(data.get("dataset"), data.get("format"), data.get("task"))
     return data, where
 
 
@@ -153,7 +183,9 @@ def build_config(args: argparse.Namespace, **fixed: Any) -> PipelineConfig:
     for key, value in parse_overrides(getattr(args, "overrides", [])).items():
         set_dotted(data, key, value, where)
     data.setdefault("train", {}).setdefault("progress", False)
-    return pipeline_config_from_dict(data, where)
+    cfg = pipeline_config_from_dict(data, where)
+    announce_format(cfg.dataset, cfg.format, cfg.task)
+    return cfg
 
 
 def print_result(r: dict[str, Any]) -> None:

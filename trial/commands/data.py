@@ -2,6 +2,8 @@
 
 autorc data stats semeval10
 autorc data stats --data path/to/folder --format tacred --encoder minilm --max-len 256
+autorc data stats --data path/to/folder        # the format detected from the files' content
+autorc data stats --data path/to/folder --strict   # refuse records that would be dropped
 autorc data stats ddi --encoder none          # words only, no tokenizer
 autorc data stats conll04 --task ner           # sentences, entities by type, candidate spans
 autorc data stats litbank --task coref         # documents, sentences, tokens, mentions, entities
@@ -17,6 +19,7 @@ from autorc_nni.data import DATASETS, READERS, load_dataset
 from autorc_nni.data.stats import compute_stats, format_stats
 from autorc_nni.errors import AutoRCError
 from autorc_nni.tasks import TaskOptions, format_task_stats, load_task_data, task_stats
+from trial.commands._common import STRICT_HELP
 
 HELP = "inspect the benchmark datasets"  # for `autorc --help`, read without importing
 
@@ -30,7 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     stats.add_argument("--data", metavar="DIR", help="a folder with train/dev/test files instead")
     stats.add_argument("--format", choices=[*READERS.names(), "conll2012"],
-                       help="the file format of --data")
+                       help="the file format of --data (default: detected from its content)")
     stats.add_argument("--task", choices=["rc", "ner", "coref"], default="rc",
                        help="rc (default): relation statements; ner: entity spans; coref: "
                        "documents and mentions")
@@ -40,6 +43,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     stats.add_argument("--negative-label", metavar="NAME", help="the no-relation label (default: the dataset's; for a folder, the one of Other, "
                    "no_relation, NA, None, false... in its labels); none: there is none, "
                    "micro-F1 over all labels")
+    stats.add_argument("--strict", action="store_true", help=STRICT_HELP)
     stats.add_argument("--data-root", help="where named datasets live (default $AUTORC_DATA_DIR)")
     stats.add_argument(
         "--encoder",
@@ -62,7 +66,7 @@ def _stats(args: argparse.Namespace) -> int:
         print(json.dumps(stats, indent=2) if args.json else format_task_stats(stats))
         return 0
     ds = load_dataset(args.data or args.name, fmt=args.format, data_root=args.data_root,
-                      negative_label=args.negative_label)
+                      negative_label=args.negative_label, strict=args.strict)
     encoder = None if args.encoder.lower() == "none" else args.encoder
     stats = compute_stats(ds, encoder=encoder, max_len=args.max_len)
     print(stats.to_json() if args.json else format_stats(stats))

@@ -74,7 +74,12 @@ def run(args: argparse.Namespace) -> int:
     if args.input:
         if args.format not in READERS:
             raise DataError(f"unknown format {args.format!r}; known: {', '.join(READERS.names())}")
-        examples = READERS.get(args.format)(Path(args.input)).examples
+        read = READERS.get(args.format)(Path(args.input))
+        examples = read.examples
+        for reason, n in read.dropped.items():  # records that cannot be statements: said
+            places = ", ".join(read.dropped_where.get(reason, []))
+            print(f"autorc predict: dropped {n} record(s): {reason}"
+                  + (f" (at {places})" if places else ""), file=sys.stderr)
     else:
         examples = read_stdin_examples(sys.stdin, errors=errors)
     for e in errors:  # every bad line, with its number; the others are still predicted

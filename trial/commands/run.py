@@ -16,7 +16,7 @@ from pathlib import Path
 from autorc_nni.report import write_report
 from strategies.pipeline import load_config
 from strategies.pipeline import run as run_protocol
-from trial.commands._common import parse_overrides, print_result
+from trial.commands._common import announce_format, parse_overrides, print_result
 
 HELP = "run the whole protocol (search, HPO, seeds, report)"  # for `autorc --help`, read without importing
 
@@ -32,6 +32,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     cfg = load_config(args.config, parse_overrides(args.overrides))
+    announce_format(cfg.dataset, cfg.format, cfg.task)
     out = Path(args.out or f"runs/{Path(args.config).stem}-{cfg.row}-s{cfg.seed}")
 
     def on_event(kind: str, data: dict) -> None:

@@ -20,7 +20,7 @@ import argparse
 
 from strategies.autorc import METHODS
 from strategies.search import run_search, search_config_from_dict
-from trial.commands._common import TASK_FLAGS, add_task_args, flat_config
+from trial.commands._common import TASK_FLAGS, add_strict_arg, add_task_args, flat_config
 
 # flag dest -> SearchConfig key (flags left unset keep the config/default value)
 _FLAGS = {
@@ -37,7 +37,8 @@ _FLAGS = {
     "eval_batch_size": "eval_batch_size",
 }
 _SWITCHES = {  # store_true flags: dest -> (SearchConfig key, value when given)
-    "resume": ("resume", True), "no_progress": ("progress", False), "no_bucket": ("bucket", False),
+    "resume": ("resume", True), "strict": ("strict", True),
+    "no_progress": ("progress", False), "no_bucket": ("bucket", False),
 }
 
 
@@ -48,13 +49,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("search", help=HELP)
     p.add_argument("--config", metavar="YAML", help="a mapping of search options (SearchConfig)")
     p.add_argument("--dataset", help="a registered dataset (default semeval10)")
-    p.add_argument("--data", metavar="DIR", help="a folder with train/dev files (with --format)")
+    p.add_argument("--data", metavar="DIR", help="a folder with train/dev files "
+                   "(its format: --format, or detected)")
     p.add_argument("--format", help="reader of --data (opennre, tacred, semeval, spert, "
-                   "conll2012, ...)")
+                   "conll2012, ...; default: detected from its files)")
     add_task_args(p)
     p.add_argument("--negative-label", metavar="NAME", help="the no-relation label (default: the dataset's; for a folder, the one of Other, "
                    "no_relation, NA, None, false... in its labels); none: there is none, "
                    "micro-F1 over all labels")
+    add_strict_arg(p)
     p.add_argument("--data-root", help="where named datasets live (default $AUTORC_DATA_DIR)")
     p.add_argument("--encoder", help="minilm (default), tiny, an HF name or a local path")
     p.add_argument("--space", choices=["M", "M1", "M2", "M3"], help="search space (default M)")

@@ -17,7 +17,7 @@ import argparse
 
 from autorc_nni.architecture import PRESETS
 from autorc_nni.train import train, train_config_from_dict
-from trial.commands._common import TASK_FLAGS, add_task_args, flat_config
+from trial.commands._common import TASK_FLAGS, add_strict_arg, add_task_args, flat_config
 
 # flag dest -> TrainConfig key (flags left unset keep the config/default value)
 _FLAGS = {
@@ -31,7 +31,8 @@ _FLAGS = {
     "checkpoint_every": "checkpoint_every", "threads": "num_threads",
 }
 _SWITCHES = {  # store_true flags: dest -> (TrainConfig key, value when given)
-    "resume": ("resume", True), "bf16": ("bf16", True), "no_bucket": ("bucket", False),
+    "resume": ("resume", True), "strict": ("strict", True),
+    "bf16": ("bf16", True), "no_bucket": ("bucket", False),
     "keep_checkpoint": ("keep_checkpoint", True), "no_progress": ("progress", False),
 }
 
@@ -44,13 +45,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--config", metavar="YAML", help="a mapping of training options (TrainConfig)")
     p.add_argument("--arch", help=f"a preset ({', '.join(PRESETS)}) or an architecture JSON")
     p.add_argument("--dataset", help="a registered dataset (default semeval10)")
-    p.add_argument("--data", metavar="DIR", help="a folder with train/dev/test files (with --format)")
+    p.add_argument("--data", metavar="DIR", help="a folder with train/dev/test files "
+                   "(its format: --format, or detected)")
     p.add_argument("--format", help="reader of --data (opennre, tacred, semeval, spert, "
-                   "conll2012, ...)")
+                   "conll2012, ...; default: detected from its files)")
     add_task_args(p)
     p.add_argument("--negative-label", metavar="NAME", help="the no-relation label (default: the dataset's; for a folder, the one of Other, "
                    "no_relation, NA, None, false... in its labels); none: there is none, "
                    "micro-F1 over all labels")
+    add_strict_arg(p)
     p.add_argument("--data-root", help="where named datasets live (default $AUTORC_DATA_DIR)")
     p.add_argument("--encoder", help="minilm (default), tiny, an HF name or a local path")
     p.add_argument("--lr", type=float, help="peak learning rate (default: the encoder's measured "

@@ -128,3 +128,31 @@ def test_cli_stats_errors(tmp_path, capsys):
     assert f"autorc: error: {tmp_path}: missing the train split file" in capsys.readouterr().err
     assert main(["data", "stats"]) == 2
     assert "give a dataset NAME or --data DIR" in capsys.readouterr().err
+
+
+def test_cli_stats_detected_format_drops_and_strict(tmp_path, capsys):
+    """``data stats --data DIR``: the format detected, the records dropped and where; --strict
+    refuses, naming file and line."""
+    block = '{n}\t"{s}"\n{label}\nComment:\n\n'
+    good = block.format(n=1, s="<e1>Thom Yorke</e1> of <e2>Radiohead</e2>", label="r(e1,e2)")
+    (tmp_path / "train.txt").write_text(
+        good + block.format(n=2, s="<e1> </e1> of <e2>Oslo</e2>", label="Other"))
+    (tmp_path / "dev.txt").write_text(good)
+    (tmp_path / "test.txt").write_text(good)
+    assert main(["data", "stats", "--data", str(tmp_path), "--encoder", "none"]) == 0
+    out = capsys.readouterr().out
+    assert "format: semeval (detected)" in out
+    assert "[train] 1 examples" in out and "  dropped: 1\n         1  empty head entity\n" in out
+    assert f"            at {tmp_path / 'train.txt'}:5" in out
+    assert main(["data", "stats", "--data", str(tmp_path), "--encoder", "none", "--json"]) == 0
+    got = json.loads(capsys.readouterr().out)
+    assert got["format"] == "semeval" and got["format_detected"] is True
+    assert got["splits"]["train"]["dropped"] == {"empty head entity": 1}
+    assert got["splits"]["train"]["dropped_where"] == {
+        "empty head entity": [f"{tmp_path / 'train.txt'}:5"]}
+    assert main(["data", "stats", "--data", str(tmp_path), "--encoder", "none", "--strict"]) == 2
+    err = capsys.readouterr().err
+    assert f"autorc: error: {tmp_path / 'train.txt'}:5: empty head entity" in err
+    assert main(["data", "stats", "--data", str(tmp_path), "--format", "opennre",
+                 "--encoder", "none"]) == 2
+    assert "train.txt:1: malformed JSON line" in capsys.readouterr().err
