@@ -165,13 +165,35 @@ class TaskData:
             idx: list[int] = []
             for group, n_gold in zip(self._groups, self._n_gold, strict=True):
                 gold, neg = group[:n_gold], group[n_gold:]
-                if self.task == "ner":
-                    k = min(len(neg), self.options.neg_per_sentence)
-                else:
-                    k = min(len(neg), round(self.options.neg_ratio * n_gold))
+                k = min(len(neg), self.n_negatives(n_gold))
                 idx += gold + (rng.sample(neg, k) if k < len(neg) else neg)
             chosen = [pool[i] for i in sorted(idx)]
         return subsample(chosen, self.limit_train, seed=epoch)
+
+    def n_negatives(self, n_gold: int) -> int:
+        """Negatives drawn for a unit with ``n_gold`` gold statements: ``neg_per_sentence``
+        (ner) or ``neg_ratio`` per positive (coref)."""
+        if self.task == "ner":
+            return self.options.neg_per_sentence
+        return round(self.options.neg_ratio * n_gold)
+
+    def _set_pool(self, split: str, per_unit: list[list[RelationExample]], eval_seed: int) -> None:
+        """Store ``split``'s statements (a list per unit, in order); train keeps each unit's
+        group (gold indices, then negative ones) for the epoch draws, dev draws the search's
+        validation statements."""
+        statements, groups, n_gold = [], [], []
+        for exs in per_unit:
+            idx = range(len(statements), len(statements) + len(exs))
+            golds = [i for i, ex in zip(idx, exs, strict=True) if ex.label != self.negative_label]
+            negs = [i for i, ex in zip(idx, exs, strict=True) if ex.label == self.negative_label]
+            groups.append(golds + negs)
+            n_gold.append(len(golds))
+            statements += exs
+        self.statements[split] = statements
+        if split == "train":
+            self._groups, self._n_gold = groups, n_gold
+        elif split == "dev":
+            self.search_dev = _sampled(statements, groups, n_gold, self.n_negatives, eval_seed)
 
     # -- scoring ----------------------------------------------------------------------------
     def score(self, split: str, scored: Mapping[str, tuple[int, torch.Tensor]]
@@ -426,24 +448,17 @@ def _load_ner(dataset, fmt, data_root, limit_eval, eval_seed, options: TaskOptio
         units[s] = _sample_units(units[s], limit_eval, eval_seed)
     types = sorted({t for s in units.values() for sent in s for _, _, t in sent.entities})
     data = TaskData("ner", [NER_NEGATIVE, *types], NER_NEGATIVE, "micro_f1", {}, units)
+    data.options = options
     for split, sentences in units.items():
-        statements, groups, n_gold = [], [], []
+        per_unit = []
         for sent in sentences:
             gold = {(s, e): t for s, e, t in sent.entities}
-            golds, negs = [], []
-            for s, e in span_candidates(len(sent.tokens), options.max_span_len):
-                label = gold.get((s, e), NER_NEGATIVE)
-                (golds if label != NER_NEGATIVE else negs).append(len(statements))
-                statements.append(RelationExample(sent.tokens, (s, e), (s, e), label,
-                                                  f"{sent.id}#{s}-{e}", {"unit": sent.id}))
-            groups.append(golds + negs)
-            n_gold.append(len(golds))
-        data.statements[split] = statements
-        if split == "train":
-            data._groups, data._n_gold = groups, n_gold
-        elif split == "dev":
-            data.search_dev = _sampled(statements, groups, n_gold,
-                                       lambda g: options.neg_per_sentence, eval_seed)
+            exs = [RelationExample(sent.tokens, (s, e), (s, e), gold.get((s, e), NER_NEGATIVE),
+                                   f"{sent.id}#{s}-{e}", {"unit": sent.id})
+                   for s, e in span_candidates(len(sent.tokens), options.max_span_len)]
+            per_unit.append(exs)
+        data._set_pool(split, per_unit, eval_seed)
+        statements = data.statements[split]
         data.report[split] = {
             "sentences": len(sentences),
             "entities": dict(Counter(t for sent in sentences for _, _, t in sent.entities)),
@@ -488,25 +503,15 @@ def _load_coref(dataset, fmt, data_root, splits, limit_eval, eval_seed, options:
     data = TaskData("coref", [NOT_COREF, COREF], NOT_COREF, "muc_f1", {}, units)
     singletons = any(len(c) == 1 for docs in units.values() for d in docs for c in d.clusters)
     data.report["singletons_in_key"] = singletons
+    data.options = options
     for split, docs in units.items():
-        statements, groups, n_gold = [], [], []
-        for doc in docs:
-            golds, negs = [], []
-            for ex in mention_pairs(doc, options.max_antecedents, max_len):
-                (golds if ex.label == COREF else negs).append(len(statements))
-                statements.append(ex)
-            groups.append(golds + negs)
-            n_gold.append(len(golds))
-        data.statements[split] = statements
-        if split == "train":
-            data._groups, data._n_gold = groups, n_gold
-        elif split == "dev":
-            data.search_dev = _sampled(statements, groups, n_gold,
-                                       lambda g: round(options.neg_ratio * g), eval_seed)
+        per_unit = [mention_pairs(doc, options.max_antecedents, max_len) for doc in docs]
+        data._set_pool(split, per_unit, eval_seed)
+        statements = data.statements[split]
         data.report[split] = {
             "documents": len(docs), "mentions": sum(len(d.mentions()) for d in docs),
             "entities": sum(len(d.clusters) for d in docs), "mention_pairs": len(statements),
-            "coreferent_pairs": sum(n_gold),
+            "coreferent_pairs": sum(ex.label == COREF for ex in statements),
         }
     return data
 
