@@ -26,6 +26,12 @@ several machines can share one study. Studies are opened with ``load_if_exists``
   shared storage another worker may really be running it, so it is left alone unless
   ``fail_running`` is true; RDB storages instead get an Optuna heartbeat (a trial whose worker
   stopped beating for ``grace_period`` seconds is failed by whichever worker looks next);
+- every trial holds a budget *slot* (user attribute ``slot``: the lowest one no COMPLETE,
+  PRUNED or RUNNING trial holds) and its setting is the slot's draw of ``RandomSampler(seed=
+  sampler_seed)`` (:func:`slot_sampler`): slot s gets exactly what the s-th trial of an
+  uninterrupted study gets, so a killed trial's replacement trains the same setting into the
+  same directory ``trials/SSS``, resuming its checkpoint, and a resumed study ends with the same
+  trials as one never interrupted;
 - a sampled setting that equals a COMPLETE trial's is not trained again: the trial takes that
   trial's value (user attribute ``same_as``). The paper samples its 10 settings with
   replacement from 24 points, so such draws count toward the budget as they would there.
@@ -226,6 +232,72 @@ def open_storage(url: str | None, study_dir: Path, hpo: HPOConfig) -> tuple[Any,
         raise ConfigError(f"storage: cannot open {url!r}: {e}") from e
 
 
+
+SLOT = "slot"  # user attribute: the trial's budget slot
+_SLOT_SAMPLER: type | None = None
+
+
+def slot_sampler(hpo: HPOConfig) -> Any:
+    """An Optuna sampler giving each trial its budget slot's draw of ``RandomSampler(seed)``.
+
+    ``RandomSampler(seed=hpo.sampler_seed)`` run uninterrupted gives trial s the s-th draws of
+    one ``RandomState``: one uniform per one-hot coordinate of every categorical with more than
+    one choice (single choices are not sampled). This sampler gives a new trial the lowest slot
+    no COMPLETE, PRUNED or RUNNING trial holds (user attribute ``slot``), and a fresh
+    ``RandomSampler(seed)`` advanced past the draws of the slots before it: the same settings as
+    the plain sampler in an uninterrupted study, and after a kill the replacement of a failed
+    trial draws that trial's setting again, whatever the trial numbers became.
+    """
+    global _SLOT_SAMPLER
+    import optuna
+
+    if _SLOT_SAMPLER is None:
+
+        class SlotRandomSampler(optuna.samplers.BaseSampler):
+            def __init__(self, seed: int, draws_per_trial: int) -> None:
+                self.seed, self.draws_per_trial = seed, draws_per_trial
+                self._per_trial: dict[int, optuna.samplers.RandomSampler] = {}
+
+            def infer_relative_search_space(self, study, trial):  # noqa: ANN001
+                return {}
+
+            def sample_relative(self, study, trial, search_space):  # noqa: ANN001
+                return {}
+
+            def before_trial(self, study, trial) -> None:  # noqa: ANN001
+                from optuna.trial import TrialState
+
+                held = study.get_trials(deepcopy=False, states=(
+                    TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING))
+                taken = {t.user_attrs[SLOT] for t in held
+                         if t.number != trial.number and SLOT in t.user_attrs}
+                # trials of a study made before slots existed hold the lowest free ones
+                legacy = sum(1 for t in held if t.number != trial.number
+                             and SLOT not in t.user_attrs and t.state != TrialState.RUNNING)
+                free = (s for s in range(len(taken) + legacy + 1) if s not in taken)
+                for _ in range(legacy):
+                    next(free)
+                slot = next(free)
+                study._storage.set_trial_user_attr(trial._trial_id, SLOT, slot)
+                trial.user_attrs[SLOT] = slot  # the running Trial reads this cached copy
+                sampler = optuna.samplers.RandomSampler(seed=self.seed)
+                if slot and self.draws_per_trial:  # the draws of slots 0..slot-1
+                    sampler._rng.rng.uniform(size=slot * self.draws_per_trial)
+                self._per_trial[trial.number] = sampler
+
+            def sample_independent(self, study, trial, param_name, param_distribution):  # noqa: ANN001
+                return self._per_trial[trial.number].sample_independent(
+                    study, trial, param_name, param_distribution)
+
+            def after_trial(self, study, trial, state, values) -> None:  # noqa: ANN001
+                self._per_trial.pop(trial.number, None)
+
+        _SLOT_SAMPLER = SlotRandomSampler
+    # one uniform per one-hot coordinate of each categorical that has a choice to make
+    draws = sum(len(v) for v in (getattr(hpo.space, k) for k in HP_KEYS) if len(v) > 1)
+    return _SLOT_SAMPLER(hpo.sampler_seed, draws)
+
+
 def _fail_leftovers(study: Any) -> int:
     """Mark RUNNING trials FAIL (left by a killed run); return how many."""
     from optuna.exceptions import UpdateFinishedTrialError
@@ -259,12 +331,12 @@ def run_hpo(
     """Optuna random search over ``hpo.space`` for ``arch``; returns and writes ``hpo.json``.
 
     ``train_base`` is the rest of the training config (dataset, encoder, epochs, …). Each trial
-    trains into ``study_dir/trials/NNN`` (NNN = Optuna's trial number) with the training seed
+    trains into ``study_dir/trials/SSS`` (SSS = its budget slot) with the training seed
     ``hpo.train_seed``. The result::
 
         {"best_params": {lr, batch_size, warmup}, "best_dev": float,
          "best_trial": int, "best_dir": str, "study": name, "storage": url,
-         "trials": [{"number", "state", "params", "dev", "test", "dir"}, …]}
+         "trials": [{"number", "slot", "state", "params", "dev", "test", "dir"}, …]}
 
     ``hpo.json`` is written when the budget is reached; if it is there, the study is not
     touched again (a stage that is done is skipped). A grid with a single point has nothing to
@@ -298,7 +370,7 @@ def run_hpo(
     name = hpo.study or f"autorc-hpo-{study_dir.resolve().name}"
     study = optuna.create_study(
         study_name=name, storage=storage, direction="maximize", load_if_exists=True,
-        sampler=optuna.samplers.RandomSampler(seed=hpo.sampler_seed),
+        sampler=slot_sampler(hpo),
         pruner=optuna.pruners.MedianPruner(n_startup_trials=2) if hpo.pruning
         else optuna.pruners.NopPruner(),
     )
@@ -312,9 +384,6 @@ def run_hpo(
         n = _fail_leftovers(study)
         if n:
             log.warning("study %s: %d trial(s) left RUNNING by a killed run marked FAIL", name, n)
-    # A resumed study must not replay the first draws: seed by how many trials exist.
-    study.sampler = optuna.samplers.RandomSampler(seed=hpo.sampler_seed + len(study.trials))
-
     states = counted_states(hpo)
     space = hpo.space
     seed = hpo.train_seed
@@ -329,7 +398,7 @@ def run_hpo(
                     if k in prev.user_attrs:
                         trial.set_user_attr(k, prev.user_attrs[k])
                 return float(prev.value)
-        out = study_dir / "trials" / f"{trial.number:03d}"
+        out = study_dir / "trials" / f"{trial.user_attrs[SLOT]:03d}"
         trial.set_user_attr("dir", str(out))
 
         def report(epoch: int, dev: float) -> None:
@@ -375,6 +444,7 @@ def summarize_study(study: Any, hpo: HPOConfig) -> dict[str, Any]:
     rows = [
         {
             "number": t.number,
+            "slot": t.user_attrs.get(SLOT),
             "state": t.state.name,
             "params": t.params,
             "dev": t.value,
@@ -387,8 +457,8 @@ def summarize_study(study: Any, hpo: HPOConfig) -> dict[str, Any]:
     complete = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))]
     if not complete:
         raise HPOError(f"study {study.study_name!r}: no trial finished")
-    # Ties: the earliest trial wins (deterministic).
-    best = max(complete, key=lambda t: (t.value, -t.number))
+    # Ties: the lowest slot wins (deterministic, the same after any resume).
+    best = max(complete, key=lambda t: (t.value, -t.user_attrs.get(SLOT, t.number), -t.number))
     return {
         "study": study.study_name,
         "best_trial": best.number,

@@ -18,6 +18,7 @@ from optuna.trial import TrialState
 from autorc_nni.architecture import DECISIONS, PRESETS, Architecture
 from autorc_nni.config import ConfigError, from_dict
 from autorc_nni.hpo import (
+    HP_KEYS,
     HPOConfig,
     HPOError,
     HPOSpace,
@@ -27,6 +28,7 @@ from autorc_nni.hpo import (
     random_architectures,
     run_hpo,
     run_seeds,
+    slot_sampler,
 )
 
 ARCH = PRESETS["bert-entity"]
@@ -101,6 +103,45 @@ def test_interrupted_study_resumes_without_losing_or_repeating(tmp_path: Path) -
     assert not trained_again & {f"{n:03d}" for n in done_before}
     # exactly the missing budget was run (duplicates of a finished setting reuse it)
     assert len(finished) - len(done_before) == 4
+
+
+def test_resumed_study_ends_with_the_trials_of_an_uninterrupted_one(tmp_path: Path) -> None:
+    """A failed trial's slot is re-drawn with the same setting into the same directory."""
+    hpo = HPOConfig(trials=6, sampler_seed=4)
+    clean = run_hpo(ARCH, BASE, hpo, tmp_path / "clean", FakeTrain())
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        run_hpo(ARCH, BASE, hpo, tmp_path / "crashed", FakeTrain(fail_at=3))
+    resume = FakeTrain()
+    res = run_hpo(ARCH, BASE, hpo, tmp_path / "crashed", resume)
+
+    def counted(r):
+        return [(t["slot"], t["params"], t["dev"], Path(t["dir"]).name if t["dir"] else None)
+                for t in sorted(r["trials"], key=lambda t: t["slot"]) if t["state"] == "COMPLETE"]
+
+    assert counted(res) == counted(clean)
+    assert [t["slot"] for t in clean["trials"]] == list(range(6))
+    failed = [t for t in res["trials"] if t["state"] == "FAIL"]
+    assert len(failed) == 1 and failed[0]["slot"] == 2
+    # the replacement trained the failed trial's setting, in the failed trial's directory
+    assert resume.calls[0]["out"].endswith("trials/002")
+    assert {k: resume.calls[0][k] for k in HP_KEYS} == failed[0]["params"]
+    assert res["best_params"] == clean["best_params"] and res["best_dir"].endswith(
+        Path(clean["best_dir"]).name)
+
+
+def test_slot_sampler_draws_what_the_plain_random_sampler_draws() -> None:
+    import optuna
+
+    for space in (HPOSpace(), HPOSpace(lr=[1e-3, 3e-4], batch_size=[8], warmup=[0.5, 1.0, 0.1])):
+        def objective(trial, space=space):
+            return len([trial.suggest_categorical(k, list(getattr(space, k))) for k in HP_KEYS])
+
+        plain = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=3))
+        plain.optimize(objective, n_trials=12)
+        slots = optuna.create_study(sampler=slot_sampler(HPOConfig(sampler_seed=3, space=space)))
+        slots.optimize(objective, n_trials=12)
+        assert [t.params for t in slots.trials] == [t.params for t in plain.trials]
+        assert [t.user_attrs["slot"] for t in slots.trials] == list(range(12))
 
 
 def test_killed_study_marks_running_trial_failed_and_reruns(tmp_path: Path) -> None:

@@ -6,41 +6,13 @@ steps, so the whole protocol runs in seconds.
 
 from __future__ import annotations
 
-import json
-import random
 from pathlib import Path
 
 import pytest
 
-ENTITIES = ["tree", "car", "river", "king", "book", "ship", "city", "gene", "drug", "cell",
-            "paper", "water", "house", "phone", "lake", "bridge"]
-KEYWORDS = {"Other": ["over"], "Cause-Effect(e1,e2)": ["cause"],
-            "Member-Collection(e1,e2)": ["member"]}
-FILLER = ["the", "of", "a", "in", "is", "was"]
+from autorc_nni.data.synthetic import synthetic_rows, write_synthetic
 
-
-def synthetic_rows(n: int, seed: int) -> list[dict]:
-    rng = random.Random(seed)
-    labels = list(KEYWORDS)
-    rows = []
-    for i in range(n):
-        label = labels[i % len(labels)]
-        e1, e2 = rng.sample(ENTITIES, 2)
-        left = [rng.choice(FILLER) for _ in range(rng.randint(0, 2))]
-        mid = [rng.choice(KEYWORDS[label])] + [rng.choice(FILLER) for _ in range(rng.randint(0, 1))]
-        h, t = len(left), len(left) + 1 + len(mid)
-        rows.append({"token": left + [e1] + mid + [e2], "h": {"name": e1, "pos": [h, h + 1]},
-                     "t": {"name": e2, "pos": [t, t + 1]}, "relation": label})
-    return rows
-
-
-def write_synthetic(folder: Path, n_train: int = 96, n_dev: int = 48, n_test: int = 48) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    for split, n, seed in (("train", n_train, 1), ("dev", n_dev, 2), ("test", n_test, 3)):
-        (folder / f"{split}.txt").write_text(
-            "".join(json.dumps(r) + "\n" for r in synthetic_rows(n, seed)))
-    return folder
-
+__all__ = ["synthetic_rows", "write_synthetic", "tiny_pipeline"]
 
 @pytest.fixture(scope="session")
 def synthetic_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
