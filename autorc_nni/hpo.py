@@ -237,13 +237,17 @@ SLOT = "slot"  # user attribute: the trial's budget slot
 _SLOT_SAMPLER: type | None = None
 
 
+def _lowest_free(taken: set[int]) -> int:
+    return next(s for s in range(len(taken) + 1) if s not in taken)
+
+
 def slot_sampler(hpo: HPOConfig) -> Any:
     """An Optuna sampler giving each trial its budget slot's draw of ``RandomSampler(seed)``.
 
     ``RandomSampler(seed=hpo.sampler_seed)`` run uninterrupted gives trial s the s-th draws of
     one ``RandomState``: one uniform per one-hot coordinate of every categorical with more than
     one choice (single choices are not sampled). This sampler gives a new trial the lowest slot
-    no COMPLETE, PRUNED or RUNNING trial holds (user attribute ``slot``), and a fresh
+    no earlier COMPLETE, PRUNED or RUNNING trial holds (user attribute ``slot``), and a fresh
     ``RandomSampler(seed)`` advanced past the draws of the slots before it: the same settings as
     the plain sampler in an uninterrupted study, and after a kill the replacement of a failed
     trial draws that trial's setting again, whatever the trial numbers became.
@@ -269,15 +273,14 @@ def slot_sampler(hpo: HPOConfig) -> Any:
 
                 held = study.get_trials(deepcopy=False, states=(
                     TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING))
-                taken = {t.user_attrs[SLOT] for t in held
-                         if t.number != trial.number and SLOT in t.user_attrs}
-                # trials of a study made before slots existed hold the lowest free ones
-                legacy = sum(1 for t in held if t.number != trial.number
-                             and SLOT not in t.user_attrs and t.state != TrialState.RUNNING)
-                free = (s for s in range(len(taken) + legacy + 1) if s not in taken)
-                for _ in range(legacy):
-                    next(free)
-                slot = next(free)
+                # Only earlier trials count, in their order; one that holds no slot yet (its
+                # worker is assigning it now, or a study from before slots) takes the lowest
+                # free one, as its own worker does: two workers asking at once agree.
+                taken: set[int] = set()
+                for t in sorted((t for t in held if t.number < trial.number),
+                                key=lambda t: t.number):
+                    taken.add(t.user_attrs[SLOT] if SLOT in t.user_attrs else _lowest_free(taken))
+                slot = _lowest_free(taken)
                 study._storage.set_trial_user_attr(trial._trial_id, SLOT, slot)
                 trial.user_attrs[SLOT] = slot  # the running Trial reads this cached copy
                 sampler = optuna.samplers.RandomSampler(seed=self.seed)

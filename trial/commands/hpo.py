@@ -24,7 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_hpo_args(p)
     p.add_argument("--pruning", action="store_true",
                    help="prune hopeless trials on the dev curve (off: the paper's protocol)")
-    p.add_argument("--out", required=True, help="study directory (trials/NNN, hpo.json)")
+    p.add_argument("--out", required=True, help="study directory (trials/SSS, one per budget slot; hpo.json)")
     p.set_defaults(func=run)
 
 
@@ -32,12 +32,13 @@ def run(args: argparse.Namespace) -> int:
     arch = resolve_architecture(args.arch)
     cfg = build_config(args, **({"hpo.pruning": True} if args.pruning else {}))
     r = run_hpo(arch, cfg.train_base(), cfg.hpo, args.out)
-    print(f"{'trial':>5}  {'state':<8} {'lr':>8} {'batch':>5} {'warmup':>6}  dev")
+    print(f"{'trial':>5} {'slot':>4}  {'state':<8} {'lr':>8} {'batch':>5} {'warmup':>6}  dev")
     for t in r["trials"]:
         p = t["params"]
         dev = "-" if t["dev"] is None else f"{100 * t['dev']:.2f}"
         same = f"  (= trial {t['same_as']})" if t.get("same_as") is not None else ""
-        print(f"{t['number']:>5}  {t['state']:<8} {p.get('lr', '-'):>8} "
+        slot = "-" if t.get("slot") is None else t["slot"]
+        print(f"{t['number']:>5} {slot:>4}  {t['state']:<8} {p.get('lr', '-'):>8} "
               f"{p.get('batch_size', '-'):>5} {p.get('warmup', '-'):>6}  {dev}{same}")
     if r.get("skipped"):
         print(f"setting {r['best_params']}: {r['skipped']}")
