@@ -11,7 +11,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export HF_DATASETS_OFFLINE := 1
 
-.PHONY: install test test-all lint demo bench clean
+.PHONY: install test test-all test-scale servers lint demo bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,15 @@ test: install
 
 test-all: install
 	$(PY) -m pytest -q
+
+# the servers of the scale-out tests (PostgreSQL, OpenSSH), from the OS packages
+servers:
+	.ci/install-servers
+
+# scale-out on real servers: a PostgreSQL Optuna study shared by two workers (one killed),
+# NNI's remote training service over ssh to 127.0.0.1; a missing server fails, not skips
+test-scale: install servers
+	AUTORC_REQUIRE_SERVERS=1 $(PY) -m pytest -m scale -q
 
 lint: install
 	$(VENV)/bin/ruff check autorc_nni search_spaces strategies trial tests benchmarks
