@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 PY := $(VENV)/bin/python
-# Real benchmark data lives beside the project, never in it (DESIGN.md §8).
+# Real benchmark data lives beside the project, never in it (docs/design.md §8).
 AUTORC_DATA_DIR ?= $(if $(wildcard ../shared/data),$(abspath ../shared/data),)
 export AUTORC_DATA_DIR
 # Nothing is downloaded from a model hub at run time.

@@ -1,4 +1,4 @@
-"""The ``Architecture`` record: one point of the AutoRC search space (DESIGN.md §3).
+"""The ``Architecture`` record: one point of the AutoRC search space (docs/design.md §3).
 
 ``DECISIONS`` is the search space as one table, in the order the controller emits decisions.
 Every other part of the project (the RC model, the NNI model spaces, the controller, the

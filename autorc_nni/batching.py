@@ -2,7 +2,7 @@
 
 ``collate`` pads dynamically, to the longest row of the batch in each format (never to
 ``max_len``), and adds per format the attention mask, the part ranges and each token's distance
-to the start of e1 and of e2 (DESIGN.md §3: wordpiece index − entity start, clipped to
+to the start of e1 and of e2 (docs/design.md §3: wordpiece index − entity start, clipped to
 ±``max_len``)::
 
     batch = {

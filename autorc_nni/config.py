@@ -112,10 +112,6 @@ def from_dict(cls: type[C], data: dict[str, Any], where: str = "config") -> C:
         raise ConfigError(f"{where}: {e}") from e
 
 
-def to_dict(cfg: Any) -> dict[str, Any]:
-    return dataclasses.asdict(cfg)
-
-
 def read_yaml(path: str | Path) -> dict[str, Any]:
     """A YAML mapping from ``path``; a syntax error names the file and line."""
     import yaml

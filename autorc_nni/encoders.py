@@ -1,7 +1,7 @@
 """Encoders: a BERT-like tokenizer + model pair, by short name, HF hub name or local path.
 
 ``load_tokenizer(name)`` returns a fast (``tokenizers``-backed) HF tokenizer with the entity
-marker and entity tokens of DESIGN.md §3 (``SPECIAL_TOKENS``) added as special tokens;
+marker and entity tokens of docs/design.md §3 (``SPECIAL_TOKENS``) added as special tokens;
 ``load_encoder(name)`` returns ``(tokenizer, model)`` where ``model`` is an HF ``AutoModel`` with
 its pooler layer and its word embeddings resized to the tokenizer.
 

@@ -1,6 +1,6 @@
 """Featurization: ``RelationExample`` -> wordpiece ids and the five part ranges, per input format.
 
-For every example and every requested format of DESIGN.md §3 a row keeps
+For every example and every requested format of docs/design.md §3 a row keeps
 
 - ``f"{f}_input_ids"``: the ids, framed by the tokenizer's own special tokens ([CLS] … [SEP]);
 - ``f"{f}_spans"``: five ``[start, end)`` wordpiece ranges in ``PARTS`` order (e1, e2, c0, c1, c2);
@@ -30,7 +30,7 @@ Formats (word spans are end-exclusive; e1 = head, e2 = tail):
   is replaced by both tokens, in the order of their starts (e1 first on a tie), e.g. words a b c
   with e1 = a b, e2 = b c becomes ``[ENTITY-1] [ENTITY-2]``.
 
-Parts (DESIGN.md §2): ``c0`` = the prefix ([CLS]) and everything before the leftmost entity,
+Parts (docs/design.md §2): ``c0`` = the prefix ([CLS]) and everything before the leftmost entity,
 ``c1`` = strictly between the entities, ``c2`` = after the rightmost entity through the suffix
 ([SEP]). c0/c1/c2 are positional whichever entity comes first. When the entities are disjoint the
 five parts cover the sequence exactly once. When they overlap, the entity ranges overlap (or, in

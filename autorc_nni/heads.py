@@ -40,7 +40,7 @@ __all__ = [
 INTERACTIONS: Registry[type[Interaction]] = Registry("interaction")
 POSENCS: Registry[type[PositionalEncoding]] = Registry("positional encoding")
 
-CONCAT_SIZE = 12  # width of each of the two ``concat`` tables (DESIGN.md §3)
+CONCAT_SIZE = 12  # width of each of the two ``concat`` tables (docs/design.md §3)
 
 
 # -- interactions ------------------------------------------------------------------------------

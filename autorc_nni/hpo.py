@@ -1,4 +1,4 @@
-"""The evaluation protocol (DESIGN.md §6, paper §5.3-§5.4): Optuna HPO, repeated seeds, baselines.
+"""The evaluation protocol (docs/design.md §6, paper §5.3-§5.4): Optuna HPO, repeated seeds, baselines.
 
 Every architecture that is evaluated (a searched one, a baseline preset, a random one, a
 transferred one) goes through the same two steps:

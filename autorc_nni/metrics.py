@@ -1,4 +1,4 @@
-"""Relation-classification metrics (DESIGN.md §7).
+"""Relation-classification metrics (docs/design.md §7).
 
 - :func:`compute_metrics`: micro-F1 over every label except the negative one (``Other``,
   ``no_relation``, ...), macro-F1 over the non-negative labels, accuracy, per-label P/R/F1 and

@@ -1,10 +1,10 @@
 """``RCModel``: the fixed-architecture relation classifier (one point of the search space).
 
-Data flow (DESIGN.md §1): ``batch[arch.span]`` → [``posenc.embed``] → encoder → token states
+Data flow (docs/design.md §1): ``batch[arch.span]`` → [``posenc.embed``] → encoder → token states
 → ``posenc.extend`` → the five part masks → poolers (entity group for e1/e2, context group for
 c0/c1/c2) → features over ``arch.slots()`` (parts and interactions) → dropout + linear → logits.
 
-Parameter structure — the AutoRC supernet's heterogeneous sharing (DESIGN.md §4) restricted to
+Parameter structure — the AutoRC supernet's heterogeneous sharing (docs/design.md §4) restricted to
 this architecture, so that the same names address the same weights in a frozen child:
 
 - entity poolers are shared per pooler type between e1 and e2, context poolers per type between

@@ -5,7 +5,7 @@
                                lr=2e-5, batch_size=32, warmup=0.8, epochs=3, seed=1,
                                out="runs/be"))
 
-The loop (DESIGN.md §6): AdamW (no weight decay on biases and LayerNorm weights), linear warm-up
+The loop (docs/design.md §6): AdamW (no weight decay on biases and LayerNorm weights), linear warm-up
 over ``warmup`` × steps-per-epoch then linear decay to 0, gradient clipping, dev evaluation after
 every epoch, the best model (by the dataset's metric on dev) kept in ``out/model``, then test with
 that model. ``out`` receives:

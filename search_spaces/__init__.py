@@ -1,4 +1,4 @@
-"""NNI model spaces for AutoRC: the spaces M, M1, M2, M3 and the supernet (DESIGN.md §3-§4)."""
+"""NNI model spaces for AutoRC: the spaces M, M1, M2, M3 and the supernet (docs/design.md §3-§4)."""
 
 from search_spaces.spaces import (
     SPACES,

@@ -1,4 +1,4 @@
-"""The search spaces M, M1, M2, M3 (DESIGN.md §3, paper Table 2) as data.
+"""The search spaces M, M1, M2, M3 (docs/design.md §3, paper Table 2) as data.
 
 A space is the sub-table of ``autorc_nni.architecture.DECISIONS`` it leaves free, plus the
 values it fixes. The reduced spaces of the paper's ablation are M with decisions fixed:

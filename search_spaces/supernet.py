@@ -1,4 +1,4 @@
-"""``AutoRCSupernet``: the AutoRC search space as an NNI 3.0 ``ModelSpace`` (DESIGN.md §3, §4).
+"""``AutoRCSupernet``: the AutoRC search space as an NNI 3.0 ``ModelSpace`` (docs/design.md §3, §4).
 
 Mutables are exactly the free decisions of the space (``search_spaces.spaces``), labelled with
 the keys of ``autorc_nni.architecture.DECISIONS`` and registered in that (controller) order:
@@ -15,7 +15,7 @@ is replaced by its chosen candidate; the chosen candidates are the supernet's ow
 rest — the classifier copies, for instance — are deep copies). Use ``to_rcmodel`` for a
 standalone model.
 
-Parameter sharing (DESIGN.md §4, paper §4.3)
+Parameter sharing (docs/design.md §4, paper §4.3)
 --------------------------------------------
 ``sharing="heterogeneous"`` (AutoRC):
     encoder groups ``tokens`` and ``markers+standard``; an entity ``PoolerGroup`` (e1, e2: one
@@ -140,7 +140,7 @@ __all__ = [
 
 SHARINGS: tuple[str, ...] = ("heterogeneous", "naive")
 
-# Encoder group of each input format (DESIGN.md §4): entity tokens alter the sentence most.
+# Encoder group of each input format (docs/design.md §4): entity tokens alter the sentence most.
 HETEROGENEOUS_GROUPS: dict[str, str] = {
     "markers": "markers+standard",
     "standard": "markers+standard",

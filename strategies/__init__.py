@@ -1,4 +1,4 @@
-"""The AutoRC search strategy (DESIGN.md §5): LSTM controller, REINFORCE, warm-up, weight copies."""
+"""The AutoRC search strategy (docs/design.md §5): LSTM controller, REINFORCE, warm-up, weight copies."""
 
 from strategies.autorc import (
     METHODS,

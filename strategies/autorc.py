@@ -1,4 +1,4 @@
-"""The AutoRC one-shot strategy on NNI's one-shot machinery (DESIGN.md §4-§5, paper §4).
+"""The AutoRC one-shot strategy on NNI's one-shot machinery (docs/design.md §4-§5, paper §4).
 
 Three layers, as NNI composes one-shot strategies::
 
@@ -28,7 +28,7 @@ whole search runs as one Lightning epoch whose loader already starts at the resu
 checkpoint (:meth:`AutoRCLightningModule.search_state_dict`) restores everything, including RNG
 states, and a resumed search continues bit-for-bit where it stopped.
 
-Methods (paper Table 3, DESIGN.md §4): ``METHODS[name]`` gives the three independent switches.
+Methods (paper Table 3, docs/design.md §4): ``METHODS[name]`` gives the three independent switches.
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ class SearchError(AutoRCError, RuntimeError):
 # -- methods: AutoRC and its ablations ------------------------------------------------------------
 @dataclass(frozen=True)
 class MethodSwitches:
-    """The three independent switches of DESIGN.md §4 / paper Table 3."""
+    """The three independent switches of docs/design.md §4 / paper Table 3."""
 
     hetero_sharing: bool  # heterogeneous sharing (else naive ENAS sharing: one encoder, one pooler set)
     copies: int  # weight copies per encoder group and of the classifier
@@ -562,7 +562,6 @@ class AutoRCStrategy(RandomOneShot):
         self.search_warmup_steps = search_warmup_steps
         self.module_kwargs = module_kwargs
         self.module_kwargs.setdefault("copies", self.switches.copies)
-        self.train_loader: Any = None
 
     def configure_oneshot_module(self, training_module: LightningModule) -> AutoRCLightningModule:
         if not isinstance(training_module, SupernetTrainingModule):

@@ -1,4 +1,4 @@
-"""The ENAS LSTM controller and its REINFORCE update (DESIGN.md §5, paper §4.1).
+"""The ENAS LSTM controller and its REINFORCE update (docs/design.md §5, paper §4.1).
 
 :class:`Controller` is a policy over a table of categorical decisions (``label -> options``,
 emitted in the table's order). At step ``t`` an LSTM cell reads the embedding of the choice made
@@ -206,16 +206,6 @@ class Controller(nn.Module):
             k: {o: float(p[i]) for i, o in enumerate(self.options[k])}
             for k, p in zip(self.labels, probs, strict=True)
         }
-
-    def marginals(self, n: int = 200, generator: torch.Generator | None = None) -> dict[str, dict[Any, float]]:
-        """Monte-Carlo marginal probability of each option over ``n`` valid samples."""
-        counts = {k: dict.fromkeys(self.options[k], 0) for k in self.labels}
-        with torch.no_grad():
-            for _ in range(n):
-                s, _, _ = self.sample(generator)
-                for k, v in s.items():
-                    counts[k][v] += 1
-        return {k: {o: c / n for o, c in d.items()} for k, d in counts.items()}
 
 
 def reinforce_loss(

@@ -12,8 +12,7 @@ the search space of the random-search baseline (``search_spaces.spaces``).
 
 from __future__ import annotations
 
-import inspect
-import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -77,67 +76,34 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Pi
     return cfg
 
 
-class RewardWatcher:
-    """Polls a search's TensorBoard log and reports the mean reward of the new steps.
-
-    The search writes ``search/reward`` every step; this thread reads the events back every
-    ``interval`` seconds, so a caller (the NNI trial) sees the running reward while the search
-    runs, without a hook inside it.
-    """
-
-    def __init__(self, logdir: Path, on_reward: RewardFn, interval: float = 10.0) -> None:
-        self.logdir, self.on_reward, self.interval = logdir, on_reward, interval
-        self.last_step = -1
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, daemon=True)
-
-    def poll(self) -> None:
-        from autorc_nni.report import read_scalars
-
-        if not self.logdir.is_dir():
-            return
-        points = read_scalars(self.logdir, "search/reward").get("search/reward", [])
-        new = [(s, v) for s, v in points if s > self.last_step]
-        if new:
-            self.last_step = max(s for s, _ in new)
-            self.on_reward(self.last_step, sum(v for _, v in new) / len(new))
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                self.poll()
-            except Exception:  # a half-written event file: read it next time
-                continue
-
-    def __enter__(self) -> RewardWatcher:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-        try:
-            self.poll()
-        except Exception:
-            pass
-
-
 def make_search_fn(on_reward: RewardFn | None = None, interval: float = 10.0):
-    """A ``search_fn`` for :func:`autorc_nni.pipeline.run_pipeline` running the real search."""
+    """A ``search_fn`` for :func:`autorc_nni.pipeline.run_pipeline` running the real search.
+
+    ``on_reward(step, mean reward)`` (optional) is called at most every ``interval`` seconds
+    with the mean reward of the steps since the last call, and once more after the last step.
+    """
 
     def search(cfg: PipelineConfig, out: Path) -> list[dict[str, Any]]:
         from strategies.search import run_search
 
         scfg = search_config(cfg, out)
-        kwargs: dict[str, Any] = {}
-        if on_reward is not None and "on_step" in inspect.signature(run_search).parameters:
-            kwargs["on_step"] = lambda step, stats: on_reward(step, stats["reward"])
-            result = run_search(scfg, **kwargs)
-        elif on_reward is not None:
-            with RewardWatcher(out / "tensorboard", on_reward, interval):
-                result = run_search(scfg)
-        else:
-            result = run_search(scfg)
+        pending: list[float] = []
+        last = [time.monotonic(), -1]  # time of the last report, last step seen
+
+        def flush() -> None:
+            if pending and on_reward is not None:
+                on_reward(last[1], sum(pending) / len(pending))
+                pending.clear()
+                last[0] = time.monotonic()
+
+        def on_step(step: int, stats: dict[str, Any]) -> None:
+            pending.append(float(stats["reward"]))
+            last[1] = step
+            if time.monotonic() - last[0] >= interval:
+                flush()
+
+        result = run_search(scfg, on_step=on_step if on_reward is not None else None)
+        flush()
         if not result.completed:
             raise ConfigError(f"{out}: the search stopped before its last step")
         return [{"architecture": r.architecture, "score": r.score} for r in result.ranking]

@@ -1,4 +1,4 @@
-"""Named datasets: which reader, which files, which negative label and metric (DESIGN.md §7, §8).
+"""Named datasets: which reader, which files, which negative label and metric (docs/design.md §7, §8).
 
 ``load_dataset`` takes a registered name (``semeval10``), a folder (``--data DIR``, its format
 given with ``--format F`` or detected from its content, ``autorc_nni.data.detect``), a single
@@ -41,7 +41,7 @@ class DatasetSpec:
     name: str
     reader: str  # a READERS name
     files: dict[str, str]  # split -> path relative to the data root (or absolute)
-    negative_label: str | None  # the "no relation" label, excluded from the F1 (DESIGN.md §7);
+    negative_label: str | None  # the "no relation" label, excluded from the F1 (docs/design.md §7);
     # AUTO_NEGATIVE: detected among NEGATIVE_NAMES in the label set; None: the set has none
     metric: str  # "micro_f1" | "macro_f1"
     labels_file: str | None = None  # an OpenNRE rel2id.json fixing the label set and ids

@@ -1,4 +1,4 @@
-"""``autorc search``: the AutoRC architecture search on one dataset (DESIGN.md §5).
+"""``autorc search``: the AutoRC architecture search on one dataset (docs/design.md §5).
 
     autorc search --dataset semeval10 --encoder minilm --space M --method autorc \\
         --epochs 10 --seed 1 --out runs/search

@@ -77,7 +77,7 @@ def describe_space(name: str) -> str:
         note = (
             f"The paper (§4.1) states {PAPER_SPACE_SIZE:.2e} combinations for M, without a "
             f"derivation. Read literally, the decisions of §3.6 multiply to {literal:,} "
-            f"({literal:.2e}); we print our own counts and adjust neither figure (DESIGN.md §3). "
+            f"({literal:.2e}); we print our own counts and adjust neither figure (docs/design.md §3). "
             f"For what it is worth, 1.64e8 is close to {literal:,} x 9/4 = {literal * 9 // 4:,}, "
             "the count if two of the binary decisions had three options; the paper does not "
             "say so."
