@@ -7,7 +7,7 @@ What it does, on the in-process ``tiny`` encoder and a synthetic dataset
 (:mod:`autorc_nni.data.synthetic`), so it needs no data and runs in a few minutes on a CPU:
 
 1. runs ``autorc run --config CFG --out ref`` once, uninterrupted, and records when each stage
-   started (the stage is read from the run directory, see :func:`stage_of`);
+   started (the stage is read from the run directory, see :class:`StageReader`);
 2. runs the same command into ``faulty``, and SIGKILLs it (its whole process group) ``--kills``
    times: the kills are spread over the stages in order (search, ranking, HPO trials, seeds),
    each at a random moment, drawn from ``--seed``, within that stage's reference duration after
@@ -113,11 +113,6 @@ class StageReader:
 
 def kind(stage: str) -> str:
     return stage.split("@")[0]
-
-
-def stage_of(run: Path, total_steps: int | None = None) -> str:
-    """The stage ``run`` is in (see :meth:`StageReader.__call__`)."""
-    return StageReader(run, total_steps)()
 
 
 # -- running and killing ------------------------------------------------------------------------

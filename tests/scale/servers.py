@@ -47,6 +47,17 @@ def _wait_port(port: int, proc: subprocess.Popen, what: str, timeout: float = 30
     raise RuntimeError(f"{what} did not listen on 127.0.0.1:{port} within {timeout:.0f} s")
 
 
+def _stop(proc: subprocess.Popen, root: Path, timeout: float = 20.0) -> None:
+    """Stop a server (SIGTERM, then SIGKILL) and remove its folder."""
+    proc.terminate()
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    shutil.rmtree(root, ignore_errors=True)
+
+
 def _shared_tmp(prefix: str) -> Path:
     """A folder other local users (the postgres user) can enter: pytest's tmp_path cannot."""
     d = Path(tempfile.mkdtemp(prefix=prefix))
@@ -81,13 +92,7 @@ def postgres() -> Iterator[str]:
         _wait_port(port, proc, "postgres")
         yield f"postgresql+psycopg2://postgres@127.0.0.1:{port}/postgres"
     finally:
-        proc.terminate()
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        shutil.rmtree(root, ignore_errors=True)
+        _stop(proc, root)
 
 
 @contextlib.contextmanager
@@ -125,10 +130,4 @@ Subsystem sftp internal-sftp
         yield {"host": "127.0.0.1", "port": port, "user": pwd.getpwuid(os.getuid()).pw_name,
                "key": str(root / "client_key"), "log": root / "sshd.log"}
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        shutil.rmtree(root, ignore_errors=True)
+        _stop(proc, root)
