@@ -18,23 +18,53 @@ from autorc_nni.errors import AutoRCError
 PARTS: tuple[str, ...] = ("e1", "e2", "c0", "c1", "c2")
 ENTITY_PARTS: tuple[str, ...] = ("e1", "e2")
 CONTEXT_PARTS: tuple[str, ...] = ("c0", "c1", "c2")
-FORMATS: tuple[str, ...] = ("markers", "tokens", "standard")
-POSENCS: tuple[str, ...] = ("none", "add", "concat")
-POOLERS: tuple[str, ...] = ("avg", "max", "self_attn", "dr", "start")
-INTERACTIONS: tuple[str, ...] = ("none", "dot", "minus")
+
+# The names of each family of options, with the label reports, diagrams and `autorc space` print
+# beside a name. These tables are the search space: a registry (poolers, positional encodings,
+# interactions in ``autorc_nni.poolers`` / ``autorc_nni.heads``) must register exactly these
+# names, which it checks when it is imported (``Registry.check_names``). This module stays
+# free of torch so the space can be read (configs, reports, the controller's labels) without it.
+FORMAT_NAMES: dict[str, str] = {
+    "markers": "entity markers",
+    "tokens": "entity tokens",
+    "standard": "standard input",
+}
+POSENC_NAMES: dict[str, str] = {
+    "none": "none",
+    "add": "add to embedding",
+    "concat": "concat to output",
+}
+POOLER_NAMES: dict[str, str] = {
+    "avg": "avg pool",
+    "max": "max pool",
+    "self_attn": "self-attn pool",
+    "dr": "dynamic-routing pool",
+    "start": "start pool",
+}
+INTERACTION_NAMES: dict[str, str] = {  # "none": no interaction (not a registered op)
+    "none": "none",
+    "dot": "dot",
+    "minus": "minus",
+}
+FORMATS: tuple[str, ...] = tuple(FORMAT_NAMES)
 BOOL: tuple[bool, ...] = (True, False)
 # The value ``Architecture.canonical`` gives the pooler of a part the model never reads (it is
 # the only pooler of the reduced spaces M2/M3, so a canonical form stays inside every space).
 CANONICAL_POOLER = "start"
 
+# The family of each decision: label -> {option: readable label} (None: a yes/no switch).
+FAMILIES: dict[str, dict[str, str] | None] = {
+    "span": FORMAT_NAMES,
+    "posenc": POSENC_NAMES,
+    **{f"pool_{p}": POOLER_NAMES for p in PARTS},
+    **{f"use_{p}": None for p in PARTS},
+    "inter_e1e2": INTERACTION_NAMES,
+    **{f"inter_{c}": INTERACTION_NAMES for c in CONTEXT_PARTS},
+}
+
 # The search space, in the controller's order: label -> options.
 DECISIONS: dict[str, tuple[Any, ...]] = {
-    "span": FORMATS,
-    "posenc": POSENCS,
-    **{f"pool_{p}": POOLERS for p in PARTS},
-    **{f"use_{p}": BOOL for p in PARTS},
-    "inter_e1e2": INTERACTIONS,
-    **{f"inter_{c}": INTERACTIONS for c in CONTEXT_PARTS},
+    label: BOOL if names is None else tuple(names) for label, names in FAMILIES.items()
 }
 
 # Classifier feature slots, in the order features are concatenated in the fixed model.
@@ -43,22 +73,12 @@ SLOTS: tuple[str, ...] = (
     "c0e1", "c0e2", "c1e1", "c1e2", "c2e1", "c2e2",
 )
 
-# Human-readable names for reports and diagrams.
-READABLE: dict[str, str] = {
-    "markers": "entity markers",
-    "tokens": "entity tokens",
-    "standard": "standard input",
-    "none": "none",
-    "add": "add to embedding",
-    "concat": "concat to output",
-    "avg": "avg pool",
-    "max": "max pool",
-    "self_attn": "self-attn pool",
-    "dr": "dynamic-routing pool",
-    "start": "start pool",
-    "dot": "dot",
-    "minus": "minus",
-}
+
+def readable(label: str, value: Any) -> str:
+    """The label a report prints for option ``value`` of decision ``label``
+    (``readable("pool_e1", "dr")`` is ``"dynamic-routing pool"``; a switch prints as itself)."""
+    names = FAMILIES[label]
+    return str(value) if names is None else names.get(value, str(value))
 
 
 class ArchitectureError(AutoRCError, ValueError):
@@ -191,7 +211,7 @@ class Architecture:
         """One line for ranking tables: format, posenc, every computed part with its pooler
         (``c2:dr`` for a used part, ``(c2:dr)`` for one read only through an interaction), then
         the active interactions. Two different models never print alike."""
-        out = [READABLE[self.span], f"posenc {self.posenc}"]
+        out = [readable("span", self.span), f"posenc {self.posenc}"]
         for p in self.needed_parts():
             item = f"{p}:{self.pooler(p)}"
             out.append(item if self.uses(p) else f"({item})")
@@ -206,18 +226,18 @@ class Architecture:
     def describe(self) -> str:
         """A short multi-line text description."""
         lines = [
-            f"input format     : {READABLE[self.span]}",
-            f"entity pos. enc. : {READABLE[self.posenc]}",
+            f"input format     : {readable('span', self.span)}",
+            f"entity pos. enc. : {readable('posenc', self.posenc)}",
         ]
         needed = set(self.needed_parts())
         for p in PARTS:
             # a part read only through an interaction is computed too: its pooler matters
             used = "used" if self.uses(p) else ("via interaction" if p in needed else "-")
-            pooler = READABLE[self.pooler(p)] if p in needed else "(not computed)"
+            pooler = readable(f"pool_{p}", self.pooler(p)) if p in needed else "(not computed)"
             lines.append(f"part {p:<3}         : {pooler:<22} {used}")
-        lines.append(f"e1 x e2          : {READABLE[self.inter_e1e2]}")
+        lines.append(f"e1 x e2          : {readable('inter_e1e2', self.inter_e1e2)}")
         for c in CONTEXT_PARTS:
-            lines.append(f"{c} x (e1, e2)    : {READABLE[getattr(self, f'inter_{c}')]}")
+            lines.append(f"{c} x (e1, e2)    : {readable(f'inter_{c}', getattr(self, f'inter_{c}'))}")
         lines.append(f"classifier slots : {', '.join(self.slots())}")
         return "\n".join(lines)
 

@@ -21,7 +21,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch  # noqa: E402
 
-from autorc_nni.architecture import CONTEXT_PARTS, PARTS, READABLE, Architecture  # noqa: E402
+from autorc_nni.architecture import CONTEXT_PARTS, PARTS, Architecture, readable  # noqa: E402
 
 __all__ = ["architecture_figure", "draw_architecture"]
 
@@ -71,7 +71,7 @@ def architecture_figure(arch: Architecture, title: str | None = None) -> Figure:
 
     # 1. input sequence, five parts
     y_tok = 0.35
-    ax.text(0.05, y_tok + 0.62, f"input: {READABLE[arch.span]}", fontsize=10, style="italic")
+    ax.text(0.05, y_tok + 0.62, f"input: {readable('span', arch.span)}", fontsize=10, style="italic")
     for p in ORDER:
         _box(ax, X[p], y_tok, WIDTH, 0.55, TOKENS[arch.span][p], COLOR[p], size=8.5)
         ax.text(X[p], y_tok - 0.47, p, ha="center", va="center", fontsize=9, weight="bold")
@@ -107,7 +107,7 @@ def architecture_figure(arch: Architecture, title: str | None = None) -> Figure:
     y_pool = 5.3
     for p in ORDER:
         on = p in needed
-        label = f"{p}\n{READABLE[arch.pooler(p)]}" if on else f"{p}\n(not used)"
+        label = f"{p}\n{readable(f'pool_{p}', arch.pooler(p))}" if on else f"{p}\n(not used)"
         if on and p not in used:
             label += "\n(in interactions only)"
         _box(ax, X[p], y_pool, WIDTH, 0.95, label, COLOR[p] if on else GREY, dashed=not on,

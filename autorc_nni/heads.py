@@ -17,7 +17,7 @@ from abc import ABC, abstractmethod
 import torch
 from torch import nn
 
-from autorc_nni.architecture import PARTS, Architecture
+from autorc_nni.architecture import INTERACTION_NAMES, PARTS, POSENC_NAMES, Architecture
 from autorc_nni.registry import Registry
 
 __all__ = [
@@ -231,3 +231,8 @@ class Classifier(nn.Module):
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         return self.linear(self.dropout(features))  # (B, F) -> (B, C)
+
+
+INTERACTIONS.check_names(set(INTERACTION_NAMES) - {"none"},
+                         "autorc_nni.architecture.INTERACTION_NAMES")
+POSENCS.check_names(POSENC_NAMES, "autorc_nni.architecture.POSENC_NAMES")

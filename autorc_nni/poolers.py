@@ -1,8 +1,9 @@
 """Poolers: aggregate the token states of one part of the sentence into one vector (paper §3.4).
 
 A part (e1, e2, c0, c1, c2) is given as a boolean mask over the sequence; every pooler maps
-``states (B, L, D)`` and ``mask (B, L)`` to ``(B, D)``. Five poolers are registered in
-``POOLERS`` under the names the search space uses (``autorc_nni.architecture.POOLERS``):
+``states (B, L, D)`` and ``mask (B, L)`` to ``(B, D)``. The poolers are registered in
+``POOLERS`` under the names of the search space's table ``autorc_nni.architecture.POOLER_NAMES``
+(checked at import):
 
 ========== ==========================================================================
 name       what it computes over the part's tokens
@@ -32,6 +33,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from autorc_nni.architecture import POOLER_NAMES
 from autorc_nni.registry import Registry
 
 __all__ = [
@@ -97,6 +99,18 @@ class Pooler(nn.Module, ABC):
                 )
             self.linear = linear
 
+    @classmethod
+    def options_at(cls, width: int) -> dict[str, Any]:
+        """The options of a pooler whose weights must serve every width up to ``width``.
+
+        A supernet is ``width`` wide (H + 24 when ``posenc=concat`` is an option) and a child
+        it exports may be narrower (H): the child's pooler takes the first rows and columns of
+        the supernet's. A pooler with a layer whose size is not the states' width says here how
+        wide that layer is built (``self_attn``: ``attn_dim=width``), so the H-wide child reads
+        the same weights. Default: no option.
+        """
+        return {}
+
     def forward(self, states: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Pool ``states (B, L, D)`` over ``mask (B, L)`` (bool) -> ``(B, D)``."""
         if states.dim() != 3 or mask.shape != states.shape[:2] or states.shape[-1] != self.dim:
@@ -152,6 +166,10 @@ class SelfAttnPooler(Pooler):
         super().__init__(dim, linear, **kw)
         self.proj = nn.Linear(dim, attn_dim or dim)
         self.score = nn.Linear(attn_dim or dim, 1, bias=False)
+
+    @classmethod
+    def options_at(cls, width: int) -> dict[str, Any]:
+        return {"attn_dim": width}  # the scoring layer keeps the supernet's width
 
     def _pool(self, states: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         scores = self.score(torch.tanh(self.proj(states))).squeeze(-1)  # (B, L, D) -> (B, L)
@@ -301,3 +319,6 @@ class PoolerGroup(nn.Module):
     def forward(self, kind: str, states: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Pool with the group's ``kind`` pooler: ``(B, L, D), (B, L) -> (B, D)``."""
         return self.poolers[kind](states, mask)
+
+
+POOLERS.check_names(POOLER_NAMES, "autorc_nni.architecture.POOLER_NAMES")

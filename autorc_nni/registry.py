@@ -7,7 +7,7 @@ plus one decorator line.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
@@ -49,6 +49,19 @@ class Registry(Generic[T]):
 
     def names(self) -> list[str]:
         return list(self._items)
+
+    def check_names(self, names: Iterable[str], table: str) -> None:
+        """Refuse a registry whose names are not exactly ``names``, the search space's table of
+        this family (``table`` names it in the error). Each registry module calls this at its
+        end, so a component registered without its row in the table (or a row without its
+        component) fails at import, not in the middle of a search."""
+        want, have = set(names), set(self._items)
+        if want != have:
+            raise KeyError(
+                f"{self.kind} registry and {table} differ: registered but not in the table "
+                f"{sorted(have - want)}, in the table but not registered {sorted(want - have)}; "
+                f"a new {self.kind} is one registered class plus one row in {table}"
+            )
 
     def __contains__(self, name: object) -> bool:
         return name in self._items

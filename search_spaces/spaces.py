@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import textwrap
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,6 +38,7 @@ from autorc_nni.architecture import (
     PARTS,
     Architecture,
     ArchitectureError,
+    readable,
 )
 from autorc_nni.errors import AutoRCError
 
@@ -52,6 +54,7 @@ __all__ = [
     "space_size",
     "valid_space_size",
     "distinct_space_size",
+    "describe_space",
     "to_architecture",
     "from_architecture",
     "is_valid",
@@ -257,3 +260,57 @@ def is_valid(sample: Mapping[str, Any], space: str | SearchSpace = "M") -> bool:
     except (SearchSpaceError, ArchitectureError):
         return False
     return True
+
+
+def _fmt(label: str, value: object) -> str:
+    name, text = str(value), readable(label, value)
+    return f"{name} ({text})" if text != name else name
+
+
+def _factors(decisions: dict[str, tuple[object, ...]]) -> str:
+    """Option counts as a product per decision family: ``3 (span) x 5^5 (pool_*) x ...``."""
+    families: dict[str, list[int]] = {}
+    for label, options in decisions.items():
+        family = f"{label.split('_')[0]}_*" if "_" in label else label
+        families.setdefault(family, []).append(len(options))
+    terms = []
+    for family, counts in families.items():
+        base = f"{counts[0]}^{len(counts)}" if len(set(counts)) == 1 and len(counts) > 1 else (
+            " x ".join(map(str, counts))
+        )
+        terms.append(f"{base} ({family})")
+    return " x ".join(terms) or "1"
+
+
+def describe_space(name: str | SearchSpace) -> str:
+    """The text ``autorc space`` prints for one space: its decisions with their readable
+    labels, what it fixes, and its three sizes (literal, valid, distinct)."""
+    space = get_space(name)
+    lines = [f"search space {space.name}: {space.description}", "", "free decisions:"]
+    decisions = space_decisions(name)
+    fixed = fixed_values(name)
+    width = max(len(d) for d in [*decisions, *fixed])
+    for label, options in decisions.items():
+        lines.append(f"  {label:<{width}}  {len(options)}: {', '.join(_fmt(label, o) for o in options)}")
+    if fixed:
+        lines += ["", "fixed decisions:"]
+        lines += [f"  {label:<{width}}  = {_fmt(label, v)}" for label, v in fixed.items()]
+    literal, valid, distinct = space_size(name), valid_space_size(name), distinct_space_size(name)
+    lines += [
+        "",
+        "number of architectures:",
+        f"  literal (product of option counts: {_factors(decisions)}) : {literal:,}",
+        f"  valid (at least one classifier feature) : {valid:,}",
+        f"  distinct models (poolers of unread parts ignored) : {distinct:,}",
+    ]
+    if space.name == "M":
+        note = (
+            f"The paper (§4.1) states {PAPER_SPACE_SIZE:.2e} combinations for M, without a "
+            f"derivation. Read literally, the decisions of §3.6 multiply to {literal:,} "
+            f"({literal:.2e}); we print our own counts and adjust neither figure (docs/design.md §3). "
+            f"For what it is worth, 1.64e8 is close to {literal:,} x 9/4 = {literal * 9 // 4:,}, "
+            "the count if two of the binary decisions had three options; the paper does not "
+            "say so."
+        )
+        lines += ["", *textwrap.wrap(note, width=92)]
+    return "\n".join(lines)

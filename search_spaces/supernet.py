@@ -109,7 +109,7 @@ from autorc_nni.heads import (
     part_masks,
 )
 from autorc_nni.model import RCModel
-from autorc_nni.poolers import PoolerGroup
+from autorc_nni.poolers import POOLERS, PoolerGroup
 from search_spaces.spaces import (
     SearchSpace,
     SearchSpaceError,
@@ -491,7 +491,7 @@ class AutoRCSupernet(ModelSpace):
 
         def pooler_group(parts: tuple[str, ...]) -> PoolerGroup:
             # start and dr share one linear layer only under heterogeneous sharing (§4.3)
-            group = PoolerGroup(width, kinds(parts), dense, self._rc_pooler_kwargs(),
+            group = PoolerGroup(width, kinds(parts), dense, self.pooler_options(),
                                 share_linear=sharing == "heterogeneous")
             for linear in group.linears():
                 _guard_padding(linear, hidden)
@@ -549,11 +549,12 @@ class AutoRCSupernet(ModelSpace):
         label = "inter_e1e2" if slot == "e1e2" else f"inter_{slot[:2]}"
         return any(o != "none" for o in self._options(label))
 
-    def _rc_pooler_kwargs(self) -> dict[str, dict[str, Any]]:
-        """Pooler options, with ``self_attn`` scoring W wide (so H-wide children match)."""
-        kw = {k: dict(v) for k, v in self.pooler_kwargs.items()}
-        kw.setdefault("self_attn", {}).setdefault("attn_dim", self.width)
-        return kw
+    def pooler_options(self) -> dict[str, dict[str, Any]]:
+        """Options per pooler type: what each pooler needs to serve this supernet's width
+        (``Pooler.options_at``), then the user's ``pooler_kwargs`` over them."""
+        options = {k: {**POOLERS.get(k).options_at(self.width), **self.pooler_kwargs.get(k, {})}
+                   for k in POOLERS}
+        return {k: v for k, v in options.items() if v}
 
     def group_of(self, fmt: str) -> str:
         """The encoder group of an input format under this supernet's sharing."""
@@ -725,7 +726,7 @@ class AutoRCSupernet(ModelSpace):
                 num_labels=self.num_labels,
                 dropout=self.dropout_p,
                 max_len=self.max_len,
-                pooler_kwargs=self._rc_pooler_kwargs(),
+                pooler_kwargs=self.pooler_options(),
             )
         model.to(self.classifier.current.bias.device)
         source = {

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import json
 import random
 
@@ -9,12 +11,16 @@ import pytest
 
 from autorc_nni.architecture import (
     DECISIONS,
+    FAMILIES,
+    FORMAT_NAMES,
+    POOLER_NAMES,
     PARTS,
     PRESETS,
     SLOTS,
     Architecture,
     ArchitectureError,
     resolve_architecture,
+    readable,
     space_size,
 )
 from trial.cli import main
@@ -105,7 +111,16 @@ def test_slots_needed_parts_and_interactions():
 
 
 def test_space_size_read_literally():
-    assert space_size() == 3 * 3 * 5**5 * 2**5 * 3 * 3**3 == 72_900_000
+    counts = {label: len(options) for label, options in DECISIONS.items()}
+    assert space_size() == math.prod(counts.values())
+    assert counts["pool_c2"] == len(POOLER_NAMES) and counts["use_c2"] == 2
+
+
+def test_readable_labels_come_from_the_family_tables():
+    assert readable("pool_e1", "dr") == POOLER_NAMES["dr"] == "dynamic-routing pool"
+    assert readable("span", "standard") == FORMAT_NAMES["standard"]
+    assert readable("use_c0", True) == "True"
+    assert set(FAMILIES) == set(DECISIONS)
 
 
 def test_describe_and_cli_show(capsys):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from autorc_nni.architecture import PRESETS, READABLE, Architecture
+from autorc_nni.architecture import POOLER_NAMES, PRESETS, Architecture
 from autorc_nni.draw import architecture_figure, draw_architecture
 from trial.cli import main
 
@@ -36,7 +36,7 @@ def test_interactions_and_posenc_are_drawn():
     t = texts(arch)
     joined = "\n".join(t)
     assert "[ENTITY-1]" in joined and "concat to output" in joined
-    assert READABLE["dr"] in joined and "max pool" in joined
+    assert POOLER_NAMES["dr"] in joined and "max pool" in joined
     assert "e1|−|e2" in t and "c2⊙e1" in t and "c2⊙e2" in t  # the feature cells
     assert "(in interactions only)" in joined  # e2 and c2 feed interactions only
     assert "add to embedding" in "\n".join(texts(Architecture(posenc="add")))

@@ -6,9 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from autorc_nni.architecture import INTERACTIONS as SPACE_INTERACTIONS
-from autorc_nni.architecture import POSENCS as SPACE_POSENCS
-from autorc_nni.architecture import Architecture
+from autorc_nni.architecture import INTERACTION_NAMES, POSENC_NAMES, Architecture
 from autorc_nni.heads import (
     CONCAT_SIZE,
     INTERACTIONS,
@@ -22,8 +20,8 @@ H, MAXLEN = 16, 10
 
 
 def test_registries_match_search_space():
-    assert sorted(INTERACTIONS.names()) == sorted(set(SPACE_INTERACTIONS) - {"none"})
-    assert sorted(POSENCS.names()) == sorted(SPACE_POSENCS)
+    assert sorted(INTERACTIONS.names()) == sorted(set(INTERACTION_NAMES) - {"none"})
+    assert sorted(POSENCS.names()) == sorted(POSENC_NAMES)
 
 
 # -- interactions ------------------------------------------------------------------------------

@@ -13,8 +13,8 @@ from autorc_nni.architecture import (
     DECISIONS,
     FORMATS,
     PARTS,
-    POOLERS,
-    POSENCS,
+    POOLER_NAMES,
+    POSENC_NAMES,
     PRESETS,
     Architecture,
     ArchitectureError,
@@ -113,8 +113,8 @@ def all_parts(pooler: str, posenc: str) -> Architecture:
     return Architecture(posenc=posenc, inter_e1e2="dot", inter_c1="minus", **kw)
 
 
-@pytest.mark.parametrize("posenc", POSENCS)
-@pytest.mark.parametrize("pooler", POOLERS)
+@pytest.mark.parametrize("posenc", POSENC_NAMES)
+@pytest.mark.parametrize("pooler", POOLER_NAMES)
 def test_padding_invariance(pooler, posenc):
     model = build(all_parts(pooler, posenc)).eval()
     batch = make_batch(LAYOUTS)

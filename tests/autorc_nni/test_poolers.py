@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from autorc_nni.architecture import POOLERS as SPACE_POOLERS
+from autorc_nni.architecture import POOLER_NAMES
 from autorc_nni.poolers import POOLERS, PoolerGroup, linear_from_dense, squash
 
 D = 8
@@ -27,7 +27,17 @@ def masks() -> torch.Tensor:
 
 
 def test_registry_matches_search_space():
-    assert sorted(POOLERS.names()) == sorted(SPACE_POOLERS)
+    assert sorted(POOLERS.names()) == sorted(POOLER_NAMES)
+
+
+def test_a_registry_that_drifts_from_its_table_is_refused():
+    with pytest.raises(KeyError, match=r"registered but not in the table \['avg'\].*not registered \['mean'\]"):
+        POOLERS.check_names([n for n in POOLER_NAMES if n != "avg"] + ["mean"], "the table")
+
+
+def test_options_at_width_keep_the_scoring_layer_wide():
+    assert POOLERS.get("self_attn").options_at(40) == {"attn_dim": 40}
+    assert all(POOLERS.get(n).options_at(40) == {} for n in POOLERS if n != "self_attn")
 
 
 @pytest.mark.parametrize("name", POOLERS.names())

@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import itertools
 import math
 
 import pytest
 
-from autorc_nni.architecture import DECISIONS, PRESETS, Architecture, ArchitectureError, space_size
+from autorc_nni.architecture import (
+    DECISIONS,
+    FORMAT_NAMES,
+    INTERACTION_NAMES,
+    POOLER_NAMES,
+    POSENC_NAMES,
+    PRESETS,
+    Architecture,
+    ArchitectureError,
+    space_size,
+)
 from search_spaces import spaces as S
 from trial.cli import main
 
@@ -48,11 +60,23 @@ def test_m3_with_markers_is_bert_entity():
     assert S.space_size("M3") == S.valid_space_size("M3") == S.distinct_space_size("M3") == 3
 
 
+# Option counts of each family, read from the tables (a new pooler changes P, not these tests).
+F, E, P, I = (len(t) for t in (FORMAT_NAMES, POSENC_NAMES, POOLER_NAMES, INTERACTION_NAMES))
+
+
 def test_literal_sizes():
-    assert S.space_size("M") == space_size() == 3 * 3 * 5**5 * 2**5 * 3 * 3**3 == 72_900_000
-    assert S.space_size("M1") == 3 * 3 * 5**5 * 2**5
-    assert S.space_size("M2") == 3 * 3 * 2**5
-    assert S.space_size("M3") == 3
+    # the paper's M: span, posenc, 5 poolers, 5 switches, e1e2 and 3 context interactions
+    assert S.space_size("M") == space_size() == F * E * P**5 * 2**5 * I * I**3
+    assert S.space_size("M1") == F * E * P**5 * 2**5
+    assert S.space_size("M2") == F * E * 2**5
+    assert S.space_size("M3") == F
+
+
+def test_docs_state_the_sizes_the_tables_give():
+    """docs/design.md §3 prints M's three counts; they must be the ones computed now."""
+    text = (Path(__file__).resolve().parents[2] / "docs" / "design.md").read_text()
+    for size in (S.space_size("M"), S.valid_space_size("M"), S.distinct_space_size("M")):
+        assert f"{size:,}" in text
 
 
 @pytest.mark.parametrize("name", ["M2", "M3"])
@@ -64,10 +88,11 @@ def test_valid_and_distinct_sizes_match_enumeration(name):
 
 def test_valid_and_distinct_sizes_closed_form():
     # Invalid = every feature off; the other decisions (span, posenc, 5 poolers) stay free.
-    assert S.valid_space_size("M") == 72_900_000 - 3 * 3 * 5**5
-    assert S.valid_space_size("M1") == 3 * 3 * 5**5 * (2**5 - 1)
-    # M1: a used part has 5 poolers, an unused one's pooler is irrelevant: sum_k C(5,k) 5^k.
-    assert S.distinct_space_size("M1") == 3 * 3 * (6**5 - 1)
+    assert S.valid_space_size("M") == S.space_size("M") - F * E * P**5
+    assert S.valid_space_size("M1") == F * E * P**5 * (2**5 - 1)
+    # M1: a used part has P poolers, an unused one's pooler is irrelevant:
+    # sum_k C(5,k) P^k = (P + 1)^5, less the all-off point.
+    assert S.distinct_space_size("M1") == F * E * ((P + 1) ** 5 - 1)
     assert S.distinct_space_size("M") < S.valid_space_size("M")
 
 
