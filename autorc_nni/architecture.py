@@ -243,16 +243,6 @@ class Architecture:
 
 
 PRESETS: dict[str, Architecture] = {
-    # Baldini Soares et al. 2019: start markers of both entities.
-    "bert-entity": Architecture(
-        span="markers", posenc="none", pool_e1="start", pool_e2="start",
-        use_e1=True, use_e2=True, use_c0=False, use_c1=False, use_c2=False,
-    ),
-    # Wu & He 2019: averaged entity spans plus [CLS].
-    "r-bert": Architecture(
-        span="markers", posenc="none", pool_e1="avg", pool_e2="avg", pool_c0="start",
-        use_e1=True, use_e2=True, use_c0=True, use_c1=False, use_c2=False,
-    ),
     # Span NER baseline (Eberts & Ulges 2020, SpERT): the sentence unchanged, the max-pooled span
     # and the [CLS] context (c0 by start pooling: BERT's pooler over [CLS]).
     "spert-like": Architecture(
@@ -265,7 +255,26 @@ PRESETS: dict[str, Architecture] = {
         span="markers", posenc="none", pool_e1="start", pool_e2="start",
         use_e1=True, use_e2=True, use_c0=False, use_c1=False, use_c2=False,
     ),
+    # Wu & He 2019: averaged entity spans plus [CLS].
+    "r-bert": Architecture(
+        span="markers", posenc="none", pool_e1="avg", pool_e2="avg", pool_c0="start",
+        use_e1=True, use_e2=True, use_c0=True, use_c1=False, use_c2=False,
+    ),
+    # Baldini Soares et al. 2019: start markers of both entities.
+    "bert-entity": Architecture(
+        span="markers", posenc="none", pool_e1="start", pool_e2="start",
+        use_e1=True, use_e2=True, use_c0=False, use_c1=False, use_c2=False,
+    ),
 }
+# The hand-made presets' row names in reports and where each comes from (in report order).
+PRESET_ORIGINS: dict[str, tuple[str, str]] = {
+    "spert-like": ("SpERT-like", "hand-made: Eberts & Ulges 2020 (SpERT's span classifier)"),
+    "pair-baseline": ("mention-pair baseline", "hand-made: a mention-pair coreference baseline"),
+    "r-bert": ("R-BERT", "hand-made: Wu & He 2019"),
+    "bert-entity": ("BERT-entity", "hand-made: Baldini Soares et al. 2019"),
+}
+if set(PRESET_ORIGINS) != set(PRESETS):
+    raise ArchitectureError("every hand-made preset needs its row in PRESET_ORIGINS")
 
 
 # Learned architectures shipped as presets (the paper's AR_<dataset> rows): one Architecture JSON
@@ -304,8 +313,12 @@ def preset_source(name: str) -> str:
         if m.get("command"):
             bits.append(f"command: {m['command']}")
         return "; ".join(bits)
-    return {"bert-entity": "hand-made: Baldini Soares et al. 2019",
-            "r-bert": "hand-made: Wu & He 2019"}.get(name, "hand-made")
+    return PRESET_ORIGINS[name][1] if name in PRESET_ORIGINS else "hand-made"
+
+
+def preset_title(name: str) -> str:
+    """A preset's row name in reports (a learned preset is shown by its name)."""
+    return PRESET_ORIGINS[name][0] if name in PRESET_ORIGINS else name
 
 
 def resolve_architecture(spec: str | Path | Architecture) -> Architecture:

@@ -8,7 +8,7 @@ re-run after a crash (or ``nnictl resume``) loses no finished stage::
 
     RUN_DIR/
       config.json           the resolved config (a re-run with a different one is refused)
-      search/               the architecture search (method autorc, naive-enas, autorc1-3)
+      search/               the architecture search (a search method)
       candidates.json       the ranked candidates: k searched, n random, or one baseline
       eval/rank_NN/         per evaluated candidate: architecture.json, hpo/, seeds/, result.json
       result.json           the best learned model (highest mean dev score) and every candidate
@@ -16,7 +16,7 @@ re-run after a crash (or ``nnictl resume``) loses no finished stage::
 
 The candidates come from, by ``method``:
 
-- a search method (``autorc``, ``naive-enas``, ``autorc1``, ``autorc2``, ``autorc3``): the
+- a search method (a row of ``strategies.methods.METHODS``: ``autorc`` and its ablations): the
   search function given by the caller (``strategies.pipeline`` runs ``strategies.search``:
   the library never imports a strategy), which returns the k sampled architectures ranked by
   their shared-weight dev score; the top ``top`` (ke) are evaluated;
@@ -32,12 +32,12 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from autorc_nni.architecture import PRESETS, Architecture
+from autorc_nni.architecture import PRESETS, Architecture, preset_title
 from autorc_nni.config import ConfigError, from_dict, read_yaml
 from autorc_nni.files import atomic_write_json, run_dir_lock
 from autorc_nni.hpo import (
@@ -54,12 +54,32 @@ from autorc_nni.tasks import TaskOptions, check_task
 
 log = logging.getLogger(__name__)
 
-SEARCH_METHODS: tuple[str, ...] = ("autorc", "naive-enas", "autorc1", "autorc2", "autorc3")
-METHODS: tuple[str, ...] = (*SEARCH_METHODS, "random", *PRESETS)
-SPACES: tuple[str, ...] = ("M", "M1", "M2", "M3")
+RANDOM = "random"  # the method name of the random-search baseline
 
-# search_fn(cfg, out_dir) -> ranked candidates: [{"architecture": Architecture, "score": float}]
-SearchFn = Callable[["PipelineConfig", Path], list[dict[str, Any]]]
+
+@dataclass(frozen=True)
+class ReportRow:
+    """How a run appears in the reports; its ``result.json`` records it as ``row``, so the
+    reports need no list of methods."""
+
+    title: str  # the row's name ("AutoRC", "BERT-entity")
+    kind: str  # "preset", "random" or "search": the block of the table, in that order
+    order: int = 0  # position in its block
+    learned: bool = False  # the best run of this row on a dataset gives the AR_<dataset> row
+
+
+class SearchFn(Protocol):
+    """What a search layer gives :func:`run_pipeline` (``strategies.pipeline`` gives one).
+
+    ``search_fn(cfg, out_dir)`` returns the ranked candidates,
+    ``[{"architecture": Architecture, "score": float}]``; ``search_fn.methods`` maps each
+    search method it can run to its report row.
+    """
+
+    methods: Mapping[str, ReportRow]
+
+    def __call__(self, cfg: PipelineConfig, out: Path) -> list[dict[str, Any]]: ...
+
 # on_event(kind, data): "candidates", "hpo_trial" / "seed" (one training done, with the
 # candidate's "rank"), "evaluated" (one candidate done), "done"
 EventFn = Callable[[str, dict[str, Any]], None]
@@ -69,7 +89,7 @@ EventFn = Callable[[str, dict[str, Any]], None]
 class PipelineConfig:
     """One run of the protocol. Read from YAML with :func:`load_pipeline_config`."""
 
-    method: str = "autorc"  # a search method, "random" (baseline), or a preset name
+    method: str = "autorc"  # a search method (strategies.methods), "random" (baseline), or a preset name
     label: str | None = None  # row name in reports; None: the method
     task: str = "rc"  # rc | ner | coref (autorc_nni.tasks): Table 1 rows for rc, Table 4 otherwise
     dataset: str = "semeval10"  # registered dataset name or a folder (then give format)
@@ -80,7 +100,7 @@ class PipelineConfig:
     splits: str | None = None  # coref: a folder of {train,dev,test}.ids naming documents of the dataset folder
     task_options: TaskOptions = field(default_factory=TaskOptions)  # ner / coref options
     encoder: str = "minilm"  # minilm, tiny, an HF name or a local path
-    space: str = "M"  # search space: M, M1, M2, M3
+    space: str = "M"  # search space: M, M1, M2, M3 (search_spaces.spaces)
     seed: int = 0  # seed of the search (or of the random-search draws)
     search: dict[str, Any] = field(default_factory=dict)  # SearchConfig keys (strategies.search)
     top: int = 5  # ke: top-ranked searched architectures trained from scratch (paper: 5)
@@ -91,10 +111,11 @@ class PipelineConfig:
 
     def __post_init__(self) -> None:
         check_task(self.task)
-        if self.method not in METHODS:
-            raise ConfigError(f"method: {self.method!r} is not one of {list(METHODS)}")
-        if self.space not in SPACES:
-            raise ConfigError(f"space: {self.space!r} is not one of {list(SPACES)}")
+        # the method and the space are names of the search layer's tables: it checks them
+        # (strategies.pipeline.load_config); run_pipeline refuses a method it cannot run
+        for key in ("method", "space"):
+            if not isinstance(getattr(self, key), str) or not getattr(self, key):
+                raise ConfigError(f"{key}: expected a name, got {getattr(self, key)!r}")
         if self.top < 1:
             raise ConfigError(f"top: must be >= 1, got {self.top}")
         if self.random_n < 1:
@@ -114,6 +135,10 @@ class PipelineConfig:
     @property
     def row(self) -> str:
         return self.label or self.method
+
+    def searches(self) -> bool:
+        """Whether this run's candidates come from an architecture search."""
+        return self.method != RANDOM and self.method not in PRESETS
 
     def train_base(self) -> dict[str, Any]:
         """The TrainConfig keys every HPO trial and seed run shares."""
@@ -226,12 +251,7 @@ def candidates_stage(
     path = run_dir / "candidates.json"
     if path.is_file():
         return read_json(path)["candidates"]
-    if cfg.method in SEARCH_METHODS:
-        if search_fn is None:
-            raise ConfigError(
-                f"method {cfg.method!r} needs an architecture search; run it through "
-                "`autorc run` (strategies.pipeline), which supplies the search"
-            )
+    if cfg.searches():
         t0 = time.perf_counter()
         ranked = search_fn(cfg, run_dir / "search")
         seconds = time.perf_counter() - t0
@@ -245,7 +265,7 @@ def candidates_stage(
         if n_eval < cfg.top:
             log.warning("%s: the search ranked only %d distinct architectures; evaluating %d "
                         "of top = %d", run_dir, len(cands), n_eval, cfg.top)
-    elif cfg.method == "random":
+    elif cfg.method == RANDOM:
         seconds = 0.0
         decisions, fixed = space if space is not None else (None, None)
         archs, rejected = random_architectures(cfg.random_n, cfg.seed, decisions, fixed)
@@ -264,6 +284,35 @@ def candidates_stage(
     return cands
 
 
+def fixed_row(name: str, label: str | None = None) -> ReportRow:
+    """The report row of one fixed architecture: a preset (in preset order), or an
+    architecture file (after the presets); ``label`` renames it."""
+    if name in PRESETS:
+        row = ReportRow(preset_title(name), "preset", list(PRESETS).index(name))
+    else:
+        row = ReportRow(name, "preset", len(PRESETS))
+    return replace(row, title=label) if label else row
+
+
+def report_row(cfg: PipelineConfig, search_fn: SearchFn | None) -> ReportRow:
+    """The report row of ``cfg``'s runs; a ``ConfigError`` for a method nobody can run."""
+    if cfg.method == RANDOM:
+        row = ReportRow("random search", "random")
+    elif cfg.method in PRESETS:
+        row = fixed_row(cfg.method)
+    else:
+        methods = dict(search_fn.methods) if search_fn is not None else {}
+        if cfg.method not in methods:
+            known = [*methods, RANDOM, *PRESETS]
+            raise ConfigError(
+                f"method: {cfg.method!r} is not one of {known}"
+                + ("" if methods else "; a search method needs the search layer: run it with "
+                   "`autorc run` (strategies.pipeline), which supplies the search")
+            )
+        row = methods[cfg.method]
+    return replace(row, title=cfg.label) if cfg.label else row
+
+
 def run_pipeline(
     cfg: PipelineConfig,
     run_dir: str | Path,
@@ -278,6 +327,7 @@ def run_pipeline(
     (default: the full space). ``on_event(kind, data)`` is told about each finished stage.
     """
     run_dir = Path(run_dir)
+    report_row(cfg, search_fn)  # refuses a method nobody can run, before the run dir exists
     with run_dir_lock(run_dir, "protocol run"):  # a second process on it is refused
         return _run_pipeline(cfg, run_dir, search_fn, train_fn, space, on_event)
 
@@ -286,6 +336,7 @@ def _run_pipeline(cfg: PipelineConfig, run_dir: Path, search_fn: SearchFn | None
                   train_fn: TrainFn | None, space: Any, on_event: EventFn | None
                   ) -> dict[str, Any]:
     emit = on_event or (lambda kind, data: None)
+    row = report_row(cfg, search_fn)
     _check_run_dir(cfg, run_dir)
     done = run_dir / "result.json"
     if done.is_file():
@@ -318,6 +369,7 @@ def _run_pipeline(cfg: PipelineConfig, run_dir: Path, search_fn: SearchFn | None
         "kind": "pipeline",
         "method": cfg.method,
         "label": cfg.row,
+        "row": asdict(row),
         "task": cfg.task,
         "dataset": cfg.dataset,
         "metric": best.get("metric"),

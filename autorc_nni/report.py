@@ -41,15 +41,10 @@ from autorc_nni.hpo import mean_std
 
 log = logging.getLogger(__name__)
 
-SEARCH_METHODS = ("autorc", "naive-enas", "autorc1", "autorc2", "autorc3")
-AR_METHOD = "autorc"  # the method whose runs give the AR_<dataset> row
-# Row order of the paper's Table 1 (then Table 3's ablations); other rows follow, sorted.
-ROW_ORDER = ("spert-like", "pair-baseline", "r-bert", "bert-entity", "random", "naive-enas", "autorc", "autorc1", "autorc2",
-             "autorc3")
-ROW_NAMES = {"spert-like": "SpERT-like", "pair-baseline": "mention-pair baseline",
-             "r-bert": "R-BERT", "bert-entity": "BERT-entity", "random": "random search",
-             "naive-enas": "naive ENAS", "autorc": "AutoRC", "autorc1": "AutoRC1",
-             "autorc2": "AutoRC2", "autorc3": "AutoRC3"}
+# The blocks of a table, in order: baselines, the random search, the search methods, then the
+# learned models (AR_<dataset>, and their transfers to other datasets). Each run's result.json
+# says where it belongs: its ``row`` (autorc_nni.pipeline.ReportRow).
+ROW_KINDS = ("preset", "random", "search", "learned")
 
 
 class ReportError(AutoRCError, ValueError):
@@ -72,6 +67,9 @@ class Record:
     path: Path
     search_dir: Path | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    title: str = ""  # the row's name in tables ("AutoRC"); "" : the row label itself
+    order: tuple[int, int] = (len(ROW_KINDS), 0)  # (block, position in it)
+    learned: bool = False  # gives the AR_<dataset> row
 
     @property
     def dev_mean(self) -> float:
@@ -101,7 +99,15 @@ def _record(path: Path, data: dict[str, Any]) -> Record:
     if any(t is None for t in best["test"]):
         raise ReportError(f"{where}: some seed has no test score")
     search = path.parent / "search"
+    # the report row the run recorded; a result without one (an older run) is shown by its
+    # label in a block after the others
+    row = data.get("row") if isinstance(data.get("row"), dict) else {}
+    block = row.get("kind")
     return Record(
+        title=str(row.get("title") or ""),
+        order=(ROW_KINDS.index(block) if block in ROW_KINDS else len(ROW_KINDS),
+               int(row.get("order") or 0)),
+        learned=bool(row.get("learned")),
         row=data.get("label") or data.get("method") or path.parent.name,
         dataset=str(data.get("dataset") or "?"),
         metric=data.get("metric") or best.get("metric"),
@@ -167,11 +173,11 @@ def cells(records: list[Record]) -> dict[tuple[str, str], dict[str, Any]]:
             m, s = mean_std([r.test_mean for r in rs])
             out[key] = {"mean": m, "std": s, "n_runs": len(rs),
                         "n_seeds": min(len(r.test) for r in rs)}
-    # the best learned model of each dataset's AutoRC runs: AR_<dataset>. Only method
-    # ``autorc``: the ablations and naive ENAS keep their own rows and never lend it a model.
+    # the best learned model of each dataset's runs of the method whose row says ``learned``
+    # (AutoRC): AR_<dataset>. The ablations and naive ENAS keep their own rows.
     by_ds: dict[str, list[Record]] = defaultdict(list)
     for r in records:
-        if r.method == AR_METHOD:
+        if r.learned:
             by_ds[r.dataset].append(r)
     for ds, rs in by_ds.items():
         best = max(rs, key=lambda r: r.dev_mean)
@@ -181,10 +187,21 @@ def cells(records: list[Record]) -> dict[tuple[str, str], dict[str, Any]]:
     return out
 
 
-def _row_key(row: str) -> tuple[int, str]:
-    if row in ROW_ORDER:
-        return (ROW_ORDER.index(row), row)
-    return (len(ROW_ORDER) + (1 if row.startswith("AR_") else 0), row)
+def _rows(records: list[Record]) -> dict[str, tuple[tuple[int, int], str]]:
+    """row label -> (its place, its title), from what the runs recorded."""
+    out = {r.row: (r.order, r.title or r.row) for r in records}
+    for ds in {r.dataset for r in records if r.learned}:
+        out[f"AR_{ds}"] = ((ROW_KINDS.index("learned"), 0), f"AR_{ds}")
+    return out
+
+
+def _row_key(rows: dict[str, tuple[tuple[int, int], str]], row: str) -> tuple[Any, ...]:
+    order, title = rows.get(row, ((len(ROW_KINDS), 0), row))
+    return (*order, title, row)
+
+
+def _title(rows: dict[str, tuple[tuple[int, int], str]], row: str) -> str:
+    return rows.get(row, ((0, 0), row))[1]
 
 
 TASK_NAMES = {"ner": "span NER", "coref": "coreference, gold mentions"}
@@ -206,7 +223,8 @@ def _table(records: list[Record]) -> str:
         return ""
     table = cells(records)
     datasets = sorted({d for _, d in table})
-    rows = sorted({r for r, _ in table}, key=_row_key)
+    places = _rows(records)
+    rows = sorted({r for r, _ in table}, key=lambda row: _row_key(places, row))
     metric = {r.dataset: r.metric for r in records}
     task = {r.dataset: TASK_NAMES.get(r.task) for r in records}
 
@@ -220,7 +238,7 @@ def _table(records: list[Record]) -> str:
         vals = [fmt_cell(c["mean"], c["std"], c["n_runs"], c.get("n_seeds"))
                 if (c := table.get((row, d)))
                 else "-" for d in datasets]
-        lines.append(f"| {ROW_NAMES.get(row, row)} | " + " | ".join(vals) + " |")
+        lines.append(f"| {_title(places, row)} | " + " | ".join(vals) + " |")
     return "\n".join(lines) + "\n"
 
 
@@ -298,14 +316,15 @@ def wall_time_table(records: list[Record]) -> list[str]:
     """Markdown lines: the wall time of each run's stages (from the ``seconds`` its results
     record), so the cost of a method is read beside its score."""
     rows = []
-    for r in sorted(records, key=lambda r: (r.dataset, _row_key(r.row), str(r.path))):
+    places = _rows(records)
+    for r in sorted(records, key=lambda r: (r.dataset, _row_key(places, r.row), str(r.path))):
         sec = r.extra.get("seconds") or {}
         if not sec:
             continue
         search = sec.get("search")
         evaluation = sec.get("evaluation", sum(v for v in sec.values() if v))
         total = (search or 0) + (evaluation or 0)
-        rows.append(f"| {ROW_NAMES.get(r.row, r.row)} | {r.dataset} | "
+        rows.append(f"| {_title(places, r.row)} | {r.dataset} | "
                     f"{'-' if not search else f'{search / 60:.1f}'} | {evaluation / 60:.1f} | "
                     f"{total / 60:.1f} | `{r.path.name}` |")
     if not rows:
@@ -410,7 +429,8 @@ def write_report(run_dirs: list[str | Path], out_dir: str | Path,
         "Test score (the dataset's metric, in %) of the best learned model of each run, "
         "mean ± sample std over seeds; a cell over several runs is the mean ± std over runs of "
         "each run's best model. `AR_<dataset>`: the best learned model over the AutoRC runs "
-        "(method `autorc` only) on that dataset (chosen on dev).",
+        "(the method whose row is marked learned: `autorc`, not its ablations) on that dataset "
+        "(chosen on dev).",
         "",
     ]
     if table:
@@ -427,12 +447,13 @@ def write_report(run_dirs: list[str | Path], out_dir: str | Path,
     lines += ["## Runs", ""]
     diagrams = []
     importance: dict[str, dict[str, Any]] = {}
-    for i, r in enumerate(sorted(records, key=lambda r: (r.dataset, _row_key(r.row)))):
+    places = _rows(records)
+    for i, r in enumerate(sorted(records, key=lambda r: (r.dataset, _row_key(places, r.row)))):
         arch = Architecture.from_dict(r.architecture, where=str(r.path / "result.json"))
         m, s = mean_std(r.test)
         dm, ds_ = mean_std(r.dev)
         lines += [
-            f"### {ROW_NAMES.get(r.row, r.row)} on {r.dataset} — `{r.path}`",
+            f"### {_title(places, r.row)} on {r.dataset} — `{r.path}`",
             "",
             f"- test: {fmt_cell(m, s)} over {len(r.test)} seed(s); dev: {fmt_cell(dm, ds_)}",
             f"- hyper-parameters: {json.dumps(r.params)}",
@@ -443,7 +464,7 @@ def write_report(run_dirs: list[str | Path], out_dir: str | Path,
             "",
         ]
         pic = draw_architecture(arch, out / f"arch_{i:02d}_{_slug(r.row)}_{_slug(r.dataset)}.png",
-                                title=f"{ROW_NAMES.get(r.row, r.row)} on {r.dataset}")
+                                title=f"{_title(places, r.row)} on {r.dataset}")
         diagrams.append(pic)
         lines += [f"![architecture]({pic.name})", ""]
         imp_lines, imp = importance_sections(

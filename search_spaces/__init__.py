@@ -1,37 +1,30 @@
-"""NNI model spaces for AutoRC: the spaces M, M1, M2, M3 and the supernet (docs/design.md §3-§4)."""
+"""NNI model spaces for AutoRC: the spaces M, M1, M2, M3 and the supernet (docs/design.md §3-§4).
 
-from search_spaces.spaces import (
-    SPACES,
-    SearchSpace,
-    SearchSpaceError,
-    describe_space,
-    distinct_space_size,
-    fixed_values,
-    from_architecture,
-    get_space,
-    is_valid,
-    space_decisions,
-    space_size,
-    task_space,
-    to_architecture,
-    valid_space_size,
-)
-from search_spaces.supernet import AutoRCSupernet
+Names are imported when first used: the spaces as data (``search_spaces.spaces``) load without
+NNI; the supernet (``search_spaces.supernet``) brings NNI in.
+"""
 
-__all__ = [
-    "SPACES",
-    "AutoRCSupernet",
-    "SearchSpace",
-    "SearchSpaceError",
-    "describe_space",
-    "distinct_space_size",
-    "fixed_values",
-    "from_architecture",
-    "get_space",
-    "task_space",
-    "is_valid",
-    "space_decisions",
-    "space_size",
-    "to_architecture",
-    "valid_space_size",
-]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+# public name -> module that defines it
+_EXPORTS: dict[str, str] = {
+    **{name: "spaces" for name in (
+        "SPACES", "SearchSpace", "SearchSpaceError", "describe_space", "distinct_space_size",
+        "fixed_values", "from_architecture", "get_space", "task_space", "is_valid",
+        "space_decisions", "space_size", "to_architecture", "valid_space_size")},
+    "AutoRCSupernet": "supernet",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'search_spaces' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"search_spaces.{module}"), name)
+    globals()[name] = value
+    return value

@@ -1,26 +1,38 @@
-"""The AutoRC search strategy (docs/design.md §5): LSTM controller, REINFORCE, warm-up, weight copies."""
+"""The AutoRC search strategy (docs/design.md §5): LSTM controller, REINFORCE, warm-up, weight copies.
 
-from strategies.autorc import (
-    METHODS,
-    AutoRCLightningModule,
-    AutoRCStrategy,
-    MethodSwitches,
-    method_switches,
-)
-from strategies.controller import Controller, Reinforce, reinforce_loss
-from strategies.search import SearchConfig, SearchResult, run_search, search_config_from_dict
+Names are imported when first used, so the method table (``strategies.methods``) and the
+pipeline glue load without NNI and Lightning.
+"""
 
-__all__ = [
-    "METHODS",
-    "AutoRCLightningModule",
-    "AutoRCStrategy",
-    "Controller",
-    "MethodSwitches",
-    "Reinforce",
-    "SearchConfig",
-    "SearchResult",
-    "method_switches",
-    "reinforce_loss",
-    "run_search",
-    "search_config_from_dict",
-]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+# public name -> module that defines it
+_EXPORTS: dict[str, str] = {
+    "METHODS": "methods",
+    "Method": "methods",
+    "get_method": "methods",
+    "SearchError": "errors",
+    "AutoRCLightningModule": "autorc",
+    "AutoRCStrategy": "autorc",
+    "Controller": "controller",
+    "Reinforce": "controller",
+    "reinforce_loss": "controller",
+    "SearchConfig": "search",
+    "SearchResult": "search",
+    "run_search": "search",
+    "search_config_from_dict": "search",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'strategies' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"strategies.{module}"), name)
+    globals()[name] = value
+    return value

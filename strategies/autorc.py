@@ -28,7 +28,7 @@ whole search runs as one Lightning epoch whose loader already starts at the resu
 checkpoint (:meth:`AutoRCLightningModule.search_state_dict`) restores everything, including RNG
 states, and a resumed search continues bit-for-bit where it stopped.
 
-Methods (paper Table 3, docs/design.md §4): ``METHODS[name]`` gives the three independent switches.
+Methods (paper Table 3, docs/design.md §4) are the rows of ``strategies.methods.METHODS``.
 """
 
 from __future__ import annotations
@@ -37,7 +37,6 @@ import contextlib
 import random
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -57,43 +56,11 @@ from pytorch_lightning.utilities import CombinedLoader  # noqa: E402
 
 from autorc_nni.architecture import DECISIONS, Architecture, ArchitectureError  # noqa: E402
 from autorc_nni.batching import BucketBatchSampler  # noqa: E402
-from autorc_nni.errors import AutoRCError  # noqa: E402
 from autorc_nni.metrics import compute_metrics  # noqa: E402
 from autorc_nni.train import numpy_rng_state, set_numpy_rng_state  # noqa: E402
 from strategies.controller import Controller, Reinforce  # noqa: E402
-
-
-class SearchError(AutoRCError, RuntimeError):
-    """The search cannot run as configured (bad method, space, or checkpoint)."""
-
-
-# -- methods: AutoRC and its ablations ------------------------------------------------------------
-@dataclass(frozen=True)
-class MethodSwitches:
-    """The three independent switches of docs/design.md §4 / paper Table 3."""
-
-    hetero_sharing: bool  # heterogeneous sharing (else naive ENAS sharing: one encoder, one pooler set)
-    copies: int  # weight copies per encoder group and of the classifier
-    warmup_epochs: float  # search warm-up: epochs without controller updates (1.5, or 0)
-
-    @property
-    def sharing(self) -> str:
-        return "heterogeneous" if self.hetero_sharing else "naive"
-
-
-METHODS: dict[str, MethodSwitches] = {
-    "autorc": MethodSwitches(hetero_sharing=True, copies=2, warmup_epochs=1.5),
-    "naive-enas": MethodSwitches(hetero_sharing=False, copies=1, warmup_epochs=0.0),
-    "autorc1": MethodSwitches(hetero_sharing=False, copies=2, warmup_epochs=1.5),  # no hetero sharing
-    "autorc2": MethodSwitches(hetero_sharing=True, copies=1, warmup_epochs=1.5),  # one copy
-    "autorc3": MethodSwitches(hetero_sharing=True, copies=2, warmup_epochs=0.0),  # no warm-up
-}
-
-
-def method_switches(name: str) -> MethodSwitches:
-    if name not in METHODS:
-        raise SearchError(f"unknown search method {name!r}; known: {list(METHODS)}")
-    return METHODS[name]
+from strategies.errors import SearchError  # noqa: E402
+from strategies.methods import get_method  # noqa: E402
 
 
 # -- samples <-> architectures --------------------------------------------------------------------
@@ -545,7 +512,7 @@ class AutoRCLightningModule(BaseOneShotLightningModule):
 class AutoRCStrategy(RandomOneShot):
     """AutoRC: an ENAS-style controller over a path-sampling supernet, with AutoRC's switches.
 
-    ``method`` names a row of :data:`METHODS`, whose ``copies`` is the default of the module's
+    ``method`` names a row of :data:`strategies.methods.METHODS`, whose ``copies`` is the default of the module's
     ``copies``; ``search_warmup_steps`` is the warm-up in steps (``strategies.search`` converts
     the method's ``warmup_epochs``). The supernet must have the method's sharing and the copies
     (:meth:`check_supernet`). :meth:`prepare` does what NNI's ``OneShotStrategy._initialize``
@@ -557,7 +524,7 @@ class AutoRCStrategy(RandomOneShot):
                  search_warmup_steps: int = 0, **module_kwargs: Any) -> None:
         super().__init__()
         self.method = method
-        self.switches = method_switches(method)
+        self.switches = get_method(method)
         self.fixed = dict(fixed or {})
         self.search_warmup_steps = search_warmup_steps
         self.module_kwargs = module_kwargs
@@ -658,16 +625,13 @@ def _trainer(accelerator: str) -> Trainer:
 
 
 __all__ = [
-    "METHODS",
     "AutoRCLightningModule",
     "AutoRCStrategy",
     "ChildBatches",
-    "MethodSwitches",
     "RewardBatches",
     "SearchError",
     "SupernetTrainingModule",
     "make_evaluator",
-    "method_switches",
     "space_table",
     "to_architecture",
     "validity_check",

@@ -17,16 +17,25 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from autorc_nni.architecture import PRESETS
 from autorc_nni.config import ConfigError
 from autorc_nni.hpo import TrainFn
 from autorc_nni.pipeline import (
-    SEARCH_METHODS,
+    RANDOM,
     EventFn,
     PipelineConfig,
+    ReportRow,
     load_pipeline_config,
     run_pipeline,
 )
-from search_spaces.spaces import fixed_values, space_decisions, task_space
+from search_spaces.spaces import SPACES, fixed_values, space_decisions, task_space
+from strategies.methods import METHODS
+
+# The report row of each search method (its title and place come from the method table).
+REPORT_ROWS: dict[str, ReportRow] = {
+    name: ReportRow(m.title, "search", i, learned=m.learned_row)
+    for i, (name, m) in enumerate(METHODS.items())
+}
 
 # Keys of the search section the pipeline sets from its own top level.
 _FROM_PIPELINE = ("dataset", "data_dir", "format", "negative_label", "strict", "encoder",
@@ -46,7 +55,7 @@ def search_config(cfg: PipelineConfig, out: Path | str = "search", where: str = 
         raise ConfigError(f"{where}.search: {clash} are set at the top level of the config "
                           "(top_k is the top-level 'top')")
     data = {**cfg.search, "dataset": cfg.dataset, "encoder": cfg.encoder, "space": cfg.space,
-            "method": cfg.method if cfg.method in SEARCH_METHODS else "autorc",
+            "method": cfg.method if cfg.method in METHODS else "autorc",
             "seed": cfg.seed, "out": str(out), "resume": True, "top_k": cfg.top,
             **cfg.task_keys()}
     data.setdefault("progress", False)
@@ -68,25 +77,42 @@ def search_config(cfg: PipelineConfig, out: Path | str = "search", where: str = 
         raise ConfigError(msg if msg.startswith(where) else f"{where}.search: {msg}") from None
 
 
-def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> PipelineConfig:
-    """Read and fully validate a pipeline YAML (the search section included)."""
-    cfg = load_pipeline_config(path, overrides)
-    if cfg.method in SEARCH_METHODS:
-        search_config(cfg, where=str(path))
+def check_config(cfg: PipelineConfig, where: str = "config") -> PipelineConfig:
+    """Refuse a method or space outside the tables, and a bad search section."""
+    methods = [*METHODS, RANDOM, *PRESETS]
+    if cfg.method not in methods:
+        raise ConfigError(f"{where}: method: {cfg.method!r} is not one of {methods}")
+    if cfg.space not in SPACES:
+        raise ConfigError(f"{where}: space: {cfg.space!r} is not one of {list(SPACES)}")
+    if cfg.searches():
+        search_config(cfg, where=where)
     return cfg
 
 
-def make_search_fn(on_reward: RewardFn | None = None, interval: float = 10.0):
-    """A ``search_fn`` for :func:`autorc_nni.pipeline.run_pipeline` running the real search.
+def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> PipelineConfig:
+    """Read and fully validate a pipeline YAML (the search section included)."""
+    return check_config(load_pipeline_config(path, overrides), str(path))
+
+
+class Search:
+    """The ``search_fn`` of :func:`autorc_nni.pipeline.run_pipeline`: runs the real search
+    (:func:`strategies.search.run_search`) and knows the report row of every method.
 
     ``on_reward(step, mean reward)`` (optional) is called at most every ``interval`` seconds
     with the mean reward of the steps since the last call, and once more after the last step.
     """
 
-    def search(cfg: PipelineConfig, out: Path) -> list[dict[str, Any]]:
+    methods = REPORT_ROWS
+
+    def __init__(self, on_reward: RewardFn | None = None, interval: float = 10.0) -> None:
+        self.on_reward = on_reward
+        self.interval = interval
+
+    def __call__(self, cfg: PipelineConfig, out: Path) -> list[dict[str, Any]]:
         from strategies.search import run_search
 
         scfg = search_config(cfg, out)
+        on_reward, interval = self.on_reward, self.interval
         pending: list[float] = []
         last = [time.monotonic(), -1]  # time of the last report, last step seen
 
@@ -108,8 +134,6 @@ def make_search_fn(on_reward: RewardFn | None = None, interval: float = 10.0):
             raise ConfigError(f"{out}: the search stopped before its last step")
         return [{"architecture": r.architecture, "score": r.score} for r in result.ranking]
 
-    return search
-
 
 def run(
     cfg: PipelineConfig,
@@ -120,10 +144,9 @@ def run(
     reward_interval: float = 10.0,
 ) -> dict[str, Any]:
     """Run (or resume) the whole protocol of ``cfg`` in ``run_dir``, the search included."""
-    if cfg.method in SEARCH_METHODS:
-        search_config(cfg, Path(run_dir) / "search")  # refuse a bad search section up front
+    check_config(cfg)  # refuse a bad method, space or search section up front
     space = task_space(cfg.space, cfg.task)  # span NER drops span=tokens and c1
     return run_pipeline(
-        cfg, run_dir, search_fn=make_search_fn(on_reward, reward_interval), train_fn=train_fn,
+        cfg, run_dir, search_fn=Search(on_reward, reward_interval), train_fn=train_fn,
         space=(space_decisions(space), fixed_values(space)), on_event=on_event,
     )

@@ -50,16 +50,15 @@ from autorc_nni.files import atomic_torch_save, atomic_write_json, atomic_write_
 from autorc_nni.tasks import TaskOptions, check_task
 from autorc_nni.train import load_checkpoint, peak_rss_mb, resolve_device, seed_everything
 from strategies.autorc import (
-    METHODS,
     AutoRCLightningModule,
     AutoRCStrategy,
     ChildBatches,
     RewardBatches,
     SupernetTrainingModule,
     make_evaluator,
-    method_switches,
     to_architecture,
 )
+from strategies.methods import METHODS, get_method
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +119,7 @@ class SearchConfig:
     pooler_kwargs: dict[str, dict[str, Any]] = field(default_factory=dict)  # e.g. {"dr": {...}}
 
     def __post_init__(self) -> None:
-        method_switches(self.method)  # a clear error for an unknown method
+        get_method(self.method)  # a clear error for an unknown method
         check_task(self.task)
         # None: the settings measured for the encoder (autorc_nni.encoders), resolved here so
         # that summary.json and the checkpoint record the values used
@@ -511,7 +510,7 @@ def build_supernet(cfg: SearchConfig, encoder: torch.nn.Module, num_labels: int)
     from search_spaces.supernet import AutoRCSupernet
 
     return AutoRCSupernet(
-        encoder, num_labels, space=cfg.search_space, sharing=method_switches(cfg.method).sharing,
+        encoder, num_labels, space=cfg.search_space, sharing=get_method(cfg.method).sharing,
         copies=cfg.num_copies, max_len=cfg.max_len, dropout=cfg.dropout,
         pooler_kwargs=copy.deepcopy(cfg.pooler_kwargs) or None,
     )

@@ -10,6 +10,7 @@ import pytest
 from autorc_nni.architecture import PRESETS, Architecture
 from autorc_nni.config import ConfigError
 from autorc_nni.pipeline import load_pipeline_config, pipeline_config_from_dict, run_pipeline
+from tests.fakes import searching
 
 
 class FakeTrain:
@@ -28,6 +29,8 @@ class FakeTrain:
 
 def fake_search(n: int):
     calls = []
+
+    @searching
 
     def search(cfg, out: Path):
         calls.append(out)
@@ -99,8 +102,8 @@ def test_run_dir_of_another_config_is_refused(tmp_path: Path) -> None:
     ({"hpo": {"trials": "10"}}, "hpo.trials"),
     ({"seeds": {"n": 0}}, "n"),
     ({"top": 0}, "top"),
-    ({"method": "enas"}, "method"),
-    ({"space": "M9"}, "space"),
+    ({"method": ""}, "method"),
+    ({"space": 3}, "space"),
     ({"train": {"epochs": 0}}, "epochs"),
     ({"train": {"epoch": 2}}, "epoch"),
     ({"train": {"lr": 0.1}}, "lr"),
@@ -115,6 +118,17 @@ def test_bad_config_is_refused_naming_the_key(tmp_path: Path, patch: dict, key: 
     with pytest.raises(ConfigError, match=key) as e:
         load_pipeline_config(path)
     assert str(path) in str(e.value)
+
+
+def test_a_method_no_layer_can_run_is_refused_before_any_work(tmp_path: Path) -> None:
+    """The library knows random and the presets; a search method needs a search layer that
+    lists it (strategies.pipeline checks the names against its tables when a config loads)."""
+    cfg = pipeline_config_from_dict({**SMALL, "method": "enas"})
+    with pytest.raises(ConfigError, match=r"'enas' is not one of \['naive-enas', 'autorc', 'random'"):
+        run_pipeline(cfg, tmp_path / "a", search_fn=fake_search(1), train_fn=FakeTrain())
+    with pytest.raises(ConfigError, match="a search method needs the search layer"):
+        run_pipeline(pipeline_config_from_dict(SMALL), tmp_path / "b", train_fn=FakeTrain())
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
 
 
 def test_yaml_errors_and_overrides(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ import pytest
 from autorc_nni.architecture import PRESETS, Architecture
 from autorc_nni.pipeline import pipeline_config_from_dict, run_pipeline
 from autorc_nni.report import ReportError, cells, collect, write_report
+from tests.fakes import searching
 
 
 def fake_train(kw: dict, report=None) -> dict:
@@ -19,6 +20,9 @@ def fake_train(kw: dict, report=None) -> dict:
     dev = 0.4 + 0.05 * len(arch.slots()) + kw["lr"] * 100 + 0.003 * kw["seed"] + ds_bonus
     return {"dev": {"score": dev}, "test": {"score": dev - 0.02 * (kw["seed"] % 3)},
             "metric": "macro_f1" if kw["dataset"] == "ds_b" else "micro_f1"}
+
+
+@searching
 
 
 def fake_search(cfg, out: Path):
@@ -124,6 +128,8 @@ def test_ar_row_is_autorcs_best_model_only(tmp_path: Path) -> None:
             "hpo": {"trials": 1}, "seeds": {"n": 2}})
         run = tmp_path / method
 
+        @searching
+
         def search(cfg, out, method=method):
             # naive ENAS "finds" a model with more slots: a higher fake dev score
             arch = PRESETS["r-bert"] if method == "naive-enas" else PRESETS["bert-entity"]
@@ -154,6 +160,8 @@ def test_report_shows_the_decision_importance(tmp_path: Path) -> None:
     from autorc_nni.architecture import DECISIONS
     from autorc_nni.files import atomic_write_json
     from autorc_nni.importance import decision_importance, plot_importance
+
+    @searching
 
     def search(cfg, out: Path):
         archs = [Architecture(use_c1=c1, use_c0=c0, pool_c1="start")

@@ -6,22 +6,21 @@ import pytest
 import torch
 
 from strategies.autorc import (
-    METHODS,
     AutoRCStrategy,
     ChildBatches,
     RewardBatches,
     SearchError,
     SupernetTrainingModule,
     make_evaluator,
-    method_switches,
     to_architecture,
 )
+from strategies.methods import METHODS, get_method
 from tests.strategies.toy import FIXED, ToySpace, toy_collate, toy_rows
 
 
 def _search(copies=2, warmup_steps=0, steps=6, method="autorc", lr=1e-2, controller_lr=1e-2, seed=0):
     torch.manual_seed(seed)
-    space = ToySpace(copies=copies, sharing=method_switches(method).sharing)
+    space = ToySpace(copies=copies, sharing=get_method(method).sharing)
     tm = SupernetTrainingModule(labels=["neg", "pos"], negative_label="neg", lr=lr)
     train = ChildBatches(toy_rows(64), 4, 4, toy_collate, seed=seed, total_steps=steps)
     val = RewardBatches(toy_rows(64, seed=1), 16, toy_collate, seed=seed, total_steps=steps)
@@ -42,7 +41,7 @@ def test_methods_are_the_papers_switches():
     assert METHODS["autorc2"].copies == 1 and METHODS["autorc2"].sharing == "heterogeneous"
     assert METHODS["autorc3"].warmup_epochs == 0.0 and METHODS["autorc3"].copies == 2
     with pytest.raises(SearchError, match="unknown search method 'enas'"):
-        method_switches("enas")
+        get_method("enas")
 
 
 def test_supernet_must_match_method():

@@ -2,7 +2,8 @@
 
 Each command builds one pipeline config: the YAML given with ``--config`` (optional), then the
 command-line flags on top, then ``--set key=value`` overrides; the result is validated by
-:func:`autorc_nni.pipeline.pipeline_config_from_dict`, so a bad flag or key is refused before
+:func:`autorc_nni.pipeline.pipeline_config_from_dict` and
+:func:`strategies.pipeline.check_config` (the method and space tables), so a bad flag or key is refused before
 anything trains.
 """
 
@@ -20,6 +21,7 @@ from autorc_nni.pipeline import (
     pipeline_config_from_dict,
     set_dotted,
 )
+from strategies.pipeline import check_config
 
 # flag dest -> dotted key of the pipeline config
 _FLAGS = {
@@ -183,7 +185,7 @@ def build_config(args: argparse.Namespace, **fixed: Any) -> PipelineConfig:
     for key, value in parse_overrides(getattr(args, "overrides", [])).items():
         set_dotted(data, key, value, where)
     data.setdefault("train", {}).setdefault("progress", False)
-    cfg = pipeline_config_from_dict(data, where)
+    cfg = check_config(pipeline_config_from_dict(data, where), where)
     announce_format(cfg.dataset, cfg.format, cfg.task)
     return cfg
 

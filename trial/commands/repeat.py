@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import asdict
 from pathlib import Path
 
 from autorc_nni.architecture import PRESETS, resolve_architecture
 from autorc_nni.config import ConfigError
 from autorc_nni.files import atomic_write_json
 from autorc_nni.hpo import evaluate_architecture, run_seeds
+from autorc_nni.pipeline import fixed_row
 from trial.commands._common import (
     add_data_args,
     add_hpo_args,
@@ -62,7 +64,8 @@ def run(args: argparse.Namespace) -> int:
     cfg = build_config(args)
     label = args.label or (args.arch if args.arch in PRESETS else Path(args.arch).stem)
     meta = {"method": args.arch if args.arch in PRESETS else "architecture", "label": label,
-            "dataset": cfg.dataset}
+            "dataset": cfg.dataset,
+            "row": asdict(fixed_row(args.arch if args.arch in PRESETS else label, args.label))}
     out = Path(args.out)
     params = _explicit(args)
     if args.hpo and params:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import argparse
 
-from strategies.autorc import METHODS
+from strategies.methods import METHODS
 from strategies.search import run_search, search_config_from_dict
 from trial.commands._common import TASK_FLAGS, add_strict_arg, add_task_args, flat_config
 

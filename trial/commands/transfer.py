@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import asdict
 from pathlib import Path
 
 from autorc_nni.architecture import Architecture, resolve_architecture
 from autorc_nni.config import ConfigError
 from autorc_nni.hpo import evaluate_architecture
+from autorc_nni.pipeline import ReportRow
 from trial.commands._common import (
     add_data_args,
     add_hpo_args,
@@ -68,6 +70,7 @@ def run(args: argparse.Namespace) -> int:
                           "(use `autorc repeat` for that)")
     src = Path(str(source)).name
     meta = {"method": "transfer", "label": f"AR_{src}", "dataset": cfg.dataset,
+            "row": asdict(ReportRow(f"AR_{src}", "learned")),
             "transfer_from": str(source), "source_file": str(args.arch)}
     r = evaluate_architecture(arch, cfg.train_base(), cfg.hpo, cfg.seeds, args.out, meta=meta)
     print(f"AR_{src} on {cfg.dataset}")

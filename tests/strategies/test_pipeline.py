@@ -1,0 +1,32 @@
+"""The search layer's tables as the protocol sees them: methods, spaces, report rows."""
+
+from __future__ import annotations
+
+import pytest
+
+from autorc_nni.config import ConfigError
+from autorc_nni.pipeline import pipeline_config_from_dict
+from strategies.methods import METHODS
+from strategies.pipeline import REPORT_ROWS, Search, check_config
+from tests.fakes import ROWS
+
+
+def test_every_method_has_its_report_row_in_table_order():
+    assert list(REPORT_ROWS) == list(METHODS)
+    assert [r.order for r in REPORT_ROWS.values()] == list(range(len(METHODS)))
+    assert {n for n, r in REPORT_ROWS.items() if r.learned} == {"autorc"}
+    assert Search().methods is REPORT_ROWS
+    for name, row in ROWS.items():  # the library tests' stand-in agrees with the real table
+        assert REPORT_ROWS[name] == row
+
+
+@pytest.mark.parametrize(("key", "value"), [("method", "enas"), ("space", "M9")])
+def test_a_name_outside_the_tables_is_refused(key, value):
+    cfg = pipeline_config_from_dict({key: value})
+    with pytest.raises(ConfigError, match=rf"x.yml: {key}: '{value}' is not one of"):
+        check_config(cfg, "x.yml")
+
+
+def test_random_and_presets_need_no_search_section():
+    for method in ("random", "bert-entity"):
+        assert check_config(pipeline_config_from_dict({"method": method})).method == method
