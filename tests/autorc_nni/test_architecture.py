@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import math
-
 import json
+import math
 import random
 
 import pytest
@@ -13,14 +12,14 @@ from autorc_nni.architecture import (
     DECISIONS,
     FAMILIES,
     FORMAT_NAMES,
-    POOLER_NAMES,
     PARTS,
+    POOLER_NAMES,
     PRESETS,
     SLOTS,
     Architecture,
     ArchitectureError,
-    resolve_architecture,
     readable,
+    resolve_architecture,
     space_size,
 )
 from trial.cli import main

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import itertools
 import math
+from pathlib import Path
 
 import pytest
 
@@ -61,12 +60,12 @@ def test_m3_with_markers_is_bert_entity():
 
 
 # Option counts of each family, read from the tables (a new pooler changes P, not these tests).
-F, E, P, I = (len(t) for t in (FORMAT_NAMES, POSENC_NAMES, POOLER_NAMES, INTERACTION_NAMES))
+F, E, P, X = (len(t) for t in (FORMAT_NAMES, POSENC_NAMES, POOLER_NAMES, INTERACTION_NAMES))
 
 
 def test_literal_sizes():
     # the paper's M: span, posenc, 5 poolers, 5 switches, e1e2 and 3 context interactions
-    assert S.space_size("M") == space_size() == F * E * P**5 * 2**5 * I * I**3
+    assert S.space_size("M") == space_size() == F * E * P**5 * 2**5 * X * X**3
     assert S.space_size("M1") == F * E * P**5 * 2**5
     assert S.space_size("M2") == F * E * 2**5
     assert S.space_size("M3") == F
