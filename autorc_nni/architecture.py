@@ -69,8 +69,18 @@ DECISIONS: dict[str, tuple[Any, ...]] = {
 
 # Classifier feature slots, in the order features are concatenated in the fixed model.
 SLOTS: tuple[str, ...] = (
-    "e1", "e2", "c0", "c1", "c2", "e1e2",
-    "c0e1", "c0e2", "c1e1", "c1e2", "c2e1", "c2e2",
+    "e1",
+    "e2",
+    "c0",
+    "c1",
+    "c2",
+    "e1e2",
+    "c0e1",
+    "c0e2",
+    "c1e1",
+    "c1e2",
+    "c2e1",
+    "c2e2",
 )
 
 
@@ -237,7 +247,9 @@ class Architecture:
             lines.append(f"part {p:<3}         : {pooler:<22} {used}")
         lines.append(f"e1 x e2          : {readable('inter_e1e2', self.inter_e1e2)}")
         for c in CONTEXT_PARTS:
-            lines.append(f"{c} x (e1, e2)    : {readable(f'inter_{c}', getattr(self, f'inter_{c}'))}")
+            lines.append(
+                f"{c} x (e1, e2)    : {readable(f'inter_{c}', getattr(self, f'inter_{c}'))}"
+            )
         lines.append(f"classifier slots : {', '.join(self.slots())}")
         return "\n".join(lines)
 
@@ -246,24 +258,53 @@ PRESETS: dict[str, Architecture] = {
     # Span NER baseline (Eberts & Ulges 2020, SpERT): the sentence unchanged, the max-pooled span
     # and the [CLS] context (c0 by start pooling: BERT's pooler over [CLS]).
     "spert-like": Architecture(
-        span="standard", posenc="none", pool_e1="max", pool_c0="start",
-        use_e1=True, use_e2=False, use_c0=True, use_c1=False, use_c2=False,
+        span="standard",
+        posenc="none",
+        pool_e1="max",
+        pool_c0="start",
+        use_e1=True,
+        use_e2=False,
+        use_c0=True,
+        use_c1=False,
+        use_c2=False,
     ),
     # Coreference mention-pair baseline: markers, start-pooled antecedent and anaphor, no
     # context (the architecture of bert-entity, named for the coreference rows).
     "pair-baseline": Architecture(
-        span="markers", posenc="none", pool_e1="start", pool_e2="start",
-        use_e1=True, use_e2=True, use_c0=False, use_c1=False, use_c2=False,
+        span="markers",
+        posenc="none",
+        pool_e1="start",
+        pool_e2="start",
+        use_e1=True,
+        use_e2=True,
+        use_c0=False,
+        use_c1=False,
+        use_c2=False,
     ),
     # Wu & He 2019: averaged entity spans plus [CLS].
     "r-bert": Architecture(
-        span="markers", posenc="none", pool_e1="avg", pool_e2="avg", pool_c0="start",
-        use_e1=True, use_e2=True, use_c0=True, use_c1=False, use_c2=False,
+        span="markers",
+        posenc="none",
+        pool_e1="avg",
+        pool_e2="avg",
+        pool_c0="start",
+        use_e1=True,
+        use_e2=True,
+        use_c0=True,
+        use_c1=False,
+        use_c2=False,
     ),
     # Baldini Soares et al. 2019: start markers of both entities.
     "bert-entity": Architecture(
-        span="markers", posenc="none", pool_e1="start", pool_e2="start",
-        use_e1=True, use_e2=True, use_c0=False, use_c1=False, use_c2=False,
+        span="markers",
+        posenc="none",
+        pool_e1="start",
+        pool_e2="start",
+        use_e1=True,
+        use_e2=True,
+        use_c0=False,
+        use_c1=False,
+        use_c2=False,
     ),
 }
 # The hand-made presets' row names in reports and where each comes from (in report order).
@@ -308,8 +349,10 @@ def preset_source(name: str) -> str:
         if m.get("source_run"):
             bits.append(f"run {m['source_run']}")
         if m.get("test_mean") is not None:
-            bits.append(f"test {100 * m['test_mean']:.2f} ± {100 * (m.get('test_std') or 0):.2f}"
-                        f" over {m.get('n_seeds', '?')} seeds")
+            bits.append(
+                f"test {100 * m['test_mean']:.2f} ± {100 * (m.get('test_std') or 0):.2f}"
+                f" over {m.get('n_seeds', '?')} seeds"
+            )
         if m.get("command"):
             bits.append(f"command: {m['command']}")
         return "; ".join(bits)

@@ -123,7 +123,9 @@ class BucketBatchSampler(Sampler[list[int]]):
             if self.shuffle:
                 rng.shuffle(bucket)
                 bucket.sort(key=key)  # similar lengths side by side
-            batches += [bucket[i : i + self.batch_size] for i in range(0, len(bucket), self.batch_size)]
+            batches += [
+                bucket[i : i + self.batch_size] for i in range(0, len(bucket), self.batch_size)
+            ]
         if self.drop_last:
             batches = [b for b in batches if len(b) == self.batch_size]
         if self.shuffle:
@@ -164,9 +166,11 @@ def make_loader(
     :class:`BucketBatchSampler`); shuffling is deterministic for ``seed``."""
     collate_fn = partial(collate, formats=tuple(formats), max_len=max_len, pad_id=pad_id)
     if bucket:
-        sampler = BucketBatchSampler(row_lengths(rows, formats), batch_size, shuffle, seed,
-                                     groups=groups)
+        sampler = BucketBatchSampler(
+            row_lengths(rows, formats), batch_size, shuffle, seed, groups=groups
+        )
         return DataLoader(rows, batch_sampler=sampler, collate_fn=collate_fn)
     gen = torch.Generator().manual_seed(seed)
-    return DataLoader(rows, batch_size=batch_size, shuffle=shuffle, generator=gen,
-                      collate_fn=collate_fn)
+    return DataLoader(
+        rows, batch_size=batch_size, shuffle=shuffle, generator=gen, collate_fn=collate_fn
+    )

@@ -35,28 +35,68 @@ SYMBOL = {"dot": "⊙", "minus": "|−|"}
 
 # What the input sequence looks like in each part, per input format.
 TOKENS = {
-    "markers": {"c0": "[CLS] w …", "e1": "[E1] head [/E1]", "c1": "… w …",
-                "e2": "[E2] tail [/E2]", "c2": "… w [SEP]"},
-    "tokens": {"c0": "[CLS] w …", "e1": "[ENTITY-1]", "c1": "… w …",
-               "e2": "[ENTITY-2]", "c2": "… w [SEP]"},
-    "standard": {"c0": "[CLS] w …", "e1": "head words", "c1": "… w …",
-                 "e2": "tail words", "c2": "… w [SEP]"},
+    "markers": {
+        "c0": "[CLS] w …",
+        "e1": "[E1] head [/E1]",
+        "c1": "… w …",
+        "e2": "[E2] tail [/E2]",
+        "c2": "… w [SEP]",
+    },
+    "tokens": {
+        "c0": "[CLS] w …",
+        "e1": "[ENTITY-1]",
+        "c1": "… w …",
+        "e2": "[ENTITY-2]",
+        "c2": "… w [SEP]",
+    },
+    "standard": {
+        "c0": "[CLS] w …",
+        "e1": "head words",
+        "c1": "… w …",
+        "e2": "tail words",
+        "c2": "… w [SEP]",
+    },
 }
 
 
 def _box(ax, x, y, w, h, text, face, *, dashed=False, size=9, bold=False, alpha=1.0):
-    ax.add_patch(FancyBboxPatch(
-        (x - w / 2, y - h / 2), w, h, boxstyle="round,pad=0.02,rounding_size=0.12",
-        facecolor=face, edgecolor="#555555" if dashed else "#222222", alpha=alpha,
-        linestyle="--" if dashed else "-", linewidth=1.0 if dashed else 1.3,
-    ))
-    ax.text(x, y, text, ha="center", va="center", fontsize=size,
-            color="#888888" if dashed else "#111111", weight="bold" if bold else "normal")
+    ax.add_patch(
+        FancyBboxPatch(
+            (x - w / 2, y - h / 2),
+            w,
+            h,
+            boxstyle="round,pad=0.02,rounding_size=0.12",
+            facecolor=face,
+            edgecolor="#555555" if dashed else "#222222",
+            alpha=alpha,
+            linestyle="--" if dashed else "-",
+            linewidth=1.0 if dashed else 1.3,
+        )
+    )
+    ax.text(
+        x,
+        y,
+        text,
+        ha="center",
+        va="center",
+        fontsize=size,
+        color="#888888" if dashed else "#111111",
+        weight="bold" if bold else "normal",
+    )
 
 
 def _arrow(ax, xy0, xy1, color="#333333", style="-|>", lw=1.2, rad=0.0):
-    ax.add_patch(FancyArrowPatch(xy0, xy1, arrowstyle=style, mutation_scale=11, color=color,
-                                 linewidth=lw, connectionstyle=f"arc3,rad={rad}"))
+    ax.add_patch(
+        FancyArrowPatch(
+            xy0,
+            xy1,
+            arrowstyle=style,
+            mutation_scale=11,
+            color=color,
+            linewidth=lw,
+            connectionstyle=f"arc3,rad={rad}",
+        )
+    )
 
 
 def architecture_figure(arch: Architecture, title: str | None = None) -> Figure:
@@ -71,7 +111,9 @@ def architecture_figure(arch: Architecture, title: str | None = None) -> Figure:
 
     # 1. input sequence, five parts
     y_tok = 0.35
-    ax.text(0.05, y_tok + 0.62, f"input: {readable('span', arch.span)}", fontsize=10, style="italic")
+    ax.text(
+        0.05, y_tok + 0.62, f"input: {readable('span', arch.span)}", fontsize=10, style="italic"
+    )
     for p in ORDER:
         _box(ax, X[p], y_tok, WIDTH, 0.55, TOKENS[arch.span][p], COLOR[p], size=8.5)
         ax.text(X[p], y_tok - 0.47, p, ha="center", va="center", fontsize=9, weight="bold")
@@ -84,8 +126,7 @@ def architecture_figure(arch: Architecture, title: str | None = None) -> Figure:
         "concat": "embeddings",
         "none": "embeddings (no entity positional encoding)",
     }[arch.posenc]
-    _box(ax, 5.9, y_emb, 11.2, 0.5, emb_text, "#ffe8a3" if add else "#f2f2f2", size=9,
-         bold=add)
+    _box(ax, 5.9, y_emb, 11.2, 0.5, emb_text, "#ffe8a3" if add else "#f2f2f2", size=9, bold=add)
     for p in ORDER:
         _arrow(ax, (X[p], y_tok + 0.3), (X[p], y_emb - 0.27))
 
@@ -98,9 +139,17 @@ def architecture_figure(arch: Architecture, title: str | None = None) -> Figure:
     y_cat = 4.05
     top = y_enc + 0.5
     if arch.posenc == "concat":
-        _box(ax, 5.9, y_cat, 11.2, 0.42,
-             "⊕ entity pos. enc. of e1, e2 (concat to output, 2 × 12): parts are H + 24 wide",
-             "#ffe8a3", size=9, bold=True)
+        _box(
+            ax,
+            5.9,
+            y_cat,
+            11.2,
+            0.42,
+            "⊕ entity pos. enc. of e1, e2 (concat to output, 2 × 12): parts are H + 24 wide",
+            "#ffe8a3",
+            size=9,
+            bold=True,
+        )
         top = y_cat + 0.21
 
     # 5. poolers
@@ -110,10 +159,19 @@ def architecture_figure(arch: Architecture, title: str | None = None) -> Figure:
         label = f"{p}\n{readable(f'pool_{p}', arch.pooler(p))}" if on else f"{p}\n(not used)"
         if on and p not in used:
             label += "\n(in interactions only)"
-        _box(ax, X[p], y_pool, WIDTH, 0.95, label, COLOR[p] if on else GREY, dashed=not on,
-             size=9 if label.count("\n") < 2 else 8, bold=on)
-        _arrow(ax, (X[p], top + 0.02), (X[p], y_pool - 0.5),
-               color="#333333" if on else "#bbbbbb")
+        _box(
+            ax,
+            X[p],
+            y_pool,
+            WIDTH,
+            0.95,
+            label,
+            COLOR[p] if on else GREY,
+            dashed=not on,
+            size=9 if label.count("\n") < 2 else 8,
+            bold=on,
+        )
+        _arrow(ax, (X[p], top + 0.02), (X[p], y_pool - 0.5), color="#333333" if on else "#bbbbbb")
 
     # 6. interactions
     y_feat = 8.6
@@ -129,8 +187,15 @@ def architecture_figure(arch: Architecture, title: str | None = None) -> Figure:
         for src in (a, b):
             _arrow(ax, (X[src], y_pool + 0.5), (x, y - 0.27), color=COLOR[src], lw=1.4)
         ax.add_patch(Circle((x, y), 0.27, facecolor="white", edgecolor="#222222", lw=1.3))
-        ax.text(x, y, SYMBOL[arch.interaction(slot)], ha="center", va="center", fontsize=10,
-                weight="bold")
+        ax.text(
+            x,
+            y,
+            SYMBOL[arch.interaction(slot)],
+            ha="center",
+            va="center",
+            fontsize=10,
+            weight="bold",
+        )
         ax.text(x + 0.32, y + 0.2, f"{a}×{b}", fontsize=7.5, color="#444444")
 
     # 7. features: one cell per slot, then the classifier
@@ -146,8 +211,17 @@ def architecture_figure(arch: Architecture, title: str | None = None) -> Figure:
         src = (X[slot], y_pool + 0.5) if slot in PARTS else (nodes[slot][0], nodes[slot][1] + 0.27)
         _arrow(ax, src, (cx, y_feat - 0.27), color="#333333", lw=1.1)
     y_clf = 9.75
-    _box(ax, 5.9, y_clf, 5.2, 0.6, "classifier: dropout + linear → softmax", "#e9d8fd",
-         size=10, bold=True)
+    _box(
+        ax,
+        5.9,
+        y_clf,
+        5.2,
+        0.6,
+        "classifier: dropout + linear → softmax",
+        "#e9d8fd",
+        size=10,
+        bold=True,
+    )
     _arrow(ax, (5.9, y_feat + 0.27), (5.9, y_clf - 0.32))
 
     ax.set_title(title or "architecture", fontsize=13, weight="bold", loc="left")

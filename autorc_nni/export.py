@@ -81,18 +81,40 @@ def train_command(config: dict[str, Any], arch_file: str = "architecture.json") 
     the main flags, then ``--set`` for every other key that differs from the default."""
     from autorc_nni.train import TrainConfig
 
-    flags = {"dataset": "--dataset", "data_dir": "--data-root", "format": "--format",
-             "encoder": "--encoder", "lr": "--lr", "batch_size": "--batch-size",
-             "warmup": "--warmup", "epochs": "--epochs", "seed": "--seed",
-             "max_len": "--max-len", "limit_train": "--limit-train", "limit_eval": "--limit-eval"}
-    skip = {"arch", "out", "resume", "progress", "num_threads", "device", "log_every",
-            "checkpoint_every", "keep_checkpoint", "stop_after_steps"}
+    flags = {
+        "dataset": "--dataset",
+        "data_dir": "--data-root",
+        "format": "--format",
+        "encoder": "--encoder",
+        "lr": "--lr",
+        "batch_size": "--batch-size",
+        "warmup": "--warmup",
+        "epochs": "--epochs",
+        "seed": "--seed",
+        "max_len": "--max-len",
+        "limit_train": "--limit-train",
+        "limit_eval": "--limit-eval",
+    }
+    skip = {
+        "arch",
+        "out",
+        "resume",
+        "progress",
+        "num_threads",
+        "device",
+        "log_every",
+        "checkpoint_every",
+        "keep_checkpoint",
+        "stop_after_steps",
+    }
     defaults = {f.name: f.default for f in fields(TrainConfig)}
     argv = ["autorc", "train", "--arch", arch_file]
     for key, flag in flags.items():
         value = config.get(key)
-        if value is not None and (key in ("dataset", "encoder", "lr", "batch_size", "warmup",
-                                          "epochs", "seed") or value != defaults.get(key)):
+        if value is not None and (
+            key in ("dataset", "encoder", "lr", "batch_size", "warmup", "epochs", "seed")
+            or value != defaults.get(key)
+        ):
             if key == "dataset" and config.get("data_dir") is None and "/" in str(value):
                 argv += ["--data", str(value)]
                 continue
@@ -108,8 +130,9 @@ def _pct(x: float | None) -> str:
     return "-" if x is None else f"{100 * x:.2f}"
 
 
-def _card(arch: Architecture, metrics: dict[str, Any], result: dict[str, Any] | None,
-          source: Path) -> str:
+def _card(
+    arch: Architecture, metrics: dict[str, Any], result: dict[str, Any] | None, source: Path
+) -> str:
     cfg = metrics.get("config", {})
     metric = metrics.get("metric", "micro_f1")
     dataset = cfg.get("dataset", "?")
@@ -130,9 +153,9 @@ def _card(arch: Architecture, metrics: dict[str, Any], result: dict[str, Any] | 
         "",
         "```python",
         "import autorc_nni as ar",
-        "model = ar.RCModel.from_pretrained(\"PATH/TO/THIS/FOLDER\")",
-        "model.predict([{\"text\": \"The fire was caused by a cigarette.\", "
-        "\"h\": {\"pos\": [4, 8]}, \"t\": {\"pos\": [25, 34]}}])   # [(label, probability)]",
+        'model = ar.RCModel.from_pretrained("PATH/TO/THIS/FOLDER")',
+        'model.predict([{"text": "The fire was caused by a cigarette.", '
+        '"h": {"pos": [4, 8]}, "t": {"pos": [25, 34]}}])   # [(label, probability)]',
         "```",
         "",
         "## Architecture",
@@ -154,32 +177,66 @@ def _card(arch: Architecture, metrics: dict[str, Any], result: dict[str, Any] | 
         d = data.get(split)
         if d:
             dropped = sum((d.get("dropped") or {}).values())
-            lines.append(f"| {split} | {d.get('examples')} | {d.get('featurized')} | "
-                         f"{d.get('truncated')} | {dropped} |")
-    lines += ["", "## Scores", "",
-              f"Metric: `{metric}` (in %). The model chosen on dev, never on test.", ""]
+            lines.append(
+                f"| {split} | {d.get('examples')} | {d.get('featurized')} | "
+                f"{d.get('truncated')} | {dropped} |"
+            )
+    lines += [
+        "",
+        "## Scores",
+        "",
+        f"Metric: `{metric}` (in %). The model chosen on dev, never on test.",
+        "",
+    ]
     if result is not None:
         dm, ds = mean_std([float(x) for x in result["dev"]])
         tests = [float(x) for x in result.get("test") or [] if x is not None]
         tm, ts = mean_std(tests) if tests else (None, None)
         lines += [
-            "| | dev | test |", "|---|---:|---:|",
+            "| | dev | test |",
+            "|---|---:|---:|",
             f"| mean ± std over {len(result['dev'])} seed(s) | {_pct(dm)} ± {_pct(ds)} | "
             f"{_pct(tm)} ± {_pct(ts)} |",
         ]
     else:
         lines += ["| | dev | test |", "|---|---:|---:|"]
-    lines += [f"| this model (seed {cfg.get('seed')}) | "
-              f"{_pct(metrics.get('dev', {}).get('score'))} | "
-              f"{_pct((metrics.get('test') or {}).get('score'))} |", ""]
-    hp = {k: cfg.get(k) for k in ("lr", "batch_size", "warmup", "epochs", "max_len",
-                                   "weight_decay", "dropout", "grad_clip", "seed")}
-    lines += ["## Training", "",
-              "Hyper-parameters: " + ", ".join(f"`{k}={v}`" for k, v in hp.items()), "",
-              f"Best epoch on dev: {metrics.get('best_epoch')}.", "",
-              "The exact command that trained it (from this folder, with the dataset under "
-              "`$AUTORC_DATA_DIR`):", "", "```bash", train_command(cfg), "```", "",
-              f"Exported from `{source}`.", ""]
+    lines += [
+        f"| this model (seed {cfg.get('seed')}) | "
+        f"{_pct(metrics.get('dev', {}).get('score'))} | "
+        f"{_pct((metrics.get('test') or {}).get('score'))} |",
+        "",
+    ]
+    hp = {
+        k: cfg.get(k)
+        for k in (
+            "lr",
+            "batch_size",
+            "warmup",
+            "epochs",
+            "max_len",
+            "weight_decay",
+            "dropout",
+            "grad_clip",
+            "seed",
+        )
+    }
+    lines += [
+        "## Training",
+        "",
+        "Hyper-parameters: " + ", ".join(f"`{k}={v}`" for k, v in hp.items()),
+        "",
+        f"Best epoch on dev: {metrics.get('best_epoch')}.",
+        "",
+        "The exact command that trained it (from this folder, with the dataset under "
+        "`$AUTORC_DATA_DIR`):",
+        "",
+        "```bash",
+        train_command(cfg),
+        "```",
+        "",
+        f"Exported from `{source}`.",
+        "",
+    ]
     return "\n".join(lines)
 
 

@@ -20,7 +20,8 @@ Formats (word spans are end-exclusive; e1 = head, e2 = tail):
   includes its two markers. Nested spans nest the markers: the outer entity (the one containing
   the other; e1 when the spans are equal) opens first and closes last, e.g.
   ``[E1] a [E2] b [/E2] c [/E1]``; **equal spans** (span NER: one span seen through two poolers)
-  get one pair ``[E1] … [/E1]`` and e1 = e2 = that range. **Partial overlap** (words a b c with e1 = a b, e2 = b c):
+  get one pair ``[E1] … [/E1]`` and e1 = e2 = that range. **Partial overlap** (words a b c with e1
+  = a b, e2 = b c):
   markers cannot nest around both exact spans, so the entity that starts first becomes the
   outer one and is *widened to the union*:
   ``[E1] a [E2] b c [/E2] [/E1]``. The inner entity keeps its exact words; the outer one covers
@@ -136,7 +137,9 @@ class Featurizer:
         formats = tuple(formats)
         bad = [f for f in formats if f not in FORMATS]
         if bad or not formats:
-            raise FeaturizeError(f"unknown input format(s) {bad or formats}; known: {list(FORMATS)}")
+            raise FeaturizeError(
+                f"unknown input format(s) {bad or formats}; known: {list(FORMATS)}"
+            )
         if not getattr(tokenizer, "is_fast", False):
             raise FeaturizeError(
                 f"featurization needs a fast tokenizer (word_ids); got {type(tokenizer).__name__}"
@@ -170,7 +173,8 @@ class Featurizer:
     def featurize(
         self, examples: Iterable[RelationExample], label2id: Mapping[str, int]
     ) -> FeaturizedSplit:
-        """Featurize ``examples`` (labels mapped through ``label2id``), from the cache if present."""
+        """Featurize ``examples`` (labels mapped through ``label2id``), from the cache if
+        present."""
         examples = list(examples)
         labels = [self._label(ex, label2id) for ex in examples]
         key = self.fingerprint(examples, label2id)
@@ -188,8 +192,15 @@ class Featurizer:
     def fingerprint(self, examples: Sequence[RelationExample], label2id: Mapping[str, int]) -> str:
         """A hash of everything the rows depend on (the cache key)."""
         h = hashlib.sha256()
-        head = [FEATURIZE_VERSION, self._tok_hash, self.prefix, self.suffix, self.max_len,
-                list(self.formats), sorted(label2id.items())]
+        head = [
+            FEATURIZE_VERSION,
+            self._tok_hash,
+            self.prefix,
+            self.suffix,
+            self.max_len,
+            list(self.formats),
+            sorted(label2id.items()),
+        ]
         h.update(json.dumps(head).encode())
         for ex in examples:
             h.update(json.dumps([ex.tokens, ex.head, ex.tail, ex.label, ex.id]).encode())
@@ -200,10 +211,14 @@ class Featurizer:
     # building rows
     # ---------------------------------------------------------------------------------------
     def _featurize(self, examples: list[RelationExample], labels: list[int]) -> FeaturizedSplit:
-        cols: dict[str, list] = {f"{f}_{c}": [] for f in self.formats for c in ("input_ids", "spans")}
+        cols: dict[str, list] = {
+            f"{f}_{c}": [] for f in self.formats for c in ("input_ids", "spans")
+        }
         cols["label"], cols["id"] = [], []
         truncated, dropped, dropped_ids = 0, Counter(), []
-        for ex, label, (flat, off) in zip(examples, labels, self._word_pieces(examples), strict=True):
+        for ex, label, (flat, off) in zip(
+            examples, labels, self._word_pieces(examples), strict=True
+        ):
             built = [self._build(fmt, ex, flat, off) for fmt in self.formats]
             if any(b is None for b in built):
                 dropped[f"entities do not fit in max_len={self.max_len}"] += 1
@@ -226,7 +241,8 @@ class Featurizer:
         if not examples:
             return
         enc = self.tokenizer(
-            [list(ex.tokens) for ex in examples], is_split_into_words=True,
+            [list(ex.tokens) for ex in examples],
+            is_split_into_words=True,
             add_special_tokens=False,
         )
         for i, ex in enumerate(examples):
@@ -359,15 +375,19 @@ class Featurizer:
         feats = {}
         for f in self.formats:
             feats[f"{f}_input_ids"] = datasets.List(datasets.Value("int32"))
-            feats[f"{f}_spans"] = datasets.List(datasets.List(datasets.Value("int32"), length=2), length=len(PARTS))
+            feats[f"{f}_spans"] = datasets.List(
+                datasets.List(datasets.Value("int32"), length=2), length=len(PARTS)
+            )
         feats["label"] = datasets.Value("int64")
         feats["id"] = datasets.Value("string")
         return datasets.Features(feats)
 
     def _tokenizer_hash(self) -> str:
         backend = getattr(self.tokenizer, "backend_tokenizer", None)
-        text = backend.to_str() if backend is not None else json.dumps(
-            sorted(self.tokenizer.get_vocab().items())
+        text = (
+            backend.to_str()
+            if backend is not None
+            else json.dumps(sorted(self.tokenizer.get_vocab().items()))
         )
         h = hashlib.sha256(type(self.tokenizer).__name__.encode())
         h.update(text.encode())
@@ -383,8 +403,9 @@ class Featurizer:
     def _load(path: Path) -> FeaturizedSplit:
         meta = json.loads((path / "meta.json").read_text())
         rows = datasets.load_from_disk(str(path / "rows"))
-        return FeaturizedSplit(rows, meta["truncated"], Counter(meta["dropped"]),
-                               meta["dropped_ids"], from_cache=True)
+        return FeaturizedSplit(
+            rows, meta["truncated"], Counter(meta["dropped"]), meta["dropped_ids"], from_cache=True
+        )
 
     @staticmethod
     def _save(out: FeaturizedSplit, path: Path) -> None:
@@ -395,8 +416,12 @@ class Featurizer:
         datasets.disable_progress_bars()
         try:
             out.rows.save_to_disk(str(tmp / "rows"))
-            meta = {"truncated": out.truncated, "dropped": dict(out.dropped),
-                    "dropped_ids": out.dropped_ids, "version": FEATURIZE_VERSION}
+            meta = {
+                "truncated": out.truncated,
+                "dropped": dict(out.dropped),
+                "dropped_ids": out.dropped_ids,
+                "version": FEATURIZE_VERSION,
+            }
             (tmp / "meta.json").write_text(json.dumps(meta))
             try:
                 tmp.rename(path)

@@ -1,4 +1,5 @@
-"""Atomic writes: a kill never leaves a half-written checkpoint or result that later counts as done."""
+"""Atomic writes: a kill never leaves a half-written checkpoint or result that later counts as
+done."""
 
 from __future__ import annotations
 
@@ -45,8 +46,9 @@ class OutputDirError(AutoRCError, OSError):
 MIN_FREE_MB = 512  # what a run needs at least: model folders and checkpoints of MiniLM ~ 100 MB
 
 
-def check_free_space(directory: str | Path, need_mb: float = MIN_FREE_MB, what: str = "run"
-                     ) -> float:
+def check_free_space(
+    directory: str | Path, need_mb: float = MIN_FREE_MB, what: str = "run"
+) -> float:
     """Refuse to start when the disk holding ``directory`` has less than ``need_mb`` free
     (``AUTORC_MIN_FREE_MB`` overrides it); returns the free MB."""
     import shutil
@@ -57,7 +59,8 @@ def check_free_space(directory: str | Path, need_mb: float = MIN_FREE_MB, what: 
         raise OutputDirError(
             f"{directory}: only {free:.0f} MB free on its disk, the {what} needs at least "
             f"{need_mb:.0f} MB (checkpoints, models); free some space or choose another output "
-            "directory (AUTORC_MIN_FREE_MB sets the threshold)")
+            "directory (AUTORC_MIN_FREE_MB sets the threshold)"
+        )
     return free
 
 
@@ -80,8 +83,9 @@ def run_dir_lock(directory: str | Path, what: str = "run") -> Iterator[Path]:
         directory.mkdir(parents=True, exist_ok=True)
         f = open(path, "a+")  # noqa: SIM115 (held for the whole block)
     except OSError as e:
-        raise OutputDirError(f"{directory}: cannot write the {what} output here: "
-                             f"{e.strerror or e}") from None
+        raise OutputDirError(
+            f"{directory}: cannot write the {what} output here: {e.strerror or e}"
+        ) from None
     check_free_space(directory, what=what)
     try:
         try:

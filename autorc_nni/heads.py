@@ -196,9 +196,9 @@ def assemble_features(
     return torch.cat(feats, dim=-1)  # (B, S·D)
 
 
-
-def encode_with_posenc(encoder: nn.Module, posenc: PositionalEncoding,
-                       inputs: dict[str, torch.Tensor]) -> torch.Tensor:
+def encode_with_posenc(
+    encoder: nn.Module, posenc: PositionalEncoding, inputs: dict[str, torch.Tensor]
+) -> torch.Tensor:
     """The token states the poolers see: ``input_ids (B, L)`` -> ``(B, L, out_dim)``.
 
     Shared by ``RCModel`` and the supernet. When the input is not changed per statement
@@ -221,6 +221,7 @@ def encode_with_posenc(encoder: nn.Module, posenc: PositionalEncoding,
             states = encoder(input_ids=ids, attention_mask=attn).last_hidden_state  # (B, L, H)
     return posenc.extend(states, dist)  # (B, L, D)
 
+
 class Classifier(nn.Module):
     """Dropout + linear over the concatenated active features: ``(B, F) -> (B, C)``."""
 
@@ -233,6 +234,7 @@ class Classifier(nn.Module):
         return self.linear(self.dropout(features))  # (B, F) -> (B, C)
 
 
-INTERACTIONS.check_names(set(INTERACTION_NAMES) - {"none"},
-                         "autorc_nni.architecture.INTERACTION_NAMES")
+INTERACTIONS.check_names(
+    set(INTERACTION_NAMES) - {"none"}, "autorc_nni.architecture.INTERACTION_NAMES"
+)
 POSENCS.check_names(POSENC_NAMES, "autorc_nni.architecture.POSENC_NAMES")

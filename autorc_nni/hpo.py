@@ -1,4 +1,5 @@
-"""The evaluation protocol (docs/design.md §6, paper §5.3-§5.4): Optuna HPO, repeated seeds, baselines.
+"""The evaluation protocol (docs/design.md §6, paper §5.3-§5.4): Optuna HPO, repeated seeds,
+baselines.
 
 Every architecture that is evaluated (a searched one, a baseline preset, a random one, a
 transferred one) goes through the same two steps:
@@ -145,8 +146,9 @@ class SeedsConfig:
 # --------------------------------------------------------------------------------------------
 # Training adapter
 # --------------------------------------------------------------------------------------------
-def default_train_fn(kwargs: dict[str, Any], report: Callable[[int, float], None] | None = None
-                     ) -> dict[str, Any]:
+def default_train_fn(
+    kwargs: dict[str, Any], report: Callable[[int, float], None] | None = None
+) -> dict[str, Any]:
     """Run :func:`autorc_nni.train.train` on ``TrainConfig(**kwargs)`` (read via from_dict).
 
     ``report`` (epoch, dev score) is passed on as ``train(cfg, on_dev=report)``: the dev curve
@@ -186,10 +188,12 @@ def read_json(path: Path) -> dict[str, Any]:
         raise HPOError(f"{path}: line {e.lineno}: invalid JSON: {e.msg}") from None
 
 
-
-
-def _train_once(train_fn: TrainFn, kwargs: dict[str, Any], out: Path,
-                report: Callable[[int, float], None] | None = None) -> dict[str, Any]:
+def _train_once(
+    train_fn: TrainFn,
+    kwargs: dict[str, Any],
+    out: Path,
+    report: Callable[[int, float], None] | None = None,
+) -> dict[str, Any]:
     """Train into ``out`` unless ``out/metrics.json`` is there; return the metrics."""
     done = out / METRICS_FILE
     if done.is_file():
@@ -215,7 +219,7 @@ def open_storage(url: str | None, study_dir: Path, hpo: HPOConfig) -> tuple[Any,
         study_dir.mkdir(parents=True, exist_ok=True)
         return RDBStorage(f"sqlite:///{(study_dir / 'optuna.db').resolve()}"), True
     if url.startswith("journal:"):
-        path = Path(url[len("journal:"):]).expanduser()
+        path = Path(url[len("journal:") :]).expanduser()
         if not path.name:
             raise ConfigError(f"storage: {url!r} names no journal file (journal:PATH)")
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -226,11 +230,11 @@ def open_storage(url: str | None, study_dir: Path, hpo: HPOConfig) -> tuple[Any,
             "postgresql://…, mysql://…) nor journal:PATH"
         )
     try:
-        return RDBStorage(url, heartbeat_interval=hpo.heartbeat,
-                          grace_period=3 * hpo.heartbeat), False
+        return RDBStorage(
+            url, heartbeat_interval=hpo.heartbeat, grace_period=3 * hpo.heartbeat
+        ), False
     except (optuna.exceptions.StorageInternalError, ImportError, ValueError) as e:
         raise ConfigError(f"storage: cannot open {url!r}: {e}") from e
-
 
 
 SLOT = "slot"  # user attribute: the trial's budget slot
@@ -271,14 +275,17 @@ def slot_sampler(hpo: HPOConfig) -> Any:
             def before_trial(self, study, trial) -> None:  # noqa: ANN001
                 from optuna.trial import TrialState
 
-                held = study.get_trials(deepcopy=False, states=(
-                    TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING))
+                held = study.get_trials(
+                    deepcopy=False,
+                    states=(TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING),
+                )
                 # Only earlier trials count, in their order; one that holds no slot yet (its
                 # worker is assigning it now, or a study from before slots) takes the lowest
                 # free one, as its own worker does: two workers asking at once agree.
                 taken: set[int] = set()
-                for t in sorted((t for t in held if t.number < trial.number),
-                                key=lambda t: t.number):
+                for t in sorted(
+                    (t for t in held if t.number < trial.number), key=lambda t: t.number
+                ):
                     taken.add(t.user_attrs[SLOT] if SLOT in t.user_attrs else _lowest_free(taken))
                 slot = _lowest_free(taken)
                 study._storage.set_trial_user_attr(trial._trial_id, SLOT, slot)
@@ -290,7 +297,8 @@ def slot_sampler(hpo: HPOConfig) -> Any:
 
             def sample_independent(self, study, trial, param_name, param_distribution):  # noqa: ANN001
                 return self._per_trial[trial.number].sample_independent(
-                    study, trial, param_name, param_distribution)
+                    study, trial, param_name, param_distribution
+                )
 
             def after_trial(self, study, trial, state, values) -> None:  # noqa: ANN001
                 self._per_trial.pop(trial.number, None)
@@ -362,9 +370,17 @@ def run_hpo(
         arch.save(arch_path)
     if hpo.space.size() == 1:
         point = {k: getattr(hpo.space, k)[0] for k in HP_KEYS}
-        result = {"study": None, "best_trial": None, "best_params": point, "best_dev": None,
-                  "best_dir": None, "n_complete": 0, "budget": hpo.trials, "trials": [],
-                  "skipped": "the HPO grid has a single point: nothing to choose, no trial run"}
+        result = {
+            "study": None,
+            "best_trial": None,
+            "best_params": point,
+            "best_dev": None,
+            "best_dir": None,
+            "n_complete": 0,
+            "budget": hpo.trials,
+            "trials": [],
+            "skipped": "the HPO grid has a single point: nothing to choose, no trial run",
+        }
         atomic_write_json(done, result)
         return result
 
@@ -372,9 +388,13 @@ def run_hpo(
     storage, private = open_storage(hpo.storage, study_dir, hpo)
     name = hpo.study or f"autorc-hpo-{study_dir.resolve().name}"
     study = optuna.create_study(
-        study_name=name, storage=storage, direction="maximize", load_if_exists=True,
+        study_name=name,
+        storage=storage,
+        direction="maximize",
+        load_if_exists=True,
         sampler=slot_sampler(hpo),
-        pruner=optuna.pruners.MedianPruner(n_startup_trials=2) if hpo.pruning
+        pruner=optuna.pruners.MedianPruner(n_startup_trials=2)
+        if hpo.pruning
         else optuna.pruners.NopPruner(),
     )
     if study.user_attrs.get("architecture") not in (None, arch.to_dict()):
@@ -406,8 +426,10 @@ def run_hpo(
 
         def report(epoch: int, dev: float) -> None:
             if on_progress is not None:
-                on_progress("epoch", {"stage": "hpo_trial", "number": trial.number,
-                                      "epoch": epoch, "dev": dev})
+                on_progress(
+                    "epoch",
+                    {"stage": "hpo_trial", "number": trial.number, "epoch": epoch, "dev": dev},
+                )
             trial.report(dev, epoch)
             if hpo.pruning and trial.should_prune():
                 raise optuna.TrialPruned(f"pruned at epoch {epoch} (dev {dev:.4f})")
@@ -419,8 +441,16 @@ def run_hpo(
         if test is not None:
             trial.set_user_attr("test", test)
         if on_progress is not None:
-            on_progress("hpo_trial", {"number": trial.number, "params": params, "dev": dev,
-                                      "test": test, "budget": hpo.trials})
+            on_progress(
+                "hpo_trial",
+                {
+                    "number": trial.number,
+                    "params": params,
+                    "dev": dev,
+                    "test": test,
+                    "budget": hpo.trials,
+                },
+            )
         return dev
 
     def n_counted() -> int:
@@ -428,7 +458,8 @@ def run_hpo(
 
     if n_counted() < hpo.trials:
         study.optimize(
-            objective, catch=(),
+            objective,
+            catch=(),
             callbacks=[optuna.study.MaxTrialsCallback(hpo.trials, states=states)],
         )
     if n_counted() < hpo.trials:  # stopped from outside (another worker's stop, Ctrl-C)
@@ -528,8 +559,14 @@ def run_seeds(
         devs.append(dev)
         tests.append(test)
         dirs.append(str(out))
-    summary: dict[str, Any] = {"params": params, "metric": metric, "seeds": seeds.seeds(),
-                               "dev": devs, "test": tests, "dirs": dirs}
+    summary: dict[str, Any] = {
+        "params": params,
+        "metric": metric,
+        "seeds": seeds.seeds(),
+        "dev": devs,
+        "test": tests,
+        "dirs": dirs,
+    }
     summary["dev_mean"], summary["dev_std"] = mean_std(devs)
     if all(t is not None for t in tests):
         summary["test_mean"], summary["test_std"] = mean_std(tests)  # type: ignore[arg-type]
@@ -566,8 +603,9 @@ def evaluate_architecture(
     t0 = time.perf_counter()
     h = run_hpo(arch, train_base, hpo, out_dir / "hpo", train_fn, on_progress)
     t1 = time.perf_counter()
-    s = run_seeds(arch, train_base, h["best_params"], seeds, out_dir / "seeds", train_fn,
-                  on_progress)
+    s = run_seeds(
+        arch, train_base, h["best_params"], seeds, out_dir / "seeds", train_fn, on_progress
+    )
     t2 = time.perf_counter()
     result = {
         "kind": "architecture",
@@ -577,13 +615,27 @@ def evaluate_architecture(
         "hpo_best_dev": h["best_dev"],
         # the full training setting of the seed runs (what to pass to `autorc train`)
         "train_setting": {**train_base, **h["best_params"]},
-        "hpo_setting": {"trials": hpo.trials, "train_seed": hpo.train_seed,
-                        "space": {k: list(getattr(hpo.space, k)) for k in HP_KEYS},
-                        "skipped": h.get("skipped")},
+        "hpo_setting": {
+            "trials": hpo.trials,
+            "train_seed": hpo.train_seed,
+            "space": {k: list(getattr(hpo.space, k)) for k in HP_KEYS},
+            "skipped": h.get("skipped"),
+        },
         # wall time of this process's work on each stage (0 for a stage found finished)
         "seconds": {"hpo": round(t1 - t0, 1), "seeds": round(t2 - t1, 1)},
-        **{k: s[k] for k in ("metric", "seeds", "dev", "test", "dev_mean", "dev_std",
-                             "test_mean", "test_std")},
+        **{
+            k: s[k]
+            for k in (
+                "metric",
+                "seeds",
+                "dev",
+                "test",
+                "dev_mean",
+                "dev_std",
+                "test_mean",
+                "test_std",
+            )
+        },
     }
     atomic_write_json(done, result)
     return result
@@ -638,8 +690,10 @@ def random_architectures(
         study.tell(trial, 0.0)
         archs.append(arch)
     if len(archs) < n:
-        raise HPOError(f"could draw only {len(archs)} distinct valid architectures of {n} "
-                       f"in {max_tries} tries: the space is too small")
+        raise HPOError(
+            f"could draw only {len(archs)} distinct valid architectures of {n} "
+            f"in {max_tries} tries: the space is too small"
+        )
     return archs, rejected
 
 

@@ -98,14 +98,18 @@ def _best_option(
     }
 
 
-def _coerce(rows: Iterable[tuple[Architecture, float]]) -> tuple[list[tuple[Architecture, float]], int]:
+def _coerce(
+    rows: Iterable[tuple[Architecture, float]],
+) -> tuple[list[tuple[Architecture, float]], int]:
     """Canonical architectures with float scores; rows whose score is not finite are dropped."""
     out, dropped = [], 0
     for i, row in enumerate(rows):
         try:
             arch, score = row
         except (TypeError, ValueError):
-            raise ImportanceError(f"row {i}: expected an (Architecture, score) pair, got {row!r}") from None
+            raise ImportanceError(
+                f"row {i}: expected an (Architecture, score) pair, got {row!r}"
+            ) from None
         if isinstance(arch, Mapping):
             arch = Architecture.from_dict(dict(arch), where=f"row {i}")
         if not isinstance(arch, Architecture):
@@ -146,7 +150,9 @@ def decision_importance(
       decision, all scores equal — else ``None``.
     """
     if evaluator not in EVALUATORS:
-        raise ImportanceError(f"unknown importance evaluator {evaluator!r}; known: {list(EVALUATORS)}")
+        raise ImportanceError(
+            f"unknown importance evaluator {evaluator!r}; known: {list(EVALUATORS)}"
+        )
     data, dropped = _coerce(rows)
     n = len(data)
     free = {label: tuple(opts) for label, opts in decisions.items() if len(opts) > 1}
@@ -175,15 +181,18 @@ def decision_importance(
             "not a finding"
         )
     if n < 2:
-        result["note"] = (f"{n} scored architecture{'s' if n != 1 else ''}: at least 2 are "
-                          "needed to compare decisions")
+        result["note"] = (
+            f"{n} scored architecture{'s' if n != 1 else ''}: at least 2 are "
+            "needed to compare decisions"
+        )
         return result
     if not varying:
         result["note"] = f"no decision varies among the {n} scored architectures"
         return result
     if max(scores) == min(scores):
-        result["note"] = (f"all {n} scores are equal ({scores[0]:.4g}): no decision explains any "
-                          "variation")
+        result["note"] = (
+            f"all {n} scores are equal ({scores[0]:.4g}): no decision explains any variation"
+        )
         importances = dict.fromkeys(varying, 0.0)
     else:
         importances = _optuna_importances(data, {lb: free[lb] for lb in varying}, evaluator, seed)
@@ -196,17 +205,23 @@ def decision_importance(
 
 
 def _optuna_importances(
-    data: list[tuple[Architecture, float]], decisions: dict[str, tuple[Any, ...]], evaluator: str,
+    data: list[tuple[Architecture, float]],
+    decisions: dict[str, tuple[Any, ...]],
+    evaluator: str,
     seed: int,
 ) -> dict[str, float]:
     import optuna
     from optuna.distributions import CategoricalDistribution
 
-    distributions = {lb: CategoricalDistribution(list(_options(lb, opts)))
-                     for lb, opts in decisions.items()}
+    distributions = {
+        lb: CategoricalDistribution(list(_options(lb, opts))) for lb, opts in decisions.items()
+    }
     trials = [
-        optuna.trial.create_trial(params={lb: _value(arch, lb) for lb in decisions},
-                                  distributions=distributions, value=score)
+        optuna.trial.create_trial(
+            params={lb: _value(arch, lb) for lb in decisions},
+            distributions=distributions,
+            value=score,
+        )
         for arch, score in data
     ]
     verbosity = optuna.logging.get_verbosity()
@@ -220,7 +235,8 @@ def _optuna_importances(
     # distributions by name but labels the importances in the order ``params`` is given, so any
     # other order gives one decision's importance to another.
     got = optuna.importance.get_param_importances(
-        study, evaluator=_evaluator(evaluator, seed), params=sorted(decisions), normalize=True)
+        study, evaluator=_evaluator(evaluator, seed), params=sorted(decisions), normalize=True
+    )
     return {lb: float(got.get(lb, 0.0)) for lb in decisions}
 
 
@@ -230,17 +246,29 @@ def importance_markdown(result: Mapping[str, Any]) -> str:
     ``decision | importance | best option (mean score, n)`` (most important first), then the
     constant decisions, the note and the caution when there are any."""
     n, ev = result["n"], result["evaluator_name"]
-    lines = [f"{ev} over {n} scored architecture{'s' if n != 1 else ''}"
-             + (f" ({result['dropped']} without a finite score left out)" if result.get("dropped")
-                else "") + "."]
+    lines = [
+        f"{ev} over {n} scored architecture{'s' if n != 1 else ''}"
+        + (
+            f" ({result['dropped']} without a finite score left out)"
+            if result.get("dropped")
+            else ""
+        )
+        + "."
+    ]
     if result["decisions"]:
         lines += ["", "| decision | importance | best option (mean score, n) |", "|---|---:|---|"]
         for d in result["decisions"]:
-            lines.append(f"| {d['decision']} | {d['importance']:.3f} | {d['best_option']} "
-                         f"({d['best_mean']:.4f}, {d['best_n']}) |")
+            lines.append(
+                f"| {d['decision']} | {d['importance']:.3f} | {d['best_option']} "
+                f"({d['best_mean']:.4f}, {d['best_n']}) |"
+            )
     if result.get("constant"):
-        lines += ["", "Same value in every architecture (not evaluated): "
-                  + ", ".join(f"`{c}`" for c in result["constant"]) + "."]
+        lines += [
+            "",
+            "Same value in every architecture (not evaluated): "
+            + ", ".join(f"`{c}`" for c in result["constant"])
+            + ".",
+        ]
     if result.get("note"):
         lines += ["", f"**No importance:** {result['note']}."]
     if result.get("caution"):
@@ -275,12 +303,26 @@ def plot_importance(result: Mapping[str, Any], path: str | Path, title: str | No
             ax.set_xlabel("importance (normalized)")
             footer = result.get("caution") or result.get("note")
             if footer:
-                fig.text(0.01, 0.01, f"caution: {footer}" if result.get("caution") else footer,
-                         fontsize=7, color="#a04000", wrap=True)
+                fig.text(
+                    0.01,
+                    0.01,
+                    f"caution: {footer}" if result.get("caution") else footer,
+                    fontsize=7,
+                    color="#a04000",
+                    wrap=True,
+                )
         else:
             ax.axis("off")
-            ax.text(0.5, 0.5, result.get("note") or "no decision to show", ha="center",
-                    va="center", fontsize=10, wrap=True, transform=ax.transAxes)
+            ax.text(
+                0.5,
+                0.5,
+                result.get("note") or "no decision to show",
+                ha="center",
+                va="center",
+                fontsize=10,
+                wrap=True,
+                transform=ax.transAxes,
+            )
         fig.tight_layout(rect=(0, 0.05 if rows else 0, 1, 1))
         path.parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(path, dpi=100)

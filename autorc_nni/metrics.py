@@ -65,7 +65,9 @@ def compute_metrics(
         if bad:
             raise MetricError(f"{name} label id {bad[0]} is outside 0..{n_labels - 1}")
     if negative_label is not None and negative_label not in labels:
-        raise MetricError(f"negative label {negative_label!r} is not among the labels {list(labels)}")
+        raise MetricError(
+            f"negative label {negative_label!r} is not among the labels {list(labels)}"
+        )
     neg = labels.index(negative_label) if negative_label is not None else -1
 
     gold = [int(g) for g in gold]
@@ -78,7 +80,13 @@ def compute_metrics(
     per_label: dict[str, dict[str, float]] = {}
     for i, name in enumerate(labels):
         p, r, f = _prf(correct[i], predicted[i], support[i])
-        per_label[name] = {"p": p, "r": r, "f1": f, "support": support[i], "predicted": predicted[i]}
+        per_label[name] = {
+            "p": p,
+            "r": r,
+            "f1": f,
+            "support": support[i],
+            "predicted": predicted[i],
+        }
 
     positives = [i for i in range(n_labels) if i != neg]
     micro_p, micro_r, micro_f1 = _prf(
@@ -112,8 +120,14 @@ def compute_metrics(
 # -- SemEval-2010 Task 8 --------------------------------------------------------------------
 
 SEMEVAL_RELATIONS: tuple[str, ...] = (
-    "Cause-Effect", "Component-Whole", "Content-Container", "Entity-Destination",
-    "Entity-Origin", "Instrument-Agency", "Member-Collection", "Message-Topic",
+    "Cause-Effect",
+    "Component-Whole",
+    "Content-Container",
+    "Entity-Destination",
+    "Entity-Origin",
+    "Instrument-Agency",
+    "Member-Collection",
+    "Message-Topic",
     "Product-Producer",
 )
 SEMEVAL_OTHER = "Other"
@@ -127,9 +141,7 @@ def _undirected(label: str) -> str:
     return _DIRECTION.sub("", label)
 
 
-def semeval_official(
-    gold_labels: Sequence[str], pred_labels: Sequence[str | None]
-) -> float:
+def semeval_official(gold_labels: Sequence[str], pred_labels: Sequence[str | None]) -> float:
     """The official SemEval-2010 Task 8 score, as a fraction (the scorer prints it ×100).
 
     Macro-averaged F1 over the 9 undirected relations present in the gold labels (``Other``

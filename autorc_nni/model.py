@@ -272,8 +272,9 @@ class RCModel(nn.Module):
         # safetensors: loading never runs code; tied tensors are stored once each (cloned)
         from safetensors.torch import save_file
 
-        heads = {k: v.detach().cpu().clone().contiguous()
-                 for k, v in self.heads_state_dict().items()}
+        heads = {
+            k: v.detach().cpu().clone().contiguous() for k, v in self.heads_state_dict().items()
+        }
         save_file(heads, str(d / HEADS_FILE))
         (d / "heads.pt").unlink(missing_ok=True)
         self.encoder.save_pretrained(d / "encoder")
@@ -330,9 +331,7 @@ class RCModel(nn.Module):
         try:
             missing, unexpected = model.load_state_dict(state, strict=False)
         except RuntimeError as e:  # a shape mismatch
-            raise ModelLoadError(
-                f"{heads_path}: does not match architecture.json: {e}"
-            ) from None
+            raise ModelLoadError(f"{heads_path}: does not match architecture.json: {e}") from None
         missing = [k for k in missing if not k.startswith("encoder.")]
         if missing or unexpected:
             raise ModelLoadError(

@@ -80,6 +80,7 @@ class SearchFn(Protocol):
 
     def __call__(self, cfg: PipelineConfig, out: Path) -> list[dict[str, Any]]: ...
 
+
 # on_event(kind, data): "candidates", "hpo_trial" / "seed" (one training done, with the
 # candidate's "rank"), "evaluated" (one candidate done), "done"
 EventFn = Callable[[str, dict[str, Any]], None]
@@ -89,15 +90,19 @@ EventFn = Callable[[str, dict[str, Any]], None]
 class PipelineConfig:
     """One run of the protocol. Read from YAML with :func:`load_pipeline_config`."""
 
-    method: str = "autorc"  # a search method (strategies.methods), "random" (baseline), or a preset name
+    # a search method (strategies.methods), "random" (baseline), or a preset name
+    method: str = "autorc"
     label: str | None = None  # row name in reports; None: the method
     task: str = "rc"  # rc | ner | coref (autorc_nni.tasks): Table 1 rows for rc, Table 4 otherwise
     dataset: str = "semeval10"  # registered dataset name or a folder (then give format)
     format: str | None = None  # reader for a dataset folder (opennre, tacred, semeval, ...)
-    negative_label: str | None = None  # None: the dataset's (found in a folder's labels); "none": no negative label
-    strict: bool = False  # refuse records that cannot be relation statements (else dropped, counted)
+    # None: the dataset's (found in a folder's labels); "none": no negative label
+    negative_label: str | None = None
+    # refuse records that cannot be relation statements (else dropped, counted)
+    strict: bool = False
     data_dir: str | None = None  # data root for named datasets (default $AUTORC_DATA_DIR)
-    splits: str | None = None  # coref: a folder of {train,dev,test}.ids naming documents of the dataset folder
+    # coref: a folder of {train,dev,test}.ids naming documents of the dataset folder
+    splits: str | None = None
     task_options: TaskOptions = field(default_factory=TaskOptions)  # ner / coref options
     encoder: str = "minilm"  # minilm, tiny, an HF name or a local path
     space: str = "M"  # search space: M, M1, M2, M3 (search_spaces.spaces)
@@ -127,8 +132,10 @@ class PipelineConfig:
                 "and bias the dev mean upward; choose a training seed outside them"
             )
         check_train_base(self.train, "train")
-        shared = sorted(set(self.train) & {"dataset", "format", "data_dir", "encoder",
-                                           "negative_label", "strict", *_TASK_KEYS})
+        shared = sorted(
+            set(self.train)
+            & {"dataset", "format", "data_dir", "encoder", "negative_label", "strict", *_TASK_KEYS}
+        )
         if shared:
             raise ConfigError(f"train: {shared} are set once at the top level of the config")
 
@@ -142,8 +149,7 @@ class PipelineConfig:
 
     def train_base(self) -> dict[str, Any]:
         """The TrainConfig keys every HPO trial and seed run shares."""
-        base = {"dataset": self.dataset, "encoder": self.encoder, **self.train,
-                **self.task_keys()}
+        base = {"dataset": self.dataset, "encoder": self.encoder, **self.train, **self.task_keys()}
         if self.format is not None:
             base["format"] = self.format
         if self.data_dir is not None:
@@ -153,7 +159,6 @@ class PipelineConfig:
         if self.strict:
             base["strict"] = True
         return base
-
 
     def task_keys(self) -> dict[str, Any]:
         """The task keys every stage (search, HPO, seeds) shares."""
@@ -171,8 +176,14 @@ def validate_train(cfg: PipelineConfig, where: str = "config") -> None:
     """Build one TrainConfig from ``train`` now, so a bad key fails before anything runs."""
     from autorc_nni.train import train_config_from_dict
 
-    probe = {**cfg.train_base(), "lr": cfg.hpo.space.lr[0], "batch_size": cfg.hpo.space.batch_size[0],
-             "warmup": cfg.hpo.space.warmup[0], "seed": 0, "out": "probe"}
+    probe = {
+        **cfg.train_base(),
+        "lr": cfg.hpo.space.lr[0],
+        "batch_size": cfg.hpo.space.batch_size[0],
+        "warmup": cfg.hpo.space.warmup[0],
+        "seed": 0,
+        "out": "probe",
+    }
     try:
         train_config_from_dict(probe, f"{where}.train")
     except ConfigError as e:
@@ -181,7 +192,8 @@ def validate_train(cfg: PipelineConfig, where: str = "config") -> None:
 
 
 def pipeline_config_from_dict(data: dict[str, Any], where: str = "config") -> PipelineConfig:
-    """A validated :class:`PipelineConfig`; unknown keys, wrong types and bad budgets name the key."""
+    """A validated :class:`PipelineConfig`; unknown keys, wrong types and bad budgets name the
+    key."""
     try:
         cfg = from_dict(PipelineConfig, data, where)
     except ConfigError as e:
@@ -203,8 +215,9 @@ def set_dotted(data: dict[str, Any], key: str, value: Any, where: str = "overrid
     node[parts[-1]] = value
 
 
-def load_pipeline_config(path: str | Path, overrides: dict[str, Any] | None = None
-                         ) -> PipelineConfig:
+def load_pipeline_config(
+    path: str | Path, overrides: dict[str, Any] | None = None
+) -> PipelineConfig:
     """Read a pipeline YAML, apply dotted ``overrides`` (``{"hpo.trials": 2}``), validate."""
     data = read_yaml(path)
     for key, value in (overrides or {}).items():
@@ -229,8 +242,11 @@ def _check_run_dir(cfg: PipelineConfig, run_dir: Path) -> None:
     if path.is_file():
         before = read_json(path)
         # strict only refuses data (what loads is the same either way): it may change on resume
-        diff = sorted(k for k in set(before) | set(now)
-                      if k not in _RUN_DIR_FREE and before.get(k) != now.get(k))
+        diff = sorted(
+            k
+            for k in set(before) | set(now)
+            if k not in _RUN_DIR_FREE and before.get(k) != now.get(k)
+        )
         if diff:
             raise ConfigError(
                 f"{run_dir}: this run directory was made with another config (differs in "
@@ -257,20 +273,28 @@ def candidates_stage(
         seconds = time.perf_counter() - t0
         if not ranked:
             raise ConfigError(f"{run_dir / 'search'}: the search returned no architecture")
-        cands = [{"architecture": c["architecture"].to_dict(), "score": c.get("score"),
-                  "rank": i + 1} for i, c in enumerate(ranked)]
+        cands = [
+            {"architecture": c["architecture"].to_dict(), "score": c.get("score"), "rank": i + 1}
+            for i, c in enumerate(ranked)
+        ]
         # the search ranks functionally distinct models; a narrow controller may give fewer
         # than ``top`` of them: every one is then evaluated, and candidates.json says so
         n_eval = min(cfg.top, len(cands))
         if n_eval < cfg.top:
-            log.warning("%s: the search ranked only %d distinct architectures; evaluating %d "
-                        "of top = %d", run_dir, len(cands), n_eval, cfg.top)
+            log.warning(
+                "%s: the search ranked only %d distinct architectures; evaluating %d of top = %d",
+                run_dir,
+                len(cands),
+                n_eval,
+                cfg.top,
+            )
     elif cfg.method == RANDOM:
         seconds = 0.0
         decisions, fixed = space if space is not None else (None, None)
         archs, rejected = random_architectures(cfg.random_n, cfg.seed, decisions, fixed)
-        cands = [{"architecture": a.to_dict(), "score": None, "rank": i + 1}
-                 for i, a in enumerate(archs)]
+        cands = [
+            {"architecture": a.to_dict(), "score": None, "rank": i + 1} for i, a in enumerate(archs)
+        ]
         n_eval = len(cands)
     else:
         seconds = 0.0
@@ -278,9 +302,17 @@ def candidates_stage(
         n_eval = 1
     for c in cands:
         c["evaluate"] = c["rank"] <= n_eval
-    atomic_write_json(path, {"method": cfg.method, "space": cfg.space, "requested_top": cfg.top,
-                             "evaluated": n_eval, "seconds": round(seconds, 1),
-                             "candidates": cands})
+    atomic_write_json(
+        path,
+        {
+            "method": cfg.method,
+            "space": cfg.space,
+            "requested_top": cfg.top,
+            "evaluated": n_eval,
+            "seconds": round(seconds, 1),
+            "candidates": cands,
+        },
+    )
     return cands
 
 
@@ -306,8 +338,12 @@ def report_row(cfg: PipelineConfig, search_fn: SearchFn | None) -> ReportRow:
             known = [*methods, RANDOM, *PRESETS]
             raise ConfigError(
                 f"method: {cfg.method!r} is not one of {known}"
-                + ("" if methods else "; a search method needs the search layer: run it with "
-                   "`autorc run` (strategies.pipeline), which supplies the search")
+                + (
+                    ""
+                    if methods
+                    else "; a search method needs the search layer: run it with "
+                    "`autorc run` (strategies.pipeline), which supplies the search"
+                )
             )
         row = methods[cfg.method]
     return replace(row, title=cfg.label) if cfg.label else row
@@ -332,9 +368,14 @@ def run_pipeline(
         return _run_pipeline(cfg, run_dir, search_fn, train_fn, space, on_event)
 
 
-def _run_pipeline(cfg: PipelineConfig, run_dir: Path, search_fn: SearchFn | None,
-                  train_fn: TrainFn | None, space: Any, on_event: EventFn | None
-                  ) -> dict[str, Any]:
+def _run_pipeline(
+    cfg: PipelineConfig,
+    run_dir: Path,
+    search_fn: SearchFn | None,
+    train_fn: TrainFn | None,
+    space: Any,
+    on_event: EventFn | None,
+) -> dict[str, Any]:
     emit = on_event or (lambda kind, data: None)
     row = report_row(cfg, search_fn)
     _check_run_dir(cfg, run_dir)
@@ -351,14 +392,28 @@ def _run_pipeline(cfg: PipelineConfig, run_dir: Path, search_fn: SearchFn | None
         if not c["evaluate"]:
             continue
         arch = Architecture.from_dict(c["architecture"], where=str(run_dir / "candidates.json"))
-        meta = {"method": cfg.method, "label": cfg.row, "dataset": cfg.dataset,
-                "task": cfg.task, "rank": c["rank"], "search_score": c["score"]}
+        meta = {
+            "method": cfg.method,
+            "label": cfg.row,
+            "dataset": cfg.dataset,
+            "task": cfg.task,
+            "rank": c["rank"],
+            "search_score": c["score"],
+        }
+
         def progress(kind: str, data: dict[str, Any], rank: int = c["rank"]) -> None:
             emit(kind, {**data, "rank": rank})
 
-        r = evaluate_architecture(arch, cfg.train_base(), cfg.hpo, cfg.seeds,
-                                  run_dir / "eval" / f"rank_{c['rank']:02d}", train_fn, meta,
-                                  progress)
+        r = evaluate_architecture(
+            arch,
+            cfg.train_base(),
+            cfg.hpo,
+            cfg.seeds,
+            run_dir / "eval" / f"rank_{c['rank']:02d}",
+            train_fn,
+            meta,
+            progress,
+        )
         r["dir"] = str(run_dir / "eval" / f"rank_{c['rank']:02d}")
         evaluated.append(r)
         emit("evaluated", r)
@@ -380,9 +435,10 @@ def _run_pipeline(cfg: PipelineConfig, run_dir: Path, search_fn: SearchFn | None
         "run_dir": str(run_dir),
         # wall time per stage (seconds, this run's processes; a resumed stage counts its
         # last process only): the search, and HPO + seeds of every evaluated candidate
-        "seconds": {"search": search_seconds,
-                    "evaluation": round(sum(sum((e.get("seconds") or {}).values())
-                                            for e in evaluated), 1)},
+        "seconds": {
+            "search": search_seconds,
+            "evaluation": round(sum(sum((e.get("seconds") or {}).values()) for e in evaluated), 1),
+        },
     }
     atomic_write_json(done, result)
     emit("done", result)

@@ -302,11 +302,18 @@ class PoolerGroup(nn.Module):
         # share_linear=False (naive ENAS): start and dr each get their own linear layer, both
         # initialised from the pooler dense; sharing it is part of heterogeneous sharing (§4.3)
         self.linear = linear_from_dense(dense, dim) if uses and share_linear else None
-        self.poolers = nn.ModuleDict({
-            k: cls(dim, self.linear if share_linear or not cls.uses_linear
-                   else linear_from_dense(dense, dim), **pooler_kwargs.get(k, {}))
-            for k, cls in classes.items()
-        })
+        self.poolers = nn.ModuleDict(
+            {
+                k: cls(
+                    dim,
+                    self.linear
+                    if share_linear or not cls.uses_linear
+                    else linear_from_dense(dense, dim),
+                    **pooler_kwargs.get(k, {}),
+                )
+                for k, cls in classes.items()
+            }
+        )
 
     def linears(self) -> list[nn.Linear]:
         """The distinct linear layers of the group's linear-using poolers (one when shared)."""

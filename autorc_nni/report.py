@@ -105,14 +105,20 @@ def _record(path: Path, data: dict[str, Any]) -> Record:
     block = row.get("kind")
     return Record(
         title=str(row.get("title") or ""),
-        order=(ROW_KINDS.index(block) if block in ROW_KINDS else len(ROW_KINDS),
-               int(row.get("order") or 0)),
+        order=(
+            ROW_KINDS.index(block) if block in ROW_KINDS else len(ROW_KINDS),
+            int(row.get("order") or 0),
+        ),
         learned=bool(row.get("learned")),
         row=data.get("label") or data.get("method") or path.parent.name,
         dataset=str(data.get("dataset") or "?"),
         metric=data.get("metric") or best.get("metric"),
-        task=str(data.get("task") or best.get("task")
-                 or (best.get("train_setting") or {}).get("task") or "rc"),
+        task=str(
+            data.get("task")
+            or best.get("task")
+            or (best.get("train_setting") or {}).get("task")
+            or "rc"
+        ),
         method=data.get("method"),
         test=[float(x) for x in best["test"]],
         dev=[float(x) for x in best["dev"]],
@@ -120,12 +126,18 @@ def _record(path: Path, data: dict[str, Any]) -> Record:
         params=best.get("params", {}),
         path=path.parent,
         search_dir=search if search.is_dir() else None,
-        extra={"seconds": data.get("seconds") or {},
-               # a pipeline's evaluated candidates: (architecture, mean dev score) for the
-               # decision importance over them
-               "evaluated": [{"architecture": e["architecture"], "dev_mean": e.get("dev_mean")}
-                             for e in data.get("evaluated") or [] if "architecture" in e]
-               if kind == "pipeline" else None},
+        extra={
+            "seconds": data.get("seconds") or {},
+            # a pipeline's evaluated candidates: (architecture, mean dev score) for the
+            # decision importance over them
+            "evaluated": [
+                {"architecture": e["architecture"], "dev_mean": e.get("dev_mean")}
+                for e in data.get("evaluated") or []
+                if "architecture" in e
+            ]
+            if kind == "pipeline"
+            else None,
+        },
     )
 
 
@@ -135,8 +147,11 @@ def collect(run_dirs: list[str | Path]) -> list[Record]:
     for root in map(Path, run_dirs):
         if not root.exists():
             raise ReportError(f"{root}: no such run directory")
-        files = [root / "result.json"] if (root / "result.json").is_file() else sorted(
-            root.rglob("result.json"))
+        files = (
+            [root / "result.json"]
+            if (root / "result.json").is_file()
+            else sorted(root.rglob("result.json"))
+        )
         pipelines = [f.parent for f in files if _load(f).get("kind") == "pipeline"]
         for f in files:
             inside = any(p != f.parent and p in f.parents for p in pipelines)
@@ -171,8 +186,12 @@ def cells(records: list[Record]) -> dict[tuple[str, str], dict[str, Any]]:
             out[key] = {"mean": m, "std": s, "n_runs": 1, "n_seeds": len(rs[0].test)}
         else:
             m, s = mean_std([r.test_mean for r in rs])
-            out[key] = {"mean": m, "std": s, "n_runs": len(rs),
-                        "n_seeds": min(len(r.test) for r in rs)}
+            out[key] = {
+                "mean": m,
+                "std": s,
+                "n_runs": len(rs),
+                "n_seeds": min(len(r.test) for r in rs),
+            }
     # the best learned model of each dataset's runs of the method whose row says ``learned``
     # (AutoRC): AR_<dataset>. The ablations and naive ENAS keep their own rows.
     by_ds: dict[str, list[Record]] = defaultdict(list)
@@ -182,8 +201,13 @@ def cells(records: list[Record]) -> dict[tuple[str, str], dict[str, Any]]:
     for ds, rs in by_ds.items():
         best = max(rs, key=lambda r: r.dev_mean)
         m, s = mean_std(best.test)
-        out[(f"AR_{ds}", ds)] = {"mean": m, "std": s, "n_runs": 1, "n_seeds": len(best.test),
-                                 "from": str(best.path)}
+        out[(f"AR_{ds}", ds)] = {
+            "mean": m,
+            "std": s,
+            "n_runs": 1,
+            "n_seeds": len(best.test),
+            "from": str(best.path),
+        }
     return out
 
 
@@ -235,9 +259,12 @@ def _table(records: list[Record]) -> str:
     head = ["Model", *[head_of(d) for d in datasets]]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for row in rows:
-        vals = [fmt_cell(c["mean"], c["std"], c["n_runs"], c.get("n_seeds"))
-                if (c := table.get((row, d)))
-                else "-" for d in datasets]
+        vals = [
+            fmt_cell(c["mean"], c["std"], c["n_runs"], c.get("n_seeds"))
+            if (c := table.get((row, d)))
+            else "-"
+            for d in datasets
+        ]
         lines.append(f"| {_title(places, row)} | " + " | ".join(vals) + " |")
     return "\n".join(lines) + "\n"
 
@@ -324,16 +351,24 @@ def wall_time_table(records: list[Record]) -> list[str]:
         search = sec.get("search")
         evaluation = sec.get("evaluation", sum(v for v in sec.values() if v))
         total = (search or 0) + (evaluation or 0)
-        rows.append(f"| {_title(places, r.row)} | {r.dataset} | "
-                    f"{'-' if not search else f'{search / 60:.1f}'} | {evaluation / 60:.1f} | "
-                    f"{total / 60:.1f} | `{r.path.name}` |")
+        rows.append(
+            f"| {_title(places, r.row)} | {r.dataset} | "
+            f"{'-' if not search else f'{search / 60:.1f}'} | {evaluation / 60:.1f} | "
+            f"{total / 60:.1f} | `{r.path.name}` |"
+        )
     if not rows:
         return []
-    return ["## Wall time", "",
-            "Minutes of wall time per stage (the processes that ran it; a stage found finished "
-            "on a resume counts 0).", "",
-            "| model | dataset | search | evaluation (HPO + seeds) | total | run |",
-            "|---|---|---:|---:|---:|---|", *rows, ""]
+    return [
+        "## Wall time",
+        "",
+        "Minutes of wall time per stage (the processes that ran it; a stage found finished "
+        "on a resume counts 0).",
+        "",
+        "| model | dataset | search | evaluation (HPO + seeds) | total | run |",
+        "|---|---|---:|---:|---:|---|",
+        *rows,
+        "",
+    ]
 
 
 # --------------------------------------------------------------------------------------------
@@ -372,9 +407,15 @@ def importance_sections(r: Record, out_dir: Path, stem: str) -> tuple[list[str],
             shutil.copyfile(png, chart)
         else:
             plot_importance(result, chart)
-        lines += ["#### Decision importance in the search", "",
-                  "Over the search's ranked candidates, scored on dev with the shared weights.",
-                  "", table, f"![decision importance in the search]({chart.name})", ""]
+        lines += [
+            "#### Decision importance in the search",
+            "",
+            "Over the search's ranked candidates, scored on dev with the shared weights.",
+            "",
+            table,
+            f"![decision importance in the search]({chart.name})",
+            "",
+        ]
         info["search"] = result
         info["charts"].append(chart)
     evaluated = r.extra.get("evaluated")
@@ -382,19 +423,34 @@ def importance_sections(r: Record, out_dir: Path, stem: str) -> tuple[list[str],
         return lines, info  # not a pipeline run, or one fixed architecture (a baseline)
     lines += ["#### Decision importance over the evaluated candidates", ""]
     if len(evaluated) < MIN_EVALUATED_FOR_IMPORTANCE:
-        lines += [f"{len(evaluated)} evaluated candidate{'s' if len(evaluated) != 1 else ''}: "
-                  "too few evaluated candidates to say which decision explains the dev score "
-                  f"(at least {MIN_EVALUATED_FOR_IMPORTANCE} are needed).", ""]
+        lines += [
+            f"{len(evaluated)} evaluated candidate{'s' if len(evaluated) != 1 else ''}: "
+            "too few evaluated candidates to say which decision explains the dev score "
+            f"(at least {MIN_EVALUATED_FOR_IMPORTANCE} are needed).",
+            "",
+        ]
         return lines, info
-    rows = [(Architecture.from_dict(e["architecture"], where=str(r.path / "result.json")),
-             e["dev_mean"]) for e in evaluated]
+    rows = [
+        (
+            Architecture.from_dict(e["architecture"], where=str(r.path / "result.json")),
+            e["dev_mean"],
+        )
+        for e in evaluated
+    ]
     result = decision_importance(rows, DECISIONS, evaluator="fanova", seed=0)
     result["score"] = "mean dev score over seeds, after HPO"
-    chart = plot_importance(result, out_dir / f"{stem}_evaluated.png",
-                            title=f"decision importance — evaluated candidates (n = {result['n']})")
-    lines += ["Over the evaluated candidates' mean dev scores (after HPO, over seeds).", "",
-              importance_markdown(result),
-              f"![decision importance over the evaluated candidates]({chart.name})", ""]
+    chart = plot_importance(
+        result,
+        out_dir / f"{stem}_evaluated.png",
+        title=f"decision importance — evaluated candidates (n = {result['n']})",
+    )
+    lines += [
+        "Over the evaluated candidates' mean dev scores (after HPO, over seeds).",
+        "",
+        importance_markdown(result),
+        f"![decision importance over the evaluated candidates]({chart.name})",
+        "",
+    ]
     info["evaluated"] = result
     info["charts"].append(chart)
     return lines, info
@@ -404,8 +460,9 @@ def _slug(s: str) -> str:
     return "".join(c if c.isalnum() or c in "-_" else "_" for c in Path(s).name or s)
 
 
-def write_report(run_dirs: list[str | Path], out_dir: str | Path,
-                 command: str | None = None) -> dict[str, Any]:
+def write_report(
+    run_dirs: list[str | Path], out_dir: str | Path, command: str | None = None
+) -> dict[str, Any]:
     """Write ``report.md``, ``table1.md``, ``table1.json``, reward PNGs, diagrams and
     decision-importance charts. ``command``: how the runs and this report were made, written
     under both tables (default: the ``autorc report`` command for these directories)."""
@@ -436,11 +493,16 @@ def write_report(run_dirs: list[str | Path], out_dir: str | Path,
     if table:
         lines += ["## Table 1: relation classification", "", table, made]
     if table_4:
-        lines += ["## Table 4: other entity tasks", "",
-                  "Span NER: entity-level micro-F1 (start, end and type match). Coreference: "
-                  "MUC F1 over gold mentions (mention pairs, best-first clustering); the paper's "
-                  "SpanBERT row predicts its mentions, so the figures are not comparable.", "",
-                  table_4, made]
+        lines += [
+            "## Table 4: other entity tasks",
+            "",
+            "Span NER: entity-level micro-F1 (start, end and type match). Coreference: "
+            "MUC F1 over gold mentions (mention pairs, best-first clustering); the paper's "
+            "SpanBERT row predicts its mentions, so the figures are not comparable.",
+            "",
+            table_4,
+            made,
+        ]
     for c in curves:
         lines += [f"![{c.stem}]({c.name})", ""]
     lines += wall_time_table(records)
@@ -463,16 +525,27 @@ def write_report(run_dirs: list[str | Path], out_dir: str | Path,
             "```",
             "",
         ]
-        pic = draw_architecture(arch, out / f"arch_{i:02d}_{_slug(r.row)}_{_slug(r.dataset)}.png",
-                                title=f"{_title(places, r.row)} on {r.dataset}")
+        pic = draw_architecture(
+            arch,
+            out / f"arch_{i:02d}_{_slug(r.row)}_{_slug(r.dataset)}.png",
+            title=f"{_title(places, r.row)} on {r.dataset}",
+        )
         diagrams.append(pic)
         lines += [f"![architecture]({pic.name})", ""]
         imp_lines, imp = importance_sections(
-            r, out, f"importance_{i:02d}_{_slug(r.row)}_{_slug(r.dataset)}")
+            r, out, f"importance_{i:02d}_{_slug(r.row)}_{_slug(r.dataset)}"
+        )
         lines += imp_lines
         if imp["search"] is not None or imp["evaluated"] is not None:
             importance[str(r.path)] = imp
     atomic_write_text(out / "report.md", "\n".join(lines))
-    return {"report": out / "report.md", "table": table or table_4, "table1": table, "table4": table_4,
-            "curves": curves,
-            "diagrams": diagrams, "records": records, "importance": importance}
+    return {
+        "report": out / "report.md",
+        "table": table or table_4,
+        "table1": table,
+        "table4": table_4,
+        "curves": curves,
+        "diagrams": diagrams,
+        "records": records,
+        "importance": importance,
+    }

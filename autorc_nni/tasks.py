@@ -9,7 +9,7 @@ The search space, the supernet, the strategy and the protocol are the RC ones fo
   each epoch);
 - how the predictions of the dev/test statements are **decoded and scored**.
 
-========  ===========================================================================================
+========  ==========================================================================================
 ``rc``    one statement per relation instance of the dataset; scored by micro/macro-F1 (``metrics``)
 ``ner``   span NER (SpERT JSON, ``--format spert``): every span of at most ``max_span_len`` words
           of a sentence is a statement with e1 = e2 = the span, labelled by its entity type or
@@ -29,7 +29,7 @@ The search space, the supernet, the strategy and the protocol are the RC ones fo
           dataset annotates them (``singletons``). Metrics: MUC, B3, CEAF-e and the CoNLL F1,
           summed over documents as the official scorer does (``autorc_nni.coref_metrics``); the
           model-selection metric is MUC F1 (the paper's).
-========  ===========================================================================================
+========  ==========================================================================================
 
 During the search the reward and the ranking score statements with the pair metric
 (``TaskData.pair_metric``): micro-F1 without the negative label, which is entity micro-F1 on
@@ -89,7 +89,8 @@ class TaskOptions:
     neg_per_sentence: int = 100  # ner: negative spans sampled per training sentence each epoch
     max_antecedents: int = 50  # coref: previous mentions each mention is paired with (K)
     neg_ratio: float = 3.0  # coref: negative pairs sampled per positive pair each epoch
-    singletons: bool | None = None  # coref: keep one-mention clusters; None: kept when the key has any
+    # coref: keep one-mention clusters; None: kept when the key has any
+    singletons: bool | None = None
 
     def __post_init__(self) -> None:
         for name in ("max_span_len", "neg_per_sentence", "max_antecedents"):
@@ -139,15 +140,21 @@ class TaskData:
     limit_train: int | None = None
     pair_metric: str = "micro_f1"  # the statement-level metric (search reward and ranking)
     search_dev: list[RelationExample] | None = None  # the search's validation statements
-    _groups: list[list[int]] = field(default_factory=list)  # train: [gold..., negatives...] per unit
+    _groups: list[list[int]] = field(
+        default_factory=list
+    )  # train: [gold..., negatives...] per unit
     _n_gold: list[int] = field(default_factory=list)
 
     def read_drops(self, split: str) -> dict[str, Any]:
         """What the readers dropped from ``split``'s file, for a run's summary:
-        ``{"read_dropped": {reason: count}, "read_dropped_where": {reason: ["FILE:LINE", ...]}}``."""
-        return {"read_dropped": dict(self.dropped.get(split, {})),
-                "read_dropped_where": {k: list(v)
-                                       for k, v in self.dropped_where.get(split, {}).items()}}
+        ``{"read_dropped": {reason: count}, "read_dropped_where": {reason: ["FILE:LINE",
+        ...]}}``."""
+        return {
+            "read_dropped": dict(self.dropped.get(split, {})),
+            "read_dropped_where": {
+                k: list(v) for k, v in self.dropped_where.get(split, {}).items()
+            },
+        }
 
     # -- training statements ----------------------------------------------------------------
     def train_epoch(self, epoch: int, seed: int, subsample_seed: int = 0) -> list[RelationExample]:
@@ -196,8 +203,9 @@ class TaskData:
             self.search_dev = _sampled(statements, groups, n_gold, self.n_negatives, eval_seed)
 
     # -- scoring ----------------------------------------------------------------------------
-    def score(self, split: str, scored: Mapping[str, tuple[int, torch.Tensor]]
-              ) -> tuple[dict[str, Any], list[dict[str, Any]], list[Any] | None]:
+    def score(
+        self, split: str, scored: Mapping[str, tuple[int, torch.Tensor]]
+    ) -> tuple[dict[str, Any], list[dict[str, Any]], list[Any] | None]:
         """``(metrics, records, decoded)`` of ``split`` from per-statement probabilities
         (``{statement id: (gold id, probabilities (C,))}``; a statement missing from it, dropped
         by the featurizer, is predicted negative). ``decoded``: NER entities per sentence,
@@ -209,8 +217,9 @@ class TaskData:
         return _score_rc(self, split, scored)
 
 
-def _argmax(scored: Mapping[str, tuple[int, torch.Tensor]], ex_id: str, fallback: int
-            ) -> tuple[int, float]:
+def _argmax(
+    scored: Mapping[str, tuple[int, torch.Tensor]], ex_id: str, fallback: int
+) -> tuple[int, float]:
     if ex_id not in scored:
         return fallback, 0.0
     probs = scored[ex_id][1]
@@ -245,12 +254,20 @@ def _score_rc(data: TaskData, split: str, scored):
 def _prf(correct: int, proposed: int, actual: int) -> dict[str, float]:
     p = correct / proposed if proposed else 0.0
     r = correct / actual if actual else 0.0
-    return {"p": p, "r": r, "f1": 2 * p * r / (p + r) if p + r else 0.0,
-            "support": actual, "predicted": proposed}
+    return {
+        "p": p,
+        "r": r,
+        "f1": 2 * p * r / (p + r) if p + r else 0.0,
+        "support": actual,
+        "predicted": proposed,
+    }
 
 
-def entity_scores(gold: Sequence[set[tuple[int, int, str]]], pred: Sequence[set[tuple[int, int, str]]],
-                  types: Sequence[str]) -> dict[str, Any]:
+def entity_scores(
+    gold: Sequence[set[tuple[int, int, str]]],
+    pred: Sequence[set[tuple[int, int, str]]],
+    types: Sequence[str],
+) -> dict[str, Any]:
     """Entity-level P/R/F1 as SpERT computes them: a predicted entity is correct when start, end
     and type all match; micro over all typed spans, macro over ``types`` (each type's F1)."""
     per = {}
@@ -261,10 +278,20 @@ def entity_scores(gold: Sequence[set[tuple[int, int, str]]], pred: Sequence[set[
         per[t] = _prf(c, p, g)
     correct = sum(len(gs & ps) for gs, ps in zip(gold, pred, strict=True))
     micro = _prf(correct, sum(map(len, pred)), sum(map(len, gold)))
-    macro = {k: sum(per[t][k] for t in types) / len(types) if types else 0.0 for k in ("p", "r", "f1")}
-    return {"micro_p": micro["p"], "micro_r": micro["r"], "micro_f1": micro["f1"],
-            "macro_p": macro["p"], "macro_r": macro["r"], "macro_f1": macro["f1"],
-            "n_gold": micro["support"], "n_pred": micro["predicted"], "per_label": per}
+    macro = {
+        k: sum(per[t][k] for t in types) / len(types) if types else 0.0 for k in ("p", "r", "f1")
+    }
+    return {
+        "micro_p": micro["p"],
+        "micro_r": micro["r"],
+        "micro_f1": micro["f1"],
+        "macro_p": macro["p"],
+        "macro_r": macro["r"],
+        "macro_f1": macro["f1"],
+        "n_gold": micro["support"],
+        "n_pred": micro["predicted"],
+        "per_label": per,
+    }
 
 
 def _score_ner(data: TaskData, split: str, scored):
@@ -284,13 +311,19 @@ def _score_ner(data: TaskData, split: str, scored):
         gold_sets.append(gold)
         pred_sets.append(set(pred))
         decoded.append(sorted(pred))
-        records.append({"id": sent.id, "tokens": list(sent.tokens),
-                        "gold": [list(e) for e in sorted(gold)],
-                        "pred": [[s, e, t, round(pr, 6)] for (s, e, t), pr in sorted(pred.items())]})
+        records.append(
+            {
+                "id": sent.id,
+                "tokens": list(sent.tokens),
+                "gold": [list(e) for e in sorted(gold)],
+                "pred": [[s, e, t, round(pr, 6)] for (s, e, t), pr in sorted(pred.items())],
+            }
+        )
     types = [t for t in names if t != NER_NEGATIVE]
     metrics = entity_scores(gold_sets, pred_sets, types)
-    metrics["too_long"] = sum(1 for s in data.units[split] for a, b, _ in s.entities
-                              if b - a > data.options.max_span_len)
+    metrics["too_long"] = sum(
+        1 for s in data.units[split] for a, b, _ in s.entities if b - a > data.options.max_span_len
+    )
     metrics["sentences"] = len(data.units[split])
     metrics["candidates"] = len(data.statements[split])
     metrics["metric"] = data.metric
@@ -331,18 +364,23 @@ def _score_coref(data: TaskData, split: str, scored):
         records.append({"id": doc.key, "clusters": [[list(m) for m in c] for c in clusters]})
     scores = coref_scores(pairs)
     metrics: dict[str, Any] = {
-        "muc_f1": scores["muc"]["f1"], "b3_f1": scores["b3"]["f1"], "ceafe_f1": scores["ceafe"]["f1"],
-        "conll_f1": scores["conll_f1"], **{k: scores[k] for k in ("muc", "b3", "ceafe")},
+        "muc_f1": scores["muc"]["f1"],
+        "b3_f1": scores["b3"]["f1"],
+        "ceafe_f1": scores["ceafe"]["f1"],
+        "conll_f1": scores["conll_f1"],
+        **{k: scores[k] for k in ("muc", "b3", "ceafe")},
         "pairs": compute_metrics(gold_ids, pred_ids, names, NOT_COREF, "micro_f1"),
-        "documents": len(data.units[split]), "mention_pairs": len(data.statements[split]),
+        "documents": len(data.units[split]),
+        "mention_pairs": len(data.statements[split]),
     }
     metrics["metric"] = data.metric
     metrics["score"] = metrics[data.metric]
     return metrics, records, decoded
 
 
-def closure(mentions: Sequence[tuple[int, int]], links: Mapping[tuple[int, int], tuple[int, int]]
-            ) -> list[list[tuple[int, int]]]:
+def closure(
+    mentions: Sequence[tuple[int, int]], links: Mapping[tuple[int, int], tuple[int, int]]
+) -> list[list[tuple[int, int]]]:
     """Clusters of the transitive closure of ``links`` (anaphor -> antecedent) over
     ``mentions``: each a sorted list, ordered by first mention; unlinked mentions are singletons."""
     parent = {m: m for m in mentions}
@@ -365,10 +403,19 @@ def closure(mentions: Sequence[tuple[int, int]], links: Mapping[tuple[int, int],
 # Loading
 # --------------------------------------------------------------------------------------------
 def load_task_data(
-    task: str, dataset: str, *, fmt: str | None = None, data_root: str | None = None,
-    negative_label: str | None = None, splits: str | None = None,
-    limit_train: int | None = None, limit_eval: int | None = None, eval_seed: int = 0,
-    options: TaskOptions | None = None, max_len: int = 256, strict: bool = False,
+    task: str,
+    dataset: str,
+    *,
+    fmt: str | None = None,
+    data_root: str | None = None,
+    negative_label: str | None = None,
+    splits: str | None = None,
+    limit_train: int | None = None,
+    limit_eval: int | None = None,
+    eval_seed: int = 0,
+    options: TaskOptions | None = None,
+    max_len: int = 256,
+    strict: bool = False,
 ) -> TaskData:
     """The statements of ``task`` on ``dataset`` (a registered name or a folder, its format
     ``fmt`` or, for rc, detected from its files).
@@ -393,35 +440,50 @@ def load_task_data(
         ids = Counter(ex.id for ex in data.statements[split])
         twice = [i for i, n in ids.items() if n > 1]
         if twice:  # predictions are keyed by statement id: two statements may not share one
-            raise DataError(f"dataset {dataset!r}, {split}: {len(twice)} statement ids occur more "
-                            f"than once (e.g. {twice[0]!r}); records need distinct ids")
+            raise DataError(
+                f"dataset {dataset!r}, {split}: {len(twice)} statement ids occur more "
+                f"than once (e.g. {twice[0]!r}); records need distinct ids"
+            )
     return data
 
 
-def _load_rc(dataset, fmt, data_root, negative_label, limit_eval, eval_seed, strict=False
-             ) -> TaskData:
+def _load_rc(
+    dataset, fmt, data_root, negative_label, limit_eval, eval_seed, strict=False
+) -> TaskData:
     from autorc_nni.data.datasets import load_dataset, subsample
 
-    ds = load_dataset(dataset, fmt=fmt, data_root=data_root, negative_label=negative_label,
-                      strict=strict)
+    ds = load_dataset(
+        dataset, fmt=fmt, data_root=data_root, negative_label=negative_label, strict=strict
+    )
     st = {s: list(ds.splits.get(s) or []) for s in ("train", "dev", "test")}
     for s in ("dev", "test"):
         st[s] = subsample(st[s], limit_eval, seed=eval_seed)
-    return TaskData("rc", list(ds.labels), ds.negative_label, ds.metric, st,
-                    units={}, dropped=dict(ds.dropped), dropped_where=dict(ds.dropped_where),
-                    format=ds.format, format_detected=ds.format_detected)
+    return TaskData(
+        "rc",
+        list(ds.labels),
+        ds.negative_label,
+        ds.metric,
+        st,
+        units={},
+        dropped=dict(ds.dropped),
+        dropped_where=dict(ds.dropped_where),
+        format=ds.format,
+        format_detected=ds.format_detected,
+    )
 
 
-def _split_files(dataset: str, fmt: str | None, data_root: str | None, reader: str
-                 ) -> dict[str, Path]:
+def _split_files(
+    dataset: str, fmt: str | None, data_root: str | None, reader: str
+) -> dict[str, Path]:
     """The train/dev/test files of a registered dataset or of a folder read with ``reader``."""
     from autorc_nni.data.datasets import DATASETS, find_split_file, resolve_data_root
 
     if dataset in DATASETS and not Path(dataset).exists():
         spec = DATASETS.get(dataset)
         if spec.reader != reader:
-            raise DataError(f"{dataset} is read with format {spec.reader!r}; this task needs "
-                            f"{reader!r} data")
+            raise DataError(
+                f"{dataset} is read with format {spec.reader!r}; this task needs {reader!r} data"
+            )
         root = resolve_data_root(data_root)
         return {s: root / spec.files[s] for s in ("train", "dev", "test")}
     path = Path(dataset).expanduser()
@@ -453,9 +515,17 @@ def _load_ner(dataset, fmt, data_root, limit_eval, eval_seed, options: TaskOptio
         per_unit = []
         for sent in sentences:
             gold = {(s, e): t for s, e, t in sent.entities}
-            exs = [RelationExample(sent.tokens, (s, e), (s, e), gold.get((s, e), NER_NEGATIVE),
-                                   f"{sent.id}#{s}-{e}", {"unit": sent.id})
-                   for s, e in span_candidates(len(sent.tokens), options.max_span_len)]
+            exs = [
+                RelationExample(
+                    sent.tokens,
+                    (s, e),
+                    (s, e),
+                    gold.get((s, e), NER_NEGATIVE),
+                    f"{sent.id}#{s}-{e}",
+                    {"unit": sent.id},
+                )
+                for s, e in span_candidates(len(sent.tokens), options.max_span_len)
+            ]
             per_unit.append(exs)
         data._set_pool(split, per_unit, eval_seed)
         statements = data.statements[split]
@@ -464,7 +534,8 @@ def _load_ner(dataset, fmt, data_root, limit_eval, eval_seed, options: TaskOptio
             "entities": dict(Counter(t for sent in sentences for _, _, t in sent.entities)),
             "candidates": len(statements),
             "entities_longer_than_max_span_len": sum(
-                1 for sent in sentences for a, b, _ in sent.entities if b - a > options.max_span_len),
+                1 for sent in sentences for a, b, _ in sent.entities if b - a > options.max_span_len
+            ),
         }
     return data
 
@@ -479,13 +550,15 @@ def _sampled(statements, groups, n_gold, n_neg, seed: int) -> list[RelationExamp
     return [statements[i] for i in sorted(idx)]
 
 
-def _load_coref(dataset, fmt, data_root, splits, limit_eval, eval_seed, options: TaskOptions,
-                max_len: int) -> TaskData:
+def _load_coref(
+    dataset, fmt, data_root, splits, limit_eval, eval_seed, options: TaskOptions, max_len: int
+) -> TaskData:
     from autorc_nni.data.conll2012 import load_conll2012
 
     if fmt not in (None, "conll2012"):
-        raise DataError(f"{dataset}: coreference reads CoNLL-2012 files (--format conll2012), "
-                        f"not {fmt!r}")
+        raise DataError(
+            f"{dataset}: coreference reads CoNLL-2012 files (--format conll2012), not {fmt!r}"
+        )
     root = Path(dataset).expanduser()
     if dataset in COREF_DATASETS and not root.exists():
         from autorc_nni.data.datasets import resolve_data_root
@@ -494,9 +567,11 @@ def _load_coref(dataset, fmt, data_root, splits, limit_eval, eval_seed, options:
         base = resolve_data_root(data_root)
         root, splits = base / docs, splits or str(base / default_splits)
     elif not root.exists():
-        raise DataError(f"{dataset}: not a known coreference dataset ({', '.join(COREF_DATASETS)})"
-                        " nor an existing folder (--data DIR with train/dev/test, or a folder of "
-                        "documents with --splits DIR)")
+        raise DataError(
+            f"{dataset}: not a known coreference dataset ({', '.join(COREF_DATASETS)})"
+            " nor an existing folder (--data DIR with train/dev/test, or a folder of "
+            "documents with --splits DIR)"
+        )
     units = load_conll2012(root, splits)
     for s in ("dev", "test"):
         units[s] = _sample_units(units[s], limit_eval, eval_seed)
@@ -509,8 +584,10 @@ def _load_coref(dataset, fmt, data_root, splits, limit_eval, eval_seed, options:
         data._set_pool(split, per_unit, eval_seed)
         statements = data.statements[split]
         data.report[split] = {
-            "documents": len(docs), "mentions": sum(len(d.mentions()) for d in docs),
-            "entities": sum(len(d.clusters) for d in docs), "mention_pairs": len(statements),
+            "documents": len(docs),
+            "mentions": sum(len(d.mentions()) for d in docs),
+            "entities": sum(len(d.clusters) for d in docs),
+            "mention_pairs": len(statements),
             "coreferent_pairs": sum(ex.label == COREF for ex in statements),
         }
     return data
@@ -542,10 +619,16 @@ def mention_pairs(doc, max_antecedents: int, max_words: int) -> list[RelationExa
                     grow = True
             lo, hi = starts[lo_s], starts[hi_s + 1]
             label = COREF if cluster_of.get(a) == cluster_of.get(b) else NOT_COREF
-            out.append(RelationExample(
-                tuple(tokens[lo:hi]), (a[0] - lo, a[1] - lo), (b[0] - lo, b[1] - lo), label,
-                f"{doc.key}|{a[0]}-{a[1]}|{b[0]}-{b[1]}", {"unit": doc.key, "a": a, "b": b},
-            ))
+            out.append(
+                RelationExample(
+                    tuple(tokens[lo:hi]),
+                    (a[0] - lo, a[1] - lo),
+                    (b[0] - lo, b[1] - lo),
+                    label,
+                    f"{doc.key}|{a[0]}-{a[1]}|{b[0]}-{b[1]}",
+                    {"unit": doc.key, "a": a, "b": b},
+                )
+            )
     return out
 
 
@@ -561,20 +644,24 @@ def task_stats(data: TaskData) -> dict[str, Any]:
         if data.task == "ner":
             types = Counter(t for s in units for _, _, t in s.entities)
             out["splits"][split] = {
-                "sentences": len(units), "entities": sum(types.values()),
+                "sentences": len(units),
+                "entities": sum(types.values()),
                 "entities_by_type": dict(sorted(types.items())),
                 "candidate_spans": len(data.statements[split]),
                 "max_span_len": data.options.max_span_len,
                 "entities_longer_than_max_span_len": data.report[split][
-                    "entities_longer_than_max_span_len"],
+                    "entities_longer_than_max_span_len"
+                ],
             }
         else:
             from autorc_nni.data.conll2012 import conll2012_stats
 
-            out["splits"][split] = {**conll2012_stats(units),
-                                    "mention_pairs": len(data.statements[split]),
-                                    "coreferent_pairs": data.report[split]["coreferent_pairs"],
-                                    "max_antecedents": data.options.max_antecedents}
+            out["splits"][split] = {
+                **conll2012_stats(units),
+                "mention_pairs": len(data.statements[split]),
+                "coreferent_pairs": data.report[split]["coreferent_pairs"],
+                "max_antecedents": data.options.max_antecedents,
+            }
     return out
 
 
@@ -582,13 +669,17 @@ def format_task_stats(stats: dict[str, Any]) -> str:
     """The table ``autorc data stats --task`` prints."""
     splits = stats["splits"]
     keys = [k for k in splits["train"] if not isinstance(splits["train"][k], dict)]
-    lines = [f"task {stats['task']}; labels: {', '.join(stats['labels'])}",
-             f"{'':<36}" + "".join(f"{s:>12}" for s in splits)]
+    lines = [
+        f"task {stats['task']}; labels: {', '.join(stats['labels'])}",
+        f"{'':<36}" + "".join(f"{s:>12}" for s in splits),
+    ]
     for k in keys:
         lines.append(f"{k:<36}" + "".join(f"{splits[s][k]:>12}" for s in splits))
     if stats["task"] == "ner":
         types = sorted({t for s in splits.values() for t in s["entities_by_type"]})
         for t in types:
-            lines.append(f"{'  entities ' + t:<36}"
-                         + "".join(f"{splits[s]['entities_by_type'].get(t, 0):>12}" for s in splits))
+            lines.append(
+                f"{'  entities ' + t:<36}"
+                + "".join(f"{splits[s]['entities_by_type'].get(t, 0):>12}" for s in splits)
+            )
     return "\n".join(lines)

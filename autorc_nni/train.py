@@ -5,7 +5,8 @@
                                lr=2e-5, batch_size=32, warmup=0.8, epochs=3, seed=1,
                                out="runs/be"))
 
-The loop (docs/design.md §6): AdamW (no weight decay on biases and LayerNorm weights), linear warm-up
+The loop (docs/design.md §6): AdamW (no weight decay on biases and LayerNorm weights), linear
+warm-up
 over ``warmup`` × steps-per-epoch then linear decay to 0, gradient clipping, dev evaluation after
 every epoch, the best model (by the dataset's metric on dev) kept in ``out/model``, then test with
 that model. ``out`` receives:
@@ -62,8 +63,15 @@ log = logging.getLogger(__name__)
 CHECKPOINT = "checkpoint.pt"
 # Config fields that may differ between a run and its resumption.
 _RESUME_FREE = {
-    "resume", "device", "progress", "stop_after_steps", "keep_checkpoint", "checkpoint_every",
-    "log_every", "num_threads", "eval_batch_size",
+    "resume",
+    "device",
+    "progress",
+    "stop_after_steps",
+    "keep_checkpoint",
+    "checkpoint_every",
+    "log_every",
+    "num_threads",
+    "eval_batch_size",
     "strict",  # only refuses data: what loads is the same either way
 }
 
@@ -77,12 +85,15 @@ class TrainConfig:
     dataset: str = "semeval10"  # registered dataset name, or a directory with train/dev/test
     data_dir: str | None = None  # data root for named datasets (default $AUTORC_DATA_DIR)
     format: str | None = None  # reader for a dataset directory (e.g. "opennre", "tacred")
-    negative_label: str | None = None  # None: the dataset's (found in a folder's labels); "none": no negative label
-    strict: bool = False  # refuse records that cannot be relation statements (else dropped, counted)
-    splits: str | None = None  # coref: a folder of {train,dev,test}.ids naming documents of the dataset folder
+    # None: the dataset's (found in a folder's labels); "none": no negative label
+    negative_label: str | None = None
+    # refuse records that cannot be relation statements (else dropped, counted)
+    strict: bool = False
+    # coref: a folder of {train,dev,test}.ids naming documents of the dataset folder
+    splits: str | None = None
     task_options: TaskOptions = field(default_factory=TaskOptions)  # ner / coref options
     encoder: str = "minilm"  # encoder short name ("minilm", "tiny"), HF name or local path
-    lr: float | None = None  # peak learning rate; None: the encoder's measured one (minilm 2e-4), else the paper's 2e-5
+    lr: float | None = None  # peak lr; None: the encoder's measured one (minilm 2e-4), else 2e-5
     batch_size: int = 32  # training batch size
     warmup: float = 0.8  # linear warm-up length, in epochs (fraction of steps per epoch)
     epochs: int = 3  # training epochs
@@ -98,8 +109,10 @@ class TrainConfig:
     bucket: bool = True  # length-bucketed training batches (less padding)
     pad_to: int | None = None  # pad every batch to this length (OpenNRE-style); None: dynamic
     resume: bool = False  # continue from out/checkpoint.pt
-    limit_train: int | None = None  # a seeded label-stratified sample of N training statements (per epoch)
-    limit_eval: int | None = None  # a seeded sample of N dev and N test statements (rc), sentences (ner) or documents (coref)
+    # a seeded label-stratified sample of N training statements (per epoch)
+    limit_train: int | None = None
+    # seeded sample of N dev and N test units (statements/sentences/docs)
+    limit_eval: int | None = None
     log_every: int = 1  # TensorBoard train loss/lr every N steps
     checkpoint_every: int = 200  # resumable checkpoint every N steps (0: only at epoch end)
     keep_checkpoint: bool = False  # keep checkpoint.pt after the run finishes
@@ -137,6 +150,7 @@ def train_config_from_dict(data: dict[str, Any], where: str = "train") -> TrainC
 
 # -- setup helpers ----------------------------------------------------------------------------
 
+
 def seed_everything(seed: int) -> None:
     """Seed python, numpy and torch (CPU and CUDA) generators."""
     random.seed(seed)
@@ -168,9 +182,7 @@ def _resolve_arch(spec: str | dict[str, Any]) -> Architecture:
     return resolve_architecture(spec)
 
 
-def build_optimizer(
-    model: nn.Module, lr: float, weight_decay: float
-) -> torch.optim.Optimizer:
+def build_optimizer(model: nn.Module, lr: float, weight_decay: float) -> torch.optim.Optimizer:
     """AdamW with two groups: decayed weights, and biases + norm weights without decay."""
     no_decay: set[int] = set()
     for module in model.modules():
@@ -205,6 +217,7 @@ def peak_rss_mb() -> float:
 
 
 # -- data -------------------------------------------------------------------------------------
+
 
 @dataclass
 class PreparedData:
@@ -244,20 +257,32 @@ def prepare_data(cfg: TrainConfig, tokenizer, arch: Architecture) -> PreparedDat
     from autorc_nni.tasks import load_task_data
 
     if cfg.task == "ner" and arch.span == "tokens":
-        raise ConfigError("span NER cannot use span=tokens (it hides the span's words): "
-                          "use markers or standard")
+        raise ConfigError(
+            "span NER cannot use span=tokens (it hides the span's words): use markers or standard"
+        )
     # seeded subsets (benchmark files are often sorted by label); the data seed is fixed, not
     # cfg.seed, so runs over seeds see the same dev/test examples
     td = load_task_data(
-        cfg.task, cfg.dataset, fmt=cfg.format, data_root=cfg.data_dir,
-        negative_label=cfg.negative_label, splits=cfg.splits, limit_train=cfg.limit_train,
-        limit_eval=cfg.limit_eval, eval_seed=0, options=cfg.task_options, max_len=cfg.max_len,
+        cfg.task,
+        cfg.dataset,
+        fmt=cfg.format,
+        data_root=cfg.data_dir,
+        negative_label=cfg.negative_label,
+        splits=cfg.splits,
+        limit_train=cfg.limit_train,
+        limit_eval=cfg.limit_eval,
+        eval_seed=0,
+        options=cfg.task_options,
+        max_len=cfg.max_len,
         strict=cfg.strict,
     )
     label2id = _label2id(td.labels)
     feat = Featurizer(tokenizer, max_len=cfg.max_len, formats=(arch.span,))
-    statements = {"train": td.train_epoch(0, cfg.seed), "dev": td.statements["dev"],
-                  "test": td.statements["test"]}
+    statements = {
+        "train": td.train_epoch(0, cfg.seed),
+        "dev": td.statements["dev"],
+        "test": td.statements["test"],
+    }
     rows, report = {}, {}
     for split in ("train", "dev", "test"):
         fs = feat.featurize(statements[split], label2id)
@@ -273,8 +298,14 @@ def prepare_data(cfg: TrainConfig, tokenizer, arch: Architecture) -> PreparedDat
         if len(fs.rows) == 0:
             raise AutoRCError(f"dataset {cfg.dataset!r}: no {split} example survived featurization")
     return PreparedData(
-        labels=list(td.labels), negative_label=td.negative_label, metric=td.metric, rows=rows,
-        examples=statements, report=report, task=td, featurizer=feat,
+        labels=list(td.labels),
+        negative_label=td.negative_label,
+        metric=td.metric,
+        rows=rows,
+        examples=statements,
+        report=report,
+        task=td,
+        featurizer=feat,
     )
 
 
@@ -295,12 +326,19 @@ def epoch_loader(
 
             groups = [statement_group(i) for i in rows["id"]]
         loader = make_loader(
-            rows, batch_size=cfg.batch_size, formats=formats, shuffle=True, bucket=cfg.bucket,
-            seed=cfg.seed * 1000 + epoch, max_len=cfg.max_len, groups=groups,
+            rows,
+            batch_size=cfg.batch_size,
+            formats=formats,
+            shuffle=True,
+            bucket=cfg.bucket,
+            seed=cfg.seed * 1000 + epoch,
+            max_len=cfg.max_len,
+            groups=groups,
         )
         batches = [list(b) for b in loader.batch_sampler]
         plan = torch.utils.data.DataLoader(
-            loader.dataset, batch_sampler=batches[skip:],
+            loader.dataset,
+            batch_sampler=batches[skip:],
             collate_fn=_padded(loader.collate_fn, cfg.pad_to, cfg.max_len),
             generator=torch.Generator().manual_seed(0),
         )
@@ -358,18 +396,25 @@ def eval_loader(rows, cfg: TrainConfig, formats: tuple[str, ...]):
     from autorc_nni.batching import make_loader
 
     loader = make_loader(
-        rows, batch_size=cfg.eval_batch_size, formats=formats, shuffle=False, bucket=True,
-        seed=0, max_len=cfg.max_len,
+        rows,
+        batch_size=cfg.eval_batch_size,
+        formats=formats,
+        shuffle=False,
+        bucket=True,
+        seed=0,
+        max_len=cfg.max_len,
     )
     if cfg.pad_to is None:
         return loader
     return torch.utils.data.DataLoader(
-        loader.dataset, batch_sampler=loader.batch_sampler,
+        loader.dataset,
+        batch_sampler=loader.batch_sampler,
         collate_fn=_padded(loader.collate_fn, cfg.pad_to, cfg.max_len),
     )
 
 
 # -- evaluation -------------------------------------------------------------------------------
+
 
 @torch.no_grad()
 def predict_rows(
@@ -406,6 +451,7 @@ def score_predictions(
 
 
 # -- checkpoints ------------------------------------------------------------------------------
+
 
 def numpy_rng_state() -> list[Any]:
     """NumPy's global RNG state as tensors and plain values (``torch.load(weights_only=True)``
@@ -465,8 +511,7 @@ def _save_model_dir(model, path: Path) -> None:
 def _check_resumable(saved: dict[str, Any], cfg: TrainConfig, path: Path) -> None:
     now = dataclasses.asdict(cfg)
     diff = sorted(
-        k for k in set(saved) | set(now)
-        if k not in _RESUME_FREE and saved.get(k) != now.get(k)
+        k for k in set(saved) | set(now) if k not in _RESUME_FREE and saved.get(k) != now.get(k)
     )
     if diff:
         detail = ", ".join(f"{k}: {saved.get(k)!r} -> {now.get(k)!r}" for k in diff)
@@ -475,9 +520,8 @@ def _check_resumable(saved: dict[str, Any], cfg: TrainConfig, path: Path) -> Non
 
 # -- the loop ---------------------------------------------------------------------------------
 
-def train(
-    cfg: TrainConfig, on_dev: Callable[[int, float], None] | None = None
-) -> dict[str, Any]:
+
+def train(cfg: TrainConfig, on_dev: Callable[[int, float], None] | None = None) -> dict[str, Any]:
     """Fine-tune ``cfg.arch`` on ``cfg.dataset``; write ``cfg.out``; return the final metrics.
 
     ``on_dev(epoch, dev score)`` is called after each epoch's evaluation, once the epoch's
@@ -536,8 +580,13 @@ def _train(cfg: TrainConfig, on_dev: Callable[[int, float], None] | None) -> dic
     tokenizer, encoder = load_encoder(cfg.encoder, seed=cfg.seed)
     data = prepare_data(cfg, tokenizer, arch)
     model = RCModel(
-        arch, encoder, num_labels=len(data.labels), dropout=cfg.dropout,
-        labels=data.labels, tokenizer=tokenizer, max_len=cfg.max_len,
+        arch,
+        encoder,
+        num_labels=len(data.labels),
+        dropout=cfg.dropout,
+        labels=data.labels,
+        tokenizer=tokenizer,
+        max_len=cfg.max_len,
     ).to(device)
     optimizer = build_optimizer(model, cfg.lr, cfg.weight_decay)
 
@@ -548,8 +597,14 @@ def _train(cfg: TrainConfig, on_dev: Callable[[int, float], None] | None) -> dic
         optimizer, linear_warmup_decay(warmup_steps, total_steps)
     )
     state = {
-        "epoch": 0, "step_in_epoch": 0, "global_step": 0, "best_score": -math.inf,
-        "best_epoch": -1, "history": [], "train_seconds": 0.0, "train_sentences": 0,
+        "epoch": 0,
+        "step_in_epoch": 0,
+        "global_step": 0,
+        "best_score": -math.inf,
+        "best_epoch": -1,
+        "history": [],
+        "train_seconds": 0.0,
+        "train_sentences": 0,
         "epoch_loss_sum": 0.0,
     }
     if cfg.resume and ckpt_path.exists():
@@ -560,8 +615,9 @@ def _train(cfg: TrainConfig, on_dev: Callable[[int, float], None] | None) -> dic
         scheduler.load_state_dict(ckpt["scheduler"])
         state.update(ckpt["state"])
         _set_rng_state(ckpt["rng"])
-        log.info("resumed from %s at epoch %d step %d", ckpt_path, state["epoch"],
-                 state["step_in_epoch"])
+        log.info(
+            "resumed from %s at epoch %d step %d", ckpt_path, state["epoch"], state["step_in_epoch"]
+        )
 
     def save_checkpoint() -> None:
         atomic_torch_save(
@@ -632,14 +688,27 @@ def _train(cfg: TrainConfig, on_dev: Callable[[int, float], None] | None) -> dic
             dev_seconds = time.perf_counter() - t_dev
             dev_metrics, _, _ = data.score("dev", dev_scored)
             mean_loss = state["epoch_loss_sum"] / max(1, state["step_in_epoch"])
-            for key in ("score", "micro_f1", "macro_f1", "accuracy", "semeval_official",
-                        "muc_f1", "b3_f1", "ceafe_f1", "conll_f1"):
+            for key in (
+                "score",
+                "micro_f1",
+                "macro_f1",
+                "accuracy",
+                "semeval_official",
+                "muc_f1",
+                "b3_f1",
+                "ceafe_f1",
+                "conll_f1",
+            ):
                 if key in dev_metrics:
                     writer.add_scalar(f"dev/{key}", dev_metrics[key], epoch + 1)
             writer.add_scalar("train/epoch_loss", mean_loss, epoch + 1)
             state["history"].append(
-                {"epoch": epoch + 1, "dev_score": dev_metrics["score"], "train_loss": mean_loss,
-                 "global_step": state["global_step"]}
+                {
+                    "epoch": epoch + 1,
+                    "dev_score": dev_metrics["score"],
+                    "train_loss": mean_loss,
+                    "global_step": state["global_step"],
+                }
             )
             if dev_metrics["score"] > state["best_score"]:
                 state["best_score"] = dev_metrics["score"]
@@ -647,8 +716,10 @@ def _train(cfg: TrainConfig, on_dev: Callable[[int, float], None] | None) -> dic
                 _save_model_dir(model, out / "model")
                 best_dev = (dev_scored, dev_seconds)  # the saved model's dev predictions
             if bar is not None:
-                bar.write(f"epoch {epoch + 1}: dev {data.metric} = {dev_metrics['score']:.4f} "
-                          f"(best {state['best_score']:.4f} @ epoch {state['best_epoch']})")
+                bar.write(
+                    f"epoch {epoch + 1}: dev {data.metric} = {dev_metrics['score']:.4f} "
+                    f"(best {state['best_score']:.4f} @ epoch {state['best_epoch']})"
+                )
             state["epoch"] += 1
             state["step_in_epoch"] = 0
             state["epoch_loss_sum"] = 0.0
@@ -675,8 +746,9 @@ def _progress(cfg: TrainConfig, total: int, initial: int):
     return tqdm(total=total, initial=initial, desc="train", unit="step", dynamic_ncols=True)
 
 
-def _finish(cfg, data, device, use_bf16, state, out: Path, formats, best_dev=None
-            ) -> dict[str, Any]:
+def _finish(
+    cfg, data, device, use_bf16, state, out: Path, formats, best_dev=None
+) -> dict[str, Any]:
     """Score the best model on dev and test; write predictions and metrics.json. ``best_dev``:
     the best epoch's dev predictions when this process made them (the saved model's, so dev is
     not decoded twice: NER and coreference decode every candidate); otherwise dev is re-run."""
@@ -691,8 +763,9 @@ def _finish(cfg, data, device, use_bf16, state, out: Path, formats, best_dev=Non
             scored, seconds = best_dev
         else:
             t0 = time.perf_counter()
-            scored = predict_rows(best, eval_loader(data.rows[split], cfg, formats), device,
-                                  use_bf16)
+            scored = predict_rows(
+                best, eval_loader(data.rows[split], cfg, formats), device, use_bf16
+            )
             seconds = time.perf_counter() - t0
         results[split], records[split], decoded[split] = data.score(split, scored)
         results[split]["eval_sentences_per_s"] = len(scored) / seconds if seconds > 0 else None

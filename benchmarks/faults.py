@@ -1,6 +1,7 @@
 """Fault injection: SIGKILL ``autorc run`` at random moments, resume it, compare with a clean run.
 
-    .venv/bin/python benchmarks/faults.py                   # 12 kills, written to benchmarks/results/faults.json
+    .venv/bin/python benchmarks/faults.py                   # 12 kills, written to
+    benchmarks/results/faults.json
     .venv/bin/python benchmarks/faults.py --kills 4 --seed 1 --keep /tmp/faults
 
 What it does, on the in-process ``tiny`` encoder and a synthetic dataset
@@ -49,10 +50,23 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 STAGES = ("search", "ranking", "hpo", "seeds")
 # Fields that hold wall time, speed or memory: they differ between any two runs.
-VOLATILE = {"seconds", "search_seconds", "search_seconds_this_process", "train_seconds",
-            "eval_sentences_per_s", "train_sentences_per_s", "sentences_per_s", "peak_rss_mb",
-            "throughput", "datetime_start", "datetime_complete", "duration", "started",
-            "finished", "date"}
+VOLATILE = {
+    "seconds",
+    "search_seconds",
+    "search_seconds_this_process",
+    "train_seconds",
+    "eval_sentences_per_s",
+    "train_sentences_per_s",
+    "sentences_per_s",
+    "peak_rss_mb",
+    "throughput",
+    "datetime_start",
+    "datetime_complete",
+    "duration",
+    "started",
+    "finished",
+    "date",
+}
 
 CONFIG = """\
 # benchmarks/faults.py: the protocol end to end on the tiny encoder, every stage a few seconds.
@@ -95,7 +109,8 @@ class StageReader:
         return self._ckpt[1]
 
     def __call__(self) -> str:
-        """``search`` | ``ranking`` | ``hpo@rank_NN`` | ``seeds@rank_NN`` | ``report`` | ``done``."""
+        """``search`` | ``ranking`` | ``hpo@rank_NN`` | ``seeds@rank_NN`` | ``report`` |
+        ``done``."""
         run = self.run
         if (run / "result.json").is_file():
             return "done"
@@ -121,8 +136,9 @@ def start(cmd: list[str], log: Path) -> subprocess.Popen:
     f.write(f"\n$ {' '.join(cmd)}\n")
     f.flush()
     # its own process group, so the kill takes any child with it
-    return subprocess.Popen(cmd, cwd=ROOT, stdout=f, stderr=subprocess.STDOUT,
-                            start_new_session=True)
+    return subprocess.Popen(
+        cmd, cwd=ROOT, stdout=f, stderr=subprocess.STDOUT, start_new_session=True
+    )
 
 
 def kill(proc: subprocess.Popen) -> None:
@@ -163,14 +179,28 @@ def reference_run(cmd: list[str], run: Path, log: Path, poll: float) -> dict[str
         rank_start = ck.stat().st_mtime - t0_wall
         seen["ranking"] = max(min(rank_start, seen.get("ranking", wall)), seen.get("search", 0))
     starts = sorted((t, s) for s, t in seen.items())
-    durations = {s: (starts[i + 1][0] if i + 1 < len(starts) else wall) - t
-                 for i, (t, s) in enumerate(starts)}
-    return {"wall_s": wall, "order": [s for _, s in starts], "stage_s": durations,
-            "total_steps": int(summary["total_steps"])}
+    durations = {
+        s: (starts[i + 1][0] if i + 1 < len(starts) else wall) - t
+        for i, (t, s) in enumerate(starts)
+    }
+    return {
+        "wall_s": wall,
+        "order": [s for _, s in starts],
+        "stage_s": durations,
+        "total_steps": int(summary["total_steps"]),
+    }
 
 
-def faulty_run(cmd: list[str], run: Path, log: Path, plan: list[tuple[str, float]],
-               order: list[str], total_steps: int, poll: float, timeout: float) -> dict[str, Any]:
+def faulty_run(
+    cmd: list[str],
+    run: Path,
+    log: Path,
+    plan: list[tuple[str, float]],
+    order: list[str],
+    total_steps: int,
+    poll: float,
+    timeout: float,
+) -> dict[str, Any]:
     """Run ``cmd`` to the end, killing it as ``plan`` says: ``(stage, s)`` kills it once it has
     worked ``s`` seconds in ``stage``, over all its starts (a resumed start redoes the work since
     the last checkpoint, so the kills of one stage all land in it). A start works once it holds
@@ -196,12 +226,14 @@ def faulty_run(cmd: list[str], run: Path, log: Path, plan: list[tuple[str, float
                 spent[stage] = spent.get(stage, 0.0) + now - last
             last = now
             while pending and pos.get(stage, len(pos)) > pos[pending[0][0]]:
-                kills.append({"target": pending.pop(0)[0], "stage": "missed (stage over)",
-                              "after_s": None})
+                kills.append(
+                    {"target": pending.pop(0)[0], "stage": "missed (stage over)", "after_s": None}
+                )
             if pending and stage == pending[0][0] and spent.get(stage, 0.0) >= pending[0][1]:
                 kill(proc)
-                kills.append({"target": pending.pop(0)[0], "stage": reader(),
-                              "after_s": round(now - t0, 2)})
+                kills.append(
+                    {"target": pending.pop(0)[0], "stage": reader(), "after_s": round(now - t0, 2)}
+                )
                 killed = True
                 break
             time.sleep(poll)
@@ -210,8 +242,7 @@ def faulty_run(cmd: list[str], run: Path, log: Path, plan: list[tuple[str, float
             continue
         if proc.returncode != 0:
             raise SystemExit(f"a resumed start failed (exit {proc.returncode}); see {log}")
-        kills += [{"target": t, "stage": "missed (run ended)", "after_s": None}
-                  for t, _ in pending]
+        kills += [{"target": t, "stage": "missed (run ended)", "after_s": None} for t, _ in pending]
         break
     return {"wall_s": wall, "starts": starts, "kills": kills}
 
@@ -230,9 +261,16 @@ def _clean(value: Any, run: Path) -> Any:
 def _counted(result: Any) -> Any:
     """``hpo.json`` without what only says how the study got there: the trials a kill failed
     (their budget slots were re-run) and Optuna's trial numbers (a replacement gets a new one)."""
-    if isinstance(result, dict) and isinstance(result.get("trials"), list) and "n_complete" in result:
-        rows = [{k: v for k, v in t.items() if k != "number"} for t in result["trials"]
-                if t.get("state") in ("COMPLETE", "PRUNED")]
+    if (
+        isinstance(result, dict)
+        and isinstance(result.get("trials"), list)
+        and "n_complete" in result
+    ):
+        rows = [
+            {k: v for k, v in t.items() if k != "number"}
+            for t in result["trials"]
+            if t.get("state") in ("COMPLETE", "PRUNED")
+        ]
         result = {**result, "trials": sorted(rows, key=lambda t: t.get("slot") or 0)}
         result.pop("best_trial", None)
     return result
@@ -244,19 +282,31 @@ def _study(db: Path) -> dict[str, Any]:
         states = dict(con.execute("SELECT state, COUNT(*) FROM trials GROUP BY state").fetchall())
         complete = con.execute(
             "SELECT t.trial_id, v.value FROM trials t JOIN trial_values v USING (trial_id) "
-            "WHERE t.state = 'COMPLETE'").fetchall()
-        slots = {tid: json.loads(v) for tid, v in con.execute(
-            "SELECT trial_id, value_json FROM trial_user_attributes WHERE key = 'slot'")}
+            "WHERE t.state = 'COMPLETE'"
+        ).fetchall()
+        slots = {
+            tid: json.loads(v)
+            for tid, v in con.execute(
+                "SELECT trial_id, value_json FROM trial_user_attributes WHERE key = 'slot'"
+            )
+        }
         params = {}
         for tid, name, value in con.execute(
-                "SELECT trial_id, param_name, param_value FROM trial_params"):
+            "SELECT trial_id, param_name, param_value FROM trial_params"
+        ):
             params.setdefault(tid, {})[name] = value
     finally:
         con.close()
-    return {"states": states,
-            "complete": sorted(({"slot": slots.get(tid), "params": params.get(tid, {}),
-                                 "value": v} for tid, v in complete),
-                               key=lambda t: (t["slot"] is None, t["slot"] or 0))}
+    return {
+        "states": states,
+        "complete": sorted(
+            (
+                {"slot": slots.get(tid), "params": params.get(tid, {}), "value": v}
+                for tid, v in complete
+            ),
+            key=lambda t: (t["slot"] is None, t["slot"] or 0),
+        ),
+    }
 
 
 def compare(ref: Path, got: Path, budget: int) -> dict[str, Any]:
@@ -277,8 +327,11 @@ def compare(ref: Path, got: Path, budget: int) -> dict[str, Any]:
             a = _clean(_counted(json.loads(path.read_text())), ref)
             b = _clean(_counted(json.loads(other.read_text())), got)
             if a != b:
-                keys = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k)) \
-                    if isinstance(a, dict) and isinstance(b, dict) else ["(list)"]
+                keys = (
+                    sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
+                    if isinstance(a, dict) and isinstance(b, dict)
+                    else ["(list)"]
+                )
                 diffs.append(f"{rel}: differs in {keys}")
         elif rel.suffix == ".jsonl":
             if path.read_bytes() != other.read_bytes():
@@ -292,15 +345,19 @@ def compare(ref: Path, got: Path, budget: int) -> dict[str, Any]:
             diffs.append(f"{rel}: {len(b['complete'])} COMPLETE trials, budget {budget}")
         if a["complete"] != b["complete"]:
             diffs.append(f"{rel}: the COMPLETE trials' parameters or values differ")
-    extra = sorted(str(p.relative_to(got)) for p in got.rglob("metrics.json")
-                   if not (ref / p.relative_to(got)).is_file())
+    extra = sorted(
+        str(p.relative_to(got))
+        for p in got.rglob("metrics.json")
+        if not (ref / p.relative_to(got)).is_file()
+    )
     diffs += [f"{e}: a training the clean run did not do" for e in extra]
     return {"files_compared": checked, "differences": diffs, "studies": studies}
 
 
 # -- main ---------------------------------------------------------------------------------------
-def plan_kills(n: int, order: list[str], durations: dict[str, float],
-               rng: random.Random) -> list[tuple[str, float]]:
+def plan_kills(
+    n: int, order: list[str], durations: dict[str, float], rng: random.Random
+) -> list[tuple[str, float]]:
     """``n`` kills spread over the stage kinds (search, ranking, HPO, seeds) in turn; each in one
     of that kind's stages (``hpo@rank_02``…, drawn by duration) at a random moment of it."""
     plan = []
@@ -320,8 +377,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--keep", metavar="DIR", help="work in DIR and keep it (default: a temp dir)")
     ap.add_argument("--poll", type=float, default=0.05, help="seconds between stage checks")
     ap.add_argument("--timeout", type=float, default=900.0, help="seconds one start may run")
-    ap.add_argument("--out", default=str(RESULTS / "faults.json"),
-                    help="where to write the figures ('-': nowhere)")
+    ap.add_argument(
+        "--out",
+        default=str(RESULTS / "faults.json"),
+        help="where to write the figures ('-': nowhere)",
+    )
     args = ap.parse_args(argv)
 
     work = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="autorc-faults-"))
@@ -340,43 +400,65 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"clean run: autorc run --config {cfg} --out {work / 'ref'}", flush=True)
     ref = reference_run([*cmd, str(work / "ref")], work / "ref", log, args.poll)
-    print(f"  {ref['wall_s']:.1f} s; stages (s): "
-          + ", ".join(f"{s} {d:.1f}" for s, d in ref["stage_s"].items()), flush=True)
+    print(
+        f"  {ref['wall_s']:.1f} s; stages (s): "
+        + ", ".join(f"{s} {d:.1f}" for s, d in ref["stage_s"].items()),
+        flush=True,
+    )
     plan = plan_kills(args.kills, ref["order"], ref["stage_s"], random.Random(args.seed))
     print(f"faulty run: {len(plan)} kills planned, then resumed each time", flush=True)
-    faulty = faulty_run([*cmd, str(work / "faulty")], work / "faulty", log, plan, ref["order"],
-                        ref["total_steps"], args.poll, args.timeout)
+    faulty = faulty_run(
+        [*cmd, str(work / "faulty")],
+        work / "faulty",
+        log,
+        plan,
+        ref["order"],
+        ref["total_steps"],
+        args.poll,
+        args.timeout,
+    )
     for k in faulty["kills"]:
-        print(f"  kill aimed at {k['target']:<14} landed in {k['stage']:<19} "
-              + (f"{k['after_s']} s after its start" if k["after_s"] is not None else ""),
-              flush=True)
+        print(
+            f"  kill aimed at {k['target']:<14} landed in {k['stage']:<19} "
+            + (f"{k['after_s']} s after its start" if k["after_s"] is not None else ""),
+            flush=True,
+        )
     cmp = compare(work / "ref", work / "faulty", budget=3)
     landed = sum(not k["stage"].startswith("missed") for k in faulty["kills"])
     on_target = sum(k["stage"] == k["target"] for k in faulty["kills"])
     lost = (faulty["wall_s"] - ref["wall_s"]) / max(landed, 1)
     identical = not cmp["differences"]
-    print(f"{landed} kills, {faulty['starts'] - 1} resumes, identical: "
-          f"{'yes' if identical else 'no'} ({cmp['files_compared']} files compared); "
-          f"time lost per kill {lost:.1f} s (clean {ref['wall_s']:.1f} s, "
-          f"faulty {faulty['wall_s']:.1f} s over {faulty['starts']} starts; a fresh start's "
-          f"imports alone take {ref['stage_s'].get('startup', 0):.1f} s)")
+    print(
+        f"{landed} kills, {faulty['starts'] - 1} resumes, identical: "
+        f"{'yes' if identical else 'no'} ({cmp['files_compared']} files compared); "
+        f"time lost per kill {lost:.1f} s (clean {ref['wall_s']:.1f} s, "
+        f"faulty {faulty['wall_s']:.1f} s over {faulty['starts']} starts; a fresh start's "
+        f"imports alone take {ref['stage_s'].get('startup', 0):.1f} s)"
+    )
     for d in cmp["differences"]:
         print(f"  DIFFERS: {d}")
     record = {
         "what": "SIGKILL `autorc run` (tiny encoder, synthetic data) at random moments of each "
-                "stage, resume with the same command, compare with an uninterrupted run",
-        "command": "python benchmarks/faults.py " + " ".join(argv if argv is not None
-                                                             else sys.argv[1:]),
+        "stage, resume with the same command, compare with an uninterrupted run",
+        "command": "python benchmarks/faults.py "
+        + " ".join(argv if argv is not None else sys.argv[1:]),
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python "
-                   f"{platform.python_version()}, load avg {load:.1f} at start",
+        f"{platform.python_version()}, load avg {load:.1f} at start",
         "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, text=True,
-                                 capture_output=True).stdout.strip() or None,
-        "kills": landed, "kills_in_target_stage": on_target, "resumes": faulty["starts"] - 1, "identical": identical,
-        "time_lost_per_kill_s": round(lost, 2), "clean_wall_s": round(ref["wall_s"], 2),
+        "commit": subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, text=True, capture_output=True
+        ).stdout.strip()
+        or None,
+        "kills": landed,
+        "kills_in_target_stage": on_target,
+        "resumes": faulty["starts"] - 1,
+        "identical": identical,
+        "time_lost_per_kill_s": round(lost, 2),
+        "clean_wall_s": round(ref["wall_s"], 2),
         "faulty_wall_s": round(faulty["wall_s"], 2),
         "clean_stage_s": {s: round(d, 2) for s, d in ref["stage_s"].items()},
-        "kill_log": faulty["kills"], **cmp,
+        "kill_log": faulty["kills"],
+        **cmp,
     }
     if args.out != "-":
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)

@@ -39,12 +39,24 @@ RESULTS = Path(__file__).resolve().parent / "results"
 def featurize_all(tokenizer, data, max_len: int, cache_dir: Path | None) -> tuple[float, dict]:
     """Seconds to featurize every split with a new ``Featurizer``, and per-split counts."""
     t0 = time.perf_counter()
-    fz = Featurizer(tokenizer, max_len=max_len, formats=FORMATS, cache=cache_dir is not None,
-                    cache_dir=cache_dir)
+    fz = Featurizer(
+        tokenizer,
+        max_len=max_len,
+        formats=FORMATS,
+        cache=cache_dir is not None,
+        cache_dir=cache_dir,
+    )
     outs = {split: fz.featurize(exs, data.label2id) for split, exs in data.splits.items()}
     seconds = time.perf_counter() - t0
-    counts = {s: {"rows": o.rows.num_rows, "truncated": o.truncated, "dropped": dict(o.dropped),
-                  "from_cache": o.from_cache} for s, o in outs.items()}
+    counts = {
+        s: {
+            "rows": o.rows.num_rows,
+            "truncated": o.truncated,
+            "dropped": dict(o.dropped),
+            "from_cache": o.from_cache,
+        }
+        for s, o in outs.items()
+    }
     return seconds, counts
 
 
@@ -113,12 +125,18 @@ def main(argv: list[str] | None = None) -> dict:
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"{args.dataset} ({', '.join(f'{s} {n}' for s, n in result['examples'].items())}), "
-          f"{args.encoder} tokenizer, formats {', '.join(FORMATS)}, max_len {args.max_len}")
-    print(f"  cold   {result['cold_s']:7.3f} s  (runs {result['cold_runs_s']}; aim < {AIM_COLD_S} s)"
-          f"; without writing the cache {result['cold_without_cache_write_s']:.3f} s")
-    print(f"  cached {result['cached_s']:7.3f} s  (runs {result['cached_runs_s']}; "
-          f"aim < {AIM_CACHED_S} s)")
+    print(
+        f"{args.dataset} ({', '.join(f'{s} {n}' for s, n in result['examples'].items())}), "
+        f"{args.encoder} tokenizer, formats {', '.join(FORMATS)}, max_len {args.max_len}"
+    )
+    print(
+        f"  cold   {result['cold_s']:7.3f} s  (runs {result['cold_runs_s']}; aim < {AIM_COLD_S} s)"
+        f"; without writing the cache {result['cold_without_cache_write_s']:.3f} s"
+    )
+    print(
+        f"  cached {result['cached_s']:7.3f} s  (runs {result['cached_runs_s']}; "
+        f"aim < {AIM_CACHED_S} s)"
+    )
     print(f"  (not timed above: dataset load {load_s:.3f} s, tokenizer load {tok_s:.3f} s)")
     summary = ", ".join(
         f"{s} {c['truncated']}/{sum(c['dropped'].values())}" for s, c in counts.items()

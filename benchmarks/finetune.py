@@ -39,10 +39,28 @@ def run_train(name: str, runs: Path, args: argparse.Namespace, *extra: str) -> d
     """One ``autorc train`` process; returns its metrics.json plus wall time and command."""
     out = runs / name
     cmd = [
-        sys.executable, "-m", "trial.cli", "train", "--dataset", args.dataset,
-        "--encoder", args.encoder, "--lr", str(args.lr), "--batch-size", str(args.batch_size),
-        "--warmup", str(args.warmup), "--seed", str(args.seed), "--out", str(out),
-        "--threads", str(args.threads), "--no-progress", *extra,
+        sys.executable,
+        "-m",
+        "trial.cli",
+        "train",
+        "--dataset",
+        args.dataset,
+        "--encoder",
+        args.encoder,
+        "--lr",
+        str(args.lr),
+        "--batch-size",
+        str(args.batch_size),
+        "--warmup",
+        str(args.warmup),
+        "--seed",
+        str(args.seed),
+        "--out",
+        str(out),
+        "--threads",
+        str(args.threads),
+        "--no-progress",
+        *extra,
     ]
     if out.exists():
         import shutil
@@ -56,16 +74,25 @@ def run_train(name: str, runs: Path, args: argparse.Namespace, *extra: str) -> d
         raise SystemExit(f"{name} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
     metrics = json.loads((out / "metrics.json").read_text())
     metrics["wall_seconds"] = wall
-    shown = [str(Path(c).relative_to(ROOT)) if c == str(out) and out.is_relative_to(ROOT) else c
-             for c in cmd[3:]]
+    shown = [
+        str(Path(c).relative_to(ROOT)) if c == str(out) and out.is_relative_to(ROOT) else c
+        for c in cmd[3:]
+    ]
     metrics["command"] = shlex.join(["autorc", *shown])
     return metrics
 
 
 def summary(m: dict) -> dict:
     """The figures the results file keeps for one run."""
-    keep = ("micro_f1", "micro_p", "micro_r", "macro_f1", "accuracy", "semeval_official",
-            "eval_sentences_per_s")
+    keep = (
+        "micro_f1",
+        "micro_p",
+        "micro_r",
+        "macro_f1",
+        "accuracy",
+        "semeval_official",
+        "eval_sentences_per_s",
+    )
     return {
         "train_sentences_per_s": m["throughput"]["train_sentences_per_s"],
         "train_seconds": m["throughput"]["train_seconds"],
@@ -91,8 +118,12 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--warmup", type=float, default=0.8)
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--threads", type=int, default=2, help="torch threads (ANCHORS.md used 2)")
-    p.add_argument("--pad-steps", type=int, default=30,
-                   help="steps of the padding comparison (each run; 0 = skip it)")
+    p.add_argument(
+        "--pad-steps",
+        type=int,
+        default=30,
+        help="steps of the padding comparison (each run; 0 = skip it)",
+    )
     p.add_argument("--no-pad", action="store_true", help="skip the padding comparison")
     p.add_argument("--runs", type=Path, default=ROOT / "runs" / "finetune")
     p.add_argument("--out", type=Path, default=RESULTS / "finetune.json")
@@ -110,8 +141,18 @@ def main(argv: list[str] | None = None) -> dict:
 
     if not args.no_pad and args.pad_steps > 0:
         n = args.pad_steps * args.batch_size
-        common = ("--arch", "bert-entity", "--epochs", "1", "--limit-train", str(n),
-                  "--limit-eval", "64", "--checkpoint-every", "0")
+        common = (
+            "--arch",
+            "bert-entity",
+            "--epochs",
+            "1",
+            "--limit-train",
+            str(n),
+            "--limit-eval",
+            "64",
+            "--checkpoint-every",
+            "0",
+        )
         dyn = run_train("pad-dynamic", args.runs, args, *common)
         pad = run_train("pad-128", args.runs, args, *common, "--pad-to", "128")
         results["padding"] = {
@@ -126,22 +167,28 @@ def main(argv: list[str] | None = None) -> dict:
         }
 
     for arch in args.archs:
-        m = run_train(f"{arch}-e{args.epochs}", args.runs, args, "--arch", arch,
-                      "--epochs", str(args.epochs))
+        m = run_train(
+            f"{arch}-e{args.epochs}", args.runs, args, "--arch", arch, "--epochs", str(args.epochs)
+        )
         results["runs"][f"{arch}@{args.epochs}ep"] = summary(m)
 
     results["comparison"] = compare(results)
     import torch
 
     results["machine"] = {
-        "python": platform.python_version(), "torch": torch.__version__,
-        "cpus": os.cpu_count(), "threads": args.threads,
-        "load_avg_before": load_before, "load_avg_after": os.getloadavg(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "cpus": os.cpu_count(),
+        "threads": args.threads,
+        "load_avg_before": load_before,
+        "load_avg_after": os.getloadavg(),
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
     results["benchmark"] = "finetune"
     results["dataset"], results["encoder"] = args.dataset, args.encoder
-    results["last_command"] = shlex.join(["python", "benchmarks/finetune.py", *(argv or sys.argv[1:])])
+    results["last_command"] = shlex.join(
+        ["python", "benchmarks/finetune.py", *(argv or sys.argv[1:])]
+    )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     tmp = args.out.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(results, indent=2) + "\n")
@@ -160,8 +207,8 @@ def compare(results: dict) -> dict | None:
     ratio = be["train_sentences_per_s"] / pad["pad128_sentences_per_s"]
     return {
         "full_epoch_dynamic_over_pad128": ratio,
-        "same_sentences_dynamic_over_pad128":
-            pad["dynamic_sentences_per_s"] / pad["pad128_sentences_per_s"],
+        "same_sentences_dynamic_over_pad128": pad["dynamic_sentences_per_s"]
+        / pad["pad128_sentences_per_s"],
         "opennre_pad128": OPENNRE_PAD128,
         "opennre_pad64": OPENNRE_PAD64,
         # our pad-128 run stands in for OpenNRE's default under this machine's current load
@@ -174,23 +221,31 @@ def compare(results: dict) -> dict | None:
 
 
 def print_table(results: dict) -> None:
-    print(f"\n{'run':<18}{'train sent/s':>13}{'peak RSS MB':>13}{'dev µF1':>9}{'test µF1':>10}"
-          f"{'test official':>15}")
+    print(
+        f"\n{'run':<18}{'train sent/s':>13}{'peak RSS MB':>13}{'dev µF1':>9}{'test µF1':>10}"
+        f"{'test official':>15}"
+    )
     for name, r in sorted(results["runs"].items()):
         off = r["test"].get("semeval_official")
-        print(f"{name:<18}{r['train_sentences_per_s']:>13.1f}{r['peak_rss_mb']:>13.0f}"
-              f"{100 * r['dev']['micro_f1']:>9.2f}{100 * r['test']['micro_f1']:>10.2f}"
-              f"{'' if off is None else f'{100 * off:.2f}':>15}")
+        print(
+            f"{name:<18}{r['train_sentences_per_s']:>13.1f}{r['peak_rss_mb']:>13.0f}"
+            f"{100 * r['dev']['micro_f1']:>9.2f}{100 * r['test']['micro_f1']:>10.2f}"
+            f"{'' if off is None else f'{100 * off:.2f}':>15}"
+        )
     pad = results.get("padding")
     if pad:
-        print(f"\npadding ({pad['steps']} steps, same sentences): dynamic "
-              f"{pad['dynamic_sentences_per_s']:.1f} sent/s, padded to 128 "
-              f"{pad['pad128_sentences_per_s']:.1f} sent/s")
+        print(
+            f"\npadding ({pad['steps']} steps, same sentences): dynamic "
+            f"{pad['dynamic_sentences_per_s']:.1f} sent/s, padded to 128 "
+            f"{pad['pad128_sentences_per_s']:.1f} sent/s"
+        )
     c = results.get("comparison")
     if c:
-        print(f"full-epoch dynamic / pad-128 = {c['full_epoch_dynamic_over_pad128']:.2f}x "
-              f"(aim >= {AIM_RATIO}x); normalised to OpenNRE's 12.8: "
-              f"{c['normalised_sentences_per_s']:.1f} sent/s vs its 28.5 at pad 64")
+        print(
+            f"full-epoch dynamic / pad-128 = {c['full_epoch_dynamic_over_pad128']:.2f}x "
+            f"(aim >= {AIM_RATIO}x); normalised to OpenNRE's 12.8: "
+            f"{c['normalised_sentences_per_s']:.1f} sent/s vs its 28.5 at pad 64"
+        )
 
 
 if __name__ == "__main__":

@@ -42,7 +42,8 @@ CONFIGS = {
 
 
 def subset(data_root: Path, out: Path, n_train: int, n_eval: int) -> Path:
-    """The first sentences of CoNLL04's splits as a SpERT folder (temporary, outside the project)."""
+    """The first sentences of CoNLL04's splits as a SpERT folder (temporary, outside the
+    project)."""
     out.mkdir(parents=True, exist_ok=True)
     for split, n in (("train", n_train), ("dev", n_eval), ("test", n_eval)):
         rows = json.loads((data_root / "conll04" / f"{split}_triples.json").read_text())[:n]
@@ -62,19 +63,45 @@ def main() -> int:
 
     full = load_task_data("ner", "conll04", data_root=str(data_root), options=TaskOptions())
     gold = sum(full._n_gold)
-    statements = {neg: gold + sum(min(neg, len(g) - n) for g, n in zip(full._groups, full._n_gold,
-                                                                       strict=True))
-                  for neg in (10, 100)}
+    statements = {
+        neg: gold
+        + sum(min(neg, len(g) - n) for g, n in zip(full._groups, full._n_gold, strict=True))
+        for neg in (10, 100)
+    }
     dev_candidates = len(full.statements["dev"])
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         data = subset(data_root, Path(tmp) / "data", args.sentences, args.eval_sentences)
         for name, extra in CONFIGS.items():
             out = Path(tmp) / name.split()[0]
-            cmd = [sys.executable, "-m", "trial.cli", "train", "--task", "ner", "--data", str(data),
-                   "--encoder", "minilm", "--epochs", "1", "--neg-per-sentence", str(args.neg),
-                   "--max-len", "128", "--eval-batch-size", "64", "--threads", str(args.threads),
-                   "--seed", "1", "--out", str(out), "--no-progress", *extra]
+            cmd = [
+                sys.executable,
+                "-m",
+                "trial.cli",
+                "train",
+                "--task",
+                "ner",
+                "--data",
+                str(data),
+                "--encoder",
+                "minilm",
+                "--epochs",
+                "1",
+                "--neg-per-sentence",
+                str(args.neg),
+                "--max-len",
+                "128",
+                "--eval-batch-size",
+                "64",
+                "--threads",
+                str(args.threads),
+                "--seed",
+                "1",
+                "--out",
+                str(out),
+                "--no-progress",
+                *extra,
+            ]
             t0 = time.perf_counter()
             subprocess.run(cmd, check=True, cwd=ROOT, capture_output=True, text=True)
             wall = time.perf_counter() - t0
@@ -82,7 +109,9 @@ def main() -> int:
             train_rate = m["throughput"]["train_sentences_per_s"]
             eval_rate = m["test"]["eval_sentences_per_s"]
             row = {
-                "config": name, "command": " ".join(cmd[1:]), "wall_seconds": round(wall, 1),
+                "config": name,
+                "command": " ".join(cmd[1:]),
+                "wall_seconds": round(wall, 1),
                 "train_statements": m["throughput"]["train_sentences"],
                 "train_statements_per_s": round(train_rate, 1),
                 "eval_candidates": m["data"]["test"]["examples"],
@@ -96,8 +125,9 @@ def main() -> int:
     result = {
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, torch threads {args.threads}",
-        "commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
-                                 capture_output=True, text=True).stdout.strip(),
+        "commit": subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+        ).stdout.strip(),
         "setting": vars(args),
         "full_train_statements": {"neg10": statements[10], "neg100": statements[100]},
         "full_dev_candidates": dev_candidates,
@@ -105,12 +135,16 @@ def main() -> int:
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "ner_epoch.json").write_text(json.dumps(result, indent=2) + "\n")
-    print("| config | train statements/s | eval candidates/s | full epoch, 10 neg (min) | "
-          "full epoch, 100 neg (min) | all dev candidates (min) |\n|---|---:|---:|---:|---:|---:|")
+    print(
+        "| config | train statements/s | eval candidates/s | full epoch, 10 neg (min) | "
+        "full epoch, 100 neg (min) | all dev candidates (min) |\n|---|---:|---:|---:|---:|---:|"
+    )
     for r in rows:
-        print(f"| {r['config']} | {r['train_statements_per_s']} | {r['eval_candidates_per_s']} | "
-              f"{r['full_epoch_minutes_neg10']} | {r['full_epoch_minutes_neg100']} | "
-              f"{r['full_dev_pass_minutes']} |")
+        print(
+            f"| {r['config']} | {r['train_statements_per_s']} | {r['eval_candidates_per_s']} | "
+            f"{r['full_epoch_minutes_neg10']} | {r['full_epoch_minutes_neg100']} | "
+            f"{r['full_dev_pass_minutes']} |"
+        )
     print(f"written: {RESULTS / 'ner_epoch.json'}")
     return 0
 

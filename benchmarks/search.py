@@ -5,7 +5,8 @@
 
 Same run, same data, same encoder (MiniLM-L6), same batch size (32), same threads:
 
-- fine-tuning: ``autorc train --arch bert-entity --epochs 1`` on a stratified sample of ``--limit-train``
+- fine-tuning: ``autorc train --arch bert-entity --epochs 1`` on a stratified sample of
+``--limit-train``
   training sentences; its ``train_seconds`` (the training loop only, no evaluation) over its
   batches gives the time per train batch;
 - search: ``autorc search --method autorc --space M --epochs 1`` on the same sentences (the
@@ -65,39 +66,109 @@ def _run(cmd: list[str], name: str) -> float:
 def finetune(args: argparse.Namespace, out: Path) -> dict:
     if out.exists():
         shutil.rmtree(out)
-    cmd = [sys.executable, "-m", "trial.cli", "train", "--arch", "bert-entity",
-           "--dataset", args.dataset, "--encoder", args.encoder, "--epochs", "1",
-           "--batch-size", str(args.batch_size), "--lr", "5e-5", "--warmup", "0.8",
-           "--seed", str(args.seed), "--limit-train", str(args.limit_train),
-           "--limit-eval", "64", "--threads", str(args.threads), "--no-progress",
-           "--checkpoint-every", "0", "--out", str(out)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "trial.cli",
+        "train",
+        "--arch",
+        "bert-entity",
+        "--dataset",
+        args.dataset,
+        "--encoder",
+        args.encoder,
+        "--epochs",
+        "1",
+        "--batch-size",
+        str(args.batch_size),
+        "--lr",
+        "5e-5",
+        "--warmup",
+        "0.8",
+        "--seed",
+        str(args.seed),
+        "--limit-train",
+        str(args.limit_train),
+        "--limit-eval",
+        "64",
+        "--threads",
+        str(args.threads),
+        "--no-progress",
+        "--checkpoint-every",
+        "0",
+        "--out",
+        str(out),
+    ]
     wall = _run(cmd, "fine-tune")
     m = json.loads((out / "metrics.json").read_text())
     t = m["throughput"]
     seconds = float(t["train_seconds"])
     batches = -(-int(t["train_sentences"]) // args.batch_size)
-    return {"train_seconds": seconds, "batches": batches, "seconds_per_batch": seconds / batches,
-            "peak_rss_mb": float(t["peak_rss_mb"]), "process_wall_seconds": wall,
-            "command": shlex.join(["autorc", *cmd[3:]])}
+    return {
+        "train_seconds": seconds,
+        "batches": batches,
+        "seconds_per_batch": seconds / batches,
+        "peak_rss_mb": float(t["peak_rss_mb"]),
+        "process_wall_seconds": wall,
+        "command": shlex.join(["autorc", *cmd[3:]]),
+    }
 
 
 def search(args: argparse.Namespace, out: Path) -> dict:
     if out.exists():
         shutil.rmtree(out)
-    cmd = [sys.executable, "-m", "trial.cli", "search", "--dataset", args.dataset,
-           "--encoder", args.encoder, "--space", "M", "--method", "autorc", "--epochs", "1",
-           "--batch-size", str(args.batch_size), "--lr", "5e-5", "--search-warmup", "0",
-           "--seed", str(args.seed), "--limit-train", str(args.limit_train),
-           "--limit-dev", str(args.limit_dev), "--k", "1", "--top-k", "1",
-           "--checkpoint-every", "0", "--threads", str(args.threads), "--no-progress",
-           "--out", str(out)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "trial.cli",
+        "search",
+        "--dataset",
+        args.dataset,
+        "--encoder",
+        args.encoder,
+        "--space",
+        "M",
+        "--method",
+        "autorc",
+        "--epochs",
+        "1",
+        "--batch-size",
+        str(args.batch_size),
+        "--lr",
+        "5e-5",
+        "--search-warmup",
+        "0",
+        "--seed",
+        str(args.seed),
+        "--limit-train",
+        str(args.limit_train),
+        "--limit-dev",
+        str(args.limit_dev),
+        "--k",
+        "1",
+        "--top-k",
+        "1",
+        "--checkpoint-every",
+        "0",
+        "--threads",
+        str(args.threads),
+        "--no-progress",
+        "--out",
+        str(out),
+    ]
     wall = _run(cmd, "search")
     s = json.loads((out / "summary.json").read_text())
     steps = int(s["steps"])
     seconds = float(s["search_seconds_this_process"])
-    return {"search_seconds": seconds, "steps": steps, "seconds_per_step": seconds / steps,
-            "child_steps": s["config"]["child_steps"], "peak_rss_mb": float(s["peak_rss_mb"]),
-            "process_wall_seconds": wall, "command": shlex.join(["autorc", *cmd[3:]])}
+    return {
+        "search_seconds": seconds,
+        "steps": steps,
+        "seconds_per_step": seconds / steps,
+        "child_steps": s["config"]["child_steps"],
+        "peak_rss_mb": float(s["peak_rss_mb"]),
+        "process_wall_seconds": wall,
+        "command": shlex.join(["autorc", *cmd[3:]]),
+    }
 
 
 def interleaved(args: argparse.Namespace, out: Path) -> dict:
@@ -121,10 +192,20 @@ def interleaved(args: argparse.Namespace, out: Path) -> dict:
     tokenizer, encoder = load_encoder(args.encoder, seed=args.seed)
     ds = load_dataset(args.dataset)
     label2id = {lab: i for i, lab in enumerate(ds.labels)}
-    rows = Featurizer(tokenizer, formats=("markers",)).featurize(
-        ds.splits["train"][: args.limit_train], label2id).rows
-    loader = make_loader(rows, args.batch_size, formats=("markers",), shuffle=True, bucket=True,
-                         seed=args.seed, pad_id=tokenizer.pad_token_id or 0)
+    rows = (
+        Featurizer(tokenizer, formats=("markers",))
+        .featurize(ds.splits["train"][: args.limit_train], label2id)
+        .rows
+    )
+    loader = make_loader(
+        rows,
+        args.batch_size,
+        formats=("markers",),
+        shuffle=True,
+        bucket=True,
+        seed=args.seed,
+        pad_id=tokenizer.pad_token_id or 0,
+    )
     model = RCModel(PRESETS["bert-entity"], encoder, len(ds.labels))
     model.train()
     optimizer = build_optimizer(model, 5e-5, 0.01)
@@ -149,36 +230,68 @@ def interleaved(args: argparse.Namespace, out: Path) -> dict:
 
     if out.exists():
         shutil.rmtree(out)
-    cfg = SearchConfig(dataset=args.dataset, encoder=args.encoder, space="M", method="autorc",
-                       epochs=1.0, batch_size=args.batch_size, lr=5e-5, search_warmup_epochs=0.0,
-                       child_steps=child_steps,
-                       seed=args.seed, limit_train=args.limit_train, limit_dev=args.limit_dev,
-                       k=1, top_k=1, checkpoint_every=0, progress=False, out=str(out))
-    print(f"[{time.strftime('%H:%M:%S')}] interleaved search + fine-tuning in one process", flush=True)
+    cfg = SearchConfig(
+        dataset=args.dataset,
+        encoder=args.encoder,
+        space="M",
+        method="autorc",
+        epochs=1.0,
+        batch_size=args.batch_size,
+        lr=5e-5,
+        search_warmup_epochs=0.0,
+        child_steps=child_steps,
+        seed=args.seed,
+        limit_train=args.limit_train,
+        limit_dev=args.limit_dev,
+        k=1,
+        top_k=1,
+        checkpoint_every=0,
+        progress=False,
+        out=str(out),
+    )
+    print(
+        f"[{time.strftime('%H:%M:%S')}] interleaved search + fine-tuning in one process", flush=True
+    )
     result = run_search(cfg, on_step=fine_tune_block)
     search_seconds = result.search_seconds - finetune["seconds"]
     per_step = search_seconds / result.steps
     per_batch = finetune["seconds"] / finetune["batches"]
-    return {"search_seconds": search_seconds, "steps": result.steps, "seconds_per_step": per_step,
-            "finetune_seconds": finetune["seconds"], "finetune_batches": finetune["batches"],
-            "finetune_seconds_per_batch": per_batch, "sampled_spans": spans,
-            "ratio": (per_step / cfg.child_steps) / per_batch}
+    return {
+        "search_seconds": search_seconds,
+        "steps": result.steps,
+        "seconds_per_step": per_step,
+        "finetune_seconds": finetune["seconds"],
+        "finetune_batches": finetune["batches"],
+        "finetune_seconds_per_batch": per_batch,
+        "sampled_spans": spans,
+        "ratio": (per_step / cfg.child_steps) / per_batch,
+    }
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--dataset", default="semeval10")
     p.add_argument("--encoder", default="minilm")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--limit-train", type=int, default=1024, help="sentences measured per phase")
-    p.add_argument("--limit-dev", type=int, default=512, help="validation rows for the reward batches")
+    p.add_argument(
+        "--limit-dev", type=int, default=512, help="validation rows for the reward batches"
+    )
     p.add_argument("--full-train", type=int, default=6507, help="train sentences of a full epoch")
-    p.add_argument("--repeats", type=int, default=1, help="alternate the two phases this many times")
+    p.add_argument(
+        "--repeats", type=int, default=1, help="alternate the two phases this many times"
+    )
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--runs", default=str(ROOT / "runs" / "bench-search"))
-    p.add_argument("--no-interleaved", dest="interleaved", action="store_false",
-                   help="skip the one-process interleaved measurement")
+    p.add_argument(
+        "--no-interleaved",
+        dest="interleaved",
+        action="store_false",
+        help="skip the one-process interleaved measurement",
+    )
     args = p.parse_args()
     if args.limit_train < args.batch_size * 4:
         raise SystemExit("--limit-train must hold at least one search step (4 batches)")
@@ -197,35 +310,60 @@ def main() -> None:
     full_steps = args.full_train // (args.batch_size * child_steps)
     result = {
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "threads": args.threads,
-                    "python": platform.python_version()},
-        "dataset": args.dataset, "encoder": args.encoder, "batch_size": args.batch_size,
-        "measured_on_train_sentences": args.limit_train, "reward_rows": args.limit_dev,
+        "machine": {
+            "platform": platform.platform(),
+            "cpus": os.cpu_count(),
+            "threads": args.threads,
+            "python": platform.python_version(),
+        },
+        "dataset": args.dataset,
+        "encoder": args.encoder,
+        "batch_size": args.batch_size,
+        "measured_on_train_sentences": args.limit_train,
+        "reward_rows": args.limit_dev,
         "ratio_search_epoch_over_finetune_epoch": ratio,
         "ratio_from": "interleaved (one process)" if inter else "separate processes",
         "ratio_separate_processes": ratio_processes,
         "interleaved": inter,
-        "floor": FLOOR, "aim": AIM, "meets_aim": ratio <= AIM,
-        "finetune": {"seconds_per_batch": per_batch, "runs": fts,
-                     "peak_rss_mb": max(f["peak_rss_mb"] for f in fts),
-                     "extrapolated_epoch_seconds": per_batch * full_batches,
-                     "full_epoch_batches": full_batches},
-        "search": {"seconds_per_step": per_step, "child_steps": child_steps, "runs": ses,
-                   "peak_rss_mb": max(s["peak_rss_mb"] for s in ses),
-                   "extrapolated_epoch_seconds": per_step * full_steps,
-                   "full_epoch_steps": full_steps},
-        "note": (f"both phases measured on the same stratified sample of {args.limit_train} training sentences; "
-                 f"per-epoch times extrapolated linearly to {args.full_train} sentences"),
+        "floor": FLOOR,
+        "aim": AIM,
+        "meets_aim": ratio <= AIM,
+        "finetune": {
+            "seconds_per_batch": per_batch,
+            "runs": fts,
+            "peak_rss_mb": max(f["peak_rss_mb"] for f in fts),
+            "extrapolated_epoch_seconds": per_batch * full_batches,
+            "full_epoch_batches": full_batches,
+        },
+        "search": {
+            "seconds_per_step": per_step,
+            "child_steps": child_steps,
+            "runs": ses,
+            "peak_rss_mb": max(s["peak_rss_mb"] for s in ses),
+            "extrapolated_epoch_seconds": per_step * full_steps,
+            "full_epoch_steps": full_steps,
+        },
+        "note": (
+            f"both phases measured on the same stratified sample of {args.limit_train} "
+            "training sentences; "
+            f"per-epoch times extrapolated linearly to {args.full_train} sentences"
+        ),
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "search.json").write_text(json.dumps(result, indent=2) + "\n")
-    print(f"fine-tune: {per_batch:.3f} s/batch, peak RSS {result['finetune']['peak_rss_mb']:.0f} MiB")
-    print(f"search   : {per_step:.3f} s/step ({child_steps} batches + reward), "
-          f"peak RSS {result['search']['peak_rss_mb']:.0f} MiB")
+    print(
+        f"fine-tune: {per_batch:.3f} s/batch, peak RSS {result['finetune']['peak_rss_mb']:.0f} MiB"
+    )
+    print(
+        f"search   : {per_step:.3f} s/step ({child_steps} batches + reward), "
+        f"peak RSS {result['search']['peak_rss_mb']:.0f} MiB"
+    )
     print(f"separate processes: search epoch / fine-tune epoch = {ratio_processes:.3f}")
     if inter:
-        print(f"interleaved: search {inter['seconds_per_step']:.3f} s/step, fine-tune "
-              f"{inter['finetune_seconds_per_batch']:.3f} s/batch")
+        print(
+            f"interleaved: search {inter['seconds_per_step']:.3f} s/step, fine-tune "
+            f"{inter['finetune_seconds_per_batch']:.3f} s/batch"
+        )
     print(f"search epoch / fine-tune epoch = {ratio:.3f} (floor {FLOOR:.2f}, aim <= {AIM})")
     print(f"wrote {RESULTS / 'search.json'}")
 

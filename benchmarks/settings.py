@@ -62,8 +62,10 @@ def _run_or_reuse(cmd: list[str], out: Path, done: str, fresh: bool, recorded_se
 
 
 def _rel(cmd: list[str], out: Path) -> str:
-    shown = [str(out.relative_to(ROOT)) if c == str(out) and out.is_relative_to(ROOT) else c
-             for c in cmd[3:]]
+    shown = [
+        str(out.relative_to(ROOT)) if c == str(out) and out.is_relative_to(ROOT) else c
+        for c in cmd[3:]
+    ]
     return shlex.join(["autorc", *shown])
 
 
@@ -71,24 +73,60 @@ def finetune(args: argparse.Namespace) -> dict:
     rows = {}
     for lr in args.lrs:
         out = args.runs / f"finetune-{args.dataset}-lr{lr:g}-e{args.epochs}"
-        cmd = [sys.executable, "-m", "trial.cli", "train", "--arch", args.arch,
-               "--dataset", args.dataset, "--encoder", args.encoder, "--lr", f"{lr:g}",
-               "--batch-size", str(args.batch_size), "--warmup", str(args.warmup),
-               "--epochs", str(args.epochs), "--seed", str(args.seed), "--out", str(out),
-               "--threads", str(args.threads), "--no-progress"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "trial.cli",
+            "train",
+            "--arch",
+            args.arch,
+            "--dataset",
+            args.dataset,
+            "--encoder",
+            args.encoder,
+            "--lr",
+            f"{lr:g}",
+            "--batch-size",
+            str(args.batch_size),
+            "--warmup",
+            str(args.warmup),
+            "--epochs",
+            str(args.epochs),
+            "--seed",
+            str(args.seed),
+            "--out",
+            str(out),
+            "--threads",
+            str(args.threads),
+            "--no-progress",
+        ]
         if args.limit_train:
             cmd += ["--limit-train", str(args.limit_train)]
-        m, wall = _run_or_reuse(cmd, out, "metrics.json", args.fresh,
-                                lambda m: m["throughput"]["train_seconds"])
+        m, wall = _run_or_reuse(
+            cmd, out, "metrics.json", args.fresh, lambda m: m["throughput"]["train_seconds"]
+        )
         rows[f"{args.arch}@lr{lr:g}"] = {
-            "lr": lr, "dev_micro_f1": m["dev"]["micro_f1"], "test_micro_f1": m["test"]["micro_f1"],
-            "test_official": m["test"].get("semeval_official"), "best_epoch": m["best_epoch"],
-            "wall_seconds": wall, "command": _rel(cmd, out),
+            "lr": lr,
+            "dev_micro_f1": m["dev"]["micro_f1"],
+            "test_micro_f1": m["test"]["micro_f1"],
+            "test_official": m["test"].get("semeval_official"),
+            "best_epoch": m["best_epoch"],
+            "wall_seconds": wall,
+            "command": _rel(cmd, out),
         }
     best = max(rows.values(), key=lambda r: r["dev_micro_f1"])
-    return {"rows": rows, "chosen_on_dev": {"lr": best["lr"], "dev_micro_f1": best["dev_micro_f1"]},
-            "setting": {"arch": args.arch, "epochs": args.epochs, "batch_size": args.batch_size,
-                        "warmup": args.warmup, "seed": args.seed, "limit_train": args.limit_train}}
+    return {
+        "rows": rows,
+        "chosen_on_dev": {"lr": best["lr"], "dev_micro_f1": best["dev_micro_f1"]},
+        "setting": {
+            "arch": args.arch,
+            "epochs": args.epochs,
+            "batch_size": args.batch_size,
+            "warmup": args.warmup,
+            "seed": args.seed,
+            "limit_train": args.limit_train,
+        },
+    }
 
 
 def _scalars(logdir: Path, tag: str) -> list[tuple[int, float]]:
@@ -102,44 +140,91 @@ def search(args: argparse.Namespace) -> dict:
     for spec in args.search_grid:
         values = [float(x) for x in spec.split(":")]
         if len(values) not in (3, 4):
-            raise SystemExit(f"--search-grid {spec!r}: expected lr:controller_lr:warmup[:enc_warmup]")
+            raise SystemExit(
+                f"--search-grid {spec!r}: expected lr:controller_lr:warmup[:enc_warmup]"
+            )
         lr, clr, warm = values[:3]
         enc = values[3] if len(values) == 4 else args.encoder_warmup
         out = args.runs / f"search-{args.dataset}-lr{lr:g}-clr{clr:g}-w{warm:g}-ew{enc:g}"
-        cmd = [sys.executable, "-m", "trial.cli", "search", "--dataset", args.dataset,
-               "--encoder", args.encoder, "--epochs", str(args.search_epochs),
-               "--lr", f"{lr:g}", "--controller-lr", f"{clr:g}", "--search-warmup", f"{warm:g}",
-               "--encoder-warmup", f"{enc:g}",
-               "--batch-size", str(args.search_batch_size), "--child-steps",
-               str(args.child_steps), "--reward-batch-mult", str(args.reward_batch_mult),
-               "--k", str(args.k), "--top-k", "1", "--max-len", "128",
-               "--limit-dev", str(args.limit_dev), "--seed", str(args.seed), "--out", str(out),
-               "--threads", str(args.threads), "--no-progress"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "trial.cli",
+            "search",
+            "--dataset",
+            args.dataset,
+            "--encoder",
+            args.encoder,
+            "--epochs",
+            str(args.search_epochs),
+            "--lr",
+            f"{lr:g}",
+            "--controller-lr",
+            f"{clr:g}",
+            "--search-warmup",
+            f"{warm:g}",
+            "--encoder-warmup",
+            f"{enc:g}",
+            "--batch-size",
+            str(args.search_batch_size),
+            "--child-steps",
+            str(args.child_steps),
+            "--reward-batch-mult",
+            str(args.reward_batch_mult),
+            "--k",
+            str(args.k),
+            "--top-k",
+            "1",
+            "--max-len",
+            "128",
+            "--limit-dev",
+            str(args.limit_dev),
+            "--seed",
+            str(args.seed),
+            "--out",
+            str(out),
+            "--threads",
+            str(args.threads),
+            "--no-progress",
+        ]
         if args.limit_train:
             cmd += ["--limit-train", str(args.limit_train)]
-        summary, wall = _run_or_reuse(cmd, out, "summary.json", args.fresh,
-                                      lambda s: s.get("search_seconds_this_process"))
+        summary, wall = _run_or_reuse(
+            cmd, out, "summary.json", args.fresh, lambda s: s.get("search_seconds_this_process")
+        )
         ranking = json.loads((out / "ranking.json").read_text())
         entropy = _scalars(out / "tensorboard", "search/entropy")
         reward = [v for _, v in _scalars(out / "tensorboard", "search/reward")]
         q = max(1, len(reward) // 4)
         rows[spec] = {
-            "lr": lr, "controller_lr": clr, "search_warmup_epochs": warm,
+            "lr": lr,
+            "controller_lr": clr,
+            "search_warmup_epochs": warm,
             "encoder_warmup_epochs": enc,
-            "steps": summary["steps"], "warmup_steps": summary["search_warmup_steps"],
+            "steps": summary["steps"],
+            "warmup_steps": summary["search_warmup_steps"],
             "entropy_start": entropy[0][1] if entropy else None,
             "entropy_end": entropy[-1][1] if entropy else None,
             "reward_first_quarter": sum(reward[:q]) / q if reward else None,
             "reward_last_quarter": sum(reward[-q:]) / q if reward else None,
-            "rank1_shared_score": ranking[0]["score"], "distinct_candidates": len(ranking),
-            "wall_seconds": wall, "command": _rel(cmd, out),
+            "rank1_shared_score": ranking[0]["score"],
+            "distinct_candidates": len(ranking),
+            "wall_seconds": wall,
+            "command": _rel(cmd, out),
         }
-    return {"rows": rows, "setting": {"epochs": args.search_epochs, "k": args.k,
-                                      "batch_size": args.search_batch_size,
-                                      "child_steps": args.child_steps,
-                                      "reward_batch_mult": args.reward_batch_mult,
-                                      "limit_dev": args.limit_dev,
-                                      "limit_train": args.limit_train, "seed": args.seed}}
+    return {
+        "rows": rows,
+        "setting": {
+            "epochs": args.search_epochs,
+            "k": args.k,
+            "batch_size": args.search_batch_size,
+            "child_steps": args.child_steps,
+            "reward_batch_mult": args.reward_batch_mult,
+            "limit_dev": args.limit_dev,
+            "limit_train": args.limit_train,
+            "seed": args.seed,
+        },
+    }
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -154,11 +239,19 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--warmup", type=float, default=0.8)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--limit-train", type=int, default=None)
-    p.add_argument("--search-grid", nargs="+", default=["1e-4:1e-3:0.25", "1e-4:3e-3:0.25"],
-                   help="lr:controller_lr:search_warmup_epochs[:encoder_warmup_epochs] entries")
+    p.add_argument(
+        "--search-grid",
+        nargs="+",
+        default=["1e-4:1e-3:0.25", "1e-4:3e-3:0.25"],
+        help="lr:controller_lr:search_warmup_epochs[:encoder_warmup_epochs] entries",
+    )
     p.add_argument("--search-epochs", type=float, default=1.0)
-    p.add_argument("--encoder-warmup", type=float, default=0.8,
-                   help="shared-weight LR warm-up in epochs when a grid entry gives none")
+    p.add_argument(
+        "--encoder-warmup",
+        type=float,
+        default=0.8,
+        help="shared-weight LR warm-up in epochs when a grid entry gives none",
+    )
     p.add_argument("--search-batch-size", type=int, default=16)
     p.add_argument("--child-steps", type=int, default=2)
     p.add_argument("--reward-batch-mult", type=int, default=2)
@@ -166,8 +259,11 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--limit-dev", type=int, default=300)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--runs", type=Path, default=ROOT / "runs" / "settings")
-    p.add_argument("--fresh", action="store_true",
-                   help="run every configuration again (default: reuse a finished run folder)")
+    p.add_argument(
+        "--fresh",
+        action="store_true",
+        help="run every configuration again (default: reuse a finished run folder)",
+    )
     p.add_argument("--out", type=Path, default=RESULTS / "settings.json")
     args = p.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -179,18 +275,25 @@ def main(argv: list[str] | None = None) -> dict:
     import torch
 
     part["machine"] = {
-        "python": platform.python_version(), "torch": torch.__version__, "cpus": os.cpu_count(),
-        "threads": args.threads, "load_avg_before": load_before, "load_avg_after": os.getloadavg(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "cpus": os.cpu_count(),
+        "threads": args.threads,
+        "load_avg_before": load_before,
+        "load_avg_after": os.getloadavg(),
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "wall_seconds": time.perf_counter() - t0,
     }
-    part["command"] = shlex.join(["python", "benchmarks/settings.py",
-                                  *(argv if argv is not None else sys.argv[1:])])
+    part["command"] = shlex.join(
+        ["python", "benchmarks/settings.py", *(argv if argv is not None else sys.argv[1:])]
+    )
     key = f"{args.part}:{args.dataset}:{args.encoder}"
     if key in results:  # keep the rows of earlier invocations (same part, dataset, encoder)
         part["rows"] = {**results[key].get("rows", {}), **part["rows"]}
-        part["earlier_commands"] = [*results[key].get("earlier_commands", []),
-                                    results[key].get("command")]
+        part["earlier_commands"] = [
+            *results[key].get("earlier_commands", []),
+            results[key].get("command"),
+        ]
         if args.part == "finetune":
             best = max(part["rows"].values(), key=lambda r: r["dev_micro_f1"])
             part["chosen_on_dev"] = {"lr": best["lr"], "dev_micro_f1": best["dev_micro_f1"]}
@@ -201,8 +304,11 @@ def main(argv: list[str] | None = None) -> dict:
     tmp.write_text(json.dumps(results, indent=2) + "\n")
     os.replace(tmp, args.out)
     for name, r in part["rows"].items():
-        figures = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in r.items()
-                   if k not in ("command",)}
+        figures = {
+            k: (round(v, 4) if isinstance(v, float) else v)
+            for k, v in r.items()
+            if k not in ("command",)
+        }
         print(name, figures)
     return results
 

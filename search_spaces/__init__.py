@@ -11,10 +11,25 @@ from typing import Any
 
 # public name -> module that defines it
 _EXPORTS: dict[str, str] = {
-    **{name: "spaces" for name in (
-        "SPACES", "SearchSpace", "SearchSpaceError", "describe_space", "distinct_space_size",
-        "fixed_values", "from_architecture", "get_space", "task_space", "is_valid",
-        "space_decisions", "space_size", "to_architecture", "valid_space_size")},
+    **{
+        name: "spaces"
+        for name in (
+            "SPACES",
+            "SearchSpace",
+            "SearchSpaceError",
+            "describe_space",
+            "distinct_space_size",
+            "fixed_values",
+            "from_architecture",
+            "get_space",
+            "task_space",
+            "is_valid",
+            "space_decisions",
+            "space_size",
+            "to_architecture",
+            "valid_space_size",
+        )
+    },
     "AutoRCSupernet": "supernet",
 }
 

@@ -140,8 +140,12 @@ def task_space(space: str | SearchSpace, task: str = "rc") -> SearchSpace:
     for label, value in _NER_FIXED.items():
         decisions.pop(label, None)
         fixed[label] = value
-    return SearchSpace(s.name, f"{s.description}; span NER: span in {{markers, standard}}, "
-                       "no c1 (e1 = e2)", decisions, fixed)
+    return SearchSpace(
+        s.name,
+        f"{s.description}; span NER: span in {{markers, standard}}, no c1 (e1 = e2)",
+        decisions,
+        fixed,
+    )
 
 
 def get_space(space: str | SearchSpace) -> SearchSpace:
@@ -275,8 +279,10 @@ def _factors(decisions: dict[str, tuple[object, ...]]) -> str:
         families.setdefault(family, []).append(len(options))
     terms = []
     for family, counts in families.items():
-        base = f"{counts[0]}^{len(counts)}" if len(set(counts)) == 1 and len(counts) > 1 else (
-            " x ".join(map(str, counts))
+        base = (
+            f"{counts[0]}^{len(counts)}"
+            if len(set(counts)) == 1 and len(counts) > 1
+            else (" x ".join(map(str, counts)))
         )
         terms.append(f"{base} ({family})")
     return " x ".join(terms) or "1"
@@ -291,7 +297,9 @@ def describe_space(name: str | SearchSpace) -> str:
     fixed = fixed_values(name)
     width = max(len(d) for d in [*decisions, *fixed])
     for label, options in decisions.items():
-        lines.append(f"  {label:<{width}}  {len(options)}: {', '.join(_fmt(label, o) for o in options)}")
+        lines.append(
+            f"  {label:<{width}}  {len(options)}: {', '.join(_fmt(label, o) for o in options)}"
+        )
     if fixed:
         lines += ["", "fixed decisions:"]
         lines += [f"  {label:<{width}}  = {_fmt(label, v)}" for label, v in fixed.items()]
@@ -307,7 +315,8 @@ def describe_space(name: str | SearchSpace) -> str:
         note = (
             f"The paper (§4.1) states {PAPER_SPACE_SIZE:.2e} combinations for M, without a "
             f"derivation. Read literally, the decisions of §3.6 multiply to {literal:,} "
-            f"({literal:.2e}); we print our own counts and adjust neither figure (docs/design.md §3). "
+            f"({literal:.2e}); we print our own counts and adjust neither figure "
+            "(docs/design.md §3). "
             f"For what it is worth, 1.64e8 is close to {literal:,} x 9/4 = {literal * 9 // 4:,}, "
             "the count if two of the binary decisions had three options; the paper does not "
             "say so."

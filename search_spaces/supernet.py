@@ -491,8 +491,13 @@ class AutoRCSupernet(ModelSpace):
 
         def pooler_group(parts: tuple[str, ...]) -> PoolerGroup:
             # start and dr share one linear layer only under heterogeneous sharing (§4.3)
-            group = PoolerGroup(width, kinds(parts), dense, self.pooler_options(),
-                                share_linear=sharing == "heterogeneous")
+            group = PoolerGroup(
+                width,
+                kinds(parts),
+                dense,
+                self.pooler_options(),
+                share_linear=sharing == "heterogeneous",
+            )
             for linear in group.linears():
                 _guard_padding(linear, hidden)
             return group
@@ -510,9 +515,7 @@ class AutoRCSupernet(ModelSpace):
             return LayerChoice(candidates, label=label)
 
         self.span = decide("span", {f: FormatInput(f, groups[self.group_of(f)]) for f in formats})
-        self.posenc = decide(
-            "posenc", {o: EncodeWithPosenc(p, width) for o, p in posencs.items()}
-        )
+        self.posenc = decide("posenc", {o: EncodeWithPosenc(p, width) for o, p in posencs.items()})
         for p in PARTS:
             group = self.entity if p in ENTITY_PARTS else self.context
             setattr(
@@ -552,8 +555,10 @@ class AutoRCSupernet(ModelSpace):
     def pooler_options(self) -> dict[str, dict[str, Any]]:
         """Options per pooler type: what each pooler needs to serve this supernet's width
         (``Pooler.options_at``), then the user's ``pooler_kwargs`` over them."""
-        options = {k: {**POOLERS.get(k).options_at(self.width), **self.pooler_kwargs.get(k, {})}
-                   for k in POOLERS}
+        options = {
+            k: {**POOLERS.get(k).options_at(self.width), **self.pooler_kwargs.get(k, {})}
+            for k in POOLERS
+        }
         return {k: v for k, v in options.items() if v}
 
     def group_of(self, fmt: str) -> str:
@@ -756,7 +761,7 @@ class AutoRCSupernet(ModelSpace):
                 if head not in source:
                     continue  # the encoder (deep-copied) and the classifier (below)
                 if head in group_linear and rest.startswith("linear."):
-                    rest = group_linear[head] + rest[len("linear"):]
+                    rest = group_linear[head] + rest[len("linear") :]
                 value = _get_tensor(source[head], rest)
                 target.copy_(value[tuple(slice(0, s) for s in target.shape)])
             classifier = self.classifier.copies[classifier_copy]

@@ -1,4 +1,5 @@
-"""The AutoRC search strategy (docs/design.md §5): LSTM controller, REINFORCE, warm-up, weight copies.
+"""The AutoRC search strategy (docs/design.md §5): LSTM controller, REINFORCE, warm-up, weight
+copies.
 
 Names are imported when first used, so the method table (``strategies.methods``) and the
 pipeline glue load without NNI and Lightning.

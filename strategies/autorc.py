@@ -108,7 +108,10 @@ def space_table(model: ModelSpace) -> dict[str, tuple[Any, ...]]:
     """
     simplified = model.simplify()
     table: dict[str, tuple[Any, ...]] = {}
-    for label in [*(k for k in DECISIONS if k in simplified), *(k for k in simplified if k not in DECISIONS)]:
+    for label in [
+        *(k for k in DECISIONS if k in simplified),
+        *(k for k in simplified if k not in DECISIONS),
+    ]:
         mutable = simplified[label]
         values = getattr(mutable, "values", None)
         if values is None:
@@ -151,8 +154,9 @@ class ChildBatches:
             raise SearchError(f"{len(lengths)} lengths for {len(rows)} rows")
         self.sampler = None
         if lengths is not None:
-            self.sampler = BucketBatchSampler(list(lengths), batch_size, shuffle=True, seed=seed,
-                                              drop_last=True)
+            self.sampler = BucketBatchSampler(
+                list(lengths), batch_size, shuffle=True, seed=seed, drop_last=True
+            )
         self.rows, self.batch_size, self.child_steps = rows, batch_size, child_steps
         self.collate, self.seed = collate, seed
         self.steps_per_epoch = len(rows) // (batch_size * child_steps)
@@ -170,11 +174,14 @@ class ChildBatches:
     def _batches(self, epoch: int) -> list[list[int]]:
         """The epoch's batches (row indices), in order."""
         if self.epoch_rows is not None:  # this epoch's rows (and a sampler over their lengths)
-            rows, lengths = (self.first_rows, self.first_lengths) if epoch == 0 else self.epoch_rows(epoch)
+            rows, lengths = (
+                (self.first_rows, self.first_lengths) if epoch == 0 else self.epoch_rows(epoch)
+            )
             self.rows = rows
             if self.sampler is not None:
-                self.sampler = BucketBatchSampler(list(lengths), self.batch_size, shuffle=True,
-                                                  seed=self.seed, drop_last=True)
+                self.sampler = BucketBatchSampler(
+                    list(lengths), self.batch_size, shuffle=True, seed=self.seed, drop_last=True
+                )
         if self.sampler is not None:
             self.sampler.set_epoch(epoch)
             return list(self.sampler)
@@ -190,7 +197,9 @@ class ChildBatches:
             e, s = divmod(step, self.steps_per_epoch)
             if e != epoch:
                 epoch, batches = e, self._batches(e)
-            yield [self.collate([self.rows[i] for i in idx]) for idx in batches[s * n : (s + 1) * n]]
+            yield [
+                self.collate([self.rows[i] for i in idx]) for idx in batches[s * n : (s + 1) * n]
+            ]
 
 
 class RewardBatches:
@@ -219,7 +228,12 @@ class RewardBatches:
             raise SearchError("no validation rows: the reward needs a validation split")
         if lengths is not None and len(lengths) != len(rows):
             raise SearchError(f"{len(lengths)} lengths for {len(rows)} rows")
-        self.rows, self.batch_size, self.collate, self.seed = rows, min(batch_size, len(rows)), collate, seed
+        self.rows, self.batch_size, self.collate, self.seed = (
+            rows,
+            min(batch_size, len(rows)),
+            collate,
+            seed,
+        )
         self.lengths = None if lengths is None else torch.as_tensor(list(lengths))
         self.piece_size = piece_size or self.batch_size
         self.per_pass = len(rows) // self.batch_size
@@ -288,7 +302,9 @@ class SupernetTrainingModule(LightningModule):
 
     def score(self, gold: Sequence[int], pred: Sequence[int]) -> float:
         """The dataset's metric (``autorc_nni.metrics``) of predictions."""
-        return float(compute_metrics(gold, pred, self.labels, self.negative_label, self.metric)["score"])
+        return float(
+            compute_metrics(gold, pred, self.labels, self.negative_label, self.metric)["score"]
+        )
 
     def reward(self, batch: Mapping[str, Any] | Sequence[Mapping[str, Any]]) -> float:
         """The metric of the current child on a batch, or on the union of a list of pieces."""
@@ -301,9 +317,16 @@ class SupernetTrainingModule(LightningModule):
         decay, no_decay = [], []
         for name, p in self.model.named_parameters():
             if p.requires_grad:
-                (no_decay if p.ndim < 2 or "LayerNorm" in name or "norm" in name.lower() else decay).append(p)
+                (
+                    no_decay
+                    if p.ndim < 2 or "LayerNorm" in name or "norm" in name.lower()
+                    else decay
+                ).append(p)
         opt = torch.optim.AdamW(
-            [{"params": decay, "weight_decay": self.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
+            [
+                {"params": decay, "weight_decay": self.weight_decay},
+                {"params": no_decay, "weight_decay": 0.0},
+            ],
             lr=self.lr,
         )
         w = max(1, self.warmup_steps)
@@ -346,8 +369,12 @@ class AutoRCLightningModule(BaseOneShotLightningModule):
         self.fixed = dict(fixed)
         self.copies, self.child_steps = copies, child_steps
         self.search_warmup_steps = search_warmup_steps
-        self.controller_kwargs = dict(hidden=controller_hidden, temperature=temperature, tanh_constant=tanh_constant)
-        self.rl_kwargs = dict(lr=controller_lr, baseline_decay=baseline_decay, entropy_weight=entropy_weight)
+        self.controller_kwargs = dict(
+            hidden=controller_hidden, temperature=temperature, tanh_constant=tanh_constant
+        )
+        self.rl_kwargs = dict(
+            lr=controller_lr, baseline_decay=baseline_decay, entropy_weight=entropy_weight
+        )
         self.grad_clip = grad_clip
         self.copy_generator = torch.Generator().manual_seed(seed + 1)
         self.step = 0  # global search step (children trained so far)
@@ -404,7 +431,9 @@ class AutoRCLightningModule(BaseOneShotLightningModule):
         if callable(setter):
             setter(e, c)
         elif self.copies > 1:
-            raise SearchError(f"{type(self.model).__name__} has no set_copies(); cannot use {self.copies} copies")
+            raise SearchError(
+                f"{type(self.model).__name__} has no set_copies(); cannot use {self.copies} copies"
+            )
         return e, c
 
     def resample(self) -> dict[str, Any]:
@@ -438,7 +467,9 @@ class AutoRCLightningModule(BaseOneShotLightningModule):
         losses = []
         for i, b in enumerate(train_batches):
             loss = self.training_module.training_step(b, batch_idx * self.child_steps + i)
-            self.advance_optimization(loss, batch_idx, gradient_clip_val=self.grad_clip, gradient_clip_algorithm="norm")
+            self.advance_optimization(
+                loss, batch_idx, gradient_clip_val=self.grad_clip, gradient_clip_algorithm="norm"
+            )
             sched.step()
             losses.append(float(loss.detach()))
         # 3. reward on one validation batch
@@ -448,8 +479,13 @@ class AutoRCLightningModule(BaseOneShotLightningModule):
             rl = self.reinforce.update(log_prob, entropy, reward)
         else:
             baseline = self.reinforce.observe(reward)
-            rl = {"reward": reward, "baseline": baseline, "advantage": reward - baseline,
-                  "loss": float("nan"), "entropy": float(entropy.detach())}
+            rl = {
+                "reward": reward,
+                "baseline": baseline,
+                "advantage": reward - baseline,
+                "loss": float("nan"),
+                "entropy": float(entropy.detach()),
+            }
         self.step += 1
         self.last_stats = {
             **rl,
@@ -512,7 +548,8 @@ class AutoRCLightningModule(BaseOneShotLightningModule):
 class AutoRCStrategy(RandomOneShot):
     """AutoRC: an ENAS-style controller over a path-sampling supernet, with AutoRC's switches.
 
-    ``method`` names a row of :data:`strategies.methods.METHODS`, whose ``copies`` is the default of the module's
+    ``method`` names a row of :data:`strategies.methods.METHODS`, whose ``copies`` is the default
+    of the module's
     ``copies``; ``search_warmup_steps`` is the warm-up in steps (``strategies.search`` converts
     the method's ``warmup_epochs``). The supernet must have the method's sharing and the copies
     (:meth:`check_supernet`). :meth:`prepare` does what NNI's ``OneShotStrategy._initialize``
@@ -520,8 +557,14 @@ class AutoRCStrategy(RandomOneShot):
     (``Lightning.evaluate``), without an NNI experiment (no ``~/nni-experiments`` folder).
     """
 
-    def __init__(self, *, method: str = "autorc", fixed: Mapping[str, Any] | None = None,
-                 search_warmup_steps: int = 0, **module_kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        method: str = "autorc",
+        fixed: Mapping[str, Any] | None = None,
+        search_warmup_steps: int = 0,
+        **module_kwargs: Any,
+    ) -> None:
         super().__init__()
         self.method = method
         self.switches = get_method(method)
@@ -534,26 +577,40 @@ class AutoRCStrategy(RandomOneShot):
         if not isinstance(training_module, SupernetTrainingModule):
             raise SearchError("the evaluator's module must be a SupernetTrainingModule")
         return AutoRCLightningModule(
-            training_module, fixed=self.fixed, search_warmup_steps=self.search_warmup_steps, **self.module_kwargs
+            training_module,
+            fixed=self.fixed,
+            search_warmup_steps=self.search_warmup_steps,
+            **self.module_kwargs,
         )
 
-    def train_dataloader(self, train_dataloader_fn: Callable[[], Any], val_dataloader_fn: Callable[[], Any]) -> Any:
+    def train_dataloader(
+        self, train_dataloader_fn: Callable[[], Any], val_dataloader_fn: Callable[[], Any]
+    ) -> Any:
         # each step gets its child-training batches and its reward batch together
         with quiet_third_party():  # a pytree deprecation inside Lightning
-            return CombinedLoader({"train": train_dataloader_fn(), "val": val_dataloader_fn()},
-                                  mode="min_size")
+            return CombinedLoader(
+                {"train": train_dataloader_fn(), "val": val_dataloader_fn()}, mode="min_size"
+            )
 
-    def val_dataloader(self, train_dataloader_fn: Callable[[], Any], val_dataloader_fn: Callable[[], Any]) -> Any:
+    def val_dataloader(
+        self, train_dataloader_fn: Callable[[], Any], val_dataloader_fn: Callable[[], Any]
+    ) -> Any:
         return None
 
     def check_supernet(self, model: ModelSpace) -> None:
         """The supernet's sharing and copies must be those of the method."""
         sharing = getattr(model, "sharing", None)
         if sharing is not None and sharing != self.switches.sharing:
-            raise SearchError(f"method {self.method!r} needs sharing={self.switches.sharing!r}, supernet has {sharing!r}")
+            raise SearchError(
+                f"method {self.method!r} needs sharing={self.switches.sharing!r}, "
+                f"supernet has {sharing!r}"
+            )
         copies = getattr(model, "num_copies", getattr(model, "copies", None))
         if copies is not None and copies != self.module_kwargs["copies"]:
-            raise SearchError(f"method {self.method!r} uses {self.module_kwargs['copies']} copies, supernet has {copies}")
+            raise SearchError(
+                f"method {self.method!r} uses {self.module_kwargs['copies']} copies, "
+                f"supernet has {copies}"
+            )
 
     def prepare(self, model: ModelSpace, evaluator: Lightning) -> AutoRCLightningModule:
         """Mutate the model space and the evaluator (NNI's one-shot initialisation)."""
@@ -567,7 +624,8 @@ class AutoRCStrategy(RandomOneShot):
         return module
 
     def fit(self) -> None:
-        """Run the prepared search (``Lightning.evaluate`` = ``trainer.fit`` on the one-shot module)."""
+        """Run the prepared search (``Lightning.evaluate`` = ``trainer.fit`` on the one-shot
+        module)."""
         evaluator = self._mutated_model_space.evaluator
         with quiet_third_party():
             evaluator.evaluate(self.supernet)
@@ -582,8 +640,12 @@ def quiet_third_party() -> Iterator[None]:
     and a pytree deprecation inside Lightning. Our own progress and result lines are kept."""
     import logging
 
-    names = ("pytorch_lightning.utilities.rank_zero", "lightning.pytorch.utilities.rank_zero",
-             "lightning_fabric.utilities.rank_zero", "nni.nas.evaluator.pytorch.lightning")
+    names = (
+        "pytorch_lightning.utilities.rank_zero",
+        "lightning.pytorch.utilities.rank_zero",
+        "lightning_fabric.utilities.rank_zero",
+        "nni.nas.evaluator.pytorch.lightning",
+    )
     loggers = [logging.getLogger(n) for n in names]
     levels = [lg.level for lg in loggers]
     for lg in loggers:
@@ -607,7 +669,9 @@ def make_evaluator(
     """The NNI Lightning evaluator of a search: one Lightning epoch runs every remaining step."""
     with quiet_third_party():  # its GPU/TPU lines and the logger tip
         trainer = _trainer(accelerator)
-    return Lightning(training_module, trainer, train_dataloaders=train_loader, val_dataloaders=reward_loader)
+    return Lightning(
+        training_module, trainer, train_dataloaders=train_loader, val_dataloaders=reward_loader
+    )
 
 
 def _trainer(accelerator: str) -> Trainer:

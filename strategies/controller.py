@@ -82,12 +82,15 @@ class Controller(nn.Module):
         self.lstm = nn.LSTMCell(hidden, hidden)
         # one embedding table and one output head per decision (indexed by position: labels may
         # contain characters nn.ModuleDict rejects)
-        self.embeddings = nn.ModuleList(nn.Embedding(len(self.options[k]), hidden) for k in self.labels)
+        self.embeddings = nn.ModuleList(
+            nn.Embedding(len(self.options[k]), hidden) for k in self.labels
+        )
         self.heads = nn.ModuleList(nn.Linear(hidden, len(self.options[k])) for k in self.labels)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        """ENAS initialisation: uniform(-0.1, 0.1) everywhere, so the start policy is near uniform."""
+        """ENAS initialisation: uniform(-0.1, 0.1) everywhere, so the start policy is near
+        uniform."""
         for p in self.parameters():
             nn.init.uniform_(p, -0.1, 0.1)
 
@@ -249,7 +252,9 @@ class Reinforce:
             self.baseline = d * self.baseline + (1.0 - d) * float(reward)
         return self.baseline
 
-    def update(self, log_prob: torch.Tensor, entropy: torch.Tensor, reward: float) -> dict[str, float]:
+    def update(
+        self, log_prob: torch.Tensor, entropy: torch.Tensor, reward: float
+    ) -> dict[str, float]:
         """One policy-gradient step on a sample's ``log_prob``/``entropy`` and its reward.
 
         Returns ``{reward, baseline, advantage, loss, entropy}``.

@@ -33,8 +33,7 @@ class Method:
 # In report order (paper Table 1, then Table 3's ablations).
 METHODS: dict[str, Method] = {
     "naive-enas": Method("naive ENAS", hetero_sharing=False, copies=1, warmup_epochs=0.0),
-    "autorc": Method("AutoRC", hetero_sharing=True, copies=2, warmup_epochs=1.5,
-                     learned_row=True),
+    "autorc": Method("AutoRC", hetero_sharing=True, copies=2, warmup_epochs=1.5, learned_row=True),
     "autorc1": Method("AutoRC1", hetero_sharing=False, copies=2, warmup_epochs=1.5),  # no hetero
     "autorc2": Method("AutoRC2", hetero_sharing=True, copies=1, warmup_epochs=1.5),  # one copy
     "autorc3": Method("AutoRC3", hetero_sharing=True, copies=2, warmup_epochs=0.0),  # no warm-up

@@ -38,9 +38,23 @@ REPORT_ROWS: dict[str, ReportRow] = {
 }
 
 # Keys of the search section the pipeline sets from its own top level.
-_FROM_PIPELINE = ("dataset", "data_dir", "format", "negative_label", "strict", "encoder",
-                  "space", "method",
-                  "seed", "out", "resume", "top_k", "task", "splits", "task_options")
+_FROM_PIPELINE = (
+    "dataset",
+    "data_dir",
+    "format",
+    "negative_label",
+    "strict",
+    "encoder",
+    "space",
+    "method",
+    "seed",
+    "out",
+    "resume",
+    "top_k",
+    "task",
+    "splits",
+    "task_options",
+)
 
 # on_reward(step, mean reward over the steps since the last call)
 RewardFn = Callable[[int, float], None]
@@ -52,12 +66,22 @@ def search_config(cfg: PipelineConfig, out: Path | str = "search", where: str = 
 
     clash = sorted(set(cfg.search) & set(_FROM_PIPELINE))
     if clash:
-        raise ConfigError(f"{where}.search: {clash} are set at the top level of the config "
-                          "(top_k is the top-level 'top')")
-    data = {**cfg.search, "dataset": cfg.dataset, "encoder": cfg.encoder, "space": cfg.space,
-            "method": cfg.method if cfg.method in METHODS else "autorc",
-            "seed": cfg.seed, "out": str(out), "resume": True, "top_k": cfg.top,
-            **cfg.task_keys()}
+        raise ConfigError(
+            f"{where}.search: {clash} are set at the top level of the config "
+            "(top_k is the top-level 'top')"
+        )
+    data = {
+        **cfg.search,
+        "dataset": cfg.dataset,
+        "encoder": cfg.encoder,
+        "space": cfg.space,
+        "method": cfg.method if cfg.method in METHODS else "autorc",
+        "seed": cfg.seed,
+        "out": str(out),
+        "resume": True,
+        "top_k": cfg.top,
+        **cfg.task_keys(),
+    }
     data.setdefault("progress", False)
     if cfg.format is not None:
         data["format"] = cfg.format
@@ -72,8 +96,10 @@ def search_config(cfg: PipelineConfig, out: Path | str = "search", where: str = 
     except ConfigError as e:
         msg = str(e)
         if "top_k" in msg:
-            msg = (f"{where}: top ({cfg.top}) exceeds search.k "
-                   f"({data.get('k', 'default')}): the search ranks only k candidates ({msg})")
+            msg = (
+                f"{where}: top ({cfg.top}) exceeds search.k "
+                f"({data.get('k', 'default')}): the search ranks only k candidates ({msg})"
+            )
         raise ConfigError(msg if msg.startswith(where) else f"{where}.search: {msg}") from None
 
 
@@ -147,6 +173,10 @@ def run(
     check_config(cfg)  # refuse a bad method, space or search section up front
     space = task_space(cfg.space, cfg.task)  # span NER drops span=tokens and c1
     return run_pipeline(
-        cfg, run_dir, search_fn=Search(on_reward, reward_interval), train_fn=train_fn,
-        space=(space_decisions(space), fixed_values(space)), on_event=on_event,
+        cfg,
+        run_dir,
+        search_fn=Search(on_reward, reward_interval),
+        train_fn=train_fn,
+        space=(space_decisions(space), fixed_values(space)),
+        on_event=on_event,
     )

@@ -64,37 +64,54 @@ log = logging.getLogger(__name__)
 
 CHECKPOINT = "checkpoint.pt"
 # Keys that may differ between a run and its resumption.
-_RESUME_FREE = {"resume", "stop_after_steps", "progress", "num_threads", "k", "top_k", "strict",
-                "checkpoint_every", "eval_batch_size", "device"}
+_RESUME_FREE = {
+    "resume",
+    "stop_after_steps",
+    "progress",
+    "num_threads",
+    "k",
+    "top_k",
+    "strict",
+    "checkpoint_every",
+    "eval_batch_size",
+    "device",
+}
 
 
 @dataclass
 class SearchConfig:
     """One search run. Read from a mapping with :func:`search_config_from_dict`."""
 
-    task: str = "rc"  # rc | ner | coref (autorc_nni.tasks); ner searches span in {markers, standard}
+    # rc | ner | coref (autorc_nni.tasks); ner searches span in {markers, standard}
+    task: str = "rc"
     dataset: str = "semeval10"  # registered dataset name, or a directory with train/dev(/test)
     data_dir: str | None = None  # data root for named datasets (default $AUTORC_DATA_DIR)
     format: str | None = None  # reader for a dataset directory (e.g. "opennre", "tacred")
-    negative_label: str | None = None  # None: the dataset's (found in a folder's labels); "none": no negative label
-    strict: bool = False  # refuse records that cannot be relation statements (else dropped, counted)
-    splits: str | None = None  # coref: a folder of {train,dev,test}.ids naming documents of the dataset folder
+    # None: the dataset's (found in a folder's labels); "none": no negative label
+    negative_label: str | None = None
+    # refuse records that cannot be relation statements (else dropped, counted)
+    strict: bool = False
+    # coref: a folder of {train,dev,test}.ids naming documents of the dataset folder
+    splits: str | None = None
     task_options: TaskOptions = field(default_factory=TaskOptions)  # ner / coref options
     encoder: str = "minilm"  # encoder short name ("minilm", "tiny"), HF name or local path
     space: Literal["M", "M1", "M2", "M3"] = "M"  # search space (paper Table 2)
     method: str = "autorc"  # autorc | naive-enas | autorc1 | autorc2 | autorc3 (paper Table 3)
     epochs: float = 10.0  # search epochs (may be fractional)
     batch_size: int = 32  # child-training batch size
-    lr: float | None = None  # peak lr of the shared weights; None: the encoder's measured one, else the paper's 5e-5
+    lr: float | None = None  # peak lr of the shared weights; None: the encoder's, else 5e-5
     weight_decay: float = 0.01  # AdamW decay of the shared weights (not biases / norms)
     grad_clip: float = 1.0  # max gradient norm of a child step; 0 disables clipping
     dropout: float = 0.1  # feature dropout before the classifier
     child_steps: int = 4  # train batches per child (paper: 4)
     reward_batch_mult: int = 4  # reward batch = this x batch_size validation rows (paper: 4)
-    search_warmup_epochs: float | None = None  # epochs without controller updates; None: the method's (1.5, or 0 for naive-enas/autorc3)
-    encoder_warmup_epochs: float | None = None  # shared-weight LR warm-up in epochs; None: the encoder's measured one, else 0.8
+    # no controller updates; None: the method's (1.5 or 0)
+    search_warmup_epochs: float | None = None
+    # shared-weight LR warm-up in epochs; None: the encoder's measured one, else 0.8
+    encoder_warmup_epochs: float | None = None
     copies: int | None = None  # weight copies per encoder group; None: the method's (2 or 1)
-    controller_lr: float | None = None  # controller Adam lr; None: the encoder's measured one, else the paper's 1e-4
+    # controller Adam lr; None: the encoder's measured one, else the paper's 1e-4
+    controller_lr: float | None = None
     controller_hidden: int = 64  # LSTM width
     temperature: float = 5.0  # logits / temperature before tanh
     tanh_constant: float = 2.5  # logits = tanh_constant * tanh(logits / temperature)
@@ -107,7 +124,7 @@ class SearchConfig:
     resume: bool = False  # continue from out/checkpoint.pt
     max_len: int = 256  # max wordpieces per example
     limit_train: int | None = None  # use a seeded, label-stratified sample of N training examples
-    limit_dev: int | None = None  # a seeded sample of N validation statements (rc), sentences (ner) or documents (coref)
+    limit_dev: int | None = None  # seeded sample of N validation units (statements/sentences/docs)
     bucket: bool = True  # length-bucketed child batches (less padding)
     eval_batch_size: int = 64  # batch size when scoring the k architectures
     checkpoint_every: int = 100  # resumable checkpoint every N steps (0: only at the end)
@@ -125,17 +142,38 @@ class SearchConfig:
         # that summary.json and the checkpoint record the values used
         from autorc_nni.encoders import recommended_setting
 
-        for name, key in (("lr", "search_lr"), ("controller_lr", "controller_lr"),
-                          ("encoder_warmup_epochs", "encoder_warmup_epochs")):
+        for name, key in (
+            ("lr", "search_lr"),
+            ("controller_lr", "controller_lr"),
+            ("encoder_warmup_epochs", "encoder_warmup_epochs"),
+        ):
             if getattr(self, name) is None:
                 setattr(self, name, recommended_setting(self.encoder, key))
-        for name in ("epochs", "batch_size", "lr", "child_steps", "reward_batch_mult", "k",
-                     "top_k", "max_len", "eval_batch_size", "controller_lr", "controller_hidden",
-                     "temperature"):
+        for name in (
+            "epochs",
+            "batch_size",
+            "lr",
+            "child_steps",
+            "reward_batch_mult",
+            "k",
+            "top_k",
+            "max_len",
+            "eval_batch_size",
+            "controller_lr",
+            "controller_hidden",
+            "temperature",
+        ):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name} must be > 0, got {getattr(self, name)!r}")
-        for name in ("search_warmup_epochs", "encoder_warmup_epochs", "weight_decay", "grad_clip",
-                     "checkpoint_every", "entropy_weight", "tanh_constant"):
+        for name in (
+            "search_warmup_epochs",
+            "encoder_warmup_epochs",
+            "weight_decay",
+            "grad_clip",
+            "checkpoint_every",
+            "entropy_weight",
+            "tanh_constant",
+        ):
             if getattr(self, name) is not None and getattr(self, name) < 0:
                 raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)!r}")
         for name in ("limit_train", "limit_dev", "stop_after_steps", "num_threads", "copies"):
@@ -163,7 +201,8 @@ class SearchConfig:
 
     @property
     def warmup_epochs(self) -> float:
-        """Search warm-up: ``search_warmup_epochs``, or the method's (1.5; 0 for naive-enas, autorc3)."""
+        """Search warm-up: ``search_warmup_epochs``, or the method's (1.5; 0 for naive-enas,
+        autorc3)."""
         if self.search_warmup_epochs is not None:
             return self.search_warmup_epochs
         return METHODS[self.method].warmup_epochs
@@ -234,10 +273,18 @@ def _prepare_data(cfg: SearchConfig, tokenizer, formats: tuple[str, ...]) -> _Da
     from autorc_nni.tasks import load_task_data
 
     td = load_task_data(
-        cfg.task, cfg.dataset, fmt=cfg.format, data_root=cfg.data_dir,
-        negative_label=cfg.negative_label, splits=cfg.splits, limit_train=cfg.limit_train,
-        limit_eval=cfg.limit_dev, eval_seed=cfg.seed, options=cfg.task_options,
-        max_len=cfg.max_len, strict=cfg.strict,
+        cfg.task,
+        cfg.dataset,
+        fmt=cfg.format,
+        data_root=cfg.data_dir,
+        negative_label=cfg.negative_label,
+        splits=cfg.splits,
+        limit_train=cfg.limit_train,
+        limit_eval=cfg.limit_dev,
+        eval_seed=cfg.seed,
+        options=cfg.task_options,
+        max_len=cfg.max_len,
+        strict=cfg.strict,
     )
     label2id = {lab: i for i, lab in enumerate(td.labels)}
     feat = Featurizer(tokenizer, max_len=cfg.max_len, formats=formats)
@@ -247,8 +294,13 @@ def _prepare_data(cfg: SearchConfig, tokenizer, formats: tuple[str, ...]) -> _Da
     for s, exs in splits.items():
         fs = feat.featurize(exs, label2id)
         rows[s] = fs.rows
-        report[s] = {"examples": len(exs), "featurized": len(fs.rows), "truncated": int(fs.truncated),
-                     "dropped": dict(fs.dropped), **td.read_drops(s)}
+        report[s] = {
+            "examples": len(exs),
+            "featurized": len(fs.rows),
+            "truncated": int(fs.truncated),
+            "dropped": dict(fs.dropped),
+            **td.read_drops(s),
+        }
         if td.task != "rc":
             report[s]["task"] = td.report.get(s, {})
 
@@ -258,19 +310,26 @@ def _prepare_data(cfg: SearchConfig, tokenizer, formats: tuple[str, ...]) -> _Da
 
     pad_id = tokenizer.pad_token_id or 0
     return _Data(
-        labels=list(td.labels), negative_label=td.negative_label, metric=td.pair_metric,
-        train=rows["train"].to_list(), dev=rows["dev"].to_list(),
+        labels=list(td.labels),
+        negative_label=td.negative_label,
+        metric=td.pair_metric,
+        train=rows["train"].to_list(),
+        dev=rows["dev"].to_list(),
         train_lengths=row_lengths(rows["train"], formats),
         dev_lengths=row_lengths(rows["dev"], formats),
         collate=partial(collate, formats=formats, max_len=cfg.max_len, pad_id=pad_id),
-        report=report, epoch_rows=None if td.task == "rc" else epoch_rows,
-        format=td.format, format_detected=td.format_detected,
+        report=report,
+        epoch_rows=None if td.task == "rc" else epoch_rows,
+        format=td.format,
+        format_detected=td.format_detected,
     )
 
 
 def _check_resumable(saved: dict[str, Any], cfg: SearchConfig, path: Path) -> None:
     now = dataclasses.asdict(cfg)
-    diff = sorted(k for k in set(saved) | set(now) if k not in _RESUME_FREE and saved.get(k) != now.get(k))
+    diff = sorted(
+        k for k in set(saved) | set(now) if k not in _RESUME_FREE and saved.get(k) != now.get(k)
+    )
     if diff:
         detail = ", ".join(f"{k}: {saved.get(k)!r} -> {now.get(k)!r}" for k in diff)
         raise ConfigError(f"{path}: cannot resume with a different config ({detail})")
@@ -282,18 +341,28 @@ def policy_layout(space: str) -> dict[str, dict[str, list[Any]]]:
     card per decision in the CUSTOM SCALARS tab instead of one card per option."""
     from search_spaces.spaces import space_decisions
 
-    charts = {label: ["Multiline", [f"prob/{label}/{o}" for o in options]]
-              for label, options in space_decisions(space).items()}
-    search = {key: ["Multiline", [f"search/{key}"]]
-              for key in ("reward", "baseline", "entropy", "controller_loss")}
+    charts = {
+        label: ["Multiline", [f"prob/{label}/{o}" for o in options]]
+        for label, options in space_decisions(space).items()
+    }
+    search = {
+        key: ["Multiline", [f"search/{key}"]]
+        for key in ("reward", "baseline", "entropy", "controller_loss")
+    }
     return {"controller policy (probability per option)": charts, "search": search}
 
 
 class _StepLogger:
     """``on_step`` hook: TensorBoard scalars, the progress bar, periodic checkpoints."""
 
-    def __init__(self, cfg: SearchConfig, out: Path, start: int, total: int,
-                 on_step: Callable[[int, dict[str, Any]], None] | None = None) -> None:
+    def __init__(
+        self,
+        cfg: SearchConfig,
+        out: Path,
+        start: int,
+        total: int,
+        on_step: Callable[[int, dict[str, Any]], None] | None = None,
+    ) -> None:
         self.cfg, self.out, self.on_step = cfg, out, on_step
         self.writer = None
         if cfg.tensorboard:
@@ -323,8 +392,11 @@ class _StepLogger:
                     w.add_scalar(f"prob/{label}/{option}", p, step)
         if self.bar is not None:
             self.bar.update(1)
-            self.bar.set_postfix(reward=f"{sum(self.rewards) / len(self.rewards):.3f}",
-                                 loss=f"{stats['child_loss']:.3f}", refresh=False)
+            self.bar.set_postfix(
+                reward=f"{sum(self.rewards) / len(self.rewards):.3f}",
+                loss=f"{stats['child_loss']:.3f}",
+                refresh=False,
+            )
         every = self.cfg.checkpoint_every
         if every and step % every == 0:
             save_checkpoint(module, self.cfg, self.out)
@@ -340,14 +412,19 @@ class _StepLogger:
 
 def save_checkpoint(module: AutoRCLightningModule, cfg: SearchConfig, out: Path) -> Path:
     path = out / CHECKPOINT
-    atomic_torch_save({"config": dataclasses.asdict(cfg), "state": module.search_state_dict()}, path)
+    atomic_torch_save(
+        {"config": dataclasses.asdict(cfg), "state": module.search_state_dict()}, path
+    )
     return path
 
 
 # -- after the search: sample k, score with the shared weights, export the top ------------------
 @torch.no_grad()
 def score_architecture(
-    module: AutoRCLightningModule, sample: dict[str, Any], batches: list[dict], gold: list[int],
+    module: AutoRCLightningModule,
+    sample: dict[str, Any],
+    batches: list[dict],
+    gold: list[int],
     copies: int,
 ) -> list[float]:
     """The dataset metric of ``sample`` on ``batches`` (gold labels ``gold``) with each weight
@@ -364,7 +441,10 @@ def score_architecture(
 
 
 def sample_distinct(
-    controller: Any, k: int, fixed: dict[str, Any], generator: torch.Generator,
+    controller: Any,
+    k: int,
+    fixed: dict[str, Any],
+    generator: torch.Generator,
     max_draws_per_model: int = 200,
 ) -> tuple[dict[Architecture, dict[str, Any]], dict[str, int]]:
     """Up to ``k`` functionally distinct samples of ``controller``: canonical form -> the first
@@ -381,7 +461,10 @@ def sample_distinct(
 
 
 def rank_architectures(
-    module: AutoRCLightningModule, cfg: SearchConfig, data: _Data, fixed: dict[str, Any],
+    module: AutoRCLightningModule,
+    cfg: SearchConfig,
+    data: _Data,
+    fixed: dict[str, Any],
     device: torch.device,
 ) -> tuple[list[RankedArchitecture], dict[str, int]]:
     """Sample ``k`` functionally distinct architectures from the controller; rank by score.
@@ -416,52 +499,87 @@ def rank_architectures(
 def _validation_words(cfg: SearchConfig) -> str:
     """What the ranking scored, in words (``ranking.md``)."""
     if cfg.task == "rc":
-        return (f"a stratified sample of {cfg.limit_dev}" if cfg.limit_dev else "all") + \
-            " validation examples"
+        return (
+            f"a stratified sample of {cfg.limit_dev}" if cfg.limit_dev else "all"
+        ) + " validation examples"
     units = "sentences" if cfg.task == "ner" else "documents"
     which = f"a seeded sample of {cfg.limit_dev}" if cfg.limit_dev else "all"
     negatives = "negative spans" if cfg.task == "ner" else "negative pairs"
-    return (f"the gold statements of {which} dev {units} with {negatives} sampled as for "
-            "training (the pair metric)")
+    return (
+        f"the gold statements of {which} dev {units} with {negatives} sampled as for "
+        "training (the pair metric)"
+    )
 
 
-def write_ranking(ranked: list[RankedArchitecture], cfg: SearchConfig, out: Path, step: int,
-                  sampling: dict[str, int] | None = None) -> None:
+def write_ranking(
+    ranked: list[RankedArchitecture],
+    cfg: SearchConfig,
+    out: Path,
+    step: int,
+    sampling: dict[str, int] | None = None,
+) -> None:
     arch_dir = out / "architectures"
     arch_dir.mkdir(parents=True, exist_ok=True)
     for old in arch_dir.glob("rank*.json"):
         old.unlink()
     for r in ranked[: cfg.top_k]:
         path = arch_dir / f"rank{r.rank}.json"
-        r.architecture.save(path, meta={
-            "rank": r.rank, "score": r.score, "probability": r.probability, "scores": r.scores,
-            "metric": "validation score with the shared weights", "method": cfg.method,
-            "space": cfg.space, "dataset": cfg.dataset, "encoder": cfg.encoder, "seed": cfg.seed,
-            "search_steps": step,
-        })
+        r.architecture.save(
+            path,
+            meta={
+                "rank": r.rank,
+                "score": r.score,
+                "probability": r.probability,
+                "scores": r.scores,
+                "metric": "validation score with the shared weights",
+                "method": cfg.method,
+                "space": cfg.space,
+                "dataset": cfg.dataset,
+                "encoder": cfg.encoder,
+                "seed": cfg.seed,
+                "search_steps": step,
+            },
+        )
         r.path = str(path)
-    rows = [{"rank": r.rank, "score": r.score, "scores": r.scores, "probability": r.probability,
-             "exported": r.path, "architecture": r.architecture.to_dict()} for r in ranked]
+    rows = [
+        {
+            "rank": r.rank,
+            "score": r.score,
+            "scores": r.scores,
+            "probability": r.probability,
+            "exported": r.path,
+            "architecture": r.architecture.to_dict(),
+        }
+        for r in ranked
+    ]
     atomic_write_json(out / "ranking.json", rows)
     sampling = sampling or {"requested": cfg.k, "distinct": len(ranked), "draws": len(ranked)}
     support = (
         f"{sampling['distinct']} functionally distinct architectures (de-duplicated on their "
         f"canonical form) from {sampling['draws']} draws of the trained controller"
-        + ("" if sampling["distinct"] >= sampling["requested"] else
-           f": fewer than the k = {sampling['requested']} asked, the controller's support "
-           "allowed no more")
+        + (
+            ""
+            if sampling["distinct"] >= sampling["requested"]
+            else f": fewer than the k = {sampling['requested']} asked, the controller's support "
+            "allowed no more"
+        )
     )
     lines = [
-        f"# AutoRC search ranking — {cfg.method}, space {cfg.space}, {cfg.dataset}, seed {cfg.seed}",
+        f"# AutoRC search ranking — {cfg.method}, space {cfg.space}, {cfg.dataset}, "
+        f"seed {cfg.seed}",
         "",
         f"{support}, after {step} search steps, "
-        f"scored on {_validation_words(cfg)} with the shared weights (mean over weight copies); the top "
+        f"scored on {_validation_words(cfg)} with the shared weights (mean over weight "
+        "copies); the top "
         f"{cfg.top_k} are exported to `architectures/`.",
         "",
         "| rank | score | probability | architecture |",
         "|---:|---:|---:|---|",
     ]
-    lines += [f"| {r.rank} | {r.score:.4f} | {r.probability:.2e} | {r.architecture.short()} |" for r in ranked]
+    lines += [
+        f"| {r.rank} | {r.score:.4f} | {r.probability:.2e} | {r.architecture.short()} |"
+        for r in ranked
+    ]
     # the ranking is on disk before the importance is tried: its failure cannot lose the ranking
     atomic_write_text(out / "ranking.md", "\n".join(lines) + "\n")
     lines += ["", "## Decision importance", "", *write_importance(ranked, cfg, out)]
@@ -483,21 +601,31 @@ def write_importance(ranked: list[RankedArchitecture], cfg: SearchConfig, out: P
     for stale in (out / IMPORTANCE_JSON, out / IMPORTANCE_PNG):
         stale.unlink(missing_ok=True)
     try:
-        result = decision_importance([(r.architecture, r.score) for r in ranked],
-                                     space_decisions(cfg.search_space), evaluator="fanova", seed=cfg.seed)
+        result = decision_importance(
+            [(r.architecture, r.score) for r in ranked],
+            space_decisions(cfg.search_space),
+            evaluator="fanova",
+            seed=cfg.seed,
+        )
         result["score"] = "validation score with the shared weights"
         result["space"] = cfg.space
         atomic_write_json(out / IMPORTANCE_JSON, result)
     except Exception as e:  # the ranking must survive any failure here
         log.warning("%s: decision importance failed: %s: %s", out, type(e).__name__, e)
         return [f"Not computed: the importance evaluation failed ({type(e).__name__}: {e})."]
-    lines = ["How much each free decision of the space explains the variation of the "
-             "shared-weight score over the ranked candidates.", "",
-             *importance_markdown(result).rstrip("\n").split("\n")]
+    lines = [
+        "How much each free decision of the space explains the variation of the "
+        "shared-weight score over the ranked candidates.",
+        "",
+        *importance_markdown(result).rstrip("\n").split("\n"),
+    ]
     try:
-        plot_importance(result, out / IMPORTANCE_PNG,
-                        title=f"decision importance — {cfg.method}, space {cfg.space}, "
-                              f"{cfg.dataset} (n = {result['n']})")
+        plot_importance(
+            result,
+            out / IMPORTANCE_PNG,
+            title=f"decision importance — {cfg.method}, space {cfg.space}, "
+            f"{cfg.dataset} (n = {result['n']})",
+        )
     except Exception as e:
         log.warning("%s: importance plot failed: %s: %s", out, type(e).__name__, e)
         return [*lines, "", f"(no chart: plotting failed, {type(e).__name__}: {e})"]
@@ -510,8 +638,13 @@ def build_supernet(cfg: SearchConfig, encoder: torch.nn.Module, num_labels: int)
     from search_spaces.supernet import AutoRCSupernet
 
     return AutoRCSupernet(
-        encoder, num_labels, space=cfg.search_space, sharing=get_method(cfg.method).sharing,
-        copies=cfg.num_copies, max_len=cfg.max_len, dropout=cfg.dropout,
+        encoder,
+        num_labels,
+        space=cfg.search_space,
+        sharing=get_method(cfg.method).sharing,
+        copies=cfg.num_copies,
+        max_len=cfg.max_len,
+        dropout=cfg.dropout,
         pooler_kwargs=copy.deepcopy(cfg.pooler_kwargs) or None,
     )
 
@@ -521,12 +654,19 @@ def build_strategy(cfg: SearchConfig, steps_per_epoch: int) -> AutoRCStrategy:
     from search_spaces.spaces import fixed_values
 
     return AutoRCStrategy(
-        method=cfg.method, fixed=fixed_values(cfg.search_space),
+        method=cfg.method,
+        fixed=fixed_values(cfg.search_space),
         search_warmup_steps=round(cfg.warmup_epochs * steps_per_epoch),
-        copies=cfg.num_copies, child_steps=cfg.child_steps, controller_lr=cfg.controller_lr,
-        controller_hidden=cfg.controller_hidden, temperature=cfg.temperature,
-        tanh_constant=cfg.tanh_constant, entropy_weight=cfg.entropy_weight,
-        baseline_decay=cfg.baseline_decay, grad_clip=cfg.grad_clip or None, seed=cfg.seed,
+        copies=cfg.num_copies,
+        child_steps=cfg.child_steps,
+        controller_lr=cfg.controller_lr,
+        controller_hidden=cfg.controller_hidden,
+        temperature=cfg.temperature,
+        tanh_constant=cfg.tanh_constant,
+        entropy_weight=cfg.entropy_weight,
+        baseline_decay=cfg.baseline_decay,
+        grad_clip=cfg.grad_clip or None,
+        seed=cfg.seed,
     )
 
 
@@ -544,8 +684,9 @@ def run_search(
         return _run_search(cfg, out, on_step)
 
 
-def _run_search(cfg: SearchConfig, out: Path,
-                on_step: Callable[[int, dict[str, Any]], None] | None) -> SearchResult:
+def _run_search(
+    cfg: SearchConfig, out: Path, on_step: Callable[[int, dict[str, Any]], None] | None
+) -> SearchResult:
     from autorc_nni.encoders import load_encoder
     from search_spaces.spaces import fixed_values
 
@@ -571,17 +712,38 @@ def _run_search(cfg: SearchConfig, out: Path,
 
     steps_per_epoch = len(data.train) // (cfg.batch_size * cfg.child_steps)
     if steps_per_epoch < 1:
-        raise AutoRCError(f"{len(data.train)} training examples are fewer than one search step "
-                          f"({cfg.child_steps} batches of {cfg.batch_size})")
+        raise AutoRCError(
+            f"{len(data.train)} training examples are fewer than one search step "
+            f"({cfg.child_steps} batches of {cfg.batch_size})"
+        )
     total_steps = max(1, round(cfg.epochs * steps_per_epoch))
-    train = ChildBatches(data.train, cfg.batch_size, cfg.child_steps, data.collate, cfg.seed,
-                         total_steps, start_step, lengths=data.train_lengths if cfg.bucket else None,
-                         epoch_rows=data.epoch_rows)
-    reward = RewardBatches(data.dev, cfg.batch_size * cfg.reward_batch_mult, data.collate, cfg.seed,
-                           total_steps, start_step, lengths=data.dev_lengths if cfg.bucket else None,
-                           piece_size=cfg.batch_size)
+    train = ChildBatches(
+        data.train,
+        cfg.batch_size,
+        cfg.child_steps,
+        data.collate,
+        cfg.seed,
+        total_steps,
+        start_step,
+        lengths=data.train_lengths if cfg.bucket else None,
+        epoch_rows=data.epoch_rows,
+    )
+    reward = RewardBatches(
+        data.dev,
+        cfg.batch_size * cfg.reward_batch_mult,
+        data.collate,
+        cfg.seed,
+        total_steps,
+        start_step,
+        lengths=data.dev_lengths if cfg.bucket else None,
+        piece_size=cfg.batch_size,
+    )
     training_module = SupernetTrainingModule(
-        data.labels, data.negative_label, data.metric, lr=cfg.lr, weight_decay=cfg.weight_decay,
+        data.labels,
+        data.negative_label,
+        data.metric,
+        lr=cfg.lr,
+        weight_decay=cfg.weight_decay,
         warmup_steps=round(cfg.encoder_warmup_epochs * steps_per_epoch * cfg.child_steps),
     )
     fixed = fixed_values(cfg.search_space)
@@ -604,10 +766,16 @@ def _run_search(cfg: SearchConfig, out: Path,
     seconds = time.perf_counter() - t0
     module = strategy.oneshot_module
     completed = module.step >= total_steps
-    result = SearchResult(out=out, completed=completed, steps=module.step,
-                          steps_per_epoch=steps_per_epoch, search_seconds=seconds,
-                          controller_state={k: v.detach().cpu().clone()
-                                            for k, v in module.controller.state_dict().items()})
+    result = SearchResult(
+        out=out,
+        completed=completed,
+        steps=module.step,
+        steps_per_epoch=steps_per_epoch,
+        search_seconds=seconds,
+        controller_state={
+            k: v.detach().cpu().clone() for k, v in module.controller.state_dict().items()
+        },
+    )
     if not completed:  # stopped as if killed: only the periodic checkpoints exist
         result.peak_rss_mb = peak_rss_mb()
         return result
@@ -618,13 +786,17 @@ def _run_search(cfg: SearchConfig, out: Path,
     ranked, sampling = rank_architectures(module, cfg, data, fixed, device)
     write_ranking(ranked, cfg, out, module.step, sampling)
     result.ranking = ranked
-    result.probabilities = {k: {str(o): p for o, p in d.items()}
-                            for k, d in module.controller.probabilities().items()}
+    result.probabilities = {
+        k: {str(o): p for o, p in d.items()} for k, d in module.controller.probabilities().items()
+    }
     result.peak_rss_mb = peak_rss_mb()
     summary = {
         "config": dataclasses.asdict(cfg),
-        "steps": module.step, "steps_per_epoch": steps_per_epoch, "total_steps": total_steps,
-        "search_warmup_steps": module.search_warmup_steps, "copies": cfg.num_copies,
+        "steps": module.step,
+        "steps_per_epoch": steps_per_epoch,
+        "total_steps": total_steps,
+        "search_warmup_steps": module.search_warmup_steps,
+        "copies": cfg.num_copies,
         "search_seconds_this_process": seconds,
         "invalid_samples": module.controller.invalid_count,
         "baseline": module.reinforce.baseline,
@@ -632,8 +804,11 @@ def _run_search(cfg: SearchConfig, out: Path,
         "probabilities": result.probabilities,
         "top": [{"rank": r.rank, "score": r.score, "path": r.path} for r in result.top],
         "sampling": sampling,
-        "data": data.report, "labels": data.labels, "negative_label": data.negative_label,
-        "format": data.format, "format_detected": data.format_detected,
+        "data": data.report,
+        "labels": data.labels,
+        "negative_label": data.negative_label,
+        "format": data.format,
+        "format_detected": data.format_detected,
         "peak_rss_mb": result.peak_rss_mb,
         "decisions": {k: [str(o) for o in v] for k, v in DECISIONS.items()},
         "task": cfg.task,

@@ -37,8 +37,10 @@ class FirstPooler(Pooler):
 
 '''
 POOLER_ROW = '    "first": "first-token pool",\n'
-METHOD_ROW = ('    "autorc-lean": Method("AutoRC, one copy, no warm-up", hetero_sharing=True, '
-              'copies=1, warmup_epochs=0.0),\n')
+METHOD_ROW = (
+    '    "autorc-lean": Method("AutoRC, one copy, no warm-up", hetero_sharing=True, '
+    "copies=1, warmup_epochs=0.0),\n"
+)
 
 
 def insert_before(path: Path, anchor: str, text: str) -> None:
@@ -50,9 +52,9 @@ def insert_before(path: Path, anchor: str, text: str) -> None:
 def recipe_files(kind: str) -> set[str]:
     """The files docs/internals.md lists under "How to add…" for ``kind``."""
     text = (ROOT / "docs" / "internals.md").read_text()
-    section = text[text.index("## How to add"):]
-    block = section[section.index(f"### A {kind}"):]
-    block = block[:block.index("\n### ", 4)] if "\n### " in block[4:] else block
+    section = text[text.index("## How to add") :]
+    block = section[section.index(f"### A {kind}") :]
+    block = block[: block.index("\n### ", 4)] if "\n### " in block[4:] else block
     files = re.findall(r"^\d+\. `([^`]+)`", block, flags=re.M)
     assert files, f"no numbered file list under 'A {kind}'"
     return set(files)
@@ -62,8 +64,9 @@ def recipe_files(kind: str) -> set[str]:
 def extended(tmp_path_factory: pytest.TempPathFactory) -> Path:
     copy = tmp_path_factory.mktemp("extended")
     for name in PACKAGES:
-        shutil.copytree(ROOT / name, copy / name,
-                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        shutil.copytree(
+            ROOT / name, copy / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
+        )
     touched = {"pooler": set(), "search method": set()}
 
     poolers = "autorc_nni/poolers.py"
@@ -73,12 +76,19 @@ def extended(tmp_path_factory: pytest.TempPathFactory) -> Path:
     insert_before(copy / names, '    "start": "start pool",\n', POOLER_ROW)
     touched["pooler"].add(names)
     # the sizes docs/design.md §3 states are the ones `autorc space` prints now
-    sizes = json.loads(run_in(copy, "from search_spaces import spaces as S; import json; "
-                              "print(json.dumps([f(name) for f in (S.space_size, "
-                              "S.valid_space_size, S.distinct_space_size) for name in ['M']]))"))
+    sizes = json.loads(
+        run_in(
+            copy,
+            "from search_spaces import spaces as S; import json; "
+            "print(json.dumps([f(name) for f in (S.space_size, "
+            "S.valid_space_size, S.distinct_space_size) for name in ['M']]))",
+        )
+    )
     design = copy / "docs" / "design.md"
-    old = re.search(r"([\d,]+)\s+points read literally,\s+([\d,]+) valid,\s+([\d,]+)\s+distinct",
-                    design.read_text())
+    old = re.search(
+        r"([\d,]+)\s+points read literally,\s+([\d,]+) valid,\s+([\d,]+)\s+distinct",
+        design.read_text(),
+    )
     assert old, "docs/design.md §3 no longer states the three counts"
     text = design.read_text()
     for before, after in zip(old.groups(), sizes, strict=True):
@@ -91,7 +101,9 @@ def extended(tmp_path_factory: pytest.TempPathFactory) -> Path:
     touched["search method"].add(methods)
 
     for kind, files in touched.items():
-        assert files == recipe_files(kind), f"the test edits other files than the page lists: {kind}"
+        assert files == recipe_files(kind), (
+            f"the test edits other files than the page lists: {kind}"
+        )
     return copy
 
 
@@ -105,7 +117,9 @@ def run_in(copy: Path, code: str, *args: str) -> str:
 
 
 def test_a_new_pooler_is_in_the_space_the_supernet_and_the_cli(extended: Path) -> None:
-    out = run_in(extended, textwrap.dedent('''
+    out = run_in(
+        extended,
+        textwrap.dedent("""
         import autorc_nni, torch
         assert autorc_nni.__file__.startswith(COPY), autorc_nni.__file__
         from autorc_nni.architecture import DECISIONS, Architecture
@@ -130,33 +144,58 @@ def test_a_new_pooler_is_in_the_space_the_supernet_and_the_cli(extended: Path) -
         with torch.no_grad():
             torch.testing.assert_close(net(batch), child(batch))
         print("ok")
-    ''').replace("COPY", repr(str(extended)), 1))
+    """).replace("COPY", repr(str(extended)), 1),
+    )
     assert out.strip().endswith("ok")
     space = run_in(extended, "", "-m", "trial.cli", "space")
     assert "first (first-token pool)" in space
 
 
 def test_the_contract_tests_cover_the_new_pooler_unchanged(extended: Path) -> None:
-    out = run_in(extended, "", "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                 "tests/autorc_nni/test_poolers.py", "tests/autorc_nni/test_model.py",
-                 "tests/search_spaces/test_spaces.py", "tests/autorc_nni/test_architecture.py",
-                 "-k", "first or registry or size or readable")
+    out = run_in(
+        extended,
+        "",
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "tests/autorc_nni/test_poolers.py",
+        "tests/autorc_nni/test_model.py",
+        "tests/search_spaces/test_spaces.py",
+        "tests/autorc_nni/test_architecture.py",
+        "-k",
+        "first or registry or size or readable",
+    )
     assert re.search(r"(\d+) passed", out) and "failed" not in out
     assert int(re.search(r"(\d+) passed", out).group(1)) >= 10  # the parametrised cases ran
 
 
 def test_a_new_method_is_a_cli_choice_with_its_strategy_and_report_row(extended: Path) -> None:
-    out = run_in(extended, textwrap.dedent('''
+    out = run_in(
+        extended,
+        textwrap.dedent("""
         from autorc_nni.pipeline import pipeline_config_from_dict, report_row
         from strategies.pipeline import Search, check_config
         cfg = check_config(pipeline_config_from_dict({"method": "autorc-lean"}))
         row = report_row(cfg, Search())
         assert row.title == "AutoRC, one copy, no warm-up" and row.kind == "search", row
         print("ok")
-    '''))
+    """),
+    )
     assert out.strip().endswith("ok")
     assert "autorc-lean" in run_in(extended, "", "-m", "trial.cli", "search", "--help")
-    tests = run_in(extended, "", "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                   "tests/strategies/test_autorc.py", "tests/strategies/test_pipeline.py",
-                   "-k", "autorc-lean or report_row or tables")
+    tests = run_in(
+        extended,
+        "",
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "tests/strategies/test_autorc.py",
+        "tests/strategies/test_pipeline.py",
+        "-k",
+        "autorc-lean or report_row or tables",
+    )
     assert "failed" not in tests and re.search(r"[2-9]\d* passed|\d\d+ passed", tests), tests

@@ -36,9 +36,13 @@ def _commands_table() -> dict[str, tuple[str, str]]:
         with open(path, encoding="utf-8") as f:
             tree = ast.parse(f.read(), path)
         help_line = next(
-            (node.value.value for node in tree.body
-             if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant)
-             and any(isinstance(t, ast.Name) and t.id == "HELP" for t in node.targets)),
+            (
+                node.value.value
+                for node in tree.body
+                if isinstance(node, ast.Assign)
+                and isinstance(node.value, ast.Constant)
+                and any(isinstance(t, ast.Name) and t.id == "HELP" for t in node.targets)
+            ),
             "",
         )
         table[info.name.replace("_", "-")] = (info.name, help_line)

@@ -59,8 +59,13 @@ def trial_env(extra: dict[str, str] | None = None) -> dict[str, str]:
 class Experiment:
     """One ``nnictl create`` experiment, stopped on exit from the ``with`` block."""
 
-    def __init__(self, config: str | Path, port: int | None = None,
-                 env: dict[str, str] | None = None, cwd: str | Path | None = None) -> None:
+    def __init__(
+        self,
+        config: str | Path,
+        port: int | None = None,
+        env: dict[str, str] | None = None,
+        cwd: str | Path | None = None,
+    ) -> None:
         self.config = Path(config)
         if not self.config.is_file():
             raise ExperimentError(f"{self.config}: no such experiment config")
@@ -77,15 +82,17 @@ class Experiment:
     # -- life cycle ---------------------------------------------------------------------------
     def start(self) -> Experiment:
         cmd = [nnictl_path(), "create", "--config", str(self.config), "--port", str(self.port)]
-        proc = subprocess.run(cmd, env=self.env, cwd=self.cwd, capture_output=True, text=True,
-                              timeout=300)
+        proc = subprocess.run(
+            cmd, env=self.env, cwd=self.cwd, capture_output=True, text=True, timeout=300
+        )
         self.create_output = proc.stdout + proc.stderr
         m = re.search(r"Experiment ID:\s*(?:\x1b\[[0-9;]*m)*([A-Za-z0-9]+)", self.create_output)
         self.id = m.group(1) if m else None
         if proc.returncode != 0 or "ERROR" in self.create_output:
             self.stop()
-            raise ExperimentError(f"nnictl create failed (exit {proc.returncode}):\n"
-                                  f"{self.create_output[-3000:]}")
+            raise ExperimentError(
+                f"nnictl create failed (exit {proc.returncode}):\n{self.create_output[-3000:]}"
+            )
         if self.id is None:
             self.id = self.get("experiment").get("id")
         return self
@@ -94,8 +101,14 @@ class Experiment:
         """``nnictl stop`` (by id, else by port); never raises."""
         target = [self.id] if self.id else ["--port", str(self.port)]
         try:
-            subprocess.run([nnictl_path(), "stop", *target], env=self.env, cwd=self.cwd,
-                           capture_output=True, text=True, timeout=120)
+            subprocess.run(
+                [nnictl_path(), "stop", *target],
+                env=self.env,
+                cwd=self.cwd,
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
         except (OSError, subprocess.SubprocessError) as e:
             print(f"warning: nnictl stop failed: {e}", file=sys.stderr)
 
@@ -134,9 +147,13 @@ class Experiment:
         """trial id -> its final result."""
         return {m["trialJobId"]: m["data"] for m in self.metrics() if m["type"] == "FINAL"}
 
-    def wait(self, n_trials: int, timeout: float, poll: float = 2.0,
-             on_poll: Callable[[list[dict[str, Any]]], None] | None = None
-             ) -> list[dict[str, Any]]:
+    def wait(
+        self,
+        n_trials: int,
+        timeout: float,
+        poll: float = 2.0,
+        on_poll: Callable[[list[dict[str, Any]]], None] | None = None,
+    ) -> list[dict[str, Any]]:
         """Until ``n_trials`` trials have ended (or the experiment stops making them)."""
         deadline = time.monotonic() + timeout
         while True:
@@ -148,14 +165,17 @@ class Experiment:
             if on_poll is not None:
                 on_poll(jobs)
             ended = [j for j in jobs if j.get("status") in ENDED]
-            if len(ended) >= n_trials or (status in ("DONE", "STOPPED", "ERROR")
-                                          and jobs and len(ended) == len(jobs)):
+            if len(ended) >= n_trials or (
+                status in ("DONE", "STOPPED", "ERROR") and jobs and len(ended) == len(jobs)
+            ):
                 return jobs
             if status == "ERROR":
-                raise ExperimentError(f"experiment {self.id}: NNI reports ERROR: "
-                                      f"{self.status().get('errors')}")
+                raise ExperimentError(
+                    f"experiment {self.id}: NNI reports ERROR: {self.status().get('errors')}"
+                )
             if time.monotonic() > deadline:
                 raise ExperimentError(
                     f"experiment {self.id}: {len(ended)} of {n_trials} trials ended within "
-                    f"{timeout:.0f} s; statuses {[j.get('status') for j in jobs]}")
+                    f"{timeout:.0f} s; statuses {[j.get('status') for j in jobs]}"
+                )
             time.sleep(poll)

@@ -62,11 +62,17 @@ def _best_model(best: dict[str, Any]) -> str | None:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="python -m trial.nni_trial", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(
+        prog="python -m trial.nni_trial", description=__doc__.split("\n")[0]
+    )
     p.add_argument("--config", required=True, help="the pipeline YAML the parameters go into")
     p.add_argument("--runs-root", help="where run directories live (default runs/nni/<exp id>)")
-    p.add_argument("--reward-interval", type=float, default=10.0,
-                   help="seconds between running-reward reports during the search")
+    p.add_argument(
+        "--reward-interval",
+        type=float,
+        default=10.0,
+        help="seconds between running-reward reports during the search",
+    )
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
     return p.parse_args(argv)
 
@@ -121,14 +127,23 @@ def _run(args: argparse.Namespace) -> int:
                     for step, value in points:
                         writer.add_scalar(tag, value, step)
         elif kind == "epoch":  # a dev evaluation inside a training
-            report = {"default": data["dev"], "kind": "epoch", "rank": data.get("rank", 1),
-                      "stage": data["stage"], "epoch": data["epoch"]}
+            report = {
+                "default": data["dev"],
+                "kind": "epoch",
+                "rank": data.get("rank", 1),
+                "stage": data["stage"],
+                "epoch": data["epoch"],
+            }
             report.update({k: data[k] for k in ("seed", "number") if k in data})
             nni.report_intermediate_result(report)
             n_reports += 1
         elif kind in ("hpo_trial", "seed"):  # one training finished: the console shows it
-            report = {"default": data["dev"], "kind": kind, "rank": data.get("rank", 1),
-                      "test": data.get("test")}
+            report = {
+                "default": data["dev"],
+                "kind": kind,
+                "rank": data.get("rank", 1),
+                "test": data.get("test"),
+            }
             if kind == "hpo_trial":
                 report.update(number=data["number"], budget=data["budget"], **data["params"])
             else:
@@ -137,8 +152,14 @@ def _run(args: argparse.Namespace) -> int:
             n_reports += 1
         elif kind == "evaluated":
             rank = data.get("rank", 0)
-            nni.report_intermediate_result({"default": data["dev_mean"], "kind": "dev",
-                                            "rank": rank, "test": data["test_mean"]})
+            nni.report_intermediate_result(
+                {
+                    "default": data["dev_mean"],
+                    "kind": "dev",
+                    "rank": rank,
+                    "test": data["test_mean"],
+                }
+            )
             writer.add_scalar("candidate/dev_mean", data["dev_mean"], rank)
             if data["test_mean"] is not None:
                 writer.add_scalar("candidate/test_mean", data["test_mean"], rank)
@@ -146,14 +167,25 @@ def _run(args: argparse.Namespace) -> int:
         writer.flush()
 
     try:
-        result = run(cfg, run_dir, on_event=on_event, on_reward=on_reward,
-                     reward_interval=args.reward_interval)
+        result = run(
+            cfg,
+            run_dir,
+            on_event=on_event,
+            on_reward=on_reward,
+            reward_interval=args.reward_interval,
+        )
     finally:
         writer.flush()
     best = result["best"]
     if n_reports == 0:  # a resumed, already finished run: still one intermediate point
-        nni.report_intermediate_result({"default": best["dev_mean"], "kind": "dev",
-                                        "rank": best.get("rank", 1), "test": best["test_mean"]})
+        nni.report_intermediate_result(
+            {
+                "default": best["dev_mean"],
+                "kind": "dev",
+                "rank": best.get("rank", 1),
+                "test": best["test_mean"],
+            }
+        )
     writer.add_scalar("best/dev_mean", best["dev_mean"], 0)
     if best["test_mean"] is not None:
         writer.add_scalar("best/test_mean", best["test_mean"], 0)

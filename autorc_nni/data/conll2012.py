@@ -40,7 +40,8 @@ is silent about a broken file:
   mention, the earlier opening left unclosed, which is an error at ``#end document``.
 - A mention written twice in the same cluster is kept once (the scorer keeps one in a response;
   in a key it would count it twice, which no annotation means, so on such a key the scorer's
-  figures and ours differ); ``CorefDocument.duplicates`` counts them. The same span in two clusters, nested mentions and mentions sharing a start are
+  figures and ours differ); ``CorefDocument.duplicates`` counts them. The same span in two
+  clusters, nested mentions and mentions sharing a start are
   all legal and kept.
 - A document key (``NAME; part P``) seen twice in a file is an error (the scorer would score the
   last one only).
@@ -196,7 +197,8 @@ class _Builder:
             if not stack:
                 raise DataError(
                     f"{self.path}:{line}: '{cid})' closes a mention of cluster {cid}, "
-                    "which has no open mention")
+                    "which has no open mention"
+                )
             start, _ = stack.pop()
             self._add(cid, (start, token + 1))
 
@@ -214,17 +216,21 @@ class _Builder:
             ln, cid, _ = min(unclosed)
             raise DataError(
                 f"{self.path}:{line}: #end document of {self.key} with cluster {cid} still open: "
-                f"its bracket '({cid}' at line {ln} is never closed")
+                f"its bracket '({cid}' at line {ln} is never closed"
+            )
         order = sorted(self.clusters, key=lambda cid: sorted(self.clusters[cid]))
         return CorefDocument(
-            name=self.name, part=self.part, sentences=self.sentences,
+            name=self.name,
+            part=self.part,
+            sentences=self.sentences,
             clusters=[sorted(self.clusters[cid]) for cid in order],
-            source=f"{self.path}:{self.begin_line}", cluster_ids=order,
-            duplicates=self.duplicates)
+            source=f"{self.path}:{self.begin_line}",
+            cluster_ids=order,
+            duplicates=self.duplicates,
+        )
 
 
-def _parse_cell(cell: str, path: Path | None, line: int
-                ) -> tuple[list[str], list[str], list[str]]:
+def _parse_cell(cell: str, path: Path | None, line: int) -> tuple[list[str], list[str], list[str]]:
     """The cluster ids of a cell's one-token mentions, openings and closings."""
     singles: list[str] = []
     opens: list[str] = []
@@ -237,7 +243,8 @@ def _parse_cell(cell: str, path: Path | None, line: int
         if m is None:
             raise DataError(
                 f"{path}:{line}: unparseable coreference cell {cell!r} (expected '-', '_' or "
-                "brackets like '(3', '3)', '(3)', joined by '|')")
+                "brackets like '(3', '3)', '(3)', joined by '|')"
+            )
         single, opened, closed = m.group(1, 2, 3)
         if single is not None:
             singles.append(single)
@@ -295,15 +302,19 @@ def _check_widths(sentence: list[_Line], path: Path) -> None:
     is the one most lines fit (ties: the first line's), so the line reported is the odd one."""
     ranges = [(_trimmed(line.fields), len(line.fields)) for line in sentence]
     first = ranges[0]
-    width = max({n for pair in ranges for n in pair},
-                key=lambda n: (sum(t <= n <= w for t, w in ranges), first[0] <= n <= first[1], n))
-    reference = next(ln.number for ln, (t, w) in zip(sentence, ranges, strict=True)
-                     if t <= width <= w)
+    width = max(
+        {n for pair in ranges for n in pair},
+        key=lambda n: (sum(t <= n <= w for t, w in ranges), first[0] <= n <= first[1], n),
+    )
+    reference = next(
+        ln.number for ln, (t, w) in zip(sentence, ranges, strict=True) if t <= width <= w
+    )
     for line, (t, w) in zip(sentence, ranges, strict=True):
         if not t <= width <= w:
             raise DataError(
                 f"{path}:{line.number}: token line has {w} columns, the other lines of its "
-                f"sentence have {width} (e.g. line {reference})")
+                f"sentence have {width} (e.g. line {reference})"
+            )
 
 
 def _read_lines(path: Path) -> list[str]:
@@ -344,14 +355,16 @@ def read_conll2012(path: str | Path, *, min_columns: int = 4) -> list[CorefDocum
             if doc is not None:
                 raise DataError(
                     f"{path}:{number}: '#begin document' while {doc.key} (line "
-                    f"{doc.begin_line}) is still open: that document is never ended")
+                    f"{doc.begin_line}) is still open: that document is never ended"
+                )
             if not begin.group(1):
                 raise DataError(f"{path}:{number}: '#begin document' without a document name")
             doc = _Builder(*_name_part(begin.group(1)), begin_line=number, path=path)
             if doc.key in first_line:
                 raise DataError(
                     f"{path}:{number}: document {doc.key} already began at line "
-                    f"{first_line[doc.key]}; each document and part must appear once")
+                    f"{first_line[doc.key]}; each document and part must appear once"
+                )
             first_line[doc.key] = number
         elif text[0] == "#" and _END.match(text):
             if doc is None:
@@ -359,21 +372,26 @@ def read_conll2012(path: str | Path, *, min_columns: int = 4) -> list[CorefDocum
             docs.append(doc.finish(number))
             doc = None
         elif doc is None:
-            if not text.startswith("#"):  # comments outside documents are skipped, as the scorer does
+            if not text.startswith(
+                "#"
+            ):  # comments outside documents are skipped, as the scorer does
                 raise DataError(
                     f"{path}:{number}: token line outside a document (no '#begin document' "
-                    "before it, or after '#end document')")
+                    "before it, or after '#end document')"
+                )
         else:
             fields = _split(text)
             if len(fields) < min_columns:
                 raise DataError(
                     f"{path}:{number}: token line has {len(fields)} columns, at least "
-                    f"{min_columns} needed (doc id, part, token index, word, ..., coreference)")
+                    f"{min_columns} needed (doc id, part, token index, word, ..., coreference)"
+                )
             doc.add_token(_Line(number, fields))
     if doc is not None:
         raise DataError(
             f"{path}:{doc.begin_line}: document {doc.key} is never ended (no '#end document' "
-            f"before the end of the file, line {len(lines)})")
+            f"before the end of the file, line {len(lines)})"
+        )
     if not docs:
         raise DataError(f"{path}:1: empty file: no '#begin document' ... '#end document' block")
     return docs
@@ -407,9 +425,13 @@ def _split_entry(data: Path, split: str) -> Path | None:
     ``data/train.english.v4_gold_conll`` ...: the name continues with a non-alphanumeric
     character (``training`` is not ``train``); files of other kinds beside them
     (``train.english.jsonlines``, ``train.ids``) are not candidates."""
-    hits = [p for p in sorted(data.iterdir()) if not p.name.startswith(".")
-            and re.fullmatch(rf"{split}([^A-Za-z0-9].*)?", p.name)
-            and (p.is_dir() or p.name == split or p.name.endswith("conll"))]
+    hits = [
+        p
+        for p in sorted(data.iterdir())
+        if not p.name.startswith(".")
+        and re.fullmatch(rf"{split}([^A-Za-z0-9].*)?", p.name)
+        and (p.is_dir() or p.name == split or p.name.endswith("conll"))
+    ]
     if len(hits) > 1:
         hits = _prefer_gold(hits)
     if len(hits) > 1:
@@ -425,7 +447,8 @@ def _read_split(files: Iterable[Path], what: str) -> list[CorefDocument]:
         for doc in read_conll2012(file):
             if doc.key in seen:
                 raise DataError(
-                    f"{doc.source}: document {doc.key} is also in {seen[doc.key]} ({what})")
+                    f"{doc.source}: document {doc.key} is also in {seen[doc.key]} ({what})"
+                )
             seen[doc.key] = doc.source
             docs.append(doc)
     if not docs:
@@ -441,7 +464,8 @@ def _load_folders(data: Path) -> dict[str, list[CorefDocument]]:
         raise DataError(
             f"{data}: no {' / '.join(missing)} split; found: {found}. Expected train, dev and "
             "test, each a file (train.conll, dev.english.v4_gold_conll, test ...) or a folder "
-            "of *conll files; or pass the folder of .ids files as splits")
+            "of *conll files; or pass the folder of .ids files as splits"
+        )
     out: dict[str, list[CorefDocument]] = {}
     for split, entry in entries.items():
         assert entry is not None
@@ -467,8 +491,9 @@ def _stem(name: str) -> str:
 
 def _load_ids(data: Path, splits: Path) -> dict[str, list[CorefDocument]]:
     if not splits.is_dir():
-        raise DataError(f"{splits}: split folder not found (it should hold train.ids, dev.ids, "
-                        "test.ids)")
+        raise DataError(
+            f"{splits}: split folder not found (it should hold train.ids, dev.ids, test.ids)"
+        )
     by_stem: dict[str, list[Path]] = {}
     for file in _prefer_gold(sorted(p for p in data.iterdir() if _is_conll(p))):
         by_stem.setdefault(_stem(file.name), []).append(file)
@@ -483,15 +508,18 @@ def _load_ids(data: Path, splits: Path) -> dict[str, list[CorefDocument]]:
             if not hits:
                 raise DataError(
                     f"{ids_path}:{number}: no document for id {doc_id!r} in {data} (looked for a "
-                    f"file named {_stem(doc_id)}.*conll)")
+                    f"file named {_stem(doc_id)}.*conll)"
+                )
             if len(hits) > 1:
                 raise DataError(
                     f"{ids_path}:{number}: id {doc_id!r} matches several files: "
-                    f"{', '.join(p.name for p in hits)}")
+                    f"{', '.join(p.name for p in hits)}"
+                )
             if hits[0] in first:
                 raise DataError(
                     f"{ids_path}:{number}: id {doc_id!r} is listed twice (also line "
-                    f"{first[hits[0]]})")
+                    f"{first[hits[0]]})"
+                )
             first[hits[0]] = number
             files.append(hits[0])
         out[split] = _read_split(files, str(ids_path))
@@ -537,7 +565,8 @@ def _check_clusters(doc: CorefDocument, clusters: Sequence[Sequence[Mention]]) -
             if not 0 <= start < end <= n:
                 raise ValueError(
                     f"{doc.key}: cluster {k} mention ({start}, {end}) is not a span of the "
-                    f"document's {n} tokens (end exclusive)")
+                    f"document's {n} tokens (end exclusive)"
+                )
         # a closing pairs with the latest opening of its cluster, so crossing mentions of one
         # cluster would be read back as other spans: refuse them (nested ones are fine)
         enclosing: list[Mention] = []
@@ -548,12 +577,14 @@ def _check_clusters(doc: CorefDocument, clusters: Sequence[Sequence[Mention]]) -
                 raise ValueError(
                     f"{doc.key}: cluster {k} has crossing mentions {enclosing[-1]} and "
                     f"{(start, end)}; CoNLL brackets cannot hold overlapping, non-nested "
-                    "mentions of one cluster")
+                    "mentions of one cluster"
+                )
             enclosing.append((start, end))
 
 
-def _cells(doc: CorefDocument, clusters: Sequence[Sequence[Mention]], ids: Sequence[str]
-           ) -> list[str]:
+def _cells(
+    doc: CorefDocument, clusters: Sequence[Sequence[Mention]], ids: Sequence[str]
+) -> list[str]:
     n = sum(len(s) for s in doc.sentences)
     opens: list[list[tuple[int, int, str]]] = [[] for _ in range(n)]
     singles: list[list[str]] = [[] for _ in range(n)]
@@ -574,16 +605,19 @@ def _cells(doc: CorefDocument, clusters: Sequence[Sequence[Mention]], ids: Seque
     return cells
 
 
-def _document_lines(doc: CorefDocument, clusters: Sequence[Sequence[Mention]] | None
-                    ) -> list[str]:
+def _document_lines(doc: CorefDocument, clusters: Sequence[Sequence[Mention]] | None) -> list[str]:
     for text, what in [(doc.name, "name"), (doc.part, "part")]:
         _check_text(text, what, doc)
     own = clusters is None
     chains = doc.clusters if clusters is None else clusters
     _check_clusters(doc, chains)
     ids = [str(k) for k in range(len(chains))]
-    if own and len(doc.cluster_ids) == len(chains) and len(set(doc.cluster_ids)) == len(chains) \
-            and all(cid.isdigit() for cid in doc.cluster_ids):
+    if (
+        own
+        and len(doc.cluster_ids) == len(chains)
+        and len(set(doc.cluster_ids)) == len(chains)
+        and all(cid.isdigit() for cid in doc.cluster_ids)
+    ):
         ids = list(doc.cluster_ids)  # the file's own numbering: a diff with the source is small
     cells = iter(_cells(doc, chains, ids))
     header = f"({doc.name}); part {doc.part}" if doc.part else f"({doc.name});"
@@ -610,7 +644,8 @@ def write_conll2012(
         raise ValueError("write_conll2012: no document to write")
     if clusters is not None and len(clusters) != len(docs):
         raise ValueError(
-            f"write_conll2012: {len(clusters)} cluster lists for {len(docs)} documents")
+            f"write_conll2012: {len(clusters)} cluster lists for {len(docs)} documents"
+        )
     lines: list[str] = []
     for k, doc in enumerate(docs):
         lines += _document_lines(doc, None if clusters is None else clusters[k])
@@ -624,7 +659,8 @@ def write_conll2012(
 def conll2012_stats(docs: Iterable[CorefDocument]) -> dict[str, int]:
     """Counts over ``docs``: documents, sentences, tokens, mentions, entities, singletons."""
     stats = dict.fromkeys(
-        ["documents", "sentences", "tokens", "mentions", "entities", "singletons"], 0)
+        ["documents", "sentences", "tokens", "mentions", "entities", "singletons"], 0
+    )
     for doc in docs:
         stats["documents"] += 1
         stats["sentences"] += len(doc.sentences)

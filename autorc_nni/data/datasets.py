@@ -1,4 +1,5 @@
-"""Named datasets: which reader, which files, which negative label and metric (docs/design.md §7, §8).
+"""Named datasets: which reader, which files, which negative label and metric (docs/design.md §7,
+§8).
 
 ``load_dataset`` takes a registered name (``semeval10``), a folder (``--data DIR``, its format
 given with ``--format F`` or detected from its content, ``autorc_nni.data.detect``), a single
@@ -108,7 +109,8 @@ register_dataset(
         name="semeval10-original",
         reader="semeval",
         files={
-            "train": "semeval10/SemEval2010_task8_all_data/SemEval2010_task8_training/TRAIN_FILE.TXT",
+            "train": "semeval10/SemEval2010_task8_all_data/SemEval2010_task8_training/"
+            "TRAIN_FILE.TXT",
             "test": "semeval10/SemEval2010_task8_all_data/SemEval2010_task8_testing_keys/"
             "TEST_FILE_FULL.TXT",
         },
@@ -222,8 +224,18 @@ def load_dataset(
 
 # Names a "no relation" label goes by (OpenNRE's NYT10 NA, TACRED no_relation, SemEval Other,
 # BLUE's false, ...): a folder's negative label is the one of these its label set holds.
-NEGATIVE_NAMES: tuple[str, ...] = ("Other", "no_relation", "NA", "None", "false", "no-relation",
-                                   "N/A", "none", "NONE", "0")
+NEGATIVE_NAMES: tuple[str, ...] = (
+    "Other",
+    "no_relation",
+    "NA",
+    "None",
+    "false",
+    "no-relation",
+    "N/A",
+    "none",
+    "NONE",
+    "0",
+)
 AUTO_NEGATIVE = "<auto>"
 
 
@@ -231,8 +243,10 @@ def detect_negative(labels: Sequence[str], where: str) -> str | None:
     """The one label of ``labels`` named as a negative label, None if none; several: refused."""
     found = [n for n in NEGATIVE_NAMES if n in set(labels)]
     if len(found) > 1:
-        raise DataError(f"{where}: several labels could be the negative one ({found}); "
-                        "say which with --negative-label NAME (or none)")
+        raise DataError(
+            f"{where}: several labels could be the negative one ({found}); "
+            "say which with --negative-label NAME (or none)"
+        )
     return found[0] if found else None
 
 
@@ -304,8 +318,10 @@ def _hub_spec(hub_name: str, fmt: str | None) -> DatasetSpec:
 def _folder_spec(path: Path, fmt: str) -> DatasetSpec:
     """A spec for ``--data PATH --format F``: the split files are found by their usual names."""
     if fmt == "conll2012":
-        raise DataError(f"{path}: CoNLL-2012 files hold coreference documents, not relation "
-                        "statements: use --task coref")
+        raise DataError(
+            f"{path}: CoNLL-2012 files hold coreference documents, not relation "
+            "statements: use --task coref"
+        )
     if fmt not in READERS:
         raise DataError(f"unknown format {fmt!r}; known: {', '.join(READERS.names())}")
     if fmt == "ddi" and path.is_file():  # the corpus zip: Train/Test inside, dev carved out
@@ -337,15 +353,19 @@ def find_split_file(path: Path, split: str) -> Path:
     if found is not None:
         return found
     named = sorted(
-        p for p in path.iterdir()
-        if p.is_file() and not p.name.startswith(".")
+        p
+        for p in path.iterdir()
+        if p.is_file()
+        and not p.name.startswith(".")
         and set(re.split(r"[^a-z0-9]+", p.name.lower())) & set(stems)
     )
     if len(named) == 1:
         return named[0]
     if named:
-        raise DataError(f"{path}: several files could be the {split} split "
-                        f"({', '.join(p.name for p in named)}); keep one")
+        raise DataError(
+            f"{path}: several files could be the {split} split "
+            f"({', '.join(p.name for p in named)}); keep one"
+        )
     raise DataError(
         f"{path}: missing the {split} split file (tried "
         f"{', '.join(sorted({p.name for p in tried}))}, or a name containing {stems[0]!r})"
@@ -354,12 +374,16 @@ def find_split_file(path: Path, split: str) -> Path:
 
 def _record_where(file: Path, ex: RelationExample) -> str:
     """Where a record is: ``DIR/NAME:LINE`` for the line readers' ids, else ``FILE: record ID``."""
-    return (str(file.parent / ex.id)  # line readers' ids are "FILE_NAME:LINE"
-            if ex.id.startswith(f"{file.name}:") else f"{file}: record {ex.id}")
+    return (
+        str(file.parent / ex.id)  # line readers' ids are "FILE_NAME:LINE"
+        if ex.id.startswith(f"{file.name}:")
+        else f"{file}: record {ex.id}"
+    )
 
 
-def _load(spec: DatasetSpec, root: Path | None, forced_negative: bool = False,
-          strict: bool = False) -> LoadedDataset:
+def _load(
+    spec: DatasetSpec, root: Path | None, forced_negative: bool = False, strict: bool = False
+) -> LoadedDataset:
     reader = READERS.get(spec.reader)
     results: dict[str, ReadResult] = {}
     files: dict[str, Path] = {}
@@ -368,16 +392,23 @@ def _load(spec: DatasetSpec, root: Path | None, forced_negative: bool = False,
         if spec.reader != "hf" and not file.exists():
             raise DataError(f"{spec.name}: {split} split file not found: {file}")
         files[split] = file
-        results[split] = reader(file, **{**spec.options, **spec.split_options.get(split, {}),
-                                         "strict": strict})
+        results[split] = reader(
+            file, **{**spec.options, **spec.split_options.get(split, {}), "strict": strict}
+        )
         if not results[split].examples:
-            why = (f" ({sum(results[split].dropped.values())} dropped: "
-                   f"{', '.join(results[split].dropped)})" if results[split].dropped else "")
+            why = (
+                f" ({sum(results[split].dropped.values())} dropped: "
+                f"{', '.join(results[split].dropped)})"
+                if results[split].dropped
+                else ""
+            )
             raise DataError(f"{file}: no examples in the {split} split{why}")
         for ex in results[split].examples:
             if ex.label is None:
-                raise DataError(f"{_record_where(file, ex)}: the record has no label "
-                                "(a dataset's records are all labeled)")
+                raise DataError(
+                    f"{_record_where(file, ex)}: the record has no label "
+                    "(a dataset's records are all labeled)"
+                )
     splits = {s: r.examples for s, r in results.items()}
     dropped = {s: r.dropped for s, r in results.items()}
     dropped_where = {s: r.dropped_where for s, r in results.items()}
@@ -387,9 +418,11 @@ def _load(spec: DatasetSpec, root: Path | None, forced_negative: bool = False,
         files["dev"] = files["train"]
     in_use = {ex.label for split in SPLITS for ex in splits[split] if ex.label is not None}
     if forced_negative and spec.negative_label not in in_use:
-        raise DataError(f"{spec.name}: --negative-label {spec.negative_label!r} is not a label "
-                        f"of its files ({', '.join(sorted(in_use)[:12])}"
-                        f"{', …' if len(in_use) > 12 else ''})")
+        raise DataError(
+            f"{spec.name}: --negative-label {spec.negative_label!r} is not a label "
+            f"of its files ({', '.join(sorted(in_use)[:12])}"
+            f"{', …' if len(in_use) > 12 else ''})"
+        )
     labels, negative = _label_set(spec, root, splits["train"], files.get("train"), in_use)
     known = set(labels)
     for split in SPLITS:
@@ -414,7 +447,10 @@ def _load(spec: DatasetSpec, root: Path | None, forced_negative: bool = False,
 
 
 def _label_set(
-    spec: DatasetSpec, root: Path | None, train: Sequence[RelationExample], train_file: Path | None,
+    spec: DatasetSpec,
+    root: Path | None,
+    train: Sequence[RelationExample],
+    train_file: Path | None,
     in_use: set[str] | None = None,
 ) -> tuple[list[str], str | None]:
     """Labels ordered by id (rel2id.json's ids, else the negative label then train's, sorted)

@@ -83,7 +83,7 @@ def _first_json(text: str, first_line: str | None) -> tuple[str, Any, str]:
         i = 1
         while i < len(body) and body[i].isspace():
             i += 1
-        if body[i:i + 1] == "]":
+        if body[i : i + 1] == "]":
             return "", None, "an empty JSON array"
         try:
             value, _ = json.JSONDecoder().raw_decode(body, i)
@@ -258,20 +258,24 @@ def _train_file(folder: Path) -> Path:
     except DataError as e:
         entry = _split_entry(folder, "train")  # train.english.v4_gold_conll beside .jsonlines
         if entry is None:  # a flat folder of CoNLL documents (LitBank's, split by .ids files)
-            docs = sorted(p for p in folder.glob("*conll") if p.is_file()
-                          and not p.name.startswith("."))
+            docs = sorted(
+                p for p in folder.glob("*conll") if p.is_file() and not p.name.startswith(".")
+            )
             if docs:
                 return docs[0]
             raise DataError(f"cannot detect the format: {e}") from None
     if entry.is_file():
         return entry
     for pattern in ("*.deft", "*conll", "*.xml"):
-        files = sorted(p for p in entry.rglob(pattern) if p.is_file()
-                       and not p.name.startswith("."))
+        files = sorted(
+            p for p in entry.rglob(pattern) if p.is_file() and not p.name.startswith(".")
+        )
         if files:
             return files[0]
-    raise DataError(f"{entry}: cannot detect the format: the train folder holds no .deft, "
-                    "*conll or .xml file; give it with --format")
+    raise DataError(
+        f"{entry}: cannot detect the format: the train folder holds no .deft, "
+        "*conll or .xml file; give it with --format"
+    )
 
 
 def _zip_is_ddi(path: Path) -> bool:
@@ -288,8 +292,10 @@ def detect(folder: str | Path) -> Detection:
     if folder.is_file():
         if zipfile.is_zipfile(folder) and _zip_is_ddi(folder):
             return Detection("ddi", folder, {"ddi": "the DDI 2013 corpus zip"})
-        raise DataError(f"{folder}: cannot detect the format of a single file: --data takes a "
-                        "folder with train/dev/test files (or the DDI corpus zip)")
+        raise DataError(
+            f"{folder}: cannot detect the format of a single file: --data takes a "
+            "folder with train/dev/test files (or the DDI corpus zip)"
+        )
     if not folder.is_dir():
         raise DataError(f"{folder}: folder not found")
     file = _train_file(folder)

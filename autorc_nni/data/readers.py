@@ -92,8 +92,12 @@ def _locate(path: Path, where: str) -> str:
 
 
 def _add(
-    result: ReadResult, path: Path | None, strict: bool,
-    make: Callable[..., RelationExample], *args: Any, **kwargs: Any,
+    result: ReadResult,
+    path: Path | None,
+    strict: bool,
+    make: Callable[..., RelationExample],
+    *args: Any,
+    **kwargs: Any,
 ) -> None:
     """Append ``make(*args, **kwargs)``, or drop (``strict``: refuse) the record when it cannot
     be a relation statement (``UnusableRecord``); other errors propagate."""
@@ -208,7 +212,9 @@ def _int(value: Any) -> bool:
 
 def _words(where: str, tokens: Any) -> list[str]:
     if not isinstance(tokens, list) or not all(isinstance(w, str) for w in tokens):
-        raise DataError(f"{where}: the words must be a list of strings, got {type(tokens).__name__}")
+        raise DataError(
+            f"{where}: the words must be a list of strings, got {type(tokens).__name__}"
+        )
     return tokens
 
 
@@ -230,7 +236,8 @@ def _example(
             )
         if not any(w.strip() for w in tokens[s:e]):
             raise UnusableRecord(
-                where, f"empty {name} entity",
+                where,
+                f"empty {name} entity",
                 f"span [{s}, {e}) holds no word" if s == e else f"words {list(tokens[s:e])!r}",
             )
     if label is not None and not isinstance(label, str):
@@ -262,16 +269,18 @@ def _text_example(
                 f"{len(text)} characters or reversed"
             )
         if not text[s:e].strip():
-            raise UnusableRecord(where, f"empty {name} entity",
-                                 f"characters [{s}, {e}) hold {text[s:e]!r}")
+            raise UnusableRecord(
+                where, f"empty {name} entity", f"characters [{s}, {e}) hold {text[s:e]!r}"
+            )
     spans = word_spans(text, cuts=(*head_chars, *tail_chars), keep=keep)
     words = [text[s:e] for s, e in spans]
     head = char_to_word_span(spans, *head_chars)
     tail = char_to_word_span(spans, *tail_chars)
     for name, span, chars in (("head", head, head_chars), ("tail", tail, tail_chars)):
         if span is None:  # not reached: a non-blank span holds a word
-            raise UnusableRecord(where, f"empty {name} entity",
-                                 f"{text[slice(*chars)]!r} contains no word")
+            raise UnusableRecord(
+                where, f"empty {name} entity", f"{text[slice(*chars)]!r} contains no word"
+            )
     return _example(where, words, head, tail, label, **meta)  # type: ignore[arg-type]
 
 
@@ -457,8 +466,10 @@ def read_opennre(path: Path, strict: bool = False, **_: Any) -> ReadResult:
 
 
 def _rows(
-    path: Path, parse: Callable[[dict, str], RelationExample],
-    rows: Iterable[tuple[int | str, dict]], strict: bool,
+    path: Path,
+    parse: Callable[[dict, str], RelationExample],
+    rows: Iterable[tuple[int | str, dict]],
+    strict: bool,
 ) -> ReadResult:
     """``parse`` each ``(line number | record id, row)``; unusable records dropped or refused."""
     out = ReadResult([])
@@ -498,7 +509,9 @@ def json_document(text: str, path: Path) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as e:
-        raise DataError(f"{path}:{e.lineno}: malformed JSON ({e.msg} at column {e.colno})") from None
+        raise DataError(
+            f"{path}:{e.lineno}: malformed JSON ({e.msg} at column {e.colno})"
+        ) from None
     except (ValueError, RecursionError) as e:
         raise DataError(f"{path}: malformed JSON ({e})") from None
 
@@ -683,9 +696,20 @@ def read_deft(
                     if label in exclude_relations:
                         res.drop(f"{label} relation (excluded)", f"{f}:{line}")
                         continue
-                    _add(res, f, strict, _example, f"{f.name}:{line}:{a.tag_id}-{b.tag_id}",
-                         tokens, [a.start, a.end], [b.start, b.end], label, head_tag=a.tag,
-                         tail_tag=b.tag, direction=direction)
+                    _add(
+                        res,
+                        f,
+                        strict,
+                        _example,
+                        f"{f.name}:{line}:{a.tag_id}-{b.tag_id}",
+                        tokens,
+                        [a.start, a.end],
+                        [b.start, b.end],
+                        label,
+                        head_tag=a.tag,
+                        tail_tag=b.tag,
+                        direction=direction,
+                    )
         for root, rel in pending:
             if rel in exclude_relations:
                 continue
@@ -745,8 +769,14 @@ def _ddi_members(path: Path, subset: str) -> Iterator[tuple[str, bytes]]:
         for n in names:
             try:
                 data = zf.read(n)
-            except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError,
-                    NotImplementedError) as e:  # a damaged member: bad CRC, truncated, ...
+            except (
+                zipfile.BadZipFile,
+                zlib.error,
+                OSError,
+                EOFError,
+                ValueError,
+                NotImplementedError,
+            ) as e:  # a damaged member: bad CRC, truncated, ...
                 raise DataError(f"{path}:{n}: damaged zip member ({e})") from None
             yield f"{path.name}:{n}", data
 
@@ -819,8 +849,12 @@ def read_ddi(path: Path, subset: str = "Train", strict: bool = False, **_: Any) 
                 words = [text[s:e] for s, e in spans]
                 hw, tw = char_to_word_span(spans, *h), char_to_word_span(spans, *t)
                 if hw is None or tw is None:
-                    res.drop("empty head entity" if hw is None else "empty tail entity", where,
-                             strict, "it contains no word")
+                    res.drop(
+                        "empty head entity" if hw is None else "empty tail entity",
+                        where,
+                        strict,
+                        "it contains no word",
+                    )
                     continue
                 _add(res, None, strict, _example, pid, words, hw, tw, label, doc=doc)
     return res
@@ -830,8 +864,12 @@ def read_ddi(path: Path, subset: str = "Train", strict: bool = False, **_: Any) 
 
 
 def rows_to_examples(
-    rows: Iterable[dict], fmt: str, source: str, label_names: Sequence[str] | None = None,
-    result: ReadResult | None = None, strict: bool = False,
+    rows: Iterable[dict],
+    fmt: str,
+    source: str,
+    label_names: Sequence[str] | None = None,
+    result: ReadResult | None = None,
+    strict: bool = False,
 ) -> list[RelationExample]:
     """Parse dict rows with the row format ``fmt``; integer labels are mapped by ``label_names``.
 
@@ -899,6 +937,12 @@ def read_hf(
     if len(dataset) == 0:
         raise DataError(f"hf:{name} (split {split}): the split is empty")
     res = ReadResult([])
-    rows_to_examples(dataset, format, f"hf:{name}/{split}", _class_label_names(dataset),
-                     result=res, strict=strict)
+    rows_to_examples(
+        dataset,
+        format,
+        f"hf:{name}/{split}",
+        _class_label_names(dataset),
+        result=res,
+        strict=strict,
+    )
     return res

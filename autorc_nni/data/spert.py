@@ -123,8 +123,10 @@ def _sentence(obj: Any, where: str, path: Path, allow_empty: bool = False) -> Sp
             raise DataError(f"{at}: entity {i} needs 'type', 'start' and 'end'")
         s, e = _int(ent["start"], f"entity {i} start", at), _int(ent["end"], f"entity {i} end", at)
         if not (0 <= s <= e <= n if allow_empty else 0 <= s < e <= n):
-            raise DataError(f"{at}: entity {i} span [{s}, {e}) is outside the sentence of {n} "
-                            "tokens or empty (end is exclusive)")
+            raise DataError(
+                f"{at}: entity {i} span [{s}, {e}) is outside the sentence of {n} "
+                "tokens or empty (end is exclusive)"
+            )
         if not isinstance(ent["type"], str) or not ent["type"]:
             raise DataError(f"{at}: entity {i} type must be a non-empty string")
         if ent["type"] == NEGATIVE:
@@ -137,15 +139,20 @@ def _sentence(obj: Any, where: str, path: Path, allow_empty: bool = False) -> Sp
     for j, rel in enumerate(rels):
         if not isinstance(rel, dict) or not {"type", "head", "tail"} <= set(rel):
             raise DataError(f"{at}: relation {j} needs 'type', 'head' and 'tail'")
-        h, t = _int(rel["head"], f"relation {j} head", at), _int(rel["tail"], f"relation {j} tail", at)
+        h, t = (
+            _int(rel["head"], f"relation {j} head", at),
+            _int(rel["tail"], f"relation {j} tail", at),
+        )
         if not isinstance(rel["type"], str) or not rel["type"]:
             raise DataError(f"{at}: relation {j} type must be a non-empty string")
         if rel["type"] == NEGATIVE:
             raise DataError(f"{at}: relation {j} has the type {NEGATIVE!r}, the negative label")
         for name, k in (("head", h), ("tail", t)):
             if not 0 <= k < len(entities):
-                raise DataError(f"{at}: relation {j} {name} {k} names no entity "
-                                f"(the sentence has {len(entities)})")
+                raise DataError(
+                    f"{at}: relation {j} {name} {k} names no entity "
+                    f"(the sentence has {len(entities)})"
+                )
         if h == t:
             raise DataError(f"{at}: relation {j} links entity {h} to itself")
         relations.append((h, t, rel["type"]))
@@ -172,21 +179,35 @@ def read_spert(path: Path, strict: bool = False, **_: Any) -> ReadResult:
         empty = set()
         for i, (s, e, _) in enumerate(sent.entities):
             if not any(w.strip() for w in sent.tokens[s:e]):
-                res.drop("empty entity", where, strict,
-                         f"entity {i}, span [{s}, {e}), is left out of every pair")
+                res.drop(
+                    "empty entity",
+                    where,
+                    strict,
+                    f"entity {i}, span [{s}, {e}), is left out of every pair",
+                )
                 empty.add(i)
         labels: dict[tuple[int, int], str] = {}
         for h, t, rel in sent.relations:
             if (h, t) in labels:
-                res.drop("a second relation on the same ordered entity pair", where, strict,
-                         f"entities {h} -> {t}: {labels[(h, t)]!r} kept, {rel!r} dropped")
+                res.drop(
+                    "a second relation on the same ordered entity pair",
+                    where,
+                    strict,
+                    f"entities {h} -> {t}: {labels[(h, t)]!r} kept, {rel!r} dropped",
+                )
                 continue
             labels[(h, t)] = rel
         for h, (hs, he, _) in enumerate(sent.entities):
             for t, (ts, te, _) in enumerate(sent.entities):
                 if h != t and h not in empty and t not in empty:
-                    res.examples.append(RelationExample(
-                        sent.tokens, (hs, he), (ts, te), labels.get((h, t), NEGATIVE),
-                        f"{sent.id}#{h}-{t}", {"doc": sent.id},
-                    ))
+                    res.examples.append(
+                        RelationExample(
+                            sent.tokens,
+                            (hs, he),
+                            (ts, te),
+                            labels.get((h, t), NEGATIVE),
+                            f"{sent.id}#{h}-{t}",
+                            {"doc": sent.id},
+                        )
+                    )
     return res

@@ -151,8 +151,12 @@ def format_stats(stats: DatasetStats) -> str:
     """A plain-text report, one block per split."""
     lines = [
         f"dataset {stats.name}: {len(stats.labels)} labels ("
-        + (f"negative {stats.negative_label!r}" if stats.negative_label is not None
-           else "no negative label: micro-F1 over all labels") + "), "
+        + (
+            f"negative {stats.negative_label!r}"
+            if stats.negative_label is not None
+            else "no negative label: micro-F1 over all labels"
+        )
+        + "), "
         f"metric {stats.metric}"
         + (f", wordpieces by {stats.encoder}, max_len {stats.max_len}" if stats.encoder else ""),
     ]

@@ -14,10 +14,29 @@ import json
 import random
 from pathlib import Path
 
-ENTITIES = ["tree", "car", "river", "king", "book", "ship", "city", "gene", "drug", "cell",
-            "paper", "water", "house", "phone", "lake", "bridge"]
-KEYWORDS = {"Other": ["over"], "Cause-Effect(e1,e2)": ["cause"],
-            "Member-Collection(e1,e2)": ["member"]}
+ENTITIES = [
+    "tree",
+    "car",
+    "river",
+    "king",
+    "book",
+    "ship",
+    "city",
+    "gene",
+    "drug",
+    "cell",
+    "paper",
+    "water",
+    "house",
+    "phone",
+    "lake",
+    "bridge",
+]
+KEYWORDS = {
+    "Other": ["over"],
+    "Cause-Effect(e1,e2)": ["cause"],
+    "Member-Collection(e1,e2)": ["member"],
+}
 FILLER = ["the", "of", "a", "in", "is", "was"]
 
 
@@ -32,8 +51,14 @@ def synthetic_rows(n: int, seed: int) -> list[dict]:
         left = [rng.choice(FILLER) for _ in range(rng.randint(0, 2))]
         mid = [rng.choice(KEYWORDS[label])] + [rng.choice(FILLER) for _ in range(rng.randint(0, 1))]
         h, t = len(left), len(left) + 1 + len(mid)
-        rows.append({"token": left + [e1] + mid + [e2], "h": {"name": e1, "pos": [h, h + 1]},
-                     "t": {"name": e2, "pos": [t, t + 1]}, "relation": label})
+        rows.append(
+            {
+                "token": left + [e1] + mid + [e2],
+                "h": {"name": e1, "pos": [h, h + 1]},
+                "t": {"name": e2, "pos": [t, t + 1]},
+                "relation": label,
+            }
+        )
     return rows
 
 
@@ -42,5 +67,6 @@ def write_synthetic(folder: Path, n_train: int = 96, n_dev: int = 48, n_test: in
     folder.mkdir(parents=True, exist_ok=True)
     for split, n, seed in (("train", n_train, 1), ("dev", n_dev, 2), ("test", n_test, 3)):
         (folder / f"{split}.txt").write_text(
-            "".join(json.dumps(r) + "\n" for r in synthetic_rows(n, seed)))
+            "".join(json.dumps(r) + "\n" for r in synthetic_rows(n, seed))
+        )
     return folder

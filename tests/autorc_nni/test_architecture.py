@@ -94,9 +94,18 @@ def test_file_errors(tmp_path):
 def test_presets_are_the_baselines():
     be, rb = PRESETS["bert-entity"], PRESETS["r-bert"]
     assert (be.span, be.posenc, be.pool_e1, be.pool_e2, be.slots()) == (
-        "markers", "none", "start", "start", ["e1", "e2"])
-    assert (rb.pool_e1, rb.pool_e2, rb.pool_c0, rb.slots()) == ("avg", "avg", "start",
-                                                                ["e1", "e2", "c0"])
+        "markers",
+        "none",
+        "start",
+        "start",
+        ["e1", "e2"],
+    )
+    assert (rb.pool_e1, rb.pool_e2, rb.pool_c0, rb.slots()) == (
+        "avg",
+        "avg",
+        "start",
+        ["e1", "e2", "c0"],
+    )
     assert resolve_architecture("r-bert") is rb
 
 
@@ -128,7 +137,7 @@ def test_describe_and_cli_show(capsys):
     assert main(["arch", "show", "r-bert"]) == 0
     out = capsys.readouterr().out
     assert text in out
-    assert Architecture.from_dict(json.loads(out[out.index("{"):])) == PRESETS["r-bert"]
+    assert Architecture.from_dict(json.loads(out[out.index("{") :])) == PRESETS["r-bert"]
 
 
 # -- canonical form: decisions that cannot change the function ---------------------------------
@@ -154,12 +163,18 @@ def test_canonical_classes_match_the_distinct_space_size() -> None:
 
     from search_spaces.spaces import SearchSpace, distinct_space_size
 
-    free = {"pool_e1": ("avg", "max"), "pool_c2": ("avg", "dr", "start"),
-            "use_c2": (True, False), "inter_c2": ("none", "dot")}
+    free = {
+        "pool_e1": ("avg", "max"),
+        "pool_c2": ("avg", "dr", "start"),
+        "use_c2": (True, False),
+        "inter_c2": ("none", "dot"),
+    }
     fixed = {k: v for k, v in Architecture().to_dict().items() if k not in free}
     space = SearchSpace("tiny", "test", free, fixed)
-    forms = {Architecture(**fixed, **dict(zip(free, combo, strict=True))).canonical()
-             for combo in itertools.product(*free.values())}
+    forms = {
+        Architecture(**fixed, **dict(zip(free, combo, strict=True))).canonical()
+        for combo in itertools.product(*free.values())
+    }
     assert len(forms) == distinct_space_size(space) == 2 * (1 + 3 * 3)
 
 
@@ -179,12 +194,22 @@ def test_learned_presets_load_from_json_and_name_their_source(tmp_path, monkeypa
     monkeypatch.setattr(A, "PRESETS", dict(A.PRESETS))
     monkeypatch.setattr(A, "PRESET_SOURCES", dict(A.PRESET_SOURCES))
     learned = Architecture(span="tokens", pool_e1="max", use_c1=True, inter_c2="dot")
-    learned.save(tmp_path / "ar-toyset.json", meta={
-        "method": "autorc", "dataset": "toyset", "source_run": "results/x/toyset-autorc",
-        "test_mean": 0.81, "test_std": 0.01, "n_seeds": 3})
+    learned.save(
+        tmp_path / "ar-toyset.json",
+        meta={
+            "method": "autorc",
+            "dataset": "toyset",
+            "source_run": "results/x/toyset-autorc",
+            "test_mean": 0.81,
+            "test_std": 0.01,
+            "n_seeds": 3,
+        },
+    )
     assert A._load_learned_presets(tmp_path) == ["ar-toyset"]
     assert A.resolve_architecture("ar-toyset") == learned
-    assert "learned by autorc on toyset; run results/x/toyset-autorc" in A.preset_source("ar-toyset")
+    assert "learned by autorc on toyset; run results/x/toyset-autorc" in A.preset_source(
+        "ar-toyset"
+    )
     # a learned preset may not shadow a hand-made one
     (tmp_path / "r-bert.json").write_text(learned.to_json())
     with pytest.raises(ArchitectureError, match="already exists"):
@@ -202,12 +227,22 @@ def test_arch_preset_writes_a_runs_best_architecture(tmp_path, capsys):
     import autorc_nni.architecture as A
     from autorc_nni.pipeline import pipeline_config_from_dict, run_pipeline
 
-    cfg = pipeline_config_from_dict({"method": "r-bert", "dataset": "toyset", "encoder": "tiny",
-                                     "hpo": {"trials": 1}, "seeds": {"n": 2}})
+    cfg = pipeline_config_from_dict(
+        {
+            "method": "r-bert",
+            "dataset": "toyset",
+            "encoder": "tiny",
+            "hpo": {"trials": 1},
+            "seeds": {"n": 2},
+        }
+    )
 
     def fake(kw, report=None):
-        return {"dev": {"score": 0.5 + kw["seed"] / 10}, "test": {"score": 0.4},
-                "metric": "micro_f1"}
+        return {
+            "dev": {"score": 0.5 + kw["seed"] / 10},
+            "test": {"score": 0.4},
+            "metric": "micro_f1",
+        }
 
     run_pipeline(cfg, tmp_path / "run", train_fn=fake)
     out = tmp_path / "presets" / "ar-toyset.json"

@@ -21,8 +21,13 @@ LABELS = {"r1": 0, "r2": 1}
 
 def _rows(n: int = 13):
     exs = [
-        RelationExample(tuple(["the", "cause"] * (1 + i % 5) + ["of", "effect"]), (0, 1),
-                        (2 + 2 * (i % 5), 3 + 2 * (i % 5)), None if i % 4 == 3 else "r1", f"x{i}")
+        RelationExample(
+            tuple(["the", "cause"] * (1 + i % 5) + ["of", "effect"]),
+            (0, 1),
+            (2 + 2 * (i % 5), 3 + 2 * (i % 5)),
+            None if i % 4 == 3 else "r1",
+            f"x{i}",
+        )
         for i in range(n)
     ]
     return Featurizer(TOK, cache=False).featurize(exs, LABELS).rows
@@ -70,8 +75,12 @@ def test_tiny_encoder_runs_on_a_collated_batch():
 
 
 @settings(max_examples=80, deadline=None)
-@given(st.lists(st.integers(1, 300), min_size=0, max_size=200), st.integers(1, 17),
-       st.integers(0, 5), st.booleans())
+@given(
+    st.lists(st.integers(1, 300), min_size=0, max_size=200),
+    st.integers(1, 17),
+    st.integers(0, 5),
+    st.booleans(),
+)
 def test_bucket_sampler_covers_every_example_once(lengths, batch_size, seed, shuffle):
     sampler = BucketBatchSampler(lengths, batch_size, shuffle=shuffle, seed=seed)
     batches = list(sampler)
@@ -112,7 +121,11 @@ def test_make_loader_yields_every_row_once(bucket):
     ids = [i for b in batches for i in b["ids"]]
     assert Counter(ids) == Counter(rows["id"])
     assert set(batches[0]) == {"labels", "ids", "tokens"}
-    again = [i for b in make_loader(rows, 4, formats=("tokens",), bucket=bucket, seed=7) for i in b["ids"]]
+    again = [
+        i
+        for b in make_loader(rows, 4, formats=("tokens",), bucket=bucket, seed=7)
+        for i in b["ids"]
+    ]
     assert again == ids  # deterministic for a seed
     ordered = [i for b in make_loader(rows, 4, ("tokens",), shuffle=False) for i in b["ids"]]
     assert ordered == rows["id"]

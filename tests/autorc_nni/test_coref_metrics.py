@@ -27,7 +27,9 @@ A, B, C, D, X, Y = (0, 1), (1, 2), (2, 4), (5, 6), (7, 8), (8, 9)
 
 
 def _close(ours, theirs) -> bool:
-    return all(o == pytest.approx(t, rel=1e-9, abs=1e-12) for o, t in zip(ours, theirs, strict=True))
+    return all(
+        o == pytest.approx(t, rel=1e-9, abs=1e-12) for o, t in zip(ours, theirs, strict=True)
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -105,12 +107,17 @@ def test_scores_sum_counts_over_documents_before_the_ratios():
 # The official scorer: its files, its expected values, the Perl scorer itself
 # --------------------------------------------------------------------------------------------
 
-_OPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
-        ast.Div: operator.truediv}
+_OPS = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+}
 
 
 def _arith(expr: str) -> float:
     """The value of an arithmetic expression of the config ("(7/3)/6", "2*(5/9)*...")."""
+
     def value(node: ast.AST) -> float:
         if isinstance(node, ast.Constant) and isinstance(node.value, int | float):
             return node.value
@@ -119,23 +126,30 @@ def _arith(expr: str) -> float:
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
             return -value(node.operand)
         raise ValueError(f"not arithmetic: {expr!r}")
+
     return value(ast.parse(expr.strip(), mode="eval").body)
 
 
-_CASE = re.compile(r'\{\s*id\s*=>\s*"(\w+)",\s*key_file\s*=>\s*"([^"]+)",\s*response_file\s*=>\s*'
-                   r'"([^"]+)",\s*expected_metrics\s*=>\s*\{(.*?)\}\s*\}', re.S)
+_CASE = re.compile(
+    r'\{\s*id\s*=>\s*"(\w+)",\s*key_file\s*=>\s*"([^"]+)",\s*response_file\s*=>\s*'
+    r'"([^"]+)",\s*expected_metrics\s*=>\s*\{(.*?)\}\s*\}',
+    re.S,
+)
 _EXPECTED = re.compile(r'"(\w+)"\s*=>\s*\[([^\]]*)\]')
 
 
 def _test_cases(config: Path) -> list[tuple[str, str, str, dict[str, list[float]]]]:
     """``(id, key file, response file, {metric: [R, P, F1]})`` of ``CorefMetricTestConfig.pm``;
     metrics commented out in it (``#"ceafe" => ...``) are left out, as its test.pl does."""
-    text = "\n".join(line.split("#", 1)[0]
-                     for line in config.read_text(encoding="utf-8").splitlines())
+    text = "\n".join(
+        line.split("#", 1)[0] for line in config.read_text(encoding="utf-8").splitlines()
+    )
     cases = []
     for case_id, key, response, body in _CASE.findall(text):
-        expected = {metric: [_arith(v) for v in values.split(",")]
-                    for metric, values in _EXPECTED.findall(body)}
+        expected = {
+            metric: [_arith(v) for v in values.split(",")]
+            for metric, values in _EXPECTED.findall(body)
+        }
         cases.append((case_id, key, response, expected))
     return cases
 
@@ -206,8 +220,13 @@ def test_every_test_case_agrees_with_the_perl_scorer(scorer_dir, perl, tmp_path)
             args += [metric, str(key), str(response)]
     driver = tmp_path / "driver.pl"
     driver.write_text(_DRIVER)
-    out = subprocess.run([perl, f"-I{scorer_dir / 'lib'}", str(driver), *args],
-                         capture_output=True, text=True, check=True, timeout=120).stdout
+    out = subprocess.run(
+        [perl, f"-I{scorer_dir / 'lib'}", str(driver), *args],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    ).stdout
     rows = [line.split("\t")[1:] for line in out.splitlines() if line.startswith("COUNTS\t")]
     assert len(rows) == len(args) // 3 == 108
     failures = []
@@ -218,15 +237,24 @@ def test_every_test_case_agrees_with_the_perl_scorer(scorer_dir, perl, tmp_path)
     assert not failures, "\n".join(failures)
 
 
-_COREF_LINE = re.compile(r"^Coreference: Recall: \((\S+) / (\S+)\) (\S+)%\tPrecision: "
-                         r"\((\S+) / (\S+)\) (\S+)%\tF1: (\S+)%$", re.M)
+_COREF_LINE = re.compile(
+    r"^Coreference: Recall: \((\S+) / (\S+)\) (\S+)%\tPrecision: "
+    r"\((\S+) / (\S+)\) (\S+)%\tF1: (\S+)%$",
+    re.M,
+)
 
 
-def _run_scorer(perl: str, scorer_dir: Path, metric: str, key: Path, response: Path
-                ) -> tuple[list[float], float]:
+def _run_scorer(
+    perl: str, scorer_dir: Path, metric: str, key: Path, response: Path
+) -> tuple[list[float], float]:
     """``perl scorer.pl METRIC KEY RESPONSE none``: the four counts and the printed F1 (%)."""
-    out = subprocess.run([perl, str(scorer_dir / "scorer.pl"), metric, str(key), str(response),
-                          "none"], capture_output=True, text=True, check=True, timeout=120).stdout
+    out = subprocess.run(
+        [perl, str(scorer_dir / "scorer.pl"), metric, str(key), str(response), "none"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    ).stdout
     [match] = _COREF_LINE.findall(out)
     rn, rd, _, pn, pd, _, f1 = map(float, match)
     return [rn, rd, pn, pd], f1
@@ -235,8 +263,9 @@ def _run_scorer(perl: str, scorer_dir: Path, metric: str, key: Path, response: P
 def test_degenerate_cases_agree_with_the_perl_scorer(scorer_dir, perl, tmp_path):
     # clusters listed in the order the scorer meets them in the file (first mention first; a
     # tie of one-token mentions in the order written), as the order matters for repeats
-    doc = CorefDocument(name="deg", part="0", sentences=[[f"w{i}" for i in range(10)]],
-                        clusters=[], source="-")
+    doc = CorefDocument(
+        name="deg", part="0", sentences=[[f"w{i}" for i in range(10)]], clusters=[], source="-"
+    )
     cases = {
         "span in two key clusters": ([[A, B], [B, C]], [[A, B, C]]),
         "repeat of a key mention": ([[A, B], [C, D]], [[A, C], [B, C], [D]]),
@@ -281,8 +310,12 @@ def _perturb(doc: CorefDocument) -> list[list[tuple[int, int]]]:
     big, rest = order[0], order[1:]
     clusters.append(clusters[big][1::2])  # split: every other mention goes to a new cluster
     clusters[big] = clusters[big][::2]
-    a, b = next((i, j) for i in rest for j in rest if i < j and not any(
-        _crosses(m, n) for m in clusters[i] for n in clusters[j]))
+    a, b = next(
+        (i, j)
+        for i in rest
+        for j in rest
+        if i < j and not any(_crosses(m, n) for m in clusters[i] for n in clusters[j])
+    )
     clusters[a] += clusters[b]  # merge
     clusters[b] = []
     key_mentions = set(doc.mentions())
@@ -297,16 +330,23 @@ def _perturb(doc: CorefDocument) -> list[list[tuple[int, int]]]:
     # repeat a one-token key mention (not the first of its cluster) in a cluster starting
     # earlier, at another token than the mention's cluster: no order tie for the scorer
     firsts = {k: min(c) for k, c in enumerate(clusters) if c}
-    home, m = next((k, m) for k, c in enumerate(clusters) if c for m in sorted(c)[1:]
-                   if m[1] - m[0] == 1 and m in key_mentions)
-    other = next(k for k, first in firsts.items()
-                 if k != home and first[0] < m[0] and first[0] != firsts[home][0])
+    home, m = next(
+        (k, m)
+        for k, c in enumerate(clusters)
+        if c
+        for m in sorted(c)[1:]
+        if m[1] - m[0] == 1 and m in key_mentions
+    )
+    other = next(
+        k
+        for k, first in firsts.items()
+        if k != home and first[0] < m[0] and first[0] != firsts[home][0]
+    )
     clusters[other].append(m)
     return [c for c in clusters if c]
 
 
-def test_a_litbank_document_agrees_with_the_perl_scorer(scorer_dir, perl, litbank_files,
-                                                        tmp_path):
+def test_a_litbank_document_agrees_with_the_perl_scorer(scorer_dir, perl, litbank_files, tmp_path):
     key_file = litbank_files[0]  # the original file is the key
     [key] = read_conll2012(key_file)
     response_file = tmp_path / "response.conll"
@@ -319,8 +359,9 @@ def test_a_litbank_document_agrees_with_the_perl_scorer(scorer_dir, perl, litban
         assert 0 < f1 < 100  # the perturbation shows
 
 
-def test_a_multi_document_file_agrees_with_the_perl_scorer(scorer_dir, perl, litbank_files,
-                                                           tmp_path):
+def test_a_multi_document_file_agrees_with_the_perl_scorer(
+    scorer_dir, perl, litbank_files, tmp_path
+):
     docs = [doc for f in litbank_files for doc in read_conll2012(f)]
     key_file, response_file = tmp_path / "key.conll", tmp_path / "response.conll"
     write_conll2012(docs, None, key_file)
@@ -330,8 +371,10 @@ def test_a_multi_document_file_agrees_with_the_perl_scorer(scorer_dir, perl, lit
     scores = coref_scores((k.clusters, r.clusters) for k, r in zip(keys, responses, strict=True))
     for metric, fn in METRICS.items():
         theirs, f1 = _run_scorer(perl, scorer_dir, metric, key_file, response_file)
-        summed = [sum(fn(k.clusters, r.clusters)[i] for k, r in zip(keys, responses, strict=True))
-                  for i in range(4)]
+        summed = [
+            sum(fn(k.clusters, r.clusters)[i] for k, r in zip(keys, responses, strict=True))
+            for i in range(4)
+        ]
         assert _close(summed, theirs), (metric, summed, theirs)
         ours = scores[SCORE_KEYS[metric]]
         assert ours["recall"] == pytest.approx(theirs[0] / theirs[1])

@@ -31,8 +31,15 @@ def test_bert_entity_diagram_content():
 
 
 def test_interactions_and_posenc_are_drawn():
-    arch = Architecture(span="tokens", posenc="concat", pool_e1="dr", pool_c2="max",
-                        use_e2=False, inter_e1e2="minus", inter_c2="dot")
+    arch = Architecture(
+        span="tokens",
+        posenc="concat",
+        pool_e1="dr",
+        pool_c2="max",
+        use_e2=False,
+        inter_e1e2="minus",
+        inter_c2="dot",
+    )
     t = texts(arch)
     joined = "\n".join(t)
     assert "[ENTITY-1]" in joined and "concat to output" in joined

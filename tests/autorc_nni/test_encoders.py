@@ -25,7 +25,18 @@ def test_registry_names():
 def test_tiny_tokenizer_special_tokens_are_single_tokens():
     tok = load_tokenizer("tiny")
     assert tok.is_fast and len(tok) == len(tiny_vocab()) + len(SPECIAL_TOKENS)
-    words = ["The", "[E1]", "cause", "[/E1]", "of", "[E2]", "it", "[/E2]", "[ENTITY-1]", "[ENTITY-2]"]
+    words = [
+        "The",
+        "[E1]",
+        "cause",
+        "[/E1]",
+        "of",
+        "[E2]",
+        "it",
+        "[/E2]",
+        "[ENTITY-1]",
+        "[ENTITY-2]",
+    ]
     enc = tok([words], is_split_into_words=True)
     toks = tok.convert_ids_to_tokens(enc["input_ids"][0])
     assert toks[0] == "[CLS]" and toks[-1] == "[SEP]"
@@ -41,8 +52,12 @@ def test_tiny_forward_with_special_tokens():
     assert model.config.num_attention_heads == 2 and model.config.intermediate_size == 64
     assert model.get_input_embeddings().num_embeddings == len(tok)
     assert isinstance(model.pooler.dense, torch.nn.Linear)
-    enc = tok([["[E1]", "the", "[/E1]", "cause", "[ENTITY-2]"], ["a"]], is_split_into_words=True,
-              padding=True, return_tensors="pt")
+    enc = tok(
+        [["[E1]", "the", "[/E1]", "cause", "[ENTITY-2]"], ["a"]],
+        is_split_into_words=True,
+        padding=True,
+        return_tensors="pt",
+    )
     out = model(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"])
     assert out.last_hidden_state.shape == (2, 7, 32)  # (B, L, H)
     assert out.pooler_output.shape == (2, 32)
@@ -59,7 +74,9 @@ def test_tiny_is_deterministic_for_a_seed_and_leaves_global_rng():
     _, c = load_encoder("tiny", seed=1)
     sa, sb, sc = a.state_dict(), b.state_dict(), c.state_dict()
     assert all(torch.equal(sa[k], sb[k]) for k in sa)
-    assert not torch.equal(sa["embeddings.word_embeddings.weight"], sc["embeddings.word_embeddings.weight"])
+    assert not torch.equal(
+        sa["embeddings.word_embeddings.weight"], sc["embeddings.word_embeddings.weight"]
+    )
 
 
 def test_minilm_loads_offline_with_pretrained_pooler():
@@ -75,7 +92,14 @@ def test_minilm_loads_offline_with_pretrained_pooler():
     emb = model.get_input_embeddings().weight.detach()
     assert torch.equal(emb[:30522], old)  # pretrained rows kept, special rows appended
     ids = tok(["[E1]", "Paris", "[/E1]", "[ENTITY-2]"], is_split_into_words=True)["input_ids"]
-    assert tok.convert_ids_to_tokens(ids) == ["[CLS]", "[E1]", "paris", "[/E1]", "[ENTITY-2]", "[SEP]"]
+    assert tok.convert_ids_to_tokens(ids) == [
+        "[CLS]",
+        "[E1]",
+        "paris",
+        "[/E1]",
+        "[ENTITY-2]",
+        "[SEP]",
+    ]
     with torch.no_grad():
         out = model(input_ids=torch.tensor([ids]))
     assert out.last_hidden_state.shape == (1, 6, 384)

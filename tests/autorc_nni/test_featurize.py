@@ -20,8 +20,26 @@ LABELS = {"r1": 0, "r2": 1, "Other": 2}
 
 # In-vocabulary words, words that split into several pieces, punctuation, digits, unknown
 # characters, and words that yield no wordpiece at all ("" and a control character -> [UNK]).
-WORDS = ["the", "cause", "effect", "of", "unaffable", "crane", "x", "42", ",", ".", "café",
-         "hello-world", "New", "ÆØ", "", "\x00", "gene", "proteins"]
+WORDS = [
+    "the",
+    "cause",
+    "effect",
+    "of",
+    "unaffable",
+    "crane",
+    "x",
+    "42",
+    ",",
+    ".",
+    "café",
+    "hello-world",
+    "New",
+    "ÆØ",
+    "",
+    "\x00",
+    "gene",
+    "proteins",
+]
 
 
 class Tok:
@@ -43,7 +61,6 @@ class Tok:
                 self._cache[w] = ids["input_ids"][0] or [self.tok.unk_token_id]
             out += self._cache[w]
         return out
-
 
     def offsets(self, words) -> list[int]:
         """Word boundaries in ``pieces(words)``: 0, end of word 0, …, total."""
@@ -115,7 +132,9 @@ def check_row(t: Tok, row: dict, ex: RelationExample, fmt: str, max_len: int) ->
     ids, spans = row[f"{fmt}_input_ids"], row[f"{fmt}_spans"]
     (e1, e2, c0, c1, c2), n = spans, len(ids)
     assert n <= max_len
-    assert ids[0] == t.cls and ids[-1] == t.sep and t.cls not in ids[1:-1] and t.sep not in ids[1:-1]
+    assert (
+        ids[0] == t.cls and ids[-1] == t.sep and t.cls not in ids[1:-1] and t.sep not in ids[1:-1]
+    )
     assert all(0 <= s <= e <= n for s, e in spans)
     assert c0[0] == 0 and c2[1] == n  # c0 starts at [CLS], c2 ends at [SEP]
     assert e1[0] < e1[1] and e2[0] < e2[1]
@@ -157,7 +176,9 @@ def check_row(t: Tok, row: dict, ex: RelationExample, fmt: str, max_len: int) ->
             if x in (t.sp["[E1]"], t.sp["[E2]"]):
                 stack.append(x)
             elif x in (t.sp["[/E1]"], t.sp["[/E2]"]):
-                assert stack and stack.pop() == (t.sp["[E1]"] if x == t.sp["[/E1]"] else t.sp["[E2]"])
+                assert stack and stack.pop() == (
+                    t.sp["[E1]"] if x == t.sp["[/E1]"] else t.sp["[E2]"]
+                )
         assert not stack
 
 
@@ -201,15 +222,18 @@ def featurize_and_check(t: Tok, exs: list[RelationExample], max_len: int) -> Non
             plain = [x for x in row[f"{fmt}_input_ids"][1:-1] if x not in t.markers]
             if not windowed:
                 assert plain == flat
-            assert any(flat[s : s + len(plain)] == plain and s + len(plain) in bounds
-                       for s in bounds)
+            assert any(
+                flat[s : s + len(plain)] == plain and s + len(plain) in bounds for s in bounds
+            )
 
 
 @settings(max_examples=60, deadline=None)
 @given(examples(max_words=60), st.integers(6, 20))
 def test_window_keeps_entities_and_centres_them(ex, max_len):
     t = TINY
-    out = Featurizer(TOK, max_len=max_len, formats=["standard"], cache=False).featurize([ex], LABELS)
+    out = Featurizer(TOK, max_len=max_len, formats=["standard"], cache=False).featurize(
+        [ex], LABELS
+    )
     if not out.rows.num_rows:
         return
     row = out.rows[0]
@@ -252,8 +276,16 @@ def test_window_keeps_entities_and_centres_them(ex, max_len):
         ((1, 4), (0, 2), "[E2] a [E1] b c d [/E1] [/E2]", "[ENTITY-2] [ENTITY-1]"),
         ((3, 4), (0, 1), "[E2] a [/E2] b c [E1] d [/E1]", "[ENTITY-2] b c [ENTITY-1]"),
     ],
-    ids=["adjacent", "e2-first", "nested", "nested-e2-outer", "equal", "partial", "partial-e2",
-         "edges"],
+    ids=[
+        "adjacent",
+        "e2-first",
+        "nested",
+        "nested-e2-outer",
+        "equal",
+        "partial",
+        "partial-e2",
+        "edges",
+    ],
 )
 def test_documented_layouts(head, tail, markers, tokens):
     ex = RelationExample(("a", "b", "c", "d"), head, tail, "r1", "x")
@@ -292,16 +324,21 @@ def test_bad_inputs_are_clear_errors():
     plain = load_tokenizer("tiny").__class__(vocab={"[PAD]": 0, "[UNK]": 1, "[CLS]": 2, "[SEP]": 3})
     with pytest.raises(FeaturizeError, match="lacks the special tokens"):
         Featurizer(plain, formats=["markers"])
-    assert Featurizer(plain, formats=["standard"], cache=False).featurize(
-        [RelationExample(("a",), (0, 1), (0, 1), None, "y")], {}
-    ).rows[0]["label"] == -1
+    assert (
+        Featurizer(plain, formats=["standard"], cache=False)
+        .featurize([RelationExample(("a",), (0, 1), (0, 1), None, "y")], {})
+        .rows[0]["label"]
+        == -1
+    )
     assert issubclass(FeaturizeError, AutoRCError)
 
 
 def test_cache_hit_and_key(tmp_path, monkeypatch):
     monkeypatch.setenv("AUTORC_CACHE_DIR", str(tmp_path))
-    exs = [RelationExample(("the", "cause", "of", "it"), (1, 2), (3, 4), "r1", f"x{i}")
-           for i in range(5)]
+    exs = [
+        RelationExample(("the", "cause", "of", "it"), (1, 2), (3, 4), "r1", f"x{i}")
+        for i in range(5)
+    ]
     first = Featurizer(TOK).featurize(exs, LABELS)
     second = Featurizer(load_tokenizer("tiny")).featurize(exs, LABELS)
     assert not first.from_cache and second.from_cache
@@ -327,8 +364,13 @@ def _read_semeval(root):
     for split in ("train", "dev", "test"):
         path = root / "semeval10" / f"{split}.txt"
         splits[split] = [
-            RelationExample(tuple(d["token"]), tuple(d["h"]["pos"]), tuple(d["t"]["pos"]),
-                            d["relation"], f"{path.name}:{i}")
+            RelationExample(
+                tuple(d["token"]),
+                tuple(d["h"]["pos"]),
+                tuple(d["t"]["pos"]),
+                d["relation"],
+                f"{path.name}:{i}",
+            )
             for i, d in enumerate(map(json.loads, path.open()), start=1)
         ]
     return {lab: i for i, lab in enumerate(labels)}, splits
@@ -337,10 +379,18 @@ def _read_semeval(root):
 def test_semeval10_minilm_featurizes_and_caches(data_root, tmp_path):
     label2id, splits = _read_semeval(data_root)
     tok = load_tokenizer("minilm")
-    cold = {s: Featurizer(tok, cache_dir=tmp_path).featurize(e, label2id) for s, e in splits.items()}
-    assert {s: o.rows.num_rows for s, o in cold.items()} == {"train": 6507, "dev": 1493, "test": 2717}
+    cold = {
+        s: Featurizer(tok, cache_dir=tmp_path).featurize(e, label2id) for s, e in splits.items()
+    }
+    assert {s: o.rows.num_rows for s, o in cold.items()} == {
+        "train": 6507,
+        "dev": 1493,
+        "test": 2717,
+    }
     assert all(not o.dropped and not o.from_cache for o in cold.values())
-    warm = {s: Featurizer(tok, cache_dir=tmp_path).featurize(e, label2id) for s, e in splits.items()}
+    warm = {
+        s: Featurizer(tok, cache_dir=tmp_path).featurize(e, label2id) for s, e in splits.items()
+    }
     assert all(o.from_cache for o in warm.values())
     assert warm["dev"].rows[:50] == cold["dev"].rows[:50]
     row = cold["train"].rows[0]  # "the original play was filled with very topical humor , …"

@@ -14,8 +14,11 @@ from autorc_nni.files import RunDirLocked, run_dir_lock
 
 def test_a_second_holder_of_a_run_directory_is_refused(tmp_path: Path) -> None:
     with run_dir_lock(tmp_path / "run", "protocol run"):
-        with pytest.raises(RunDirLocked, match=r"another protocol run is using this directory "
-                                                r"\(pid \d+"):
+        with pytest.raises(
+            RunDirLocked,
+            match=r"another protocol run is using this directory "
+            r"\(pid \d+",
+        ):
             with run_dir_lock(tmp_path / "run", "protocol run"):
                 pass
         with run_dir_lock(tmp_path / "other"):  # another directory is free
@@ -28,12 +31,11 @@ def test_a_killed_holder_leaves_no_stale_lock(tmp_path: Path) -> None:
     code = textwrap.dedent(f"""
         import os, signal
         from autorc_nni.files import run_dir_lock
-        with run_dir_lock({str(tmp_path / 'run')!r}):
+        with run_dir_lock({str(tmp_path / "run")!r}):
             print("locked", flush=True)
             os.kill(os.getpid(), signal.SIGKILL)
     """)
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=60)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert "locked" in proc.stdout and proc.returncode == -9
     with run_dir_lock(tmp_path / "run"):  # the kernel released it with the process
         pass
@@ -42,8 +44,15 @@ def test_a_killed_holder_leaves_no_stale_lock(tmp_path: Path) -> None:
 def test_pipeline_refuses_a_second_process_on_its_run_dir(tmp_path: Path) -> None:
     from autorc_nni.pipeline import pipeline_config_from_dict, run_pipeline
 
-    cfg = pipeline_config_from_dict({"method": "bert-entity", "dataset": "syn", "encoder": "tiny",
-                                     "hpo": {"trials": 1}, "seeds": {"n": 1}})
+    cfg = pipeline_config_from_dict(
+        {
+            "method": "bert-entity",
+            "dataset": "syn",
+            "encoder": "tiny",
+            "hpo": {"trials": 1},
+            "seeds": {"n": 1},
+        }
+    )
     with run_dir_lock(tmp_path / "run", "protocol run"):
         with pytest.raises(RunDirLocked, match="another protocol run"):
             run_pipeline(cfg, tmp_path / "run", train_fn=lambda kw, report=None: {})

@@ -104,8 +104,12 @@ def test_posenc_values_use_clipped_distance_of_each_entity():
 
 # -- masks, features, classifier ---------------------------------------------------------------
 def test_part_masks():
-    spans = torch.tensor([[[1, 3], [4, 6], [0, 1], [3, 4], [6, 8]],  # e1 e2 c0 c1 c2
-                          [[5, 6], [1, 3], [0, 1], [3, 3], [6, 7]]])  # reversed, empty c1
+    spans = torch.tensor(
+        [
+            [[1, 3], [4, 6], [0, 1], [3, 4], [6, 8]],  # e1 e2 c0 c1 c2
+            [[5, 6], [1, 3], [0, 1], [3, 3], [6, 7]],
+        ]
+    )  # reversed, empty c1
     m = part_masks(spans, 9)
     assert m.shape == (2, 5, 9) and m.dtype == torch.bool
     assert m[0, 0].tolist() == [False, True, True] + [False] * 6

@@ -37,8 +37,9 @@ BASE = {"dataset": "synthetic", "encoder": "tiny", "epochs": 1}
 
 def fake_score(kw: dict) -> float:
     """A deterministic 'dev score' of a setting (higher lr and smaller batch are better)."""
-    return round(kw["lr"] * 1e3 + 1.0 / kw["batch_size"] + 0.01 * kw["warmup"]
-                 + 0.001 * kw["seed"], 6)
+    return round(
+        kw["lr"] * 1e3 + 1.0 / kw["batch_size"] + 0.01 * kw["warmup"] + 0.001 * kw["seed"], 6
+    )
 
 
 class FakeTrain:
@@ -57,8 +58,7 @@ class FakeTrain:
 
 
 def _study(tmp: Path, name: str):
-    return optuna.load_study(study_name=name,
-                             storage=f"sqlite:///{(tmp / 'optuna.db').resolve()}")
+    return optuna.load_study(study_name=name, storage=f"sqlite:///{(tmp / 'optuna.db').resolve()}")
 
 
 def test_hpo_runs_budget_and_picks_best(tmp_path: Path) -> None:
@@ -75,8 +75,7 @@ def test_hpo_runs_budget_and_picks_best(tmp_path: Path) -> None:
         assert kw["warmup"] in HPOSpace().warmup and kw["seed"] == HPOConfig().train_seed
         assert Architecture.load(kw["arch"]) == ARCH
         assert kw["resume"] is True
-    assert len(fake.calls) == len({json.dumps(t["params"], sort_keys=True)
-                                   for t in res["trials"]})
+    assert len(fake.calls) == len({json.dumps(t["params"], sort_keys=True) for t in res["trials"]})
     # a finished study is not touched again
     again = FakeTrain()
     assert run_hpo(ARCH, BASE, HPOConfig(trials=5), tmp_path / "s", again) == res
@@ -115,8 +114,11 @@ def test_resumed_study_ends_with_the_trials_of_an_uninterrupted_one(tmp_path: Pa
     res = run_hpo(ARCH, BASE, hpo, tmp_path / "crashed", resume)
 
     def counted(r):
-        return [(t["slot"], t["params"], t["dev"], Path(t["dir"]).name if t["dir"] else None)
-                for t in sorted(r["trials"], key=lambda t: t["slot"]) if t["state"] == "COMPLETE"]
+        return [
+            (t["slot"], t["params"], t["dev"], Path(t["dir"]).name if t["dir"] else None)
+            for t in sorted(r["trials"], key=lambda t: t["slot"])
+            if t["state"] == "COMPLETE"
+        ]
 
     assert counted(res) == counted(clean)
     assert [t["slot"] for t in clean["trials"]] == list(range(6))
@@ -126,13 +128,15 @@ def test_resumed_study_ends_with_the_trials_of_an_uninterrupted_one(tmp_path: Pa
     assert resume.calls[0]["out"].endswith("trials/002")
     assert {k: resume.calls[0][k] for k in HP_KEYS} == failed[0]["params"]
     assert res["best_params"] == clean["best_params"] and res["best_dir"].endswith(
-        Path(clean["best_dir"]).name)
+        Path(clean["best_dir"]).name
+    )
 
 
 def test_slot_sampler_draws_what_the_plain_random_sampler_draws() -> None:
     import optuna
 
     for space in (HPOSpace(), HPOSpace(lr=[1e-3, 3e-4], batch_size=[8], warmup=[0.5, 1.0, 0.1])):
+
         def objective(trial, space=space):
             return len([trial.suggest_categorical(k, list(getattr(space, k))) for k in HP_KEYS])
 
@@ -160,8 +164,9 @@ def test_killed_study_marks_running_trial_failed_and_reruns(tmp_path: Path) -> N
             return {{"dev": {{"score": kw["lr"] * 1e3 + 1 / kw["batch_size"]}}}}
         run_hpo(PRESETS["bert-entity"], {{}}, HPOConfig(trials=5), {str(tmp_path)!r}, train)
     """)
-    proc = subprocess.Popen([sys.executable, "-c", script], cwd=Path(__file__).parents[2],
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script], cwd=Path(__file__).parents[2], start_new_session=True
+    )
     try:
         deadline = time.time() + 60
         while not marker.exists():
@@ -213,11 +218,21 @@ def test_shared_journal_storage_is_one_study(tmp_path: Path) -> None:
 
 
 def test_study_of_another_architecture_is_refused(tmp_path: Path) -> None:
-    run_hpo(ARCH, BASE, HPOConfig(trials=1, study="x", storage=f"journal:{tmp_path}/j"),
-            tmp_path / "a", FakeTrain())
+    run_hpo(
+        ARCH,
+        BASE,
+        HPOConfig(trials=1, study="x", storage=f"journal:{tmp_path}/j"),
+        tmp_path / "a",
+        FakeTrain(),
+    )
     with pytest.raises(Exception, match="another architecture"):
-        run_hpo(PRESETS["r-bert"], BASE, HPOConfig(trials=2, study="x",
-                storage=f"journal:{tmp_path}/j"), tmp_path / "b", FakeTrain())
+        run_hpo(
+            PRESETS["r-bert"],
+            BASE,
+            HPOConfig(trials=2, study="x", storage=f"journal:{tmp_path}/j"),
+            tmp_path / "b",
+            FakeTrain(),
+        )
 
 
 def test_protocol_keys_in_base_and_bad_storage_are_refused(tmp_path: Path) -> None:
@@ -227,13 +242,16 @@ def test_protocol_keys_in_base_and_bad_storage_are_refused(tmp_path: Path) -> No
         run_hpo(ARCH, {}, HPOConfig(trials=1, storage="nonsense"), tmp_path, FakeTrain())
 
 
-@pytest.mark.parametrize(("data", "key"), [
-    ({"trials": 0}, "trials"),
-    ({"trials": "ten"}, "trials"),
-    ({"trails": 3}, "trails"),
-    ({"space": {"lr": []}}, "lr"),
-    ({"space": {"batch": [1]}}, "batch"),
-])
+@pytest.mark.parametrize(
+    ("data", "key"),
+    [
+        ({"trials": 0}, "trials"),
+        ({"trials": "ten"}, "trials"),
+        ({"trails": 3}, "trails"),
+        ({"space": {"lr": []}}, "lr"),
+        ({"space": {"batch": [1]}}, "batch"),
+    ],
+)
 def test_bad_hpo_config_names_the_key(data: dict, key: str) -> None:
     with pytest.raises(ConfigError, match=key):
         from_dict(HPOConfig, data, "hpo")
@@ -251,22 +269,35 @@ def test_seeds_mean_std_and_skip_finished(tmp_path: Path) -> None:
     assert s["dev_mean"] == pytest.approx(m) and s["dev_std"] == pytest.approx(sd)
     assert s["test_mean"] == pytest.approx(m - 0.05)
     again = FakeTrain()
-    assert run_seeds(ARCH, BASE, params, SeedsConfig(n=4, first=5), tmp_path, again)["seeds"] \
-        == [5, 6, 7, 8]
+    assert run_seeds(ARCH, BASE, params, SeedsConfig(n=4, first=5), tmp_path, again)["seeds"] == [
+        5,
+        6,
+        7,
+        8,
+    ]
     assert [kw["seed"] for kw in again.calls] == [8]
     assert mean_std([1.0]) == (1.0, 0.0)
 
 
 def test_evaluate_architecture_chains_hpo_and_seeds(tmp_path: Path) -> None:
     fake = FakeTrain()
-    r = evaluate_architecture(ARCH, BASE, HPOConfig(trials=3), SeedsConfig(n=2), tmp_path,
-                              fake, meta={"method": "bert-entity"})
+    r = evaluate_architecture(
+        ARCH,
+        BASE,
+        HPOConfig(trials=3),
+        SeedsConfig(n=2),
+        tmp_path,
+        fake,
+        meta={"method": "bert-entity"},
+    )
     hpo = json.loads((tmp_path / "hpo" / "hpo.json").read_text())
     assert r["params"] == hpo["best_params"]
     assert r["method"] == "bert-entity" and len(r["test"]) == 2
     n = len(fake.calls)
-    assert evaluate_architecture(ARCH, BASE, HPOConfig(trials=3), SeedsConfig(n=2), tmp_path,
-                                 fake) == r
+    assert (
+        evaluate_architecture(ARCH, BASE, HPOConfig(trials=3), SeedsConfig(n=2), tmp_path, fake)
+        == r
+    )
     assert len(fake.calls) == n
 
 
@@ -315,8 +346,9 @@ def test_default_train_fn_passes_the_dev_curve_to_train(monkeypatch) -> None:
 
     monkeypatch.setattr(train_mod, "train", fake_train)
     curve = []
-    default_train_fn({"arch": "bert-entity", "out": "x", "epochs": 1},
-                     lambda e, s: curve.append((e, s)))
+    default_train_fn(
+        {"arch": "bert-entity", "out": "x", "epochs": 1}, lambda e, s: curve.append((e, s))
+    )
     assert seen["cfg"].epochs == 1 and curve == [(1, 0.5)]
 
 
@@ -325,14 +357,16 @@ def test_random_architectures_are_functionally_distinct() -> None:
     from search_spaces.spaces import fixed_values, space_decisions
 
     for space in ("M", "M1"):
-        archs, _ = random_architectures(40, seed=5, decisions=space_decisions(space),
-                                        fixed=fixed_values(space))
+        archs, _ = random_architectures(
+            40, seed=5, decisions=space_decisions(space), fixed=fixed_values(space)
+        )
         assert len({a.canonical() for a in archs}) == 40
         assert all(a == a.canonical() for a in archs)
     # M2 has 279 distinct models: asking for more is refused, not padded with repeats
     with pytest.raises(HPOError, match="distinct valid"):
-        random_architectures(300, seed=0, decisions=space_decisions("M2"),
-                             fixed=fixed_values("M2"), max_tries=3000)
+        random_architectures(
+            300, seed=0, decisions=space_decisions("M2"), fixed=fixed_values("M2"), max_tries=3000
+        )
 
 
 def test_hpo_training_seed_is_not_an_evaluation_seed() -> None:
@@ -361,10 +395,26 @@ def test_progress_reports_every_epoch_trial_and_seed(tmp_path: Path) -> None:
         return {"dev": {"score": 0.2}, "test": {"score": 0.1}, "metric": "micro_f1"}
 
     hpo = HPOConfig(trials=1, space=HPOSpace(lr=[1e-4, 2e-4], batch_size=[32], warmup=[0.8]))
-    evaluate_architecture(ARCH, BASE, hpo, SeedsConfig(n=2), tmp_path, train,
-                          on_progress=lambda k, d: events.append((k, d)))
+    evaluate_architecture(
+        ARCH,
+        BASE,
+        hpo,
+        SeedsConfig(n=2),
+        tmp_path,
+        train,
+        on_progress=lambda k, d: events.append((k, d)),
+    )
     kinds = [k for k, _ in events]
-    assert kinds == ["epoch", "epoch", "hpo_trial", "epoch", "epoch", "seed", "epoch", "epoch",
-                     "seed"]
+    assert kinds == [
+        "epoch",
+        "epoch",
+        "hpo_trial",
+        "epoch",
+        "epoch",
+        "seed",
+        "epoch",
+        "epoch",
+        "seed",
+    ]
     assert events[0][1] == {"stage": "hpo_trial", "number": 0, "epoch": 1, "dev": 0.1}
     assert events[3][1] == {"stage": "seed", "seed": 0, "epoch": 1, "dev": 0.1}

@@ -32,8 +32,10 @@ def random_architectures(n: int, seed: int) -> list[Architecture]:
 def driven_rows(label: str, good, n: int = 40, seed: int = 0) -> list[tuple[Architecture, float]]:
     """Score = 0.3, plus 0.4 when ``label`` takes ``good``, plus small noise."""
     rnd = random.Random(seed + 1)
-    return [(a, 0.3 + 0.4 * (getattr(a, label) == good) + 0.02 * rnd.random())
-            for a in random_architectures(n, seed)]
+    return [
+        (a, 0.3 + 0.4 * (getattr(a, label) == good) + 0.02 * rnd.random())
+        for a in random_architectures(n, seed)
+    ]
 
 
 @pytest.mark.parametrize("evaluator", ["fanova", "mdi"])
@@ -58,7 +60,9 @@ def test_the_decision_that_drives_the_score_comes_out_on_top(evaluator, label, g
 
 def test_the_same_seed_gives_the_same_importances():
     rows = driven_rows("use_c1", True, n=25)
-    assert decision_importance(rows, DECISIONS, seed=3) == decision_importance(rows, DECISIONS, seed=3)
+    assert decision_importance(rows, DECISIONS, seed=3) == decision_importance(
+        rows, DECISIONS, seed=3
+    )
 
 
 def test_architectures_are_canonicalized_first():
@@ -77,16 +81,19 @@ def test_architectures_are_canonicalized_first():
     assert by["pool_c1"]["best_option"] == "avg" and by["use_c1"]["best_option"] == "True"
     assert set(by["pool_c1"]["by_option"]) == {"avg", "(not computed)"}
     # the pooler of c1 is read only when c1 is used: it varies (start vs avg) and stays in
-    rows = [(Architecture(use_c1=True, pool_c1="max"), 0.9),
-            (Architecture(use_c1=False, pool_c1="max"), 0.1)] * 3
+    rows = [
+        (Architecture(use_c1=True, pool_c1="max"), 0.9),
+        (Architecture(use_c1=False, pool_c1="max"), 0.1),
+    ] * 3
     result = decision_importance(rows, DECISIONS)
     assert {d["decision"] for d in result["decisions"]} == {"use_c1", "pool_c1"}
 
 
 def test_only_free_decisions_that_vary_are_evaluated():
     rows = driven_rows("use_c1", True, n=20)
-    result = decision_importance(rows, {"use_c1": (True, False), "span": ("markers",),
-                                        "use_c0": (True, False)})
+    result = decision_importance(
+        rows, {"use_c1": (True, False), "span": ("markers",), "use_c0": (True, False)}
+    )
     assert [d["decision"] for d in result["decisions"]] == ["use_c1", "use_c0"]
     assert result["constant"] == []  # "span" has one option: it is not free
     with pytest.raises(ImportanceError, match="unknown decision"):
@@ -123,8 +130,9 @@ def test_no_varying_decision():
 
 def test_rows_without_a_finite_score_are_left_out():
     rows = driven_rows("use_c1", True, n=20)
-    result = decision_importance([*rows, (Architecture(), float("nan")), (Architecture(), None)],
-                                 DECISIONS)
+    result = decision_importance(
+        [*rows, (Architecture(), float("nan")), (Architecture(), None)], DECISIONS
+    )
     assert result["n"] == 20 and result["dropped"] == 2
     assert "2 without a finite score" in importance_markdown(result)
 
@@ -142,8 +150,9 @@ def test_markdown_and_chart(tmp_path):
     lines = md.splitlines()
     head = lines.index("| decision | importance | best option (mean score, n) |")
     top = result["decisions"][0]
-    assert lines[head + 2] == (f"| use_c1 | {top['importance']:.3f} | True "
-                               f"({top['best_mean']:.4f}, {top['best_n']}) |")
+    assert lines[head + 2] == (
+        f"| use_c1 | {top['importance']:.3f} | True ({top['best_mean']:.4f}, {top['best_n']}) |"
+    )
     assert len([ln for ln in lines if ln.startswith("| ")]) == 1 + len(result["decisions"])
     assert "Caution" in md and "mean decrease impurity" in md
     png = plot_importance(result, tmp_path / "sub" / "imp.png")

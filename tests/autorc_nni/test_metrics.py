@@ -26,6 +26,7 @@ LABELS = ["Other", "A", "B", "C"]
 
 # -- compute_metrics --------------------------------------------------------------------------
 
+
 def test_micro_f1_hand_computed():
     gold = [0, 1, 1, 2, 2, 3, 0, 0]
     pred = [1, 1, 0, 2, 3, 3, 0, 2]
@@ -130,8 +131,13 @@ def scorer(data_root: Path) -> Path:
 def official_key(data_root: Path) -> list[str]:
     """The directed test key built from TEST_FILE_FULL.TXT (the shipped KEY file has no
     directions and the scorer rejects it)."""
-    path = (data_root / "semeval10" / "SemEval2010_task8_all_data" /
-            "SemEval2010_task8_testing_keys" / "TEST_FILE_FULL.TXT")
+    path = (
+        data_root
+        / "semeval10"
+        / "SemEval2010_task8_all_data"
+        / "SemEval2010_task8_testing_keys"
+        / "TEST_FILE_FULL.TXT"
+    )
     lines = path.read_text().splitlines()
     key = []
     for i, line in enumerate(lines):
@@ -230,13 +236,20 @@ def test_official_matches_perl_on_trained_predictions(tmp_path, scorer):
         gold = [r["gold"] for r in rows]
         pred = [r["pred"] for r in rows]
         ours = 100 * semeval_official(gold, pred)
-        assert ours == pytest.approx(_perl_official(tmp_path, scorer, gold, pred, f.parent.name),
-                                     abs=0.0051)
+        assert ours == pytest.approx(
+            _perl_official(tmp_path, scorer, gold, pred, f.parent.name), abs=0.0051
+        )
         # the files written by the run itself score the same
         out = subprocess.run(
-            ["perl", str(scorer), str(f.parent / "test_predictions.scorer.txt"),
-             str(f.parent / "test_key.scorer.txt")],
-            capture_output=True, text=True, check=True,
+            [
+                "perl",
+                str(scorer),
+                str(f.parent / "test_predictions.scorer.txt"),
+                str(f.parent / "test_key.scorer.txt"),
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout
         assert ours == pytest.approx(float(OFFICIAL.findall(out)[-1]), abs=0.0051)
         saved = json.loads((f.parent / "metrics.json").read_text())

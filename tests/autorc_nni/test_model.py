@@ -64,8 +64,11 @@ def make_batch(layouts, max_len: int = 256, vocab: int = 100, seed: int = 0) -> 
     starts = spans[:, :2, 0]
     dist = (torch.arange(L).view(1, 1, L) - starts.unsqueeze(-1)).clamp(-max_len, max_len)
     inputs = {"input_ids": ids, "attention_mask": attn, "spans": spans, "dist": dist}
-    return {"labels": torch.arange(len(layouts)) % C, "ids": [str(i) for i in range(len(layouts))],
-            **{f: inputs for f in FORMATS}}
+    return {
+        "labels": torch.arange(len(layouts)) % C,
+        "ids": [str(i) for i in range(len(layouts))],
+        **{f: inputs for f in FORMATS},
+    }
 
 
 LAYOUTS = [(12, (2, 4), (6, 9)), (9, (5, 7), (1, 3)), (7, (1, 3), (3, 6)), (15, (3, 5), (5, 6))]
@@ -76,8 +79,10 @@ def select(batch: dict, i: int) -> dict:
     out = {"labels": batch["labels"][i : i + 1], "ids": [batch["ids"][i]]}
     for f in FORMATS:
         n = int(batch[f]["attention_mask"][i].sum())
-        out[f] = {k: (v[i : i + 1, ..., :n] if k != "spans" else v[i : i + 1])
-                  for k, v in batch[f].items()}
+        out[f] = {
+            k: (v[i : i + 1, ..., :n] if k != "spans" else v[i : i + 1])
+            for k, v in batch[f].items()
+        }
     return out
 
 
@@ -156,9 +161,12 @@ def test_bert_entity_structure():
     assert model.entity.linear.weight.data_ptr() != dense.weight.data_ptr()
     assert model.classifier.linear.weight.shape == (C, 2 * 32)
     assert heads_keys(model) == {
-        "entity.linear.weight", "entity.linear.bias",
-        "entity.poolers.start.linear.weight", "entity.poolers.start.linear.bias",
-        "classifier.linear.weight", "classifier.linear.bias",
+        "entity.linear.weight",
+        "entity.linear.bias",
+        "entity.poolers.start.linear.weight",
+        "entity.poolers.start.linear.bias",
+        "classifier.linear.weight",
+        "classifier.linear.bias",
     }
 
 
@@ -170,8 +178,16 @@ def test_r_bert_structure():
 
 
 def test_sharing_per_group_and_type():
-    arch = Architecture(pool_e1="start", pool_e2="dr", pool_c0="start", pool_c1="dr",
-                        pool_c2="self_attn", use_c0=True, use_c1=True, use_c2=True)
+    arch = Architecture(
+        pool_e1="start",
+        pool_e2="dr",
+        pool_c0="start",
+        pool_c1="dr",
+        pool_c2="self_attn",
+        use_c0=True,
+        use_c1=True,
+        use_c2=True,
+    )
     model = build(arch)
     e, c = model.entity, model.context
     assert e.poolers["start"].linear is e.poolers["dr"].linear is e.linear
@@ -184,8 +200,16 @@ def test_sharing_per_group_and_type():
 
 
 def test_same_type_shared_between_parts():
-    model = build(Architecture(pool_e1="self_attn", pool_e2="self_attn", pool_c0="self_attn",
-                               pool_c2="self_attn", use_c0=True, use_c2=True))
+    model = build(
+        Architecture(
+            pool_e1="self_attn",
+            pool_e2="self_attn",
+            pool_c0="self_attn",
+            pool_c2="self_attn",
+            use_c0=True,
+            use_c2=True,
+        )
+    )
     assert list(model.entity.poolers) == ["self_attn"]
     assert list(model.context.poolers) == ["self_attn"]
     assert model.entity.poolers["self_attn"] is not model.context.poolers["self_attn"]
@@ -309,8 +333,11 @@ def test_predict_matches_forward(span):
     model.eval()
     for ex, (label, prob) in zip(examples(), preds, strict=True):
         unlabeled = dataclasses.replace(ex, label=None)
-        rows = Featurizer(model.tokenizer, 256, formats=[span], cache=False).featurize(
-            [unlabeled], {}).rows
+        rows = (
+            Featurizer(model.tokenizer, 256, formats=[span], cache=False)
+            .featurize([unlabeled], {})
+            .rows
+        )
         with torch.no_grad():
             probs = torch.softmax(model(collate(rows.to_list(), [span])), -1)[0]
         assert label == LABELS[int(probs.argmax())]
@@ -334,10 +361,14 @@ def test_predict_accepts_opennre_dicts():
     model = build("r-bert")
     text = "The kitchen is part of the house."
     as_dict = {"text": text, "h": {"pos": [4, 11]}, "t": {"pos": [27, 32]}}
-    as_tokens = {"token": ["the", "kitchen", "is", "part", "of", "the", "house", "."],
-                 "h": {"pos": [1, 2]}, "t": {"pos": [6, 7]}}
-    record = RelationExample(("the", "kitchen", "is", "part", "of", "the", "house", "."),
-                             (1, 2), (6, 7), None, "r")
+    as_tokens = {
+        "token": ["the", "kitchen", "is", "part", "of", "the", "house", "."],
+        "h": {"pos": [1, 2]},
+        "t": {"pos": [6, 7]},
+    }
+    record = RelationExample(
+        ("the", "kitchen", "is", "part", "of", "the", "house", "."), (1, 2), (6, 7), None, "r"
+    )
     got = model.predict([as_dict, as_tokens, record])
     assert got[1] == got[2]
     assert got[0][0] in LABELS

@@ -31,20 +31,29 @@ def fake_search(n: int):
     calls = []
 
     @searching
-
     def search(cfg, out: Path):
         calls.append(out)
         out.mkdir(parents=True, exist_ok=True)
-        archs = [PRESETS["bert-entity"], PRESETS["r-bert"],
-                 Architecture(use_c1=True, inter_e1e2="dot")][:n]
+        archs = [
+            PRESETS["bert-entity"],
+            PRESETS["r-bert"],
+            Architecture(use_c1=True, inter_e1e2="dot"),
+        ][:n]
         return [{"architecture": a, "score": 0.9 - 0.1 * i} for i, a in enumerate(archs)]
 
     search.calls = calls
     return search
 
 
-SMALL = {"method": "autorc", "dataset": "syn", "encoder": "tiny", "top": 2,
-         "train": {"epochs": 1}, "hpo": {"trials": 2}, "seeds": {"n": 2}}
+SMALL = {
+    "method": "autorc",
+    "dataset": "syn",
+    "encoder": "tiny",
+    "top": 2,
+    "train": {"epochs": 1},
+    "hpo": {"trials": 2},
+    "seeds": {"n": 2},
+}
 
 
 def test_pipeline_runs_and_resumes_skipping_finished_stages(tmp_path: Path) -> None:
@@ -89,26 +98,33 @@ def test_search_method_without_search_is_refused(tmp_path: Path) -> None:
 
 
 def test_run_dir_of_another_config_is_refused(tmp_path: Path) -> None:
-    run_pipeline(pipeline_config_from_dict({**SMALL, "method": "bert-entity"}), tmp_path,
-                 train_fn=FakeTrain())
+    run_pipeline(
+        pipeline_config_from_dict({**SMALL, "method": "bert-entity"}),
+        tmp_path,
+        train_fn=FakeTrain(),
+    )
     with pytest.raises(ConfigError, match="another config"):
-        run_pipeline(pipeline_config_from_dict({**SMALL, "method": "r-bert"}), tmp_path,
-                     train_fn=FakeTrain())
+        run_pipeline(
+            pipeline_config_from_dict({**SMALL, "method": "r-bert"}), tmp_path, train_fn=FakeTrain()
+        )
 
 
-@pytest.mark.parametrize(("patch", "key"), [
-    ({"topp": 3}, "topp"),
-    ({"hpo": {"trials": 0}}, "trials"),
-    ({"hpo": {"trials": "10"}}, "hpo.trials"),
-    ({"seeds": {"n": 0}}, "n"),
-    ({"top": 0}, "top"),
-    ({"method": ""}, "method"),
-    ({"space": 3}, "space"),
-    ({"train": {"epochs": 0}}, "epochs"),
-    ({"train": {"epoch": 2}}, "epoch"),
-    ({"train": {"lr": 0.1}}, "lr"),
-    ({"train": {"max_len": "long"}}, "max_len"),
-])
+@pytest.mark.parametrize(
+    ("patch", "key"),
+    [
+        ({"topp": 3}, "topp"),
+        ({"hpo": {"trials": 0}}, "trials"),
+        ({"hpo": {"trials": "10"}}, "hpo.trials"),
+        ({"seeds": {"n": 0}}, "n"),
+        ({"top": 0}, "top"),
+        ({"method": ""}, "method"),
+        ({"space": 3}, "space"),
+        ({"train": {"epochs": 0}}, "epochs"),
+        ({"train": {"epoch": 2}}, "epoch"),
+        ({"train": {"lr": 0.1}}, "lr"),
+        ({"train": {"max_len": "long"}}, "max_len"),
+    ],
+)
 def test_bad_config_is_refused_naming_the_key(tmp_path: Path, patch: dict, key: str) -> None:
     data = {**SMALL, **patch}
     path = tmp_path / "c.yml"
@@ -124,7 +140,9 @@ def test_a_method_no_layer_can_run_is_refused_before_any_work(tmp_path: Path) ->
     """The library knows random and the presets; a search method needs a search layer that
     lists it (strategies.pipeline checks the names against its tables when a config loads)."""
     cfg = pipeline_config_from_dict({**SMALL, "method": "enas"})
-    with pytest.raises(ConfigError, match=r"'enas' is not one of \['naive-enas', 'autorc', 'random'"):
+    with pytest.raises(
+        ConfigError, match=r"'enas' is not one of \['naive-enas', 'autorc', 'random'"
+    ):
         run_pipeline(cfg, tmp_path / "a", search_fn=fake_search(1), train_fn=FakeTrain())
     with pytest.raises(ConfigError, match="a search method needs the search layer"):
         run_pipeline(pipeline_config_from_dict(SMALL), tmp_path / "b", train_fn=FakeTrain())
@@ -145,8 +163,9 @@ def test_hpo_training_seed_must_differ_from_the_evaluation_seeds() -> None:
     with pytest.raises(ConfigError, match="hpo.train_seed: 0 is also an evaluation seed"):
         pipeline_config_from_dict({**SMALL, "hpo": {"trials": 2, "train_seed": 0}})
     with pytest.raises(ConfigError, match="train_seed: 3"):
-        pipeline_config_from_dict({**SMALL, "hpo": {"trials": 2, "train_seed": 3},
-                                   "seeds": {"n": 2, "first": 2}})
+        pipeline_config_from_dict(
+            {**SMALL, "hpo": {"trials": 2, "train_seed": 3}, "seeds": {"n": 2, "first": 2}}
+        )
     cfg = pipeline_config_from_dict(SMALL)  # the default HPO seed is outside seeds 0..n-1
     assert cfg.hpo.train_seed not in cfg.seeds.seeds()
 

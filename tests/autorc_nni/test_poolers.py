@@ -31,7 +31,9 @@ def test_registry_matches_search_space():
 
 
 def test_a_registry_that_drifts_from_its_table_is_refused():
-    with pytest.raises(KeyError, match=r"registered but not in the table \['avg'\].*not registered \['mean'\]"):
+    with pytest.raises(
+        KeyError, match=r"registered but not in the table \['avg'\].*not registered \['mean'\]"
+    ):
         POOLERS.check_names([n for n in POOLER_NAMES if n != "avg"] + ["mean"], "the table")
 
 
@@ -70,8 +72,9 @@ class TestPoolerContract:
         states = torch.randn(4, 7, D)
         batched = pooler(states, m)
         for i in range(4):
-            torch.testing.assert_close(pooler(states[i : i + 1], m[i : i + 1])[0], batched[i],
-                                       rtol=0, atol=1e-6)
+            torch.testing.assert_close(
+                pooler(states[i : i + 1], m[i : i + 1])[0], batched[i], rtol=0, atol=1e-6
+            )
 
     def test_gradients_flow_and_stay_finite(self, name):
         pooler, m = make(name), masks()

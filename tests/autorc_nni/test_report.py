@@ -18,13 +18,14 @@ def fake_train(kw: dict, report=None) -> dict:
     arch = Architecture.load(kw["arch"])
     ds_bonus = 0.05 if "b" in kw["dataset"] else 0.0
     dev = 0.4 + 0.05 * len(arch.slots()) + kw["lr"] * 100 + 0.003 * kw["seed"] + ds_bonus
-    return {"dev": {"score": dev}, "test": {"score": dev - 0.02 * (kw["seed"] % 3)},
-            "metric": "macro_f1" if kw["dataset"] == "ds_b" else "micro_f1"}
+    return {
+        "dev": {"score": dev},
+        "test": {"score": dev - 0.02 * (kw["seed"] % 3)},
+        "metric": "macro_f1" if kw["dataset"] == "ds_b" else "micro_f1",
+    }
 
 
 @searching
-
-
 def fake_search(cfg, out: Path):
     from torch.utils.tensorboard import SummaryWriter
 
@@ -40,9 +41,18 @@ def make_runs(root: Path) -> list[Path]:
     runs = []
     for ds in ("ds_a", "ds_b"):
         for method, seed in (("bert-entity", 0), ("random", 0), ("autorc", 0), ("autorc", 1)):
-            cfg = pipeline_config_from_dict({
-                "method": method, "dataset": ds, "encoder": "tiny", "seed": seed, "top": 1,
-                "random_n": 2, "hpo": {"trials": 1}, "seeds": {"n": 3}})
+            cfg = pipeline_config_from_dict(
+                {
+                    "method": method,
+                    "dataset": ds,
+                    "encoder": "tiny",
+                    "seed": seed,
+                    "top": 1,
+                    "random_n": 2,
+                    "hpo": {"trials": 1},
+                    "seeds": {"n": 3},
+                }
+            )
             run = root / f"{ds}-{method}-{seed}"
             run_pipeline(cfg, run, search_fn=fake_search, train_fn=fake_train)
             runs.append(run)
@@ -51,15 +61,21 @@ def make_runs(root: Path) -> list[Path]:
 
 def seed_tests(eval_dir: Path) -> list[float]:
     """Test scores of an evaluated architecture, read back from each seed's metrics.json."""
-    return [json.loads((d / "metrics.json").read_text())["test"]["score"]
-            for d in sorted((eval_dir / "seeds").glob("seed_*"))]
+    return [
+        json.loads((d / "metrics.json").read_text())["test"]["score"]
+        for d in sorted((eval_dir / "seeds").glob("seed_*"))
+    ]
 
 
 def best_eval_dir(run: Path) -> Path:
     """The evaluated candidate with the highest mean dev score, from the seed files."""
+
     def dev_mean(d: Path) -> float:
-        return statistics.fmean(json.loads((s / "metrics.json").read_text())["dev"]["score"]
-                                for s in (d / "seeds").glob("seed_*"))
+        return statistics.fmean(
+            json.loads((s / "metrics.json").read_text())["dev"]["score"]
+            for s in (d / "seeds").glob("seed_*")
+        )
+
     return max(sorted((run / "eval").iterdir()), key=dev_mean)
 
 
@@ -80,8 +96,11 @@ def test_table1_is_recomputed_from_run_dirs(tmp_path: Path, runs: list[Path]) ->
             assert cell["std"] == pytest.approx(statistics.stdev(t))
             assert cell["n_runs"] == 1 and cell["n_seeds"] == 3
         # two autorc runs: mean ± std over the runs' best models
-        per_run = [statistics.fmean(seed_tests(best_eval_dir(r))) for r in runs
-                   if r.name.startswith(f"{ds}-autorc")]
+        per_run = [
+            statistics.fmean(seed_tests(best_eval_dir(r)))
+            for r in runs
+            if r.name.startswith(f"{ds}-autorc")
+        ]
         cell = table[f"autorc|{ds}"]
         assert cell["n_runs"] == 2
         assert cell["mean"] == pytest.approx(statistics.fmean(per_run))
@@ -123,13 +142,20 @@ def test_ar_row_is_autorcs_best_model_only(tmp_path: Path) -> None:
     AR_<dataset> its model."""
     runs = []
     for method in ("autorc", "naive-enas"):
-        cfg = pipeline_config_from_dict({
-            "method": method, "dataset": "ds_a", "encoder": "tiny", "seed": 0, "top": 1,
-            "hpo": {"trials": 1}, "seeds": {"n": 2}})
+        cfg = pipeline_config_from_dict(
+            {
+                "method": method,
+                "dataset": "ds_a",
+                "encoder": "tiny",
+                "seed": 0,
+                "top": 1,
+                "hpo": {"trials": 1},
+                "seeds": {"n": 2},
+            }
+        )
         run = tmp_path / method
 
         @searching
-
         def search(cfg, out, method=method):
             # naive ENAS "finds" a model with more slots: a higher fake dev score
             arch = PRESETS["r-bert"] if method == "naive-enas" else PRESETS["bert-entity"]
@@ -162,10 +188,12 @@ def test_report_shows_the_decision_importance(tmp_path: Path) -> None:
     from autorc_nni.importance import decision_importance, plot_importance
 
     @searching
-
     def search(cfg, out: Path):
-        archs = [Architecture(use_c1=c1, use_c0=c0, pool_c1="start")
-                 for c1 in (True, False) for c0 in (True, False)]
+        archs = [
+            Architecture(use_c1=c1, use_c0=c0, pool_c1="start")
+            for c1 in (True, False)
+            for c0 in (True, False)
+        ]
         scored = [(a, 0.9 if a.use_c1 else 0.3) for a in archs]
         result = decision_importance(scored, DECISIONS, evaluator="mdi")
         out.mkdir(parents=True, exist_ok=True)
@@ -175,17 +203,24 @@ def test_report_shows_the_decision_importance(tmp_path: Path) -> None:
 
     runs = []
     for method, top in (("autorc", 1), ("random", None)):
-        cfg = pipeline_config_from_dict({
-            "method": method, "dataset": "ds_a", "encoder": "tiny", "seed": 0,
-            **({"top": top} if top else {"random_n": 4}), "hpo": {"trials": 1},
-            "seeds": {"n": 2}})
+        cfg = pipeline_config_from_dict(
+            {
+                "method": method,
+                "dataset": "ds_a",
+                "encoder": "tiny",
+                "seed": 0,
+                **({"top": top} if top else {"random_n": 4}),
+                "hpo": {"trials": 1},
+                "seeds": {"n": 2},
+            }
+        )
         run_pipeline(cfg, tmp_path / method, search_fn=search, train_fn=fake_train)
         runs.append(tmp_path / method)
     out = write_report(runs, tmp_path / "rep")
     report = (tmp_path / "rep" / "report.md").read_text()
     assert "#### Decision importance in the search" in report
-    section = report[report.index("#### Decision importance in the search"):]
-    table = section[section.index("| decision | importance |"):].splitlines()
+    section = report[report.index("#### Decision importance in the search") :]
+    table = section[section.index("| decision | importance |") :].splitlines()
     assert table[2].startswith("| use_c1 | ") and table[2].endswith(" | True (0.9000, 2) |")
     assert "1 evaluated candidate: too few evaluated candidates to say" in report
     imp = out["importance"]
@@ -202,8 +237,10 @@ def test_report_shows_the_decision_importance(tmp_path: Path) -> None:
 
 def test_report_and_table_say_how_to_reproduce_them(tmp_path: Path, runs: list[Path]) -> None:
     write_report(runs[:1], tmp_path / "a")
-    assert f"Reproduce: `autorc report {runs[0]} --out {tmp_path / 'a'}`" in (
-        tmp_path / "a" / "table1.md").read_text()
+    assert (
+        f"Reproduce: `autorc report {runs[0]} --out {tmp_path / 'a'}`"
+        in (tmp_path / "a" / "table1.md").read_text()
+    )
     write_report(runs[:1], tmp_path / "b", command="bash run.sh")
     for name in ("table1.md", "report.md"):
         assert "Reproduce: `bash run.sh`" in (tmp_path / "b" / name).read_text()

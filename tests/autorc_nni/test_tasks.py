@@ -29,17 +29,25 @@ def write_spert(folder: Path, sentences: dict[str, list[dict]]) -> Path:
 
 
 def sent(tokens: str, *entities: tuple[int, int, str], relations=()) -> dict:
-    return {"tokens": tokens.split(), "entities": [{"start": s, "end": e, "type": t}
-                                                  for s, e, t in entities],
-            "relations": [{"head": h, "tail": t, "type": r} for h, t, r in relations]}
+    return {
+        "tokens": tokens.split(),
+        "entities": [{"start": s, "end": e, "type": t} for s, e, t in entities],
+        "relations": [{"head": h, "tail": t, "type": r} for h, t, r in relations],
+    }
 
 
 @pytest.fixture
 def ner_dir(tmp_path):
-    rows = [sent("Mr Smith lives in Paris today", (0, 2, "Peop"), (4, 5, "Loc"),
-                 relations=[(0, 1, "Live_In")]),
-            sent("IBM hired John", (0, 1, "Org"), (2, 3, "Peop"), relations=[(0, 1, "Hire")]),
-            sent("a very long named entity of many words here", (0, 9, "Other"))]
+    rows = [
+        sent(
+            "Mr Smith lives in Paris today",
+            (0, 2, "Peop"),
+            (4, 5, "Loc"),
+            relations=[(0, 1, "Live_In")],
+        ),
+        sent("IBM hired John", (0, 1, "Org"), (2, 3, "Peop"), relations=[(0, 1, "Hire")]),
+        sent("a very long named entity of many words here", (0, 9, "Other")),
+    ]
     return write_spert(tmp_path / "ner", {"train": rows, "dev": rows[:2], "test": rows})
 
 
@@ -56,8 +64,9 @@ def test_ner_statements_and_epoch_sampling(ner_dir):
     assert data.labels == ["None", "Loc", "Org", "Other", "Peop"]
     assert data.negative_label == "None" and data.metric == "micro_f1"
     # every span of <= 3 words is a statement, e1 = e2 = the span
-    assert len(data.statements["test"]) == sum(len(span_candidates(len(s.tokens), 3))
-                                               for s in data.units["test"])
+    assert len(data.statements["test"]) == sum(
+        len(span_candidates(len(s.tokens), 3)) for s in data.units["test"]
+    )
     assert all(ex.head == ex.tail for ex in data.statements["train"])
     # the 9-word entity is longer than max_span_len: no candidate carries it
     assert data.report["train"]["entities_longer_than_max_span_len"] == 1
@@ -123,14 +132,26 @@ def test_rc_view_of_spert_pairs_every_ordered_entity_pair(ner_dir):
     assert data.negative_label == "None"
 
 
-@pytest.mark.parametrize("bad,message", [
-    ('[{"tokens": ["a"], "entities": [{"start": 0, "end": 2, "type": "X"}]}]', "outside the sentence"),
-    ('[{"entities": []}]', "missing key 'tokens'"),
-    ('[{"tokens": ["a", "b"], "entities": [{"start": 0, "end": 1, "type": "X"}],\n'
-     ' "relations": [{"head": 0, "tail": 3, "type": "R"}]}]', "names no entity"),
-    ('[{"tokens": ["a"], "entities": [{"start": "0", "end": 1, "type": "X"}]}]', "must be an integer"),
-    ('[{"tokens": ["a"],\n "entities": [}]', ":2: malformed JSON"),
-])
+@pytest.mark.parametrize(
+    "bad,message",
+    [
+        (
+            '[{"tokens": ["a"], "entities": [{"start": 0, "end": 2, "type": "X"}]}]',
+            "outside the sentence",
+        ),
+        ('[{"entities": []}]', "missing key 'tokens'"),
+        (
+            '[{"tokens": ["a", "b"], "entities": [{"start": 0, "end": 1, "type": "X"}],\n'
+            ' "relations": [{"head": 0, "tail": 3, "type": "R"}]}]',
+            "names no entity",
+        ),
+        (
+            '[{"tokens": ["a"], "entities": [{"start": "0", "end": 1, "type": "X"}]}]',
+            "must be an integer",
+        ),
+        ('[{"tokens": ["a"],\n "entities": [}]', ":2: malformed JSON"),
+    ],
+)
 def test_spert_errors_name_file_and_record(tmp_path, bad, message):
     folder = tmp_path / "bad"
     folder.mkdir()
@@ -168,12 +189,17 @@ def test_mention_pairs_antecedents_labels_and_windows():
     pairs = mention_pairs(doc, max_antecedents=2, max_words=100)
     # each mention with at most 2 previous mentions, nearest first
     assert [(p.meta["a"], p.meta["b"]) for p in pairs] == [
-        ((0, 1), (3, 4)), ((3, 4), (6, 7)), ((0, 1), (6, 7)), ((6, 7), (8, 9)), ((3, 4), (8, 9))]
+        ((0, 1), (3, 4)),
+        ((3, 4), (6, 7)),
+        ((0, 1), (6, 7)),
+        ((6, 7), (8, 9)),
+        ((3, 4), (8, 9)),
+    ]
     assert [p.label for p in pairs] == [COREF, NOT_COREF, NOT_COREF, NOT_COREF, COREF]
     # the window holds both mentions; with room it is the whole document
     for p in pairs:
-        assert p.tokens[p.head[0]:p.head[1]] == tuple(doc.tokens[p.meta["a"][0]:p.meta["a"][1]])
-        assert p.tokens[p.tail[0]:p.tail[1]] == tuple(doc.tokens[p.meta["b"][0]:p.meta["b"][1]])
+        assert p.tokens[p.head[0] : p.head[1]] == tuple(doc.tokens[p.meta["a"][0] : p.meta["a"][1]])
+        assert p.tokens[p.tail[0] : p.tail[1]] == tuple(doc.tokens[p.meta["b"][0] : p.meta["b"][1]])
         assert len(p.tokens) == 10
     # tight room: the sentences from a's to b's only, not widened past the budget
     tight = mention_pairs(doc, max_antecedents=1, max_words=6)
@@ -202,8 +228,13 @@ def test_a_one_line_spert_array_still_gives_every_sentence_its_own_id(tmp_path):
     bad.mkdir()
     (bad / "train.json").write_text(json.dumps(rows))
     (bad / "dev.json").write_text(json.dumps(rows))
-    (bad / "test.json").write_text(json.dumps([{"tokens": ["a"], "entities": [
-        {"start": 0, "end": 1, "type": "X"}]}, {"tokens": ["b"], "entities": [
-            {"start": 0, "end": 3, "type": "X"}]}]))
+    (bad / "test.json").write_text(
+        json.dumps(
+            [
+                {"tokens": ["a"], "entities": [{"start": 0, "end": 1, "type": "X"}]},
+                {"tokens": ["b"], "entities": [{"start": 0, "end": 3, "type": "X"}]},
+            ]
+        )
+    )
     with pytest.raises(DataError, match=r"test.json:record 2: entity 0 span \[0, 3\)"):
         load_task_data("ner", str(bad))

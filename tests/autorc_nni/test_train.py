@@ -27,11 +27,37 @@ from autorc_nni.train import (
     train_config_from_dict,
 )
 
-ENTITIES = ["tree", "car", "river", "king", "book", "ship", "city", "gene", "drug", "cell",
-            "paper", "water", "house", "phone", "lake", "bridge", "army", "queen", "church",
-            "school", "garden", "forest", "island", "engine"]
-KEYWORDS = {"Other": ["over", "under"], "Cause-Effect(e1,e2)": ["cause"],
-            "Member-Collection(e1,e2)": ["member"]}
+ENTITIES = [
+    "tree",
+    "car",
+    "river",
+    "king",
+    "book",
+    "ship",
+    "city",
+    "gene",
+    "drug",
+    "cell",
+    "paper",
+    "water",
+    "house",
+    "phone",
+    "lake",
+    "bridge",
+    "army",
+    "queen",
+    "church",
+    "school",
+    "garden",
+    "forest",
+    "island",
+    "engine",
+]
+KEYWORDS = {
+    "Other": ["over", "under"],
+    "Cause-Effect(e1,e2)": ["cause"],
+    "Member-Collection(e1,e2)": ["member"],
+}
 FILLER = ["the", "of", "a", "in", "is", "was", "on", "for", "it", "this"]
 DISTRACTORS = FILLER + ["cause", "member", "over"]
 
@@ -45,12 +71,21 @@ def synthetic_rows(n: int, seed: int) -> list[dict]:
         label = labels[i % len(labels)]
         e1, e2 = rng.sample(ENTITIES, 2)
         left = [rng.choice(FILLER) for _ in range(rng.randint(0, 3))]
-        mid = ([rng.choice(FILLER) for _ in range(rng.randint(0, 1))] + [rng.choice(KEYWORDS[label])]
-               + [rng.choice(FILLER) for _ in range(rng.randint(0, 1))])
+        mid = (
+            [rng.choice(FILLER) for _ in range(rng.randint(0, 1))]
+            + [rng.choice(KEYWORDS[label])]
+            + [rng.choice(FILLER) for _ in range(rng.randint(0, 1))]
+        )
         right = [rng.choice(DISTRACTORS) for _ in range(rng.randint(0, 3))]
         h, t = len(left), len(left) + 1 + len(mid)
-        rows.append({"token": left + [e1] + mid + [e2] + right, "h": {"name": e1, "pos": [h, h + 1]},
-                     "t": {"name": e2, "pos": [t, t + 1]}, "relation": label})
+        rows.append(
+            {
+                "token": left + [e1] + mid + [e2] + right,
+                "h": {"name": e1, "pos": [h, h + 1]},
+                "t": {"name": e2, "pos": [t, t + 1]},
+                "relation": label,
+            }
+        )
     rng.shuffle(rows)
     return rows
 
@@ -73,9 +108,20 @@ def env(tmp_path_factory):
 
 def config(env, out: str, **kw) -> TrainConfig:
     base = dict(
-        arch="bert-entity", dataset=str(env["data"]), format="opennre", encoder="tiny",
-        lr=2e-3, batch_size=16, warmup=0.5, epochs=8, seed=0, out=str(env["root"] / out),
-        max_len=64, num_threads=1, progress=False, eval_batch_size=64,
+        arch="bert-entity",
+        dataset=str(env["data"]),
+        format="opennre",
+        encoder="tiny",
+        lr=2e-3,
+        batch_size=16,
+        warmup=0.5,
+        epochs=8,
+        seed=0,
+        out=str(env["root"] / out),
+        max_len=64,
+        num_threads=1,
+        progress=False,
+        eval_batch_size=64,
     )
     base.update(kw)
     return TrainConfig(**base)
@@ -95,11 +141,16 @@ def same_weights(a: Path, b: Path) -> bool:
 def scores(result: dict) -> dict:
     """The parts of a result that must match exactly between equivalent runs."""
     strip = lambda m: {k: v for k, v in m.items() if k != "eval_sentences_per_s"}  # noqa: E731
-    return {"dev": strip(result["dev"]), "test": strip(result["test"]),
-            "best_epoch": result["best_epoch"], "history": result["history"]}
+    return {
+        "dev": strip(result["dev"]),
+        "test": strip(result["test"]),
+        "best_epoch": result["best_epoch"],
+        "history": result["history"],
+    }
 
 
 # -- learning and outputs ---------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def trained(env):
@@ -216,6 +267,7 @@ def test_resume_guards(env):
 
 # -- pieces -----------------------------------------------------------------------------------
 
+
 def test_schedule():
     f = linear_warmup_decay(4, 12)
     assert [f(s) for s in range(4)] == [0.25, 0.5, 0.75, 1.0]
@@ -260,7 +312,9 @@ def test_pad_batch_keeps_logits(env):
     padded = pad_batch(collate(rows, ["markers"], max_len=64), 40, 64)
     assert padded["markers"]["input_ids"].shape[1] == 40
     assert padded["markers"]["dist"].shape[-1] == 40
-    assert padded["markers"]["attention_mask"][:, batch["markers"]["input_ids"].shape[1]:].sum() == 0
+    assert (
+        padded["markers"]["attention_mask"][:, batch["markers"]["input_ids"].shape[1] :].sum() == 0
+    )
     with torch.no_grad():
         assert torch.allclose(model(batch), model(padded), atol=1e-5)
 
@@ -318,9 +372,11 @@ def test_dev_scores_of_the_best_epoch_are_those_of_the_saved_model(env):
     model = RCModel.from_pretrained(Path(cfg.out) / "model")
     tokenizer, _ = load_encoder(cfg.encoder)
     data = prepare_data(cfg, tokenizer, model.arch)
-    scored = predict_rows(model, eval_loader(data.rows["dev"], cfg, (model.arch.span,)),
-                          torch.device("cpu"))
+    scored = predict_rows(
+        model, eval_loader(data.rows["dev"], cfg, (model.arch.span,)), torch.device("cpu")
+    )
     fresh, _, _ = data.score("dev", scored)
-    assert {k: v for k, v in fresh.items()} == {k: v for k, v in result["dev"].items()
-                                                 if k != "eval_sentences_per_s"}
+    assert {k: v for k, v in fresh.items()} == {
+        k: v for k, v in result["dev"].items() if k != "eval_sentences_per_s"
+    }
     assert result["history"][result["best_epoch"] - 1]["dev_score"] == fresh["score"]

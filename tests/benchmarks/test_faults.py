@@ -19,16 +19,40 @@ spec.loader.exec_module(faults)
 def _run_dir(root: Path, dev: float, extra_fail: bool = False) -> Path:
     (root / "eval" / "rank_01" / "hpo" / "trials" / "000").mkdir(parents=True)
     (root / "candidates.json").write_text(json.dumps({"candidates": [1], "seconds": 3.0}))
-    trials = [{"number": 0, "slot": 0, "state": "COMPLETE", "params": {"lr": 1}, "dev": dev,
-               "dir": str(root / "eval/rank_01/hpo/trials/000")}]
+    trials = [
+        {
+            "number": 0,
+            "slot": 0,
+            "state": "COMPLETE",
+            "params": {"lr": 1},
+            "dev": dev,
+            "dir": str(root / "eval/rank_01/hpo/trials/000"),
+        }
+    ]
     if extra_fail:  # a killed trial, replaced: only the counted trials are compared
-        trials = [{**trials[0], "number": 1}, {"number": 0, "slot": 0, "state": "FAIL",
-                                              "params": {"lr": 1}, "dev": None, "dir": None}]
-    (root / "eval/rank_01/hpo/hpo.json").write_text(json.dumps(
-        {"n_complete": 1, "best_trial": trials[0]["number"], "trials": trials}))
-    (root / "eval/rank_01/hpo/trials/000/metrics.json").write_text(json.dumps(
-        {"dev": {"score": dev}, "throughput": {"train_seconds": random.random()},
-         "paths": {"out": str(root / "x")}}))
+        trials = [
+            {**trials[0], "number": 1},
+            {
+                "number": 0,
+                "slot": 0,
+                "state": "FAIL",
+                "params": {"lr": 1},
+                "dev": None,
+                "dir": None,
+            },
+        ]
+    (root / "eval/rank_01/hpo/hpo.json").write_text(
+        json.dumps({"n_complete": 1, "best_trial": trials[0]["number"], "trials": trials})
+    )
+    (root / "eval/rank_01/hpo/trials/000/metrics.json").write_text(
+        json.dumps(
+            {
+                "dev": {"score": dev},
+                "throughput": {"train_seconds": random.random()},
+                "paths": {"out": str(root / "x")},
+            }
+        )
+    )
     return root
 
 
@@ -70,8 +94,16 @@ def test_study_budget_is_checked(tmp_path: Path) -> None:
 
 
 def test_kills_are_spread_over_every_stage_kind() -> None:
-    order = ["startup", "search", "ranking", "hpo@rank_01", "seeds@rank_01", "hpo@rank_02",
-             "seeds@rank_02", "done"]
+    order = [
+        "startup",
+        "search",
+        "ranking",
+        "hpo@rank_01",
+        "seeds@rank_01",
+        "hpo@rank_02",
+        "seeds@rank_02",
+        "done",
+    ]
     durations = dict(zip(order, [5, 6, 1, 6, 4, 5, 4, 2], strict=True))
     plan = faults.plan_kills(12, order, durations, random.Random(0))
     assert len(plan) == 12
@@ -84,8 +116,18 @@ def test_kills_are_spread_over_every_stage_kind() -> None:
 @pytest.mark.slow
 def test_killed_and_resumed_run_is_identical_to_a_clean_one(tmp_path: Path) -> None:
     """The real thing, shortened: 4 SIGKILLs of `autorc run` (one per stage kind)."""
-    rc = faults.main(["--kills", "4", "--seed", "1", "--keep", str(tmp_path), "--out",
-                      str(tmp_path / "faults.json")])
+    rc = faults.main(
+        [
+            "--kills",
+            "4",
+            "--seed",
+            "1",
+            "--keep",
+            str(tmp_path),
+            "--out",
+            str(tmp_path / "faults.json"),
+        ]
+    )
     record = json.loads((tmp_path / "faults.json").read_text())
     assert record["differences"] == [] and rc == 0
     assert record["identical"] and record["kills"] == 4 and record["resumes"] == 4

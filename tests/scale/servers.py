@@ -81,13 +81,39 @@ def postgres() -> Iterator[str]:
         pw = pwd.getpwnam("postgres")
         os.chown(root, pw.pw_uid, pw.pw_gid)
         as_user = ["runuser", "-u", "postgres", "--"]
-    subprocess.run([*as_user, str(bin_dir / "initdb"), "-D", str(data), "-A", "trust",
-                    "-U", "postgres", "--no-sync"], check=True, capture_output=True)
+    subprocess.run(
+        [
+            *as_user,
+            str(bin_dir / "initdb"),
+            "-D",
+            str(data),
+            "-A",
+            "trust",
+            "-U",
+            "postgres",
+            "--no-sync",
+        ],
+        check=True,
+        capture_output=True,
+    )
     proc = subprocess.Popen(
-        [*as_user, str(bin_dir / "postgres"), "-D", str(data), "-p", str(port),
-         "-c", "listen_addresses=127.0.0.1", "-c", f"unix_socket_directories={root}",
-         "-c", "fsync=off"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        [
+            *as_user,
+            str(bin_dir / "postgres"),
+            "-D",
+            str(data),
+            "-p",
+            str(port),
+            "-c",
+            "listen_addresses=127.0.0.1",
+            "-c",
+            f"unix_socket_directories={root}",
+            "-c",
+            "fsync=off",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         _wait_port(port, proc, "postgres")
         yield f"postgresql+psycopg2://postgres@127.0.0.1:{port}/postgres"
@@ -103,16 +129,17 @@ def sshd() -> Iterator[dict]:
     root = Path(tempfile.mkdtemp(prefix="autorc-ssh-"))
     port = free_port()
     for name in ("host_key", "client_key"):
-        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(root / name)],
-                       check=True)
+        subprocess.run(
+            ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(root / name)], check=True
+        )
     shutil.copy(root / "client_key.pub", root / "authorized_keys")
     (root / "authorized_keys").chmod(0o600)
     (root / "sshd_config").write_text(f"""\
 Port {port}
 ListenAddress 127.0.0.1
-HostKey {root / 'host_key'}
-PidFile {root / 'sshd.pid'}
-AuthorizedKeysFile {root / 'authorized_keys'}
+HostKey {root / "host_key"}
+PidFile {root / "sshd.pid"}
+AuthorizedKeysFile {root / "authorized_keys"}
 PubkeyAuthentication yes
 PasswordAuthentication no
 KbdInteractiveAuthentication no
@@ -123,11 +150,19 @@ Subsystem sftp internal-sftp
 """)
     if os.geteuid() == 0:
         Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # its privilege-separation folder
-    proc = subprocess.Popen(["/usr/sbin/sshd", "-D", "-e", "-f", str(root / "sshd_config")],
-                            stdout=subprocess.DEVNULL, stderr=open(root / "sshd.log", "w"))  # noqa: SIM115
+    proc = subprocess.Popen(
+        ["/usr/sbin/sshd", "-D", "-e", "-f", str(root / "sshd_config")],
+        stdout=subprocess.DEVNULL,
+        stderr=open(root / "sshd.log", "w"),
+    )  # noqa: SIM115
     try:
         _wait_port(port, proc, "sshd")
-        yield {"host": "127.0.0.1", "port": port, "user": pwd.getpwuid(os.getuid()).pw_name,
-               "key": str(root / "client_key"), "log": root / "sshd.log"}
+        yield {
+            "host": "127.0.0.1",
+            "port": port,
+            "user": pwd.getpwuid(os.getuid()).pw_name,
+            "key": str(root / "client_key"),
+            "log": root / "sshd.log",
+        }
     finally:
         _stop(proc, root)

@@ -28,17 +28,29 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_a_trial_runs_over_ssh_and_reports(tmp_path: Path) -> None:
     data = write_synthetic(tmp_path / "data")
     pipeline = tmp_path / "pipeline.yml"
-    pipeline.write_text(yaml.safe_dump(tiny_pipeline(
-        data, method="bert-entity", seeds={"n": 1},
-        hpo={"trials": 1, "space": {"lr": [1e-3], "batch_size": [16], "warmup": [0.5]}})))
+    pipeline.write_text(
+        yaml.safe_dump(
+            tiny_pipeline(
+                data,
+                method="bert-entity",
+                seeds={"n": 1},
+                hpo={"trials": 1, "space": {"lr": [1e-3], "batch_size": [16], "warmup": [0.5]}},
+            )
+        )
+    )
     runs = tmp_path / "runs"
     # over ssh the trial gets a login shell's environment, not ours: say what it needs
-    env = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
-           "AUTORC_CACHE_DIR": str(tmp_path / "cache")}
+    env = {
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "AUTORC_CACHE_DIR": str(tmp_path / "cache"),
+    }
     # and name its Python by full path: the login shell's PATH (pyenv, conda) comes before
     # pythonPath, which only finds NNI's own trial keeper
-    command = (" ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
-               + f" {sys.executable} -m trial.nni_trial --config {pipeline} --runs-root {runs} --threads 1")
+    command = (
+        " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
+        + f" {sys.executable} -m trial.nni_trial --config {pipeline} --runs-root {runs} --threads 1"
+    )
     with sshd() as ssh:
         config = {
             "experimentName": "autorc-remote",
@@ -50,9 +62,18 @@ def test_a_trial_runs_over_ssh_and_reports(tmp_path: Path) -> None:
             "maxExperimentDuration": "10m",
             "experimentWorkingDirectory": str(tmp_path / "nni"),
             "tuner": {"name": "GridSearch"},
-            "trainingService": {"platform": "remote", "machineList": [{
-                "host": ssh["host"], "port": ssh["port"], "user": ssh["user"],
-                "sshKeyFile": ssh["key"], "pythonPath": str(Path(sys.executable).parent)}]},
+            "trainingService": {
+                "platform": "remote",
+                "machineList": [
+                    {
+                        "host": ssh["host"],
+                        "port": ssh["port"],
+                        "user": ssh["user"],
+                        "sshKeyFile": ssh["key"],
+                        "pythonPath": str(Path(sys.executable).parent),
+                    }
+                ],
+            },
         }
         cfg_file = tmp_path / "config.yml"
         cfg_file.write_text(yaml.safe_dump(config))

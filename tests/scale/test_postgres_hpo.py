@@ -26,12 +26,39 @@ BUDGET = 6
 
 
 def worker(data: Path, url: str, out: Path, log: Path) -> subprocess.Popen:
-    cmd = [sys.executable, "-m", "trial.cli", "hpo", "--arch", "bert-entity",
-           "--dataset", str(data), "--format", "opennre", "--encoder", "tiny", "--epochs", "10",
-           "--max-len", "32", "--trials", str(BUDGET), "--storage", url, "--study", "shared",
-           "--out", str(out), "--set", "hpo.heartbeat=1", "--set", "train.num_threads=1"]
-    return subprocess.Popen(cmd, cwd=ROOT, stdout=log.open("w"), stderr=subprocess.STDOUT,
-                            start_new_session=True)
+    cmd = [
+        sys.executable,
+        "-m",
+        "trial.cli",
+        "hpo",
+        "--arch",
+        "bert-entity",
+        "--dataset",
+        str(data),
+        "--format",
+        "opennre",
+        "--encoder",
+        "tiny",
+        "--epochs",
+        "10",
+        "--max-len",
+        "32",
+        "--trials",
+        str(BUDGET),
+        "--storage",
+        url,
+        "--study",
+        "shared",
+        "--out",
+        str(out),
+        "--set",
+        "hpo.heartbeat=1",
+        "--set",
+        "train.num_threads=1",
+    ]
+    return subprocess.Popen(
+        cmd, cwd=ROOT, stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True
+    )
 
 
 def trials(url: str):
@@ -54,8 +81,12 @@ def test_two_workers_one_killed_share_a_postgresql_study(tmp_path: Path, monkeyp
             while victim is None:  # A's first trial, once it is training
                 assert a.poll() is None, (tmp_path / "a.log").read_text()
                 assert time.time() < deadline, "worker A never started a trial"
-                with_a = [t for t in _safe_trials(url) if t.state == TrialState.RUNNING
-                          and str(t.user_attrs.get("dir", "")).startswith(str(tmp_path / "a"))]
+                with_a = [
+                    t
+                    for t in _safe_trials(url)
+                    if t.state == TrialState.RUNNING
+                    and str(t.user_attrs.get("dir", "")).startswith(str(tmp_path / "a"))
+                ]
                 if with_a and Path(with_a[0].user_attrs["dir"], ".autorc.lock").is_file():
                     victim = with_a[0]
                 time.sleep(0.2)
@@ -80,8 +111,10 @@ def test_two_workers_one_killed_share_a_postgresql_study(tmp_path: Path, monkeyp
     # the dead trial's slot was taken over by B with the same setting
     (heir,) = [t for t in complete if t.user_attrs["slot"] == dead.user_attrs["slot"]]
     assert heir.params == dead.params and heir.number > dead.number
-    assert str(heir.user_attrs.get("dir", "")).startswith(str(tmp_path / "b")) \
+    assert (
+        str(heir.user_attrs.get("dir", "")).startswith(str(tmp_path / "b"))
         or "same_as" in heir.user_attrs
+    )
     text = (tmp_path / "b.log").read_text()
     assert f"{'FAIL':<8}" in text and "written:" in text
 

@@ -47,8 +47,7 @@ def test_reduced_spaces_fix_what_table_2_says():
     assert m1 == dict.fromkeys(inter, "none")
     assert m2 == m1 | dict.fromkeys(pools, "start")
     # M3: no context, entity features as BERT-entity has them; only the input format is free
-    assert m3 == m2 | dict.fromkeys(ctx, False) | {"posenc": "none", "use_e1": True,
-                                                    "use_e2": True}
+    assert m3 == m2 | dict.fromkeys(ctx, False) | {"posenc": "none", "use_e1": True, "use_e2": True}
     assert list(S.space_decisions("M3")) == ["span"]
 
 
@@ -96,20 +95,44 @@ def test_valid_and_distinct_sizes_closed_form():
 
 
 def test_to_architecture_completes_with_fixed_values():
-    sample = {"span": "tokens", "posenc": "add", "use_e1": True, "use_e2": False,
-              "use_c0": False, "use_c1": False, "use_c2": False}
+    sample = {
+        "span": "tokens",
+        "posenc": "add",
+        "use_e1": True,
+        "use_e2": False,
+        "use_c0": False,
+        "use_c1": False,
+        "use_c2": False,
+    }
     arch = S.to_architecture(sample, "M2")
     assert arch == Architecture(
-        span="tokens", posenc="add", use_e1=True, use_e2=False, pool_e1="start", pool_e2="start",
-        pool_c0="start", pool_c1="start", pool_c2="start",
+        span="tokens",
+        posenc="add",
+        use_e1=True,
+        use_e2=False,
+        pool_e1="start",
+        pool_e2="start",
+        pool_c0="start",
+        pool_c1="start",
+        pool_c2="start",
     )
     assert S.from_architecture(arch, "M2") == {
-        "span": "tokens", "posenc": "add", "use_e1": True, "use_e2": False,
-        "use_c0": False, "use_c1": False, "use_c2": False,
+        "span": "tokens",
+        "posenc": "add",
+        "use_e1": True,
+        "use_e2": False,
+        "use_c0": False,
+        "use_c1": False,
+        "use_c2": False,
     }
     assert S.to_architecture({"span": "tokens"}, "M3") == Architecture(
-        span="tokens", pool_e1="start", pool_e2="start", pool_c0="start", pool_c1="start",
-        pool_c2="start")
+        span="tokens",
+        pool_e1="start",
+        pool_e2="start",
+        pool_c0="start",
+        pool_c1="start",
+        pool_c2="start",
+    )
 
 
 def test_bert_entity_is_in_m3_and_r_bert_is_not():
@@ -121,8 +144,15 @@ def test_bert_entity_is_in_m3_and_r_bert_is_not():
 
 
 def test_bad_samples_name_what_is_wrong():
-    good = {"span": "markers", "posenc": "none", "use_e1": True, "use_e2": True,
-            "use_c0": False, "use_c1": False, "use_c2": False}
+    good = {
+        "span": "markers",
+        "posenc": "none",
+        "use_e1": True,
+        "use_e2": True,
+        "use_c0": False,
+        "use_c1": False,
+        "use_c2": False,
+    }
     with pytest.raises(S.SearchSpaceError, match=r"missing decision\(s\) \['use_e2'\]"):
         S.to_architecture({k: v for k, v in good.items() if k != "use_e2"}, "M2")
     with pytest.raises(S.SearchSpaceError, match="are fixed in M3"):

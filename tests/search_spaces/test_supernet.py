@@ -169,8 +169,11 @@ def test_unsampled_supernet_refuses_to_run_and_bad_samples_are_rejected(tiny):
     with pytest.raises(SearchSpaceError, match="use_e1"):
         net.set_sample(base | {"use_e1": False, "use_e2": False})  # fixed in M3
     m2 = AutoRCSupernet(encoder, NUM_LABELS, space="M2", copies=1)
-    off = {"span": "markers", "posenc": "none", **dict.fromkeys(
-        ("use_e1", "use_e2", "use_c0", "use_c1", "use_c2"), False)}
+    off = {
+        "span": "markers",
+        "posenc": "none",
+        **dict.fromkeys(("use_e1", "use_e2", "use_c0", "use_c1", "use_c2"), False),
+    }
     with pytest.raises(ArchitectureError, match="no feature"):
         m2.set_sample(off)
     with pytest.raises(ArchitectureError, match="no feature"):
@@ -324,10 +327,21 @@ def test_child_step_touches_only_its_group_and_its_copy(tiny):
     opt = torch.optim.AdamW(net.parameters(), lr=1e-3, weight_decay=0.01)
     batch = make_batch(vocab)
     base = {
-        "posenc": "concat", "pool_e1": "start", "pool_e2": "dr", "pool_c0": "self_attn",
-        "pool_c1": "avg", "pool_c2": "max", "use_e1": True, "use_e2": True, "use_c0": True,
-        "use_c1": False, "use_c2": False, "inter_e1e2": "dot", "inter_c0": "none",
-        "inter_c1": "minus", "inter_c2": "none",
+        "posenc": "concat",
+        "pool_e1": "start",
+        "pool_e2": "dr",
+        "pool_c0": "self_attn",
+        "pool_c1": "avg",
+        "pool_c2": "max",
+        "use_e1": True,
+        "use_e2": True,
+        "use_c0": True,
+        "use_c1": False,
+        "use_c2": False,
+        "inter_e1e2": "dot",
+        "inter_c0": "none",
+        "inter_c1": "minus",
+        "inter_c2": "none",
     }
     tokens, markers = base | {"span": "tokens"}, base | {"span": "markers"}
     names = dict(net.named_parameters())

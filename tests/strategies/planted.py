@@ -13,9 +13,11 @@ import random
 from pathlib import Path
 
 KEYWORDS = {"cause": "Cause", "origin": "Origin", "member": "Member", "between": "Other"}
-FILLER = ("the of and to a in is was for on that with as by at from it his an are were which be "
-          "this has he had not but or have their its also they one first after who new two been "
-          "her she more other when all into during time there would than some only over").split()
+FILLER = (
+    "the of and to a in is was for on that with as by at from it his an are were which be "
+    "this has he had not but or have their its also they one first after who new two been "
+    "her she more other when all into during time there would than some only over"
+).split()
 
 
 def planted_rows(n: int, seed: int) -> list[dict]:
@@ -31,8 +33,14 @@ def planted_rows(n: int, seed: int) -> list[dict]:
         tokens = c0 + [e1] + c1 + [e2] + c2
         h = len(c0)
         t = h + 1 + len(c1)
-        rows.append({"token": tokens, "h": {"pos": [h, h + 1]}, "t": {"pos": [t, t + 1]},
-                     "relation": KEYWORDS[kw]})
+        rows.append(
+            {
+                "token": tokens,
+                "h": {"pos": [h, h + 1]},
+                "t": {"pos": [t, t + 1]},
+                "relation": KEYWORDS[kw],
+            }
+        )
     return rows
 
 
@@ -48,8 +56,9 @@ def write_planted(folder: Path, n_train: int = 256, n_dev: int = 128, seed: int 
 NER_KEYWORDS = {"mister": "Peop", "city": "Loc", "firm": "Org"}
 
 
-ENTITY_WORDS = ("alpha beta gamma delta epsilon zeta theta kappa lambda sigma omega rho tau "
-                "phi chi psi").split()
+ENTITY_WORDS = (
+    "alpha beta gamma delta epsilon zeta theta kappa lambda sigma omega rho tau phi chi psi"
+).split()
 
 
 def planted_ner_rows(n: int, seed: int) -> list[dict]:
@@ -64,8 +73,13 @@ def planted_ner_rows(n: int, seed: int) -> list[dict]:
         right = [rng.choice(FILLER) for _ in range(rng.randint(0, 2))]
         tokens = [kw, *mid, rng.choice(ENTITY_WORDS), *right]
         s = 1 + len(mid)
-        rows.append({"tokens": tokens, "entities": [{"type": NER_KEYWORDS[kw], "start": s,
-                                                     "end": s + 1}], "relations": []})
+        rows.append(
+            {
+                "tokens": tokens,
+                "entities": [{"type": NER_KEYWORDS[kw], "start": s, "end": s + 1}],
+                "relations": [],
+            }
+        )
     return rows
 
 

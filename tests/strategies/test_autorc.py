@@ -1,4 +1,5 @@
-"""The AutoRC strategy on NNI's one-shot machinery, on a toy model space (tests/strategies/toy.py)."""
+"""The AutoRC strategy on NNI's one-shot machinery, on a toy model space
+(tests/strategies/toy.py)."""
 
 from __future__ import annotations
 
@@ -18,15 +19,21 @@ from strategies.methods import METHODS, get_method
 from tests.strategies.toy import FIXED, ToySpace, toy_collate, toy_rows
 
 
-def _search(copies=2, warmup_steps=0, steps=6, method="autorc", lr=1e-2, controller_lr=1e-2, seed=0):
+def _search(
+    copies=2, warmup_steps=0, steps=6, method="autorc", lr=1e-2, controller_lr=1e-2, seed=0
+):
     torch.manual_seed(seed)
     space = ToySpace(copies=copies, sharing=get_method(method).sharing)
     tm = SupernetTrainingModule(labels=["neg", "pos"], negative_label="neg", lr=lr)
     train = ChildBatches(toy_rows(64), 4, 4, toy_collate, seed=seed, total_steps=steps)
     val = RewardBatches(toy_rows(64, seed=1), 16, toy_collate, seed=seed, total_steps=steps)
     strategy = AutoRCStrategy(
-        method=method, fixed=FIXED, search_warmup_steps=warmup_steps, copies=copies,
-        controller_lr=controller_lr, seed=seed,
+        method=method,
+        fixed=FIXED,
+        search_warmup_steps=warmup_steps,
+        copies=copies,
+        controller_lr=controller_lr,
+        seed=seed,
     )
     module = strategy.prepare(space, make_evaluator(tm, train, val))
     return strategy, module, space
@@ -154,7 +161,9 @@ def test_methods_build_the_right_supernet_and_strategy(method):
     net = build_supernet(cfg, encoder, 3)
     sw = METHODS[method]
     assert net.sharing == sw.sharing and net.num_copies == sw.copies
-    assert sorted(net.copy_groups()) == (["markers+standard", "tokens"] if sw.hetero_sharing else ["all"])
+    assert sorted(net.copy_groups()) == (
+        ["markers+standard", "tokens"] if sw.hetero_sharing else ["all"]
+    )
     strategy = build_strategy(cfg, steps_per_epoch=10)
     assert strategy.search_warmup_steps == round(10 * sw.warmup_epochs)
     assert strategy.module_kwargs["copies"] == sw.copies
@@ -168,8 +177,17 @@ def test_real_supernet_step_changes_only_the_drawn_copy_of_the_used_group(tmp_pa
     from tests.strategies.planted import write_planted
 
     data_dir = write_planted(tmp_path / "data", n_train=32, n_dev=16)
-    cfg = SearchConfig(dataset=str(data_dir), format="opennre", encoder="tiny", space="M",
-                       method="autorc", batch_size=4, lr=1e-2, out=str(tmp_path), max_len=48)
+    cfg = SearchConfig(
+        dataset=str(data_dir),
+        format="opennre",
+        encoder="tiny",
+        space="M",
+        method="autorc",
+        batch_size=4,
+        lr=1e-2,
+        out=str(tmp_path),
+        max_len=48,
+    )
     tokenizer, encoder = load_encoder("tiny")
     data = _prepare_data(cfg, tokenizer, ("markers", "tokens", "standard"))
     net = build_supernet(cfg, encoder, len(data.labels))
@@ -203,8 +221,9 @@ def test_reward_batches_cut_into_length_sorted_pieces():
     rows = toy_rows(64)
     lengths = [i % 7 for i in range(64)]
     plain = list(RewardBatches(rows, 16, lambda rs: rs, seed=0, total_steps=3))
-    pieces = list(RewardBatches(rows, 16, lambda rs: rs, seed=0, total_steps=3, lengths=lengths,
-                                piece_size=4))
+    pieces = list(
+        RewardBatches(rows, 16, lambda rs: rs, seed=0, total_steps=3, lengths=lengths, piece_size=4)
+    )
     ids = {id(r): i for i, r in enumerate(rows)}
     for whole, cut in zip(plain, pieces, strict=True):
         assert len(whole) == 1 and len(cut) == 4 and all(len(p) == 4 for p in cut)

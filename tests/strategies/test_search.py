@@ -1,4 +1,5 @@
-"""End-to-end searches with the tiny encoder on a planted synthetic dataset (tests/strategies/planted.py)."""
+"""End-to-end searches with the tiny encoder on a planted synthetic dataset
+(tests/strategies/planted.py)."""
 
 from __future__ import annotations
 
@@ -20,10 +21,24 @@ def planted(tmp_path_factory):
 
 def _cfg(planted, out, **kw):
     base = dict(
-        dataset=str(planted), format="opennre", encoder="tiny", space="M2", method="autorc",
-        epochs=8.0, batch_size=8, lr=1e-3, controller_lr=1e-2, search_warmup_epochs=1.0,
-        encoder_warmup_epochs=0.5, k=10, top_k=3, seed=1, out=str(out), progress=False,
-        max_len=64, checkpoint_every=0,
+        dataset=str(planted),
+        format="opennre",
+        encoder="tiny",
+        space="M2",
+        method="autorc",
+        epochs=8.0,
+        batch_size=8,
+        lr=1e-3,
+        controller_lr=1e-2,
+        search_warmup_epochs=1.0,
+        encoder_warmup_epochs=0.5,
+        k=10,
+        top_k=3,
+        seed=1,
+        out=str(out),
+        progress=False,
+        max_len=64,
+        checkpoint_every=0,
     )
     base.update(kw)
     return SearchConfig(**base)
@@ -47,7 +62,10 @@ def test_search_finds_the_planted_design(planted, tmp_path):
     without = [r["score"] for r in ranking if not r["architecture"]["use_c1"]]
     assert with_c1 and min(with_c1) >= max(without, default=0.0)
     assert sorted(p.name for p in (tmp_path / "architectures").iterdir()) == [
-        "rank1.json", "rank2.json", "rank3.json"]
+        "rank1.json",
+        "rank2.json",
+        "rank3.json",
+    ]
     assert "| rank | score |" in (tmp_path / "ranking.md").read_text()
     events = list((tmp_path / "tensorboard").glob("events.out.tfevents.*"))
     assert events
@@ -60,8 +78,9 @@ def test_search_finds_the_planted_design(planted, tmp_path):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
     from tensorboard.plugins.custom_scalar import layout_pb2
 
-    acc = EventAccumulator(str(tmp_path / "tensorboard"),
-                           size_guidance={"tensors": 0, "scalars": 0})
+    acc = EventAccumulator(
+        str(tmp_path / "tensorboard"), size_guidance={"tensors": 0, "scalars": 0}
+    )
     acc.Reload()
     layout_tensor = acc.Tensors("custom_scalars__config__")[0].tensor_proto
     layout = layout_pb2.Layout.FromString(layout_tensor.string_val[0])
@@ -76,7 +95,8 @@ def test_search_finds_the_planted_design(planted, tmp_path):
     importance = json.loads((tmp_path / "importance.json").read_text())
     assert importance["n"] == 10 and importance["evaluator"] == "fanova"
     assert set(importance["constant"]) | {d["decision"] for d in importance["decisions"]} == set(
-        space_decisions("M2"))
+        space_decisions("M2")
+    )
     md = (tmp_path / "ranking.md").read_text()
     assert "## Decision importance" in md and "![decision importance](importance.png)" in md
     assert (tmp_path / "importance.png").read_bytes()[:4] == b"\x89PNG"
@@ -102,8 +122,10 @@ def test_a_failing_importance_keeps_the_ranking(tmp_path, monkeypatch):
 
     monkeypatch.setattr(autorc_nni.importance, "decision_importance", boom)
     (tmp_path / "importance.json").write_text("{}")  # a stale one from an earlier ranking
-    ranked = [RankedArchitecture(i + 1, Architecture(use_c1=i % 2 == 0), 0.9 - 0.1 * i, 0.1, [])
-              for i in range(3)]
+    ranked = [
+        RankedArchitecture(i + 1, Architecture(use_c1=i % 2 == 0), 0.9 - 0.1 * i, 0.1, [])
+        for i in range(3)
+    ]
     write_ranking(ranked, _cfg(tmp_path, tmp_path, k=3, top_k=1), tmp_path, step=5)
     assert len(json.loads((tmp_path / "ranking.json").read_text())) == 3
     md = (tmp_path / "ranking.md").read_text()
@@ -153,9 +175,22 @@ def test_search_config_rejects_unknown_keys_and_methods():
 @pytest.mark.slow
 def test_search_on_real_semeval10(data_root, tmp_path):
     """The registered dataset path end to end (reader, featurizer, official label set)."""
-    cfg = SearchConfig(dataset="semeval10", data_dir=str(data_root), encoder="tiny", space="M",
-                       epochs=1.0, batch_size=8, limit_train=256, limit_dev=128, k=3, top_k=2,
-                       seed=0, out=str(tmp_path), progress=False, max_len=128)
+    cfg = SearchConfig(
+        dataset="semeval10",
+        data_dir=str(data_root),
+        encoder="tiny",
+        space="M",
+        epochs=1.0,
+        batch_size=8,
+        limit_train=256,
+        limit_dev=128,
+        k=3,
+        top_k=2,
+        seed=0,
+        out=str(tmp_path),
+        progress=False,
+        max_len=128,
+    )
     result = run_search(cfg)
     assert result.completed and result.steps == 8
     assert len(result.top) == 2 and all(0.0 <= r.score <= 1.0 for r in result.ranking)
@@ -194,8 +229,9 @@ def test_ranking_samples_are_functionally_distinct_and_a_narrow_support_is_said(
     from strategies.search import sample_distinct
 
     g = torch.Generator().manual_seed(0)
-    samples, info = sample_distinct(_StubController(3), 8, fixed_values("M1"), g,
-                                    max_draws_per_model=20)
+    samples, info = sample_distinct(
+        _StubController(3), 8, fixed_values("M1"), g, max_draws_per_model=20
+    )
     # raw samples differ in unread poolers, yet only 3 models exist: 3 ranked, not 8
     assert len(samples) == 3 and info == {"requested": 8, "distinct": 3, "draws": 160}
     assert len({a.pool_e1 for a in samples}) == 3

@@ -16,10 +16,24 @@ def test_search_solves_a_planted_ner_task(tmp_path):
     under the shared weights), and the NER space never offers span=tokens nor c1."""
     data = write_planted_ner(tmp_path / "ner")
     cfg = SearchConfig(
-        task="ner", dataset=str(data), encoder="tiny", space="M2", method="autorc", epochs=8.0,
-        batch_size=8, lr=1e-3, controller_lr=1e-2, search_warmup_epochs=1.0,
-        encoder_warmup_epochs=0.5, k=8, top_k=2, seed=1, out=str(tmp_path / "s"),
-        progress=False, max_len=32, checkpoint_every=0,
+        task="ner",
+        dataset=str(data),
+        encoder="tiny",
+        space="M2",
+        method="autorc",
+        epochs=8.0,
+        batch_size=8,
+        lr=1e-3,
+        controller_lr=1e-2,
+        search_warmup_epochs=1.0,
+        encoder_warmup_epochs=0.5,
+        k=8,
+        top_k=2,
+        seed=1,
+        out=str(tmp_path / "s"),
+        progress=False,
+        max_len=32,
+        checkpoint_every=0,
         task_options=TaskOptions(max_span_len=2, neg_per_sentence=3),
     )
     result = run_search(cfg)

@@ -14,6 +14,7 @@ from autorc_nni.data.synthetic import synthetic_rows, write_synthetic
 
 __all__ = ["synthetic_rows", "write_synthetic", "tiny_pipeline"]
 
+
 @pytest.fixture(scope="session")
 def synthetic_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_synthetic(tmp_path_factory.mktemp("synthetic") / "syn")
@@ -22,11 +23,22 @@ def synthetic_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def tiny_pipeline(data: Path, **over) -> dict:
     """A pipeline config that runs the real search and training on the tiny encoder quickly."""
     cfg = {
-        "method": "autorc", "dataset": str(data), "format": "opennre", "encoder": "tiny",
-        "seed": 0, "top": 1,
-        "search": {"epochs": 1.0, "batch_size": 8, "child_steps": 2, "k": 2,
-                   "search_warmup_epochs": 0.5, "max_len": 32, "num_threads": 1,
-                   "eval_batch_size": 48},
+        "method": "autorc",
+        "dataset": str(data),
+        "format": "opennre",
+        "encoder": "tiny",
+        "seed": 0,
+        "top": 1,
+        "search": {
+            "epochs": 1.0,
+            "batch_size": 8,
+            "child_steps": 2,
+            "k": 2,
+            "search_warmup_epochs": 0.5,
+            "max_len": 32,
+            "num_threads": 1,
+            "eval_batch_size": 48,
+        },
         "train": {"epochs": 1, "max_len": 32, "num_threads": 1, "eval_batch_size": 48},
         "hpo": {"trials": 1, "space": {"lr": [1e-3], "batch_size": [16], "warmup": [0.5]}},
         "seeds": {"n": 2},

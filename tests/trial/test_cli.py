@@ -7,8 +7,22 @@ import pytest
 
 from trial.cli import _commands_table, build_parser, main
 
-EXPECTED = {"arch", "data", "demo", "export", "hpo", "predict", "random-search", "repeat", "report", "run",
-            "search", "space", "train", "transfer"}
+EXPECTED = {
+    "arch",
+    "data",
+    "demo",
+    "export",
+    "hpo",
+    "predict",
+    "random-search",
+    "repeat",
+    "report",
+    "run",
+    "search",
+    "space",
+    "train",
+    "transfer",
+}
 
 
 def test_every_command_is_listed_with_a_help_line():
@@ -32,8 +46,10 @@ def test_each_command_has_its_own_help(command, capsys):
 
 
 def test_help_and_light_commands_do_not_import_torch():
-    code = ("import sys; from trial.cli import main; main(['arch', 'show', 'r-bert']); "
-            "print('torch' in sys.modules, 'nni' in sys.modules)")
+    code = (
+        "import sys; from trial.cli import main; main(['arch', 'show', 'r-bert']); "
+        "print('torch' in sys.modules, 'nni' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip().splitlines()[-1] == "False False"
 

@@ -12,8 +12,13 @@ from nni.experiment.config import ExperimentConfig
 from strategies.pipeline import load_config
 
 ROOT = Path(__file__).resolve().parents[2]
-EXPERIMENTS = ["config.yml", "configs/methods.yml", "configs/paper.yml", "configs/nni-conll04-ner.yml",
-               "configs/nni-litbank-coref.yml"]
+EXPERIMENTS = [
+    "config.yml",
+    "configs/methods.yml",
+    "configs/paper.yml",
+    "configs/nni-conll04-ner.yml",
+    "configs/nni-litbank-coref.yml",
+]
 
 
 @pytest.mark.parametrize("name", EXPERIMENTS)

@@ -33,8 +33,9 @@ def run_dir(tmp_path_factory, synthetic_data) -> Path:
     return tmp / "run"
 
 
-def test_export_loads_back_and_predicts_the_same_labels(run_dir: Path, tmp_path: Path,
-                                                        capsys) -> None:
+def test_export_loads_back_and_predicts_the_same_labels(
+    run_dir: Path, tmp_path: Path, capsys
+) -> None:
     out = tmp_path / "shared"
     assert main(["export", str(run_dir), "--out", str(out)]) == 0
     assert "exported to" in capsys.readouterr().out

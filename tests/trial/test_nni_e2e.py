@@ -30,7 +30,7 @@ def test_nnictl_experiment_runs_protocol_trials(tmp_path: Path, tiny_config) -> 
         "experimentName": "autorc-e2e",
         "searchSpace": {"top": {"_type": "choice", "_value": [1, 9]}},
         "trialCommand": f"{sys.executable} -m trial.nni_trial --config {pipeline} "
-                        f"--runs-root {runs} --reward-interval 1 --threads 1",
+        f"--runs-root {runs} --reward-interval 1 --threads 1",
         "trialCodeDirectory": str(ROOT),
         "trialConcurrency": 1,
         "maxTrialNumber": 2,
@@ -70,8 +70,11 @@ def test_nnictl_experiment_runs_protocol_trials(tmp_path: Path, tiny_config) -> 
     assert final["test"] == result["best"]["test_mean"]
     # the stage a trial is in: search rewards, each HPO trial and seed, each candidate's mean
     kinds = {m["data"]["kind"] for m in mine if m["type"] == "PERIODICAL"}
-    assert {"reward", "epoch", "seed", "dev"} <= kinds <= {"reward", "epoch", "hpo_trial", "seed",
-                                                           "dev"}
+    assert (
+        {"reward", "epoch", "seed", "dev"}
+        <= kinds
+        <= {"reward", "epoch", "hpo_trial", "seed", "dev"}
+    )
     from trial.commands.demo import describe_metric
 
     lines = [describe_metric(m["data"]) for m in mine if m["type"] == "PERIODICAL"]
@@ -79,8 +82,7 @@ def test_nnictl_experiment_runs_protocol_trials(tmp_path: Path, tiny_config) -> 
     assert any(x and ": seed 0 " in x and "dev " in x for x in lines)
     assert any(x and ": seed 0, epoch 1: dev " in x for x in lines)
     assert final["model"] and (Path(final["model"]) / "config.json").is_file()
-    assert not [m for m in metrics if m["trialJobId"] == bad["trialJobId"]
-                and m["type"] == "FINAL"]
+    assert not [m for m in metrics if m["trialJobId"] == bad["trialJobId"] and m["type"] == "FINAL"]
 
     # TensorBoard logs where NNI's web UI looks: <trial output dir>/tensorboard
     scalars = read_scalars(Path(ok["logPath"]) / "tensorboard", "")
@@ -97,8 +99,9 @@ def test_nnictl_experiment_runs_protocol_trials(tmp_path: Path, tiny_config) -> 
 
 
 @pytest.mark.slow
-def test_autorc_demo_prints_table_and_stops(tmp_path: Path, tiny_config, monkeypatch,
-                                            capsys) -> None:
+def test_autorc_demo_prints_table_and_stops(
+    tmp_path: Path, tiny_config, monkeypatch, capsys
+) -> None:
     """``autorc demo`` on a one-trial experiment: web UI address, final table, stopped."""
     from trial.cli import main
 
@@ -108,10 +111,13 @@ def test_autorc_demo_prints_table_and_stops(tmp_path: Path, tiny_config, monkeyp
         "experimentName": "autorc-demo-test",
         "searchSpace": {"seed": {"_type": "choice", "_value": [0]}},
         "trialCommand": f"{sys.executable} -m trial.nni_trial --config {pipeline} "
-                        f"--runs-root {tmp_path / 'runs'} --threads 1",
-        "trialCodeDirectory": str(ROOT), "trialConcurrency": 1, "maxTrialNumber": 1,
+        f"--runs-root {tmp_path / 'runs'} --threads 1",
+        "trialCodeDirectory": str(ROOT),
+        "trialConcurrency": 1,
+        "maxTrialNumber": 1,
         "experimentWorkingDirectory": str(tmp_path / "nni"),
-        "tuner": {"name": "GridSearch"}, "trainingService": {"platform": "local"},
+        "tuner": {"name": "GridSearch"},
+        "trainingService": {"platform": "local"},
     }
     (tmp_path / "config.yml").write_text(yaml.safe_dump(config))
     (tmp_path / "home").mkdir()

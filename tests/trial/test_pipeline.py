@@ -23,8 +23,12 @@ def mtimes(root: Path, name: str) -> dict[str, float]:
 
 def test_run_resumes_skipping_finished_stages(tmp_path: Path, tiny_config, capsys) -> None:
     # a two-point grid: one HPO trial is trained (a one-point grid would skip HPO)
-    cfg = write(tmp_path, tiny_config(hpo={"trials": 1, "space": {
-        "lr": [1e-3, 5e-4], "batch_size": [16], "warmup": [0.5]}}))
+    cfg = write(
+        tmp_path,
+        tiny_config(
+            hpo={"trials": 1, "space": {"lr": [1e-3, 5e-4], "batch_size": [16], "warmup": [0.5]}}
+        ),
+    )
     out = tmp_path / "run"
     assert main(["run", "--config", str(cfg), "--out", str(out)]) == 0
     result = json.loads((out / "result.json").read_text())
@@ -53,20 +57,26 @@ def test_run_resumes_skipping_finished_stages(tmp_path: Path, tiny_config, capsy
     kept = {k: v for k, v in metrics.items() if "seed_1" not in k}
     assert {k: after[k] for k in kept} == kept  # finished runs untouched
     assert str(seed1 / "metrics.json") in after
-    assert json.loads((out / "result.json").read_text())["best"]["architecture"] == \
-        result["best"]["architecture"]
+    assert (
+        json.loads((out / "result.json").read_text())["best"]["architecture"]
+        == result["best"]["architecture"]
+    )
 
 
-@pytest.mark.parametrize(("patch", "key"), [
-    ({"search": {"k": 2}, "top": 3}, "top"),
-    ({"search": {"epochs": 0}}, "epochs"),
-    ({"search": {"epocs": 1}}, "epocs"),
-    ({"search": {"dataset": "x"}}, "dataset"),
-    ({"hpo": {"trials": 0}}, "trials"),
-    ({"seeds": {"n": -1}}, "n"),
-])
-def test_bad_config_refused_before_anything_runs(tmp_path: Path, tiny_config, capsys,
-                                                 patch: dict, key: str) -> None:
+@pytest.mark.parametrize(
+    ("patch", "key"),
+    [
+        ({"search": {"k": 2}, "top": 3}, "top"),
+        ({"search": {"epochs": 0}}, "epochs"),
+        ({"search": {"epocs": 1}}, "epocs"),
+        ({"search": {"dataset": "x"}}, "dataset"),
+        ({"hpo": {"trials": 0}}, "trials"),
+        ({"seeds": {"n": -1}}, "n"),
+    ],
+)
+def test_bad_config_refused_before_anything_runs(
+    tmp_path: Path, tiny_config, capsys, patch: dict, key: str
+) -> None:
     cfg = tiny_config()
     for k, v in patch.items():
         cfg[k] = {**cfg[k], **v} if isinstance(v, dict) else v
@@ -79,38 +89,115 @@ def test_bad_config_refused_before_anything_runs(tmp_path: Path, tiny_config, ca
 
 
 def test_protocol_commands(tmp_path: Path, tiny_config, capsys) -> None:
-    cfg = write(tmp_path, tiny_config(hpo={"trials": 1, "space": {
-        "lr": [1e-3, 5e-4], "batch_size": [16], "warmup": [0.5]}}))
+    cfg = write(
+        tmp_path,
+        tiny_config(
+            hpo={"trials": 1, "space": {"lr": [1e-3, 5e-4], "batch_size": [16], "warmup": [0.5]}}
+        ),
+    )
     common = ["--config", str(cfg), "--dataset", tiny_config()["dataset"], "--format", "opennre"]
-    assert main(["hpo", "--arch", "bert-entity", *common, "--trials", "2",
-                 "--out", str(tmp_path / "hpo")]) == 0
+    assert (
+        main(
+            [
+                "hpo",
+                "--arch",
+                "bert-entity",
+                *common,
+                "--trials",
+                "2",
+                "--out",
+                str(tmp_path / "hpo"),
+            ]
+        )
+        == 0
+    )
     hpo = json.loads((tmp_path / "hpo" / "hpo.json").read_text())
     assert hpo["n_complete"] == 2
-    assert main(["repeat", "--arch", "bert-entity", *common, "--hpo", str(tmp_path / "hpo"),
-                 "--seeds", "2", "--out", str(tmp_path / "rep")]) == 0
+    assert (
+        main(
+            [
+                "repeat",
+                "--arch",
+                "bert-entity",
+                *common,
+                "--hpo",
+                str(tmp_path / "hpo"),
+                "--seeds",
+                "2",
+                "--out",
+                str(tmp_path / "rep"),
+            ]
+        )
+        == 0
+    )
     rep = json.loads((tmp_path / "rep" / "result.json").read_text())
     assert rep["params"] == hpo["best_params"] and rep["seeds"] == [0, 1]
-    assert main(["random-search", *common, "--n", "2", "--seeds", "1",
-                 "--out", str(tmp_path / "rnd")]) == 0
+    assert (
+        main(["random-search", *common, "--n", "2", "--seeds", "1", "--out", str(tmp_path / "rnd")])
+        == 0
+    )
     rnd = json.loads((tmp_path / "rnd" / "result.json").read_text())
     assert rnd["method"] == "random" and len(rnd["evaluated"]) == 2
     # transfer: a "found" architecture from another dataset, onto this one
     arch = tmp_path / "found.json"
-    arch.write_text(json.dumps({**json.loads((tmp_path / "hpo" / "architecture.json")
-                                             .read_text()), "_meta": {"dataset": "semeval10"}}))
-    assert main(["transfer", "--arch", str(arch), *common, "--seeds", "1",
-                 "--out", str(tmp_path / "tr")]) == 0
+    arch.write_text(
+        json.dumps(
+            {
+                **json.loads((tmp_path / "hpo" / "architecture.json").read_text()),
+                "_meta": {"dataset": "semeval10"},
+            }
+        )
+    )
+    assert (
+        main(
+            [
+                "transfer",
+                "--arch",
+                str(arch),
+                *common,
+                "--seeds",
+                "1",
+                "--out",
+                str(tmp_path / "tr"),
+            ]
+        )
+        == 0
+    )
     tr = json.loads((tmp_path / "tr" / "result.json").read_text())
     assert tr["label"] == "AR_semeval10"
     capsys.readouterr()
-    assert main(["report", str(tmp_path / "rep"), str(tmp_path / "rnd"), str(tmp_path / "tr"),
-                 "--out", str(tmp_path / "rep_out")]) == 0
+    assert (
+        main(
+            [
+                "report",
+                str(tmp_path / "rep"),
+                str(tmp_path / "rnd"),
+                str(tmp_path / "tr"),
+                "--out",
+                str(tmp_path / "rep_out"),
+            ]
+        )
+        == 0
+    )
     table = capsys.readouterr().out
     assert "| BERT-entity |" in table and "| random search |" in table
     assert "| AR_semeval10 |" in table
     # bad input: a clear error naming the problem, exit 2
-    assert main(["repeat", "--arch", "bert-entity", *common, "--lr", "1e-3",
-                 "--out", str(tmp_path / "x")]) == 2
+    assert (
+        main(
+            [
+                "repeat",
+                "--arch",
+                "bert-entity",
+                *common,
+                "--lr",
+                "1e-3",
+                "--out",
+                str(tmp_path / "x"),
+            ]
+        )
+        == 2
+    )
     assert "--batch-size" in capsys.readouterr().err
     assert main(["hpo", "--arch", "nope", *common, "--out", str(tmp_path / "y")]) == 2
     assert "nope" in capsys.readouterr().err
@@ -127,8 +214,17 @@ def test_strict_reaches_every_stage(tmp_path: Path, tiny_config, capsys) -> None
 
     base = tiny_config()
     cfg_path = write(tmp_path, {k: v for k, v in base.items() if k != "format"})
-    argv = ["hpo", "--arch", "bert-entity", "--config", str(cfg_path), "--dataset",
-            base["dataset"], "--out", str(tmp_path)]
+    argv = [
+        "hpo",
+        "--arch",
+        "bert-entity",
+        "--config",
+        str(cfg_path),
+        "--dataset",
+        base["dataset"],
+        "--out",
+        str(tmp_path),
+    ]
     cfg = build_config(build_parser(argv).parse_args([*argv, "--strict"]))
     assert "format opennre (detected" in capsys.readouterr().err  # said before anything runs
     assert cfg.strict and cfg.train_base()["strict"] is True and search_config(cfg).strict

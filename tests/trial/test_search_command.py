@@ -12,10 +12,38 @@ from trial.cli import main
 def test_search_command_writes_the_top_architectures(tmp_path, capsys):
     data = write_planted(tmp_path / "data", n_train=64, n_dev=32)
     out = tmp_path / "run"
-    argv = ["search", "--data", str(data), "--format", "opennre", "--encoder", "tiny",
-            "--space", "M3", "--method", "naive-enas", "--epochs", "2", "--batch-size", "4",
-            "--k", "4", "--top-k", "2", "--seed", "3", "--out", str(out), "--no-progress",
-            "--max-len", "48", "--threads", "1", "--set", "controller_lr=0.01"]
+    argv = [
+        "search",
+        "--data",
+        str(data),
+        "--format",
+        "opennre",
+        "--encoder",
+        "tiny",
+        "--space",
+        "M3",
+        "--method",
+        "naive-enas",
+        "--epochs",
+        "2",
+        "--batch-size",
+        "4",
+        "--k",
+        "4",
+        "--top-k",
+        "2",
+        "--seed",
+        "3",
+        "--out",
+        str(out),
+        "--no-progress",
+        "--max-len",
+        "48",
+        "--threads",
+        "1",
+        "--set",
+        "controller_lr=0.01",
+    ]
     assert main(argv) == 0
     printed = capsys.readouterr().out
     assert "8 search steps (4 per epoch)" in printed
@@ -27,8 +55,22 @@ def test_search_command_writes_the_top_architectures(tmp_path, capsys):
 
 
 def test_search_command_errors_name_the_problem(tmp_path, capsys):
-    assert main(["search", "--dataset", "semeval10", "--out", str(tmp_path), "--set", "k=2",
-                 "--set", "top_k=3"]) == 2
+    assert (
+        main(
+            [
+                "search",
+                "--dataset",
+                "semeval10",
+                "--out",
+                str(tmp_path),
+                "--set",
+                "k=2",
+                "--set",
+                "top_k=3",
+            ]
+        )
+        == 2
+    )
     assert "top_k (3) exceeds k (2)" in capsys.readouterr().err
     assert main(["search", "--data", str(tmp_path), "--out", str(tmp_path)]) == 2
     assert "cannot detect the format" in capsys.readouterr().err  # no train file to tell it by
@@ -41,19 +83,47 @@ def test_search_detects_the_format_and_reports_dropped_records(tmp_path, capsys)
     place; --strict: refused, naming the file and line."""
     data = write_planted(tmp_path / "data", n_train=32, n_dev=16)
     with open(data / "dev.txt", "a") as f:
-        f.write(json.dumps({"text": "a  b", "h": {"pos": [1, 2]}, "t": {"pos": [3, 4]},
-                            "relation": "Other"}) + "\n")
+        f.write(
+            json.dumps(
+                {"text": "a  b", "h": {"pos": [1, 2]}, "t": {"pos": [3, 4]}, "relation": "Other"}
+            )
+            + "\n"
+        )
     out = tmp_path / "run"
-    argv = ["search", "--data", str(data), "--encoder", "tiny", "--space", "M3", "--method",
-            "naive-enas", "--epochs", "1", "--batch-size", "8", "--k", "2", "--top-k", "1",
-            "--out", str(out), "--no-progress", "--max-len", "48", "--threads", "1"]
+    argv = [
+        "search",
+        "--data",
+        str(data),
+        "--encoder",
+        "tiny",
+        "--space",
+        "M3",
+        "--method",
+        "naive-enas",
+        "--epochs",
+        "1",
+        "--batch-size",
+        "8",
+        "--k",
+        "2",
+        "--top-k",
+        "1",
+        "--out",
+        str(out),
+        "--no-progress",
+        "--max-len",
+        "48",
+        "--threads",
+        "1",
+    ]
     assert main(argv) == 0
     assert "format opennre (detected" in capsys.readouterr().err
     summary = json.loads((out / "summary.json").read_text())
     assert summary["format"] == "opennre" and summary["format_detected"] is True
     assert summary["data"]["dev"]["read_dropped"] == {"empty head entity": 1}
     assert summary["data"]["dev"]["read_dropped_where"] == {
-        "empty head entity": [f"{data / 'dev.txt'}:17"]}
+        "empty head entity": [f"{data / 'dev.txt'}:17"]
+    }
     assert summary["data"]["train"]["read_dropped"] == {}
     assert main([*argv, "--strict", "--out", str(tmp_path / "strict")]) == 2
     assert f"{data / 'dev.txt'}:17: empty head entity" in capsys.readouterr().err

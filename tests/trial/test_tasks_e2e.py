@@ -34,9 +34,15 @@ def synthetic_docs(n: int, seed: int) -> list[CorefDocument]:
             clusters.setdefault(name, []).extend([(pos + 1, pos + 2), (pos + 3, pos + 4)])
             sentences.append(words)
             pos += len(words)
-        docs.append(CorefDocument(name=f"doc{seed}_{d}", part="0", sentences=sentences,
-                                  clusters=[sorted(c) for c in clusters.values()],
-                                  source="synthetic"))
+        docs.append(
+            CorefDocument(
+                name=f"doc{seed}_{d}",
+                part="0",
+                sentences=sentences,
+                clusters=[sorted(c) for c in clusters.values()],
+                source="synthetic",
+            )
+        )
     return docs
 
 
@@ -63,11 +69,22 @@ def write(path: Path, cfg: dict) -> Path:
 
 def tiny(task: str, dataset: str, method: str, **over) -> dict:
     cfg = {
-        "task": task, "method": method, "dataset": dataset, "encoder": "tiny", "seed": 0,
+        "task": task,
+        "method": method,
+        "dataset": dataset,
+        "encoder": "tiny",
+        "seed": 0,
         "top": 1,
-        "search": {"epochs": 1.0, "batch_size": 8, "child_steps": 2, "k": 2,
-                   "search_warmup_epochs": 0.5, "max_len": 48, "num_threads": 1,
-                   "eval_batch_size": 64},
+        "search": {
+            "epochs": 1.0,
+            "batch_size": 8,
+            "child_steps": 2,
+            "k": 2,
+            "search_warmup_epochs": 0.5,
+            "max_len": 48,
+            "num_threads": 1,
+            "eval_batch_size": 64,
+        },
         "train": {"epochs": 1, "max_len": 48, "num_threads": 1, "eval_batch_size": 64},
         "hpo": {"trials": 1, "space": {"lr": [1e-3], "batch_size": [16], "warmup": [0.5]}},
         "seeds": {"n": 2},
@@ -106,26 +123,59 @@ def test_ner_pipeline_baseline_and_autorc_give_table4(tmp_path, monkeypatch, cap
 
 def test_coref_train_writes_what_the_official_scorer_reads(coref_data, capsys):
     out = coref_data / "train"
-    argv = ["train", "--task", "coref", "--data", str(coref_data / "docs"), "--splits",
-            str(coref_data / "splits"), "--arch", "pair-baseline", "--encoder", "tiny",
-            "--epochs", "1", "--max-len", "48", "--max-antecedents", "4", "--out", str(out),
-            "--no-progress", "--threads", "1"]
+    argv = [
+        "train",
+        "--task",
+        "coref",
+        "--data",
+        str(coref_data / "docs"),
+        "--splits",
+        str(coref_data / "splits"),
+        "--arch",
+        "pair-baseline",
+        "--encoder",
+        "tiny",
+        "--epochs",
+        "1",
+        "--max-len",
+        "48",
+        "--max-antecedents",
+        "4",
+        "--out",
+        str(out),
+        "--no-progress",
+        "--threads",
+        "1",
+    ]
     assert main(argv) == 0
     printed = capsys.readouterr().out
     assert "MUC" in printed and "CoNLL F1" in printed
     metrics = json.loads((out / "metrics.json").read_text())
     test = metrics["test"]
     assert metrics["metric"] == "muc_f1" and test["score"] == test["muc_f1"]
-    assert test["conll_f1"] == pytest.approx((test["muc_f1"] + test["b3_f1"] + test["ceafe_f1"]) / 3)
+    assert test["conll_f1"] == pytest.approx(
+        (test["muc_f1"] + test["b3_f1"] + test["ceafe_f1"]) / 3
+    )
     assert test["documents"] == 2
     response = read_conll2012(out / "test_predictions.conll")
     key = read_conll2012(out / "test_key.conll")
     assert [d.key for d in response] == [d.key for d in key]
     if shutil.which("perl") is None or not SCORER.is_file():
         pytest.skip("no perl or no official scorer")
-    run = subprocess.run(["perl", str(SCORER), "muc", str(out / "test_key.conll"),
-                          str(out / "test_predictions.conll"), "none"],
-                         capture_output=True, text=True, check=True, cwd=SCORER.parent)
+    run = subprocess.run(
+        [
+            "perl",
+            str(SCORER),
+            "muc",
+            str(out / "test_key.conll"),
+            str(out / "test_predictions.conll"),
+            "none",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=SCORER.parent,
+    )
     f1 = float(run.stdout.strip().splitlines()[-2].rsplit("F1:", 1)[1].strip().rstrip("%"))
     assert f1 == pytest.approx(100 * test["muc"]["f1"], abs=0.01)
 
@@ -133,8 +183,9 @@ def test_coref_train_writes_what_the_official_scorer_reads(coref_data, capsys):
 def test_coref_pipeline_runs_search_and_baseline(coref_data, tmp_path):
     common = {"splits": str(coref_data / "splits"), "task_options": {"max_antecedents": 4}}
     for method in ("pair-baseline", "autorc"):
-        cfg = write(tmp_path / f"{method}.yml",
-                    tiny("coref", str(coref_data / "docs"), method, **common))
+        cfg = write(
+            tmp_path / f"{method}.yml", tiny("coref", str(coref_data / "docs"), method, **common)
+        )
         assert main(["run", "--config", str(cfg), "--out", str(tmp_path / "runs" / method)]) == 0
     result = json.loads((tmp_path / "runs" / "autorc" / "result.json").read_text())
     assert result["task"] == "coref" and result["metric"] == "muc_f1"
@@ -143,8 +194,22 @@ def test_coref_pipeline_runs_search_and_baseline(coref_data, tmp_path):
 
 
 def test_data_stats_for_both_tasks(coref_data, tmp_path, capsys):
-    assert main(["data", "stats", "--task", "coref", "--data", str(coref_data / "docs"),
-                 "--splits", str(coref_data / "splits"), "--json"]) == 0
+    assert (
+        main(
+            [
+                "data",
+                "stats",
+                "--task",
+                "coref",
+                "--data",
+                str(coref_data / "docs"),
+                "--splits",
+                str(coref_data / "splits"),
+                "--json",
+            ]
+        )
+        == 0
+    )
     stats = json.loads(capsys.readouterr().out)
     assert stats["splits"]["train"]["documents"] == 6
     assert stats["splits"]["dev"]["mentions"] == 2 * 8
@@ -162,8 +227,12 @@ def test_nni_trial_runs_a_ner_config(tmp_path, monkeypatch):
     monkeypatch.setenv("AUTORC_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("NNI_OUTPUT_DIR", str(tmp_path / "nni-out"))
     data = write_planted_ner(tmp_path / "ner", n_train=48, n_dev=16)
-    cfg = write(tmp_path / "ner.yml", tiny("ner", str(data), "spert-like",
-                                           task_options={"max_span_len": 2, "neg_per_sentence": 3}))
+    cfg = write(
+        tmp_path / "ner.yml",
+        tiny(
+            "ner", str(data), "spert-like", task_options={"max_span_len": 2, "neg_per_sentence": 3}
+        ),
+    )
     assert nni_trial.main(["--config", str(cfg), "--runs-root", str(tmp_path / "runs")]) == 0
     result = json.loads((tmp_path / "runs" / "default" / "result.json").read_text())
     assert result["task"] == "ner" and result["method"] == "spert-like"

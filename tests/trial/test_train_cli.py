@@ -22,10 +22,35 @@ def cache(tmp_path, monkeypatch):
 
 
 def train_args(data: Path, out: Path, *extra: str) -> list[str]:
-    return ["train", "--arch", "r-bert", "--data", str(data), "--format", "opennre",
-            "--encoder", "tiny", "--lr", "2e-3", "--batch-size", "16", "--warmup", "0.5",
-            "--epochs", "2", "--seed", "3", "--out", str(out), "--max-len", "32",
-            "--threads", "1", "--no-progress", *extra]
+    return [
+        "train",
+        "--arch",
+        "r-bert",
+        "--data",
+        str(data),
+        "--format",
+        "opennre",
+        "--encoder",
+        "tiny",
+        "--lr",
+        "2e-3",
+        "--batch-size",
+        "16",
+        "--warmup",
+        "0.5",
+        "--epochs",
+        "2",
+        "--seed",
+        "3",
+        "--out",
+        str(out),
+        "--max-len",
+        "32",
+        "--threads",
+        "1",
+        "--no-progress",
+        *extra,
+    ]
 
 
 def test_train_then_predict(synthetic_data, tmp_path, cache, capsys, monkeypatch):
@@ -43,10 +68,25 @@ def test_train_then_predict(synthetic_data, tmp_path, cache, capsys, monkeypatch
 
     # predict a data file: the same labels as the run's test predictions
     test_file = synthetic_data / "test.txt"
-    assert main(["predict", "--model", str(out / "model"), "--input", str(test_file),
-                 "--format", "opennre", "--json"]) == 0
+    assert (
+        main(
+            [
+                "predict",
+                "--model",
+                str(out / "model"),
+                "--input",
+                str(test_file),
+                "--format",
+                "opennre",
+                "--json",
+            ]
+        )
+        == 0
+    )
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    run_preds = [json.loads(line) for line in (out / "test_predictions.jsonl").read_text().splitlines()]
+    run_preds = [
+        json.loads(line) for line in (out / "test_predictions.jsonl").read_text().splitlines()
+    ]
     assert [r["label"] for r in rows] == [r["pred"] for r in run_preds]
     assert [r["gold"] for r in rows] == [r["gold"] for r in run_preds]
     assert all(0 < r["prob"] <= 1 for r in rows)
@@ -73,9 +113,10 @@ def test_train_then_predict(synthetic_data, tmp_path, cache, capsys, monkeypatch
     monkeypatch.setattr(sys, "stdin", io.StringIO(stream + "\n"))
     assert main(["predict", "--model", str(out / "model")]) == 1
     captured = capsys.readouterr()
-    assert [line.split("\t")[0] for line in captured.out.splitlines()] == ["<stdin>:1",
-                                                                          "<stdin>:4"]
-    assert "<stdin>:2: missing key 't'" in captured.err and "<stdin>:3: malformed JSON" in captured.err
+    assert [line.split("\t")[0] for line in captured.out.splitlines()] == ["<stdin>:1", "<stdin>:4"]
+    assert (
+        "<stdin>:2: missing key 't'" in captured.err and "<stdin>:3: malformed JSON" in captured.err
+    )
     assert "2 line(s) could not be read" in captured.err
 
 
@@ -89,8 +130,24 @@ def test_bad_input_is_a_clear_error(synthetic_data, tmp_path, cache, capsys, mon
     assert main(["train", "--data", str(unknown), "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err  # refused before anything trains
     assert "cannot tell the format of train.txt" in err and "give it with --format" in err
-    assert main(["train", "--arch", "nope", "--dataset", str(synthetic_data), "--format",
-                 "opennre", "--encoder", "tiny", "--out", str(tmp_path / "o")]) == 2
+    assert (
+        main(
+            [
+                "train",
+                "--arch",
+                "nope",
+                "--dataset",
+                str(synthetic_data),
+                "--format",
+                "opennre",
+                "--encoder",
+                "tiny",
+                "--out",
+                str(tmp_path / "o"),
+            ]
+        )
+        == 2
+    )
     assert "nope" in capsys.readouterr().err
     monkeypatch.setattr(sys, "stdin", io.StringIO('{"text": "a b", "h": {"pos": [0, 1]}}\n'))
     assert main(["predict", "--model", str(tmp_path / "missing")]) == 2
@@ -104,13 +161,19 @@ def test_killed_process_resumes_to_the_same_result(synthetic_data, tmp_path):
     env = {**os.environ, "AUTORC_CACHE_DIR": str(tmp_path / "cache")}
     autorc = [sys.executable, "-m", "trial.cli"]
     root = Path(__file__).resolve().parents[2]
-    args = lambda out, *x: [*autorc, *train_args(synthetic_data, out, "--epochs", "3",  # noqa: E731
-                                                  "--checkpoint-every", "1", *x)[0:]]
+
+    def args(out, *x):
+        return [
+            *autorc,
+            *train_args(synthetic_data, out, "--epochs", "3", "--checkpoint-every", "1", *x),
+        ]
+
     clean = tmp_path / "clean"
     subprocess.run(args(clean), env=env, cwd=root, check=True, capture_output=True)
     cut = tmp_path / "cut"
-    proc = subprocess.Popen(args(cut), env=env, cwd=root, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        args(cut), env=env, cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     deadline = time.time() + 300
     while not (cut / "checkpoint.pt").exists() and proc.poll() is None and time.time() < deadline:
         time.sleep(0.05)
@@ -129,15 +192,23 @@ def test_killed_process_resumes_to_the_same_result(synthetic_data, tmp_path):
         assert a[split] == b[split]
     assert a["history"] == b["history"]
     assert (clean / "model" / "heads.safetensors").read_bytes() == (
-        cut / "model" / "heads.safetensors").read_bytes()
-    assert ((clean / "model" / "encoder" / "model.safetensors").read_bytes()
-            == (cut / "model" / "encoder" / "model.safetensors").read_bytes())
+        cut / "model" / "heads.safetensors"
+    ).read_bytes()
+    assert (clean / "model" / "encoder" / "model.safetensors").read_bytes() == (
+        cut / "model" / "encoder" / "model.safetensors"
+    ).read_bytes()
 
 
 def test_negative_label_flag_reaches_training_and_its_metrics(synthetic_data, tmp_path, cache):
     """--negative-label none: micro-F1 over every label, and metrics.json says so."""
-    assert main(train_args(synthetic_data, tmp_path / "all", "--epochs", "1",
-                           "--negative-label", "none")) == 0
+    assert (
+        main(
+            train_args(
+                synthetic_data, tmp_path / "all", "--epochs", "1", "--negative-label", "none"
+            )
+        )
+        == 0
+    )
     m = json.loads((tmp_path / "all" / "metrics.json").read_text())
     assert m["negative_label"] is None and m["config"]["negative_label"] == "none"
     assert m["test"]["micro_f1"] == pytest.approx(m["test"]["accuracy"])  # no label left out
@@ -145,8 +216,7 @@ def test_negative_label_flag_reaches_training_and_its_metrics(synthetic_data, tm
     assert json.loads((tmp_path / "d" / "metrics.json").read_text())["negative_label"] == "Other"
 
 
-def test_detected_format_and_dropped_records_reach_metrics(synthetic_data, tmp_path, cache,
-                                                           capsys):
+def test_detected_format_and_dropped_records_reach_metrics(synthetic_data, tmp_path, cache, capsys):
     """--data without --format: the format is detected and said; a record with an empty
     entity is dropped, counted in metrics.json with its place; --strict refuses the folder."""
     data = tmp_path / "odd"
@@ -154,8 +224,17 @@ def test_detected_format_and_dropped_records_reach_metrics(synthetic_data, tmp_p
     for split in ("train", "dev", "test"):
         (data / f"{split}.txt").write_bytes((synthetic_data / f"{split}.txt").read_bytes())
     with open(data / "train.txt", "a") as f:
-        f.write(json.dumps({"token": ["the", " ", "cause", "tree"], "h": {"pos": [1, 2]},
-                            "t": {"pos": [3, 4]}, "relation": "Other"}) + "\n")
+        f.write(
+            json.dumps(
+                {
+                    "token": ["the", " ", "cause", "tree"],
+                    "h": {"pos": [1, 2]},
+                    "t": {"pos": [3, 4]},
+                    "relation": "Other",
+                }
+            )
+            + "\n"
+        )
     n_train = len((synthetic_data / "train.txt").read_text().splitlines())
     args = [a for a in train_args(data, tmp_path / "run", "--epochs", "1") if a != "opennre"]
     args.remove("--format")
@@ -165,7 +244,8 @@ def test_detected_format_and_dropped_records_reach_metrics(synthetic_data, tmp_p
     assert m["format"] == "opennre" and m["format_detected"] is True
     assert m["data"]["train"]["read_dropped"] == {"empty head entity": 1}
     assert m["data"]["train"]["read_dropped_where"] == {
-        "empty head entity": [f"{data / 'train.txt'}:{n_train + 1}"]}
+        "empty head entity": [f"{data / 'train.txt'}:{n_train + 1}"]
+    }
     assert m["data"]["train"]["examples"] == n_train and m["data"]["dev"]["read_dropped"] == {}
     assert main([*args, "--strict", "--out", str(tmp_path / "strict")]) == 2
     err = capsys.readouterr().err

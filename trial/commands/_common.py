@@ -3,7 +3,8 @@
 Each command builds one pipeline config: the YAML given with ``--config`` (optional), then the
 command-line flags on top, then ``--set key=value`` overrides; the result is validated by
 :func:`autorc_nni.pipeline.pipeline_config_from_dict` and
-:func:`strategies.pipeline.check_config` (the method and space tables), so a bad flag or key is refused before
+:func:`strategies.pipeline.check_config` (the method and space tables), so a bad flag or key is
+refused before
 anything trains.
 """
 
@@ -25,21 +26,38 @@ from strategies.pipeline import check_config
 
 # flag dest -> dotted key of the pipeline config
 _FLAGS = {
-    "task": "task", "splits": "splits", **{f: f"task_options.{f}" for f in (
-        "max_span_len", "neg_per_sentence", "max_antecedents", "neg_ratio")},
-    "dataset": "dataset", "format": "format", "negative_label": "negative_label",
-    "strict": "strict", "data_root": "data_dir", "encoder": "encoder",
-    "space": "space", "epochs": "train.epochs", "max_len": "train.max_len",
-    "limit_train": "train.limit_train", "limit_eval": "train.limit_eval",
-    "device": "train.device", "trials": "hpo.trials", "storage": "hpo.storage",
-    "study": "hpo.study", "sampler_seed": "hpo.sampler_seed", "seeds": "seeds.n",
+    "task": "task",
+    "splits": "splits",
+    **{
+        f: f"task_options.{f}"
+        for f in ("max_span_len", "neg_per_sentence", "max_antecedents", "neg_ratio")
+    },
+    "dataset": "dataset",
+    "format": "format",
+    "negative_label": "negative_label",
+    "strict": "strict",
+    "data_root": "data_dir",
+    "encoder": "encoder",
+    "space": "space",
+    "epochs": "train.epochs",
+    "max_len": "train.max_len",
+    "limit_train": "train.limit_train",
+    "limit_eval": "train.limit_eval",
+    "device": "train.device",
+    "trials": "hpo.trials",
+    "storage": "hpo.storage",
+    "study": "hpo.study",
+    "sampler_seed": "hpo.sampler_seed",
+    "seeds": "seeds.n",
     "first_seed": "seeds.first",
 }
 
 
-STRICT_HELP = ("refuse a record that cannot be a relation statement (an empty entity, "
-               "'<e1> </e1>'), naming its file and line; by default it is dropped and counted "
-               "(data stats and every run's summary report the counts)")
+STRICT_HELP = (
+    "refuse a record that cannot be a relation statement (an empty entity, "
+    "'<e1> </e1>'), naming its file and line; by default it is dropped and counted "
+    "(data stats and every run's summary report the counts)"
+)
 
 
 def add_strict_arg(p: argparse.ArgumentParser) -> None:
@@ -60,61 +78,115 @@ def announce_format(dataset: str | None, fmt: str | None, task: str | None) -> N
         return
     from autorc_nni.data.datasets import folder_format
 
-    print(f"autorc: {path}: format {folder_format(path)} (detected from its files; "
-          "--format to choose)", file=sys.stderr)
+    print(
+        f"autorc: {path}: format {folder_format(path)} (detected from its files; "
+        "--format to choose)",
+        file=sys.stderr,
+    )
 
 
 # flag dest -> TaskOptions key, for the one-stage commands (train, search)
-TASK_FLAGS = {"task": "task", "splits": "splits", **{f: f"task_options.{f}" for f in (
-    "max_span_len", "neg_per_sentence", "max_antecedents", "neg_ratio")}}
+TASK_FLAGS = {
+    "task": "task",
+    "splits": "splits",
+    **{
+        f: f"task_options.{f}"
+        for f in ("max_span_len", "neg_per_sentence", "max_antecedents", "neg_ratio")
+    },
+}
 
 
 def add_task_args(p: argparse.ArgumentParser) -> None:
     """``--task`` and the options of span NER and coreference (autorc_nni.tasks)."""
-    p.add_argument("--task", choices=["rc", "ner", "coref"],
-                   help="rc (default): relation classification; ner: span NER (SpERT JSON, "
-                   "--format spert); coref: mention-pair coreference (CoNLL-2012)")
-    p.add_argument("--splits", metavar="DIR", help="coref: {train,dev,test}.ids naming the "
-                   "documents of a flat --data folder by file stem (LitBank's layout)")
-    p.add_argument("--max-span-len", type=int, help="ner: longest candidate span in words "
-                   "(default 10, as SpERT)")
-    p.add_argument("--neg-per-sentence", type=int, help="ner: negative spans sampled per "
-                   "training sentence each epoch (default 100)")
-    p.add_argument("--max-antecedents", type=int, help="coref: previous mentions each mention "
-                   "is paired with (default 50)")
-    p.add_argument("--neg-ratio", type=float, help="coref: negative pairs sampled per "
-                   "positive each epoch (default 3)")
+    p.add_argument(
+        "--task",
+        choices=["rc", "ner", "coref"],
+        help="rc (default): relation classification; ner: span NER (SpERT JSON, "
+        "--format spert); coref: mention-pair coreference (CoNLL-2012)",
+    )
+    p.add_argument(
+        "--splits",
+        metavar="DIR",
+        help="coref: {train,dev,test}.ids naming the "
+        "documents of a flat --data folder by file stem (LitBank's layout)",
+    )
+    p.add_argument(
+        "--max-span-len",
+        type=int,
+        help="ner: longest candidate span in words (default 10, as SpERT)",
+    )
+    p.add_argument(
+        "--neg-per-sentence",
+        type=int,
+        help="ner: negative spans sampled per training sentence each epoch (default 100)",
+    )
+    p.add_argument(
+        "--max-antecedents",
+        type=int,
+        help="coref: previous mentions each mention is paired with (default 50)",
+    )
+    p.add_argument(
+        "--neg-ratio",
+        type=float,
+        help="coref: negative pairs sampled per positive each epoch (default 3)",
+    )
 
 
 def add_data_args(p: argparse.ArgumentParser, dataset_required: bool = True) -> None:
-    p.add_argument("--config", metavar="YAML",
-                   help="a pipeline config whose train/hpo/seeds sections are the defaults")
+    p.add_argument(
+        "--config",
+        metavar="YAML",
+        help="a pipeline config whose train/hpo/seeds sections are the defaults",
+    )
     add_task_args(p)
-    p.add_argument("--dataset", required=dataset_required,
-                   help="a registered dataset (semeval10, ...) or a folder")
-    p.add_argument("--format", help="reader of a dataset folder (opennre, tacred, semeval, ...; "
-                   "default: detected from its files)")
+    p.add_argument(
+        "--dataset",
+        required=dataset_required,
+        help="a registered dataset (semeval10, ...) or a folder",
+    )
+    p.add_argument(
+        "--format",
+        help="reader of a dataset folder (opennre, tacred, semeval, ...; "
+        "default: detected from its files)",
+    )
     add_strict_arg(p)
-    p.add_argument("--negative-label", metavar="NAME", help="the no-relation label (default: the dataset's; for a folder, the one of Other, "
-                   "no_relation, NA, None, false... in its labels); none: there is none, "
-                   "micro-F1 over all labels")
+    p.add_argument(
+        "--negative-label",
+        metavar="NAME",
+        help="the no-relation label (default: the dataset's; for a folder, the one of Other, "
+        "no_relation, NA, None, false... in its labels); none: there is none, "
+        "micro-F1 over all labels",
+    )
     p.add_argument("--data-root", help="where named datasets live (default $AUTORC_DATA_DIR)")
     p.add_argument("--encoder", help="minilm (default), tiny, an HF name or a local path")
     p.add_argument("--epochs", type=int, help="training epochs per run")
     p.add_argument("--max-len", type=int, help="max wordpieces per example")
-    p.add_argument("--limit-train", type=int,
-                   help="a seeded, label-stratified sample of N training examples")
-    p.add_argument("--limit-eval", type=int,
-                   help="a seeded, label-stratified sample of N dev and N test examples")
+    p.add_argument(
+        "--limit-train", type=int, help="a seeded, label-stratified sample of N training examples"
+    )
+    p.add_argument(
+        "--limit-eval",
+        type=int,
+        help="a seeded, label-stratified sample of N dev and N test examples",
+    )
     p.add_argument("--device", choices=["auto", "cpu", "cuda"])
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help="override any config key, e.g. --set train.dropout=0.2 (YAML value)")
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override any config key, e.g. --set train.dropout=0.2 (YAML value)",
+    )
 
 
 def add_hpo_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--trials", type=int, help="Optuna trials per architecture (paper: 10)")
-    p.add_argument("--storage", help="Optuna storage URL or journal:FILE (default: SQLite in "
-                   "the output directory); share it to let several workers fill one study")
+    p.add_argument(
+        "--storage",
+        help="Optuna storage URL or journal:FILE (default: SQLite in "
+        "the output directory); share it to let several workers fill one study",
+    )
     p.add_argument("--study", help="Optuna study name (default: from the output directory)")
     p.add_argument("--sampler-seed", type=int, help="seed of Optuna's RandomSampler")
 
@@ -192,6 +264,7 @@ def build_config(args: argparse.Namespace, **fixed: Any) -> PipelineConfig:
 
 def print_result(r: dict[str, Any]) -> None:
     """One evaluated architecture: setting, dev and test mean ± std (percent)."""
+
     def pct(m: float | None, s: float | None) -> str:
         return "-" if m is None else f"{100 * m:.2f} ± {100 * (s or 0):.3f}"
 

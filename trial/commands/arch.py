@@ -11,7 +11,8 @@ import argparse
 
 from autorc_nni.architecture import PRESETS, preset_source, resolve_architecture
 
-HELP = "show or draw an architecture"  # for `autorc --help`, read without importing
+# for `autorc --help`, read without importing the command
+HELP = "show or draw an architecture"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -22,15 +23,22 @@ def register(sub: argparse._SubParsersAction) -> None:
     show = asub.add_parser("show", help="print an architecture as text and JSON")
     show.add_argument("arch", help=f"a preset ({', '.join(PRESETS)}) or an architecture JSON")
     show.set_defaults(func=_show)
-    pre = asub.add_parser("preset", help="write a run's best learned architecture as a preset "
-                          "file (autorc_nni/presets/ar-<dataset>.json ships it as a preset)")
+    pre = asub.add_parser(
+        "preset",
+        help="write a run's best learned architecture as a preset "
+        "file (autorc_nni/presets/ar-<dataset>.json ships it as a preset)",
+    )
     pre.add_argument("run", help="a protocol run directory (its result.json)")
     pre.add_argument("-o", "--out", required=True, help="the preset JSON to write")
     pre.set_defaults(func=_preset)
     draw = asub.add_parser("draw", help="draw an architecture as a diagram (PNG, PDF or SVG)")
     draw.add_argument("arch", help=f"a preset ({', '.join(PRESETS)}) or an architecture JSON")
-    draw.add_argument("-o", "--out", default="arch.png",
-                      help="output image; the suffix picks the format (default: arch.png)")
+    draw.add_argument(
+        "-o",
+        "--out",
+        default="arch.png",
+        help="output image; the suffix picks the format (default: arch.png)",
+    )
     draw.add_argument("--title", default=None, help="figure title (default: the ARCH argument)")
     draw.set_defaults(func=_draw)
 
@@ -62,11 +70,17 @@ def _preset(args: argparse.Namespace) -> int:
         raise ConfigError(f"{path}: not a protocol run's result (kind {result.get('kind')!r})")
     best = result["best"]
     arch = Architecture.from_dict(best["architecture"], where=str(path))
-    meta = {"method": result.get("method"), "dataset": result.get("dataset"),
-            "source_run": str(run), "dev_mean": best.get("dev_mean"),
-            "test_mean": best.get("test_mean"), "test_std": best.get("test_std"),
-            "n_seeds": len(best.get("test") or []), "params": best.get("params"),
-            "command": (result.get("command") or None)}
+    meta = {
+        "method": result.get("method"),
+        "dataset": result.get("dataset"),
+        "source_run": str(run),
+        "dev_mean": best.get("dev_mean"),
+        "test_mean": best.get("test_mean"),
+        "test_std": best.get("test_std"),
+        "n_seeds": len(best.get("test") or []),
+        "params": best.get("params"),
+        "command": (result.get("command") or None),
+    }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     arch.save(args.out, meta={k: v for k, v in meta.items() if v is not None})
     print(f"wrote {args.out}: {arch.short()}")

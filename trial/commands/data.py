@@ -21,7 +21,8 @@ from autorc_nni.errors import AutoRCError
 from autorc_nni.tasks import TaskOptions, format_task_stats, load_task_data, task_stats
 from trial.commands._common import STRICT_HELP
 
-HELP = "inspect the benchmark datasets"  # for `autorc --help`, read without importing
+# for `autorc --help`, read without importing the command
+HELP = "inspect the benchmark datasets"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -32,17 +33,28 @@ def register(sub: argparse._SubParsersAction) -> None:
         "name", nargs="?", help=f"a dataset ({', '.join(DATASETS.names())}) or hf:ORG/NAME"
     )
     stats.add_argument("--data", metavar="DIR", help="a folder with train/dev/test files instead")
-    stats.add_argument("--format", choices=[*READERS.names(), "conll2012"],
-                       help="the file format of --data (default: detected from its content)")
-    stats.add_argument("--task", choices=["rc", "ner", "coref"], default="rc",
-                       help="rc (default): relation statements; ner: entity spans; coref: "
-                       "documents and mentions")
+    stats.add_argument(
+        "--format",
+        choices=[*READERS.names(), "conll2012"],
+        help="the file format of --data (default: detected from its content)",
+    )
+    stats.add_argument(
+        "--task",
+        choices=["rc", "ner", "coref"],
+        default="rc",
+        help="rc (default): relation statements; ner: entity spans; coref: documents and mentions",
+    )
     stats.add_argument("--splits", metavar="DIR", help="coref: {train,dev,test}.ids of --data")
-    stats.add_argument("--max-span-len", type=int, default=10,
-                       help="ner: longest candidate span (default 10)")
-    stats.add_argument("--negative-label", metavar="NAME", help="the no-relation label (default: the dataset's; for a folder, the one of Other, "
-                   "no_relation, NA, None, false... in its labels); none: there is none, "
-                   "micro-F1 over all labels")
+    stats.add_argument(
+        "--max-span-len", type=int, default=10, help="ner: longest candidate span (default 10)"
+    )
+    stats.add_argument(
+        "--negative-label",
+        metavar="NAME",
+        help="the no-relation label (default: the dataset's; for a folder, the one of Other, "
+        "no_relation, NA, None, false... in its labels); none: there is none, "
+        "micro-F1 over all labels",
+    )
     stats.add_argument("--strict", action="store_true", help=STRICT_HELP)
     stats.add_argument("--data-root", help="where named datasets live (default $AUTORC_DATA_DIR)")
     stats.add_argument(
@@ -59,14 +71,24 @@ def _stats(args: argparse.Namespace) -> int:
     if (args.name is None) == (args.data is None):
         raise AutoRCError("give a dataset NAME or --data DIR (not both)")
     if args.task != "rc":
-        data = load_task_data(args.task, args.data or args.name, fmt=args.format,
-                              data_root=args.data_root, splits=args.splits,
-                              options=TaskOptions(max_span_len=args.max_span_len))
+        data = load_task_data(
+            args.task,
+            args.data or args.name,
+            fmt=args.format,
+            data_root=args.data_root,
+            splits=args.splits,
+            options=TaskOptions(max_span_len=args.max_span_len),
+        )
         stats = task_stats(data)
         print(json.dumps(stats, indent=2) if args.json else format_task_stats(stats))
         return 0
-    ds = load_dataset(args.data or args.name, fmt=args.format, data_root=args.data_root,
-                      negative_label=args.negative_label, strict=args.strict)
+    ds = load_dataset(
+        args.data or args.name,
+        fmt=args.format,
+        data_root=args.data_root,
+        negative_label=args.negative_label,
+        strict=args.strict,
+    )
     encoder = None if args.encoder.lower() == "none" else args.encoder
     stats = compute_stats(ds, encoder=encoder, max_len=args.max_len)
     print(stats.to_json() if args.json else format_stats(stats))

@@ -24,7 +24,8 @@ from trial.nni_experiment import Experiment
 ROOT = Path(__file__).resolve().parents[2]
 
 
-HELP = "run the default NNI experiment (config.yml) end to end"  # for `autorc --help`, read without importing
+# for `autorc --help`, read without importing the command
+HELP = "run the default NNI experiment (config.yml) end to end"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -43,8 +44,10 @@ def _n_trials(config: Path) -> int:
         raise ConfigError(f"{config}: cannot read the experiment config: {e}") from None
     n = data.get("maxTrialNumber")
     if not isinstance(n, int) or n < 1:
-        raise ConfigError(f"{config}: maxTrialNumber must be a positive integer (the demo waits "
-                          "for that many trials)")
+        raise ConfigError(
+            f"{config}: maxTrialNumber must be a positive integer (the demo waits "
+            "for that many trials)"
+        )
     return n
 
 
@@ -54,8 +57,12 @@ REWARD_EVERY = 20.0  # seconds between two search-progress lines of a trial
 def _mean_reward(reports: list[dict]) -> dict:
     """One reward report standing for several: the last step, the mean reward over them."""
     values = [r["default"] for r in reports]
-    return {"kind": "reward", "step": reports[-1].get("step"), "default": sum(values) / len(values),
-            "steps": len(values)}
+    return {
+        "kind": "reward",
+        "step": reports[-1].get("step"),
+        "default": sum(values) / len(values),
+        "steps": len(values),
+    }
 
 
 def describe_metric(data: dict) -> str | None:
@@ -69,16 +76,24 @@ def describe_metric(data: dict) -> str | None:
         over = f" over the last {data['steps']} steps" if data.get("steps", 1) > 1 else ""
         return f"search step {data.get('step')}: mean reward {value:.3f}{over}"
     if kind == "epoch":
-        which = (f"HPO trial {data.get('number')}" if data.get("stage") == "hpo_trial"
-                 else f"seed {data.get('seed')}")
-        return f"candidate {data.get('rank')}: {which}, epoch {data.get('epoch')}: dev {100 * value:.2f}"
+        which = (
+            f"HPO trial {data.get('number')}"
+            if data.get("stage") == "hpo_trial"
+            else f"seed {data.get('seed')}"
+        )
+        epoch = data.get("epoch")
+        return f"candidate {data.get('rank')}: {which}, epoch {epoch}: dev {100 * value:.2f}"
     if kind == "hpo_trial":
-        return (f"candidate {data.get('rank')}: HPO trial {data.get('number')} (budget "
-                f"{data.get('budget')}, lr {data.get('lr')}, batch {data.get('batch_size')}): "
-                f"dev {100 * value:.2f}{tail}")
+        return (
+            f"candidate {data.get('rank')}: HPO trial {data.get('number')} (budget "
+            f"{data.get('budget')}, lr {data.get('lr')}, batch {data.get('batch_size')}): "
+            f"dev {100 * value:.2f}{tail}"
+        )
     if kind == "seed":
-        return (f"candidate {data.get('rank')}: seed {data.get('seed')} ({data.get('of')} seeds): "
-                f"dev {100 * value:.2f}{tail}")
+        return (
+            f"candidate {data.get('rank')}: seed {data.get('seed')} ({data.get('of')} seeds): "
+            f"dev {100 * value:.2f}{tail}"
+        )
     if kind == "dev":
         return f"candidate {data.get('rank')} evaluated: mean dev {100 * value:.2f}{tail}"
     return None
@@ -134,18 +149,24 @@ def run(args: argparse.Namespace) -> int:
     # the trials ranked by their model's dev score (the test score is shown, never used)
     print(f"{'rank':<5} {'trial':<8} {'status':<10} {'method':<12} {'dev':>7} {'test':>7}  run")
     run_dirs = []
-    done = sorted((j for j in jobs if j["trialJobId"] in finals),
-                  key=lambda j: -finals[j["trialJobId"]]["default"])
+    done = sorted(
+        (j for j in jobs if j["trialJobId"] in finals),
+        key=lambda j: -finals[j["trialJobId"]]["default"],
+    )
     for rank, j in enumerate(done, 1):
         f = finals[j["trialJobId"]]
         run_dirs.append(f["run_dir"])
         test = "-" if f.get("test") is None else f"{100 * f['test']:.2f}"
-        print(f"{rank:<5} {j['trialJobId']:<8} {j['status']:<10} {f.get('method', '?'):<12} "
-              f"{100 * f['default']:>7.2f} {test:>7}  {f['run_dir']}")
+        print(
+            f"{rank:<5} {j['trialJobId']:<8} {j['status']:<10} {f.get('method', '?'):<12} "
+            f"{100 * f['default']:>7.2f} {test:>7}  {f['run_dir']}"
+        )
     for j in jobs:
         if j["trialJobId"] not in finals:
-            print(f"{'-':<5} {j['trialJobId']:<8} {j['status']:<10} (no result; see "
-                  f"{j.get('logPath')})")
+            print(
+                f"{'-':<5} {j['trialJobId']:<8} {j['status']:<10} (no result; see "
+                f"{j.get('logPath')})"
+            )
     if not run_dirs:
         print("no trial finished; nothing to report")
         return 1
@@ -155,8 +176,9 @@ def run(args: argparse.Namespace) -> int:
     print(r["table"], end="")
     print(f"report: {r['report']}")
     print(f"wall time: {time.monotonic() - t0:.0f} s")
-    ranked = sorted((f for f in finals.values() if f.get("model")),
-                    key=lambda f: -f["default"])  # chosen on dev, never on test
+    ranked = sorted(
+        (f for f in finals.values() if f.get("model")), key=lambda f: -f["default"]
+    )  # chosen on dev, never on test
     if ranked:
         best = ranked[0]
         print(f"\nbest model (highest dev score: {best.get('method')}): {best['model']}")
@@ -166,8 +188,9 @@ def run(args: argparse.Namespace) -> int:
 
 # One SemEval-style statement (character offsets, end exclusive) for the printed example.
 # e1 (h) first, as in SemEval: "fire" ... "cigarette" is Cause-Effect(e2,e1).
-PREDICT_EXAMPLE = ('{"text": "The fire was caused by a cigarette.", "h": {"pos": [4, 8]}, '
-                   '"t": {"pos": [25, 34]}}')
+PREDICT_EXAMPLE = (
+    '{"text": "The fire was caused by a cigarette.", "h": {"pos": [4, 8]}, "t": {"pos": [25, 34]}}'
+)
 
 
 def _trial_name(job: dict) -> str:

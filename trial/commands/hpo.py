@@ -13,18 +13,25 @@ from autorc_nni.architecture import PRESETS, resolve_architecture
 from autorc_nni.hpo import run_hpo
 from trial.commands._common import add_data_args, add_hpo_args, build_config
 
-HELP = "Optuna HPO (lr, batch, warm-up) of one architecture on dev"  # for `autorc --help`, read without importing
+# for `autorc --help`, read without importing the command
+HELP = "Optuna HPO (lr, batch, warm-up) of one architecture on dev"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("hpo", help=HELP)
-    p.add_argument("--arch", required=True,
-                   help=f"a preset ({', '.join(PRESETS)}) or an architecture JSON")
+    p.add_argument(
+        "--arch", required=True, help=f"a preset ({', '.join(PRESETS)}) or an architecture JSON"
+    )
     add_data_args(p)
     add_hpo_args(p)
-    p.add_argument("--pruning", action="store_true",
-                   help="prune hopeless trials on the dev curve (off: the paper's protocol)")
-    p.add_argument("--out", required=True, help="study directory (trials/SSS, one per budget slot; hpo.json)")
+    p.add_argument(
+        "--pruning",
+        action="store_true",
+        help="prune hopeless trials on the dev curve (off: the paper's protocol)",
+    )
+    p.add_argument(
+        "--out", required=True, help="study directory (trials/SSS, one per budget slot; hpo.json)"
+    )
     p.set_defaults(func=run)
 
 
@@ -38,8 +45,10 @@ def run(args: argparse.Namespace) -> int:
         dev = "-" if t["dev"] is None else f"{100 * t['dev']:.2f}"
         same = f"  (= trial {t['same_as']})" if t.get("same_as") is not None else ""
         slot = "-" if t.get("slot") is None else t["slot"]
-        print(f"{t['number']:>5} {slot:>4}  {t['state']:<8} {p.get('lr', '-'):>8} "
-              f"{p.get('batch_size', '-'):>5} {p.get('warmup', '-'):>6}  {dev}{same}")
+        print(
+            f"{t['number']:>5} {slot:>4}  {t['state']:<8} {p.get('lr', '-'):>8} "
+            f"{p.get('batch_size', '-'):>5} {p.get('warmup', '-'):>6}  {dev}{same}"
+        )
     if r.get("skipped"):
         print(f"setting {r['best_params']}: {r['skipped']}")
     else:

@@ -23,24 +23,34 @@ from autorc_nni.data.readers import READERS, opennre_row
 from autorc_nni.data.record import RelationExample
 from autorc_nni.errors import DataError
 
-HELP = "label relation statements with a trained model"  # for `autorc --help`, read without importing
+HELP = (
+    "label relation statements with a trained model"  # for `autorc --help`, read without importing
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("predict", help=HELP)
     p.add_argument("--model", required=True, metavar="DIR", help="a model directory (OUT/model)")
     p.add_argument("--input", metavar="FILE", help="a data file (default: JSON lines on stdin)")
-    p.add_argument("--format", default="opennre",
-                   help=f"reader of --input ({', '.join(READERS.names())}; default opennre)")
+    p.add_argument(
+        "--format",
+        default="opennre",
+        help=f"reader of --input ({', '.join(READERS.names())}; default opennre)",
+    )
     p.add_argument("--batch-size", type=int, default=32, help="examples per forward pass")
-    p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="cpu",
-                   help="where the model runs (default cpu)")
+    p.add_argument(
+        "--device",
+        choices=["auto", "cpu", "cuda"],
+        default="cpu",
+        help="where the model runs (default cpu)",
+    )
     p.add_argument("--json", action="store_true", help="print JSON lines (id, label, prob)")
     p.set_defaults(func=run)
 
 
-def read_stdin_examples(lines, where: str = "<stdin>", errors: list[str] | None = None
-                        ) -> list[RelationExample]:
+def read_stdin_examples(
+    lines, where: str = "<stdin>", errors: list[str] | None = None
+) -> list[RelationExample]:
     """OpenNRE-style JSON lines (``text`` + character offsets, or ``token`` + word offsets).
 
     With ``errors`` (a list), a bad line is recorded there (``<stdin>:3: …``) and skipped, so
@@ -54,8 +64,9 @@ def read_stdin_examples(lines, where: str = "<stdin>", errors: list[str] | None 
             try:
                 obj = json.loads(line)
             except json.JSONDecodeError as e:
-                raise DataError(f"{where}:{n}: malformed JSON line ({e.msg} at column "
-                                f"{e.colno})") from None
+                raise DataError(
+                    f"{where}:{n}: malformed JSON line ({e.msg} at column {e.colno})"
+                ) from None
             if not isinstance(obj, dict):
                 raise DataError(f"{where}:{n}: expected a JSON object, got {type(obj).__name__}")
             examples.append(opennre_row(obj, f"{where}:{n}"))
@@ -78,8 +89,11 @@ def run(args: argparse.Namespace) -> int:
         examples = read.examples
         for reason, n in read.dropped.items():  # records that cannot be statements: said
             places = ", ".join(read.dropped_where.get(reason, []))
-            print(f"autorc predict: dropped {n} record(s): {reason}"
-                  + (f" (at {places})" if places else ""), file=sys.stderr)
+            print(
+                f"autorc predict: dropped {n} record(s): {reason}"
+                + (f" (at {places})" if places else ""),
+                file=sys.stderr,
+            )
     else:
         examples = read_stdin_examples(sys.stdin, errors=errors)
     for e in errors:  # every bad line, with its number; the others are still predicted
@@ -87,8 +101,9 @@ def run(args: argparse.Namespace) -> int:
     if not examples:
         raise DataError(f"{args.input or '<stdin>'}: no examples to predict")
     model = RCModel.from_pretrained(args.model, device=resolve_device(args.device))
-    for ex, (label, prob) in zip(examples, model.predict(examples, batch_size=args.batch_size),
-                                 strict=True):
+    for ex, (label, prob) in zip(
+        examples, model.predict(examples, batch_size=args.batch_size), strict=True
+    ):
         if args.json:
             row = {"id": ex.id, "label": label, "prob": round(prob, 6)}
             if ex.label is not None:
@@ -97,7 +112,10 @@ def run(args: argparse.Namespace) -> int:
         else:
             print(f"{ex.id}\t{label if label is not None else '-'}\t{prob:.4f}")
     if errors:
-        print(f"autorc predict: {len(errors)} line(s) could not be read (above); "
-              f"{len(examples)} predicted", file=sys.stderr)
+        print(
+            f"autorc predict: {len(errors)} line(s) could not be read (above); "
+            f"{len(examples)} predicted",
+            file=sys.stderr,
+        )
         return 1
     return 0

@@ -21,7 +21,8 @@ from trial.commands._common import (
     print_result,
 )
 
-HELP = "the random-search baseline: n random architectures"  # for `autorc --help`, read without importing
+# for `autorc --help`, read without importing the command
+HELP = "the random-search baseline: n random architectures"
 
 
 def register(sub: argparse._SubParsersAction) -> None:

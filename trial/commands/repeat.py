@@ -29,13 +29,15 @@ from trial.commands._common import (
     print_result,
 )
 
-HELP = "train a chosen setting over several seeds (mean ± std)"  # for `autorc --help`, read without importing
+# for `autorc --help`, read without importing the command
+HELP = "train a chosen setting over several seeds (mean ± std)"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("repeat", help=HELP)
-    p.add_argument("--arch", required=True,
-                   help=f"a preset ({', '.join(PRESETS)}) or an architecture JSON")
+    p.add_argument(
+        "--arch", required=True, help=f"a preset ({', '.join(PRESETS)}) or an architecture JSON"
+    )
     add_data_args(p)
     add_seed_args(p)
     src = p.add_argument_group("the setting (default: run the HPO first)")
@@ -63,9 +65,12 @@ def run(args: argparse.Namespace) -> int:
     arch = resolve_architecture(args.arch)
     cfg = build_config(args)
     label = args.label or (args.arch if args.arch in PRESETS else Path(args.arch).stem)
-    meta = {"method": args.arch if args.arch in PRESETS else "architecture", "label": label,
-            "dataset": cfg.dataset,
-            "row": asdict(fixed_row(args.arch if args.arch in PRESETS else label, args.label))}
+    meta = {
+        "method": args.arch if args.arch in PRESETS else "architecture",
+        "label": label,
+        "dataset": cfg.dataset,
+        "row": asdict(fixed_row(args.arch if args.arch in PRESETS else label, args.label)),
+    }
     out = Path(args.out)
     params = _explicit(args)
     if args.hpo and params:
@@ -79,9 +84,25 @@ def run(args: argparse.Namespace) -> int:
         r = evaluate_architecture(arch, cfg.train_base(), cfg.hpo, cfg.seeds, out, meta=meta)
     else:
         s = run_seeds(arch, cfg.train_base(), params, cfg.seeds, out / "seeds")
-        r = {"kind": "architecture", **meta, "architecture": arch.to_dict(), "params": params,
-             **{k: s[k] for k in ("metric", "seeds", "dev", "test", "dev_mean", "dev_std",
-                                  "test_mean", "test_std")}}
+        r = {
+            "kind": "architecture",
+            **meta,
+            "architecture": arch.to_dict(),
+            "params": params,
+            **{
+                k: s[k]
+                for k in (
+                    "metric",
+                    "seeds",
+                    "dev",
+                    "test",
+                    "dev_mean",
+                    "dev_std",
+                    "test_mean",
+                    "test_std",
+                )
+            },
+        }
         atomic_write_json(out / "result.json", r)
     print_result(r)
     print(f"written: {out}/result.json")

@@ -1,6 +1,6 @@
 """``autorc report RUN_DIR…``: the paper's Table 1 (Markdown), reward curves, best architectures.
 
-    autorc report runs/semeval10-* runs/ddi-* --out report/
+autorc report runs/semeval10-* runs/ddi-* --out report/
 """
 
 from __future__ import annotations
@@ -9,16 +9,24 @@ import argparse
 
 from autorc_nni.report import write_report
 
-HELP = "results table, reward curves and architecture diagrams"  # for `autorc --help`, read without importing
+# for `autorc --help`, read without importing the command
+HELP = "results table, reward curves and architecture diagrams"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("report", help=HELP)
-    p.add_argument("run_dirs", nargs="+", metavar="RUN_DIR",
-                   help="run directories (or folders holding several)")
+    p.add_argument(
+        "run_dirs",
+        nargs="+",
+        metavar="RUN_DIR",
+        help="run directories (or folders holding several)",
+    )
     p.add_argument("--out", default="report", help="output folder (default: ./report)")
-    p.add_argument("--command", help="how the runs were made, written under the table "
-                   "(default: this autorc report command)")
+    p.add_argument(
+        "--command",
+        help="how the runs were made, written under the table "
+        "(default: this autorc report command)",
+    )
     p.set_defaults(func=run)
 
 

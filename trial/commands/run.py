@@ -18,15 +18,22 @@ from strategies.pipeline import load_config
 from strategies.pipeline import run as run_protocol
 from trial.commands._common import announce_format, parse_overrides, print_result
 
-HELP = "run the whole protocol (search, HPO, seeds, report)"  # for `autorc --help`, read without importing
+# for `autorc --help`, read without importing the command
+HELP = "run the whole protocol (search, HPO, seeds, report)"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("run", help=HELP)
     p.add_argument("--config", required=True, help="pipeline YAML (e.g. configs/default.yml)")
     p.add_argument("--out", help="run directory (default: runs/<config name>-<method>-s<seed>)")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a config key, e.g. --set seed=1 --set search.epochs=2")
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config key, e.g. --set seed=1 --set search.epochs=2",
+    )
     p.set_defaults(func=run)
 
 
@@ -40,8 +47,10 @@ def run(args: argparse.Namespace) -> int:
             n = sum(c["evaluate"] for c in data["candidates"])
             print(f"[{out}] {len(data['candidates'])} candidate(s), {n} to evaluate")
         elif kind == "evaluated":
-            print(f"[{out}] rank {data['rank']}: dev {100 * data['dev_mean']:.2f} "
-                  f"test {100 * (data['test_mean'] or 0):.2f}")
+            print(
+                f"[{out}] rank {data['rank']}: dev {100 * data['dev_mean']:.2f} "
+                f"test {100 * (data['test_mean'] or 0):.2f}"
+            )
 
     result = run_protocol(cfg, out, on_event=on_event)
     print(f"best learned model of {cfg.row} on {cfg.dataset} (rank {result['best']['rank']}):")

@@ -1,7 +1,7 @@
 """``autorc space [--space M|M1|M2|M3]``: print a search space's decisions and its size.
 
-    autorc space
-    autorc space --space M2
+autorc space
+autorc space --space M2
 """
 
 from __future__ import annotations
@@ -10,7 +10,8 @@ import argparse
 
 from search_spaces.spaces import SPACES, describe_space
 
-HELP = "print a search space's decisions and number of architectures"  # for `autorc --help`, read without importing
+# for `autorc --help`, read without importing the command
+HELP = "print a search space's decisions and number of architectures"
 
 
 def register(sub: argparse._SubParsersAction) -> None:

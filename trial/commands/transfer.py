@@ -26,15 +26,20 @@ from trial.commands._common import (
     print_result,
 )
 
-HELP = "evaluate an architecture found on one dataset on another"  # for `autorc --help`, read without importing
+# for `autorc --help`, read without importing the command
+HELP = "evaluate an architecture found on one dataset on another"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("transfer", help=HELP)
-    p.add_argument("--arch", required=True,
-                   help="an architecture JSON, or a run's result.json (its best architecture)")
-    p.add_argument("--from", dest="source",
-                   help="the dataset it was found on (default: read from the file)")
+    p.add_argument(
+        "--arch",
+        required=True,
+        help="an architecture JSON, or a run's result.json (its best architecture)",
+    )
+    p.add_argument(
+        "--from", dest="source", help="the dataset it was found on (default: read from the file)"
+    )
     add_data_args(p)
     add_hpo_args(p)
     add_seed_args(p)
@@ -66,12 +71,19 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"{args.arch}: cannot tell which dataset it was found on; give --from")
     cfg = build_config(args)
     if Path(str(source)).name == Path(cfg.dataset).name:
-        raise ConfigError(f"--dataset {cfg.dataset}: the architecture was found on it already "
-                          "(use `autorc repeat` for that)")
+        raise ConfigError(
+            f"--dataset {cfg.dataset}: the architecture was found on it already "
+            "(use `autorc repeat` for that)"
+        )
     src = Path(str(source)).name
-    meta = {"method": "transfer", "label": f"AR_{src}", "dataset": cfg.dataset,
-            "row": asdict(ReportRow(f"AR_{src}", "learned")),
-            "transfer_from": str(source), "source_file": str(args.arch)}
+    meta = {
+        "method": "transfer",
+        "label": f"AR_{src}",
+        "dataset": cfg.dataset,
+        "row": asdict(ReportRow(f"AR_{src}", "learned")),
+        "transfer_from": str(source),
+        "source_file": str(args.arch),
+    }
     r = evaluate_architecture(arch, cfg.train_base(), cfg.hpo, cfg.seeds, args.out, meta=meta)
     print(f"AR_{src} on {cfg.dataset}")
     print_result(r)

@@ -54,10 +54,24 @@ def _assert_at(message: str, path: Path, line: int, *words: str) -> None:
 # the token cells exercise nesting, shared starts and ends, one-token mentions, one span in two
 # clusters, brackets run together, '-', '_' and an empty cell
 NESTED = [
-    [("The", "(0|(1"), ("old", "1)"), ("man", "(2)|0)"), ("saw", "(3)|(4)"), ("him", "(0)"),
-     (".", "-")],
-    [("Anna", "(5|(5"), ("K.", "5)"), ("and", "5)"), ("her", "(6"), ("own", "(6"),
-     ("son", "6)6)"), ("left", ""), (".", "_")],
+    [
+        ("The", "(0|(1"),
+        ("old", "1)"),
+        ("man", "(2)|0)"),
+        ("saw", "(3)|(4)"),
+        ("him", "(0)"),
+        (".", "-"),
+    ],
+    [
+        ("Anna", "(5|(5"),
+        ("K.", "5)"),
+        ("and", "5)"),
+        ("her", "(6"),
+        ("own", "(6"),
+        ("son", "6)6)"),
+        ("left", ""),
+        (".", "_"),
+    ],
 ]
 NESTED_CLUSTERS = [
     [(0, 2)],  # 1
@@ -88,25 +102,46 @@ def test_reads_nested_shared_start_and_one_token_mentions(tmp_path):
     assert [doc.sentence_of(t) for t in (0, 5, 6, 13)] == [0, 0, 1, 1]
     with pytest.raises(IndexError):
         doc.sentence_of(14)
-    assert doc.mentions() == [(0, 2), (0, 3), (2, 3), (3, 4), (3, 4), (4, 5), (6, 8), (6, 9),
-                              (9, 12), (10, 12)]
+    assert doc.mentions() == [
+        (0, 2),
+        (0, 3),
+        (2, 3),
+        (3, 4),
+        (3, 4),
+        (4, 5),
+        (6, 8),
+        (6, 9),
+        (9, 12),
+        (10, 12),
+    ]
     assert doc.duplicates == 0
 
 
 def test_several_documents_and_parts_in_one_file(tmp_path):
-    text = (_doc("bc/cnn/00/cnn_0000", "000", [[("a", "(0)"), ("b", "-")]])
-            + _doc("bc/cnn/00/cnn_0000", "001", [[("c", "(7"), ("d", "7)")], [("e", "(7)")]])
-            + "\n# a comment between documents\n"
-            + _doc("other", "0", [[("f", "-")]]))
+    text = (
+        _doc("bc/cnn/00/cnn_0000", "000", [[("a", "(0)"), ("b", "-")]])
+        + _doc("bc/cnn/00/cnn_0000", "001", [[("c", "(7"), ("d", "7)")], [("e", "(7)")]])
+        + "\n# a comment between documents\n"
+        + _doc("other", "0", [[("f", "-")]])
+    )
     path = _write(tmp_path / "multi.v4_gold_conll", text)
     docs = read_conll2012(path)
-    assert [d.key for d in docs] == ["bc/cnn/00/cnn_0000; part 000", "bc/cnn/00/cnn_0000; part 001",
-                                     "other; part 0"]
+    assert [d.key for d in docs] == [
+        "bc/cnn/00/cnn_0000; part 000",
+        "bc/cnn/00/cnn_0000; part 001",
+        "other; part 0",
+    ]
     assert [d.source for d in docs] == [f"{path}:1", f"{path}:6", f"{path}:15"]
     assert docs[1].clusters == [[(0, 2), (2, 3)]]  # document-level offsets across sentences
     assert docs[2].clusters == []
-    assert conll2012_stats(docs) == {"documents": 3, "sentences": 4, "tokens": 6, "mentions": 3,
-                                     "entities": 2, "singletons": 1}
+    assert conll2012_stats(docs) == {
+        "documents": 3,
+        "sentences": 4,
+        "tokens": 6,
+        "mentions": 3,
+        "entities": 2,
+        "singletons": 1,
+    }
 
 
 def test_a_mention_written_twice_in_one_cluster_is_kept_once(tmp_path):
@@ -123,26 +158,39 @@ def test_within_a_cell_the_scorer_order_applies(tmp_path):
     assert read_conll2012(path)[0].clusters == [[(0, 1)]]
     # ... so "a mention of 0 ends where the next starts" is not what the scorer reads: (0, 3) and
     # (1, 2), not (0, 2) and (1, 3); without the last closing, an unclosed bracket
-    path = _write(tmp_path / "q.conll", _doc("q", "0", [[("a", "(0"), ("b", "0)|(0"),
-                                                         ("c", "0)")]]))
+    path = _write(
+        tmp_path / "q.conll", _doc("q", "0", [[("a", "(0"), ("b", "0)|(0"), ("c", "0)")]])
+    )
     assert read_conll2012(path)[0].clusters == [[(0, 3), (1, 2)]]
     path = _write(tmp_path / "r.conll", _doc("r", "0", [[("a", "(0"), ("b", "0)|(0")]]))
-    with pytest.raises(DataError, match=re.escape(f"{path}:5: #end document of r; part 0 with "
-                                                  "cluster 0 still open: its bracket '(0' at "
-                                                  "line 2")):
+    with pytest.raises(
+        DataError,
+        match=re.escape(
+            f"{path}:5: #end document of r; part 0 with "
+            "cluster 0 still open: its bracket '(0' at "
+            "line 2"
+        ),
+    ):
         read_conll2012(path)
-    path = _write(tmp_path / "p.conll", _doc("p", "0", [[("a", "(0"), ("b", "0)|(1)|(2")],
-                                                        [("c", "2)")]]))
+    path = _write(
+        tmp_path / "p.conll", _doc("p", "0", [[("a", "(0"), ("b", "0)|(1)|(2")], [("c", "2)")]])
+    )
     assert read_conll2012(path)[0].clusters == [[(0, 2)], [(1, 2)], [(1, 3)]]
 
 
 def test_litbank_style_lines_ending_in_a_tab(tmp_path):
     # LitBank: 13 columns, the last empty when the token is in no mention
-    rows = [["doc", "0", "0", "Sir"] + ["_"] * 8 + ["(0"], ["doc", "0", "1", "Walter"] + ["_"] * 8
-            + ["0)"], ["doc", "0", "2", ","] + ["_"] * 8 + [""], ["doc", "0", "3", "he"] + ["_"] * 8
-            + ["(0)"]]
-    text = "#begin document (doc); part 0\n" + "\n".join("\t".join(r) for r in rows) \
+    rows = [
+        ["doc", "0", "0", "Sir"] + ["_"] * 8 + ["(0"],
+        ["doc", "0", "1", "Walter"] + ["_"] * 8 + ["0)"],
+        ["doc", "0", "2", ","] + ["_"] * 8 + [""],
+        ["doc", "0", "3", "he"] + ["_"] * 8 + ["(0)"],
+    ]
+    text = (
+        "#begin document (doc); part 0\n"
+        + "\n".join("\t".join(r) for r in rows)
         + "\n\n#end document\n"
+    )
     [doc] = read_conll2012(_write(tmp_path / "lit.conll", text))
     assert doc.sentences == [["Sir", "Walter", ",", "he"]]
     assert doc.clusters == [[(0, 2), (3, 4)]]
@@ -151,8 +199,10 @@ def test_litbank_style_lines_ending_in_a_tab(tmp_path):
 def test_a_stray_trailing_tab_is_tolerated_and_the_cell_before_it_read(tmp_path):
     # the scorer's TC-A files: one line has an extra empty column; the scorer reads the cell
     # before it (Perl's split drops trailing empty fields) -- so do we
-    text = ("#begin document (LuoTestCase); \n"
-            "t\t0\t0\ta1\t(0\nt\t0\t1\ta2\t0)\t\nt\t0\t2\t.\t-\t\n#end document\n")
+    text = (
+        "#begin document (LuoTestCase); \n"
+        "t\t0\t0\ta1\t(0\nt\t0\t1\ta2\t0)\t\nt\t0\t2\t.\t-\t\n#end document\n"
+    )
     [doc] = read_conll2012(_write(tmp_path / "tc.key", text))
     assert (doc.name, doc.part) == ("LuoTestCase", "")
     assert doc.clusters == [[(0, 2)]]
@@ -163,16 +213,20 @@ def test_a_stray_trailing_tab_is_tolerated_and_the_cell_before_it_read(tmp_path)
 
 def test_space_separated_two_column_lines_crlf_and_bom(tmp_path):
     # the scorer's TC-B..L files: "doc-id coref", space-separated
-    text = "\ufeff#begin document (nw/x); part 000\r\nnw/x -\r\nnw/x (1)\r\nnw/x (1)\r\n\r\n" \
+    text = (
+        "\ufeff#begin document (nw/x); part 000\r\nnw/x -\r\nnw/x (1)\r\nnw/x (1)\r\n\r\n"
         "#end document\r\n"
+    )
     path = _write(tmp_path / "tc2.key", text)
     with pytest.raises(DataError, match="at least 4 needed"):
         read_conll2012(path)
     [doc] = read_conll2012(path, min_columns=2)
     assert doc.clusters == [[(1, 2), (2, 3)]]
     assert doc.sentences == [["", "", ""]]
-    spaced = "#begin document (s); part 0\ns  0  0  Hello  NNP  (4\ns  0  1  world  NN  4)\n" \
+    spaced = (
+        "#begin document (s); part 0\ns  0  0  Hello  NNP  (4\ns  0  1  world  NN  4)\n"
         "#end document\n"
+    )
     assert read_conll2012(_write(tmp_path / "sp.conll", spaced))[0].clusters == [[(0, 2)]]
 
 
@@ -279,8 +333,10 @@ def test_folder_per_split_ontonotes_layout(tmp_path):
     _write(train / "bc" / "cnn" / "00" / "cnn_0000.v4_gold_conll", _small("bc/cnn/00/cnn_0000"))
     # the release ships predicted-parse copies of the same documents: left out
     _write(train / "bc" / "cnn" / "00" / "cnn_0000.v4_auto_conll", _small("bc/cnn/00/cnn_0000"))
-    _write(train / "nw" / "wsj" / "01" / "wsj_0101.v4_gold_conll", _small("nw/wsj/01/wsj_0101")
-           + _doc("nw/wsj/01/wsj_0101", "001", [[("x", "(2)")]]))
+    _write(
+        train / "nw" / "wsj" / "01" / "wsj_0101.v4_gold_conll",
+        _small("nw/wsj/01/wsj_0101") + _doc("nw/wsj/01/wsj_0101", "001", [[("x", "(2)")]]),
+    )
     _write(train / "nw" / "README.txt", "not a conll file\n")
     _write(data / "dev" / "a" / "dev_0.v4_gold_conll", _small("dev_0"))
     _write(data / "test.english.v4_gold_conll", _small("test_0") + _small("test_1"))
@@ -290,8 +346,11 @@ def test_folder_per_split_ontonotes_layout(tmp_path):
     splits = load_conll2012(data)
     assert list(splits) == ["train", "dev", "test"]
     assert [d.key for d in splits["train"]] == [
-        "bc/cnn/00/cnn_0000; part 000", "bc/cnn/00/cnn_0001; part 000",
-        "nw/wsj/01/wsj_0101; part 000", "nw/wsj/01/wsj_0101; part 001"]
+        "bc/cnn/00/cnn_0000; part 000",
+        "bc/cnn/00/cnn_0001; part 000",
+        "nw/wsj/01/wsj_0101; part 000",
+        "nw/wsj/01/wsj_0101; part 001",
+    ]
     assert [d.name for d in splits["dev"]] == ["dev_0"]
     assert [d.name for d in splits["test"]] == ["test_0", "test_1"]
     assert splits["train"][0].clusters == [[(0, 2), (2, 3)]]
@@ -302,7 +361,10 @@ def test_a_file_per_split_named_exactly(tmp_path):
         _write(tmp_path / split, _small(f"{split}_doc"))
     splits = load_conll2012(tmp_path)
     assert {s: [d.name for d in docs] for s, docs in splits.items()} == {
-        "train": ["train_doc"], "dev": ["dev_doc"], "test": ["test_doc"]}
+        "train": ["train_doc"],
+        "dev": ["dev_doc"],
+        "test": ["test_doc"],
+    }
 
 
 def test_folder_layout_errors(tmp_path):
@@ -315,7 +377,9 @@ def test_folder_layout_errors(tmp_path):
 
     (tmp_path / "dev").mkdir()
     _write(tmp_path / "dev" / "notes.txt", "x\n")
-    with pytest.raises(DataError, match=re.escape(f"{tmp_path / 'dev'}: no file ending in 'conll'")):
+    with pytest.raises(
+        DataError, match=re.escape(f"{tmp_path / 'dev'}: no file ending in 'conll'")
+    ):
         load_conll2012(tmp_path)
 
     _write(tmp_path / "dev.conll", _small("c"))
@@ -325,7 +389,9 @@ def test_folder_layout_errors(tmp_path):
     _write(tmp_path / "dev" / "x.conll", _small("a"))
     (tmp_path / "dev.conll").unlink()
     _write(tmp_path / "dev" / "y.conll", _small("a"))
-    with pytest.raises(DataError, match=r"y\.conll:1: document a; part 000 is also in .*x\.conll:1"):
+    with pytest.raises(
+        DataError, match=r"y\.conll:1: document a; part 000 is also in .*x\.conll:1"
+    ):
         load_conll2012(tmp_path)
 
     with pytest.raises(DataError, match="coreference data folder not found"):
@@ -346,7 +412,10 @@ def test_flat_folder_and_id_files(tmp_path):
     docs, splits = _flat(tmp_path)
     loaded = load_conll2012(docs, splits)
     assert {s: [d.name for d in v] for s, v in loaded.items()} == {
-        "train": ["1_a_brat", "2_b_brat"], "dev": ["3_c_brat"], "test": ["4_d_brat"]}
+        "train": ["1_a_brat", "2_b_brat"],
+        "dev": ["3_c_brat"],
+        "test": ["4_d_brat"],
+    }
     assert loaded["dev"][0].source == f"{docs / '3_c_brat.conll'}:1"
 
 
@@ -358,8 +427,10 @@ def test_flat_folder_errors(tmp_path):
     _assert_at(str(info.value), splits / "dev.ids", 2, "'9_missing_brat.tsv'", "9_missing_brat")
 
     _write(splits / "dev.ids", "3_c_brat.tsv\n3_c_brat\n")
-    with pytest.raises(DataError, match=re.escape(f"{splits / 'dev.ids'}:2: id '3_c_brat' is "
-                                                  "listed twice (also line 1)")):
+    with pytest.raises(
+        DataError,
+        match=re.escape(f"{splits / 'dev.ids'}:2: id '3_c_brat' is listed twice (also line 1)"),
+    ):
         load_conll2012(docs, splits)
 
     _write(splits / "dev.ids", "\n\n")
@@ -367,7 +438,9 @@ def test_flat_folder_errors(tmp_path):
         load_conll2012(docs, splits)
 
     (splits / "dev.ids").unlink()
-    with pytest.raises(DataError, match=re.escape(f"{splits / 'dev.ids'}: split id file not found")):
+    with pytest.raises(
+        DataError, match=re.escape(f"{splits / 'dev.ids'}: split id file not found")
+    ):
         load_conll2012(docs, splits)
 
     with pytest.raises(DataError, match="split folder not found"):
@@ -392,15 +465,21 @@ def test_write_then_read_gives_the_same_documents(tmp_path):
     out = tmp_path / "out.conll"
     write_conll2012(docs, None, out)
     again = read_conll2012(out)
-    assert [(d.key, d.sentences, d.clusters) for d in again] == \
-        [(d.key, d.sentences, d.clusters) for d in docs]
+    assert [(d.key, d.sentences, d.clusters) for d in again] == [
+        (d.key, d.sentences, d.clusters) for d in docs
+    ]
     assert again[0].cluster_ids == docs[0].cluster_ids  # own clusters keep their ids
     assert not (tmp_path / "out.conll.tmp").exists()
 
 
 def test_written_brackets_are_in_the_scorer_order(tmp_path):
-    doc = CorefDocument(name="n", part="0", sentences=[["a", "b", "c"], ["d"]],
-                        clusters=[[(0, 3), (0, 1)], [(0, 2), (1, 2)], [(3, 4)]], source="x:1")
+    doc = CorefDocument(
+        name="n",
+        part="0",
+        sentences=[["a", "b", "c"], ["d"]],
+        clusters=[[(0, 3), (0, 1)], [(0, 2), (1, 2)], [(3, 4)]],
+        source="x:1",
+    )
     out = tmp_path / "o.conll"
     write_conll2012([doc], [[[(0, 3), (0, 1), (0, 1)], [(1, 2), (0, 2)], [(3, 4)]]], out)
     assert out.read_text().split("\n") == [
@@ -468,13 +547,21 @@ def fold0(litbank) -> dict[str, list[CorefDocument]]:
 
 
 def test_litbank_fold_0(fold0):
-    assert {split: len(docs) for split, docs in fold0.items()} == {"train": 80, "dev": 10,
-                                                                     "test": 10}
+    assert {split: len(docs) for split, docs in fold0.items()} == {
+        "train": 80,
+        "dev": 10,
+        "test": 10,
+    }
     everything = [doc for docs in fold0.values() for doc in docs]
     assert len({doc.key for doc in everything}) == 100
-    assert conll2012_stats(everything) == {"documents": 100, "sentences": 8562, "tokens": 210532,
-                                           "mentions": 29103, "entities": 7927,
-                                           "singletons": 5763}
+    assert conll2012_stats(everything) == {
+        "documents": 100,
+        "sentences": 8562,
+        "tokens": 210532,
+        "mentions": 29103,
+        "entities": 7927,
+        "singletons": 5763,
+    }
     assert sum(doc.duplicates for doc in everything) == 0
 
 
@@ -484,5 +571,9 @@ def test_litbank_document_round_trip(fold0, tmp_path):
     out = tmp_path / "bb.conll"
     write_conll2012([doc], None, out)
     [back] = read_conll2012(out)
-    assert (back.key, back.sentences, back.clusters, back.cluster_ids) == \
-        (doc.key, doc.sentences, doc.clusters, doc.cluster_ids)
+    assert (back.key, back.sentences, back.clusters, back.cluster_ids) == (
+        doc.key,
+        doc.sentences,
+        doc.clusters,
+        doc.cluster_ids,
+    )

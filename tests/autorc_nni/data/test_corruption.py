@@ -28,75 +28,121 @@ from autorc_nni.data.readers import DROP_LOCATIONS, READERS, ReadResult
 from autorc_nni.data.record import RelationExample
 from autorc_nni.errors import DataError
 
-SETTINGS = settings(max_examples=25, deadline=None, derandomize=True,
-                    suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(
+    max_examples=25, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+)
 
 # drops that are odd records (refused by strict=True); DEFT's construction drops are not
-STATEMENT_DROPS = {"empty head entity", "empty tail entity", "empty entity",
-                   "pair with ddi=true but no type",
-                   "a second relation on the same ordered entity pair"}
+STATEMENT_DROPS = {
+    "empty head entity",
+    "empty tail entity",
+    "empty entity",
+    "pair with ddi=true but no type",
+    "a second relation on the same ordered entity pair",
+}
 
 
 # ---- valid samples ---------------------------------------------------------------------------
+
 
 def _jsonl(rows: list[dict]) -> bytes:
     return "".join(json.dumps(r) + "\n" for r in rows).encode()
 
 
 OPENNRE = [
-    {"token": ["Bill", "Gates", "founded", "Microsoft", "."], "h": {"name": "Bill Gates",
-     "pos": [0, 2]}, "t": {"name": "Microsoft", "pos": [3, 4]}, "relation": "founded"},
-    {"text": "The fire was caused by a cigarette.", "h": {"pos": [4, 8]}, "t": {"pos": [25, 34]},
-     "relation": "Cause-Effect(e2,e1)"},
+    {
+        "token": ["Bill", "Gates", "founded", "Microsoft", "."],
+        "h": {"name": "Bill Gates", "pos": [0, 2]},
+        "t": {"name": "Microsoft", "pos": [3, 4]},
+        "relation": "founded",
+    },
+    {
+        "text": "The fire was caused by a cigarette.",
+        "h": {"pos": [4, 8]},
+        "t": {"pos": [25, 34]},
+        "relation": "Cause-Effect(e2,e1)",
+    },
 ]
 TACRED = [
-    {"id": "r1", "relation": "per:title", "token": ["Tom", "Thabane", "resigned", "as", "chief"],
-     "subj_start": 0, "subj_end": 1, "obj_start": 4, "obj_end": 4, "subj_type": "PERSON",
-     "obj_type": "TITLE"},
-    {"id": "r2", "relation": "no_relation", "token": ["a", "b", "c"], "subj_start": 0,
-     "subj_end": 0, "obj_start": 2, "obj_end": 2},
+    {
+        "id": "r1",
+        "relation": "per:title",
+        "token": ["Tom", "Thabane", "resigned", "as", "chief"],
+        "subj_start": 0,
+        "subj_end": 1,
+        "obj_start": 4,
+        "obj_end": 4,
+        "subj_type": "PERSON",
+        "obj_type": "TITLE",
+    },
+    {
+        "id": "r2",
+        "relation": "no_relation",
+        "token": ["a", "b", "c"],
+        "subj_start": 0,
+        "subj_end": 0,
+        "obj_start": 2,
+        "obj_end": 2,
+    },
 ]
-CHEMPROT = [{"text": "<< Aspirin >> inhibits [[ COX-1 ]] here .", "label": "INHIBITOR"},
-            {"text": "the [[ EGF ]] receptor and << gefitinib >>", "label": "ANTAGONIST"}]
+CHEMPROT = [
+    {"text": "<< Aspirin >> inhibits [[ COX-1 ]] here .", "label": "INHIBITOR"},
+    {"text": "the [[ EGF ]] receptor and << gefitinib >>", "label": "ANTAGONIST"},
+]
 SPERT = [
-    {"tokens": ["John", "Smith", "lives", "in", "Paris", "."],
-     "entities": [{"type": "Peop", "start": 0, "end": 2}, {"type": "Loc", "start": 4, "end": 5}],
-     "relations": [{"type": "Live_In", "head": 0, "tail": 1}], "orig_id": 7},
-    {"tokens": ["Acme", "hired", "Ann"],
-     "entities": [{"type": "Org", "start": 0, "end": 1}, {"type": "Peop", "start": 2, "end": 3}],
-     "relations": []},
+    {
+        "tokens": ["John", "Smith", "lives", "in", "Paris", "."],
+        "entities": [{"type": "Peop", "start": 0, "end": 2}, {"type": "Loc", "start": 4, "end": 5}],
+        "relations": [{"type": "Live_In", "head": 0, "tail": 1}],
+        "orig_id": 7,
+    },
+    {
+        "tokens": ["Acme", "hired", "Ann"],
+        "entities": [{"type": "Org", "start": 0, "end": 1}, {"type": "Peop", "start": 2, "end": 3}],
+        "relations": [],
+    },
 ]
-SEMEVAL = (b'1\t"The <e1>configuration</e1> of the <e2>elements</e2> is new."\r\n'
-           b"Component-Whole(e2,e1)\r\nComment: Not a collection.\r\n\r\n"
-           b'2\t" <e1> Thom Yorke </e1> of <e2> Radiohead </e2> sang . "\r\n'
-           b"per:employee_of(e1,e2) \r\nComment:\r\n\r\n")
-BLUE = (b"index\tsentence\tlabel\n"
-        b"d1\t@CHEMICAL$ inhibits @GENE$ strongly .\tCPR:4\n"
-        b"d2\tThe @CHEM-GENE$ binds .\tfalse\n")
-DEFT = (b"A\t s\t 0\t 1\t O\t -1\t -1\t 0\n"
-        b"cell\t s\t 2\t 6\t B-Term\t T1\t 0\t 0\n"
-        b"is\t s\t 7\t 9\t O\t -1\t -1\t 0\n"
-        b"the\t s\t 10\t 13\t B-Definition\t T2\t T1\t Direct-Defines\n"
-        b"unit\t s\t 14\t 18\t I-Definition\t T2\t T1\t Direct-Defines\n"
-        b"\n\n"
-        b"An\t s\t 20\t 22\t B-Alias-Term\t T3\t T4\t AKA\n"
-        b"atom\t s\t 23\t 27\t B-Term\t T4\t 0\t 0\n")
-DDI_XML = ('<?xml version="1.0" encoding="UTF-8"?><document id="d0">'
-           '<sentence id="d0.s0" text="Aspirin and warfarin interact.">'
-           '<entity id="d0.s0.e0" charOffset="0-6" type="drug" text="Aspirin"/>'
-           '<entity id="d0.s0.e1" charOffset="12-19" type="drug" text="warfarin"/>'
-           '<pair id="d0.s0.p0" e1="d0.s0.e0" e2="d0.s0.e1" ddi="true" type="effect"/>'
-           '<pair id="d0.s0.p1" e1="d0.s0.e1" e2="d0.s0.e0" ddi="false"/>'
-           "</sentence></document>")
-CONLL = (b"#begin document (doc1); part 000\n"
-         b"doc1\t0\t0\tJohn\t(0\n"
-         b"doc1\t0\t1\tSmith\t0)\n"
-         b"doc1\t0\t2\tsaw\t-\n"
-         b"doc1\t0\t3\thimself\t(0)|(1\n"
-         b"doc1\t0\t4\tthere\t1)\n"
-         b"\n"
-         b"doc1\t0\t0\tHe\t(0)\n"
-         b"#end document\n")
+SEMEVAL = (
+    b'1\t"The <e1>configuration</e1> of the <e2>elements</e2> is new."\r\n'
+    b"Component-Whole(e2,e1)\r\nComment: Not a collection.\r\n\r\n"
+    b'2\t" <e1> Thom Yorke </e1> of <e2> Radiohead </e2> sang . "\r\n'
+    b"per:employee_of(e1,e2) \r\nComment:\r\n\r\n"
+)
+BLUE = (
+    b"index\tsentence\tlabel\n"
+    b"d1\t@CHEMICAL$ inhibits @GENE$ strongly .\tCPR:4\n"
+    b"d2\tThe @CHEM-GENE$ binds .\tfalse\n"
+)
+DEFT = (
+    b"A\t s\t 0\t 1\t O\t -1\t -1\t 0\n"
+    b"cell\t s\t 2\t 6\t B-Term\t T1\t 0\t 0\n"
+    b"is\t s\t 7\t 9\t O\t -1\t -1\t 0\n"
+    b"the\t s\t 10\t 13\t B-Definition\t T2\t T1\t Direct-Defines\n"
+    b"unit\t s\t 14\t 18\t I-Definition\t T2\t T1\t Direct-Defines\n"
+    b"\n\n"
+    b"An\t s\t 20\t 22\t B-Alias-Term\t T3\t T4\t AKA\n"
+    b"atom\t s\t 23\t 27\t B-Term\t T4\t 0\t 0\n"
+)
+DDI_XML = (
+    '<?xml version="1.0" encoding="UTF-8"?><document id="d0">'
+    '<sentence id="d0.s0" text="Aspirin and warfarin interact.">'
+    '<entity id="d0.s0.e0" charOffset="0-6" type="drug" text="Aspirin"/>'
+    '<entity id="d0.s0.e1" charOffset="12-19" type="drug" text="warfarin"/>'
+    '<pair id="d0.s0.p0" e1="d0.s0.e0" e2="d0.s0.e1" ddi="true" type="effect"/>'
+    '<pair id="d0.s0.p1" e1="d0.s0.e1" e2="d0.s0.e0" ddi="false"/>'
+    "</sentence></document>"
+)
+CONLL = (
+    b"#begin document (doc1); part 000\n"
+    b"doc1\t0\t0\tJohn\t(0\n"
+    b"doc1\t0\t1\tSmith\t0)\n"
+    b"doc1\t0\t2\tsaw\t-\n"
+    b"doc1\t0\t3\thimself\t(0)|(1\n"
+    b"doc1\t0\t4\tthere\t1)\n"
+    b"\n"
+    b"doc1\t0\t0\tHe\t(0)\n"
+    b"#end document\n"
+)
 
 
 def _ddi_zip(xml: bytes) -> bytes:
@@ -113,12 +159,15 @@ def _reader(fmt: str, **kw: Any) -> Callable[[Path, bool], Any]:
 
 FILES: dict[str, tuple[str, bytes, Callable[[Path, bool], Any], str | None]] = {
     "opennre": ("train.txt", _jsonl(OPENNRE), _reader("opennre"), "lines"),
-    "tacred-list": ("train.json", json.dumps(TACRED, indent=1).encode(), _reader("tacred"),
-                    "array"),
+    "tacred-list": (
+        "train.json",
+        json.dumps(TACRED, indent=1).encode(),
+        _reader("tacred"),
+        "array",
+    ),
     "tacred-lines": ("train.jsonl", _jsonl(TACRED), _reader("tacred"), "lines"),
     "chemprot": ("train.txt", _jsonl(CHEMPROT), _reader("chemprot"), "lines"),
-    "spert-array": ("train.json", json.dumps(SPERT, indent=1).encode(), _reader("spert"),
-                    "array"),
+    "spert-array": ("train.json", json.dumps(SPERT, indent=1).encode(), _reader("spert"), "array"),
     "spert-oneline": ("train.json", json.dumps(SPERT).encode(), _reader("spert"), "array"),
     "spert-lines": ("train.json", _jsonl(SPERT), _reader("spert"), "lines"),
     "semeval": ("TRAIN_FILE.TXT", SEMEVAL, _reader("semeval"), None),
@@ -151,8 +200,15 @@ def test_every_sample_is_valid(workdir):
 # ---- the contract ----------------------------------------------------------------------------
 
 # errors about the whole file, which have no line to name
-_FILE_LEVEL = ("file is empty", "not a zip file", "no XML documents", "expected a JSON",
-               "no sentences", "malformed JSON (", "the split is empty")
+_FILE_LEVEL = (
+    "file is empty",
+    "not a zip file",
+    "no XML documents",
+    "expected a JSON",
+    "no sentences",
+    "malformed JSON (",
+    "the split is empty",
+)
 
 
 def check_load(read: Callable[[Path, bool], Any], path: Path, name: str | None = None) -> None:
@@ -200,10 +256,37 @@ def _check_message(msg: str, name: str) -> None:
 
 # ---- byte corruptions ------------------------------------------------------------------------
 
-BYTES = st.sampled_from([b"\x00", b"\xff", b"\xc3", b"\xe2\x80", b"\n", b"\r", b"\t", b'"',
-                         b"{", b"}", b"[", b"]", b",", b":", b"<", b">", b"(", b")", b"|", b"@",
-                         b"-", b"1", b" ", b"\\", b"\x85", b"\xef\xbb\xbf",
-                         b"9" * 4400])  # an integer too long for Python to convert
+BYTES = st.sampled_from(
+    [
+        b"\x00",
+        b"\xff",
+        b"\xc3",
+        b"\xe2\x80",
+        b"\n",
+        b"\r",
+        b"\t",
+        b'"',
+        b"{",
+        b"}",
+        b"[",
+        b"]",
+        b",",
+        b":",
+        b"<",
+        b">",
+        b"(",
+        b")",
+        b"|",
+        b"@",
+        b"-",
+        b"1",
+        b" ",
+        b"\\",
+        b"\x85",
+        b"\xef\xbb\xbf",
+        b"9" * 4400,
+    ]
+)  # an integer too long for Python to convert
 
 
 @st.composite
@@ -215,9 +298,9 @@ def byte_corruption(draw, data: bytes) -> bytes:
     if kind == "truncate":
         return data[:i]
     if kind == "delete":
-        return data[:i] + data[i + 1:]
+        return data[:i] + data[i + 1 :]
     b = draw(BYTES | st.binary(min_size=1, max_size=1))
-    return data[:i] + b + data[i + (kind == "replace"):]
+    return data[:i] + b + data[i + (kind == "replace") :]
 
 
 @pytest.mark.parametrize("name", sorted(FILES))
@@ -237,13 +320,45 @@ def test_byte_corruptions(workdir, name):
 
 # ---- record corruptions (JSON formats and hf rows) -------------------------------------------
 
-WRONG_VALUES = [None, True, 1.5, "x", "", " ", [], {}, [0], [2, 1], [0, 99], [-1, 1], -1, 0,
-                99, 10**30, {"pos": [0, 1]}, ["a", 1]]
+WRONG_VALUES = [
+    None,
+    True,
+    1.5,
+    "x",
+    "",
+    " ",
+    [],
+    {},
+    [0],
+    [2, 1],
+    [0, 99],
+    [-1, 1],
+    -1,
+    0,
+    99,
+    10**30,
+    {"pos": [0, 1]},
+    ["a", 1],
+]
 
 
-TEXT = st.lists(st.sampled_from([*"ab <>[]@$e12/-\t\u2028\x00", "<e1>", "</e1>", "<e2>",
-                                  "</e2>", "<< ", " >>", "[[ ", " ]]", "@GENE$"]),
-                max_size=8).map("".join)
+TEXT = st.lists(
+    st.sampled_from(
+        [
+            *"ab <>[]@$e12/-\t\u2028\x00",
+            "<e1>",
+            "</e1>",
+            "<e2>",
+            "</e2>",
+            "<< ",
+            " >>",
+            "[[ ",
+            " ]]",
+            "@GENE$",
+        ]
+    ),
+    max_size=8,
+).map("".join)
 
 
 def _paths(value: Any, prefix: tuple = ()) -> list[tuple]:
@@ -280,9 +395,15 @@ def record_corruption(draw, rows: list) -> list:
     return rows
 
 
-JSON_SAMPLES = {"opennre": OPENNRE, "tacred-list": TACRED, "tacred-lines": TACRED,
-                "chemprot": CHEMPROT, "spert-array": SPERT, "spert-oneline": SPERT,
-                "spert-lines": SPERT}
+JSON_SAMPLES = {
+    "opennre": OPENNRE,
+    "tacred-list": TACRED,
+    "tacred-lines": TACRED,
+    "chemprot": CHEMPROT,
+    "spert-array": SPERT,
+    "spert-oneline": SPERT,
+    "spert-lines": SPERT,
+}
 
 
 def _dump(rows: list, layout: str, name: str) -> bytes:
@@ -335,16 +456,21 @@ HF_ROWS = {
     "opennre": OPENNRE,
     "tacred": TACRED,
     "chemprot": CHEMPROT,
-    "semeval": [{"sentence": '"The <e1>flu</e1> caused <e2>fever</e2>."', "relation": "C-E"},
-                {"sentence": "<e1>a</e1> and <e2>b</e2>", "relation": "Other"}],
-    "blue_tsv": [{"index": "d1", "sentence": "@CHEMICAL$ inhibits @GENE$ .", "label": "CPR:4"},
-                 {"index": "d2", "sentence": "The @CHEM-GENE$ binds .", "label": "false"}],
+    "semeval": [
+        {"sentence": '"The <e1>flu</e1> caused <e2>fever</e2>."', "relation": "C-E"},
+        {"sentence": "<e1>a</e1> and <e2>b</e2>", "relation": "Other"},
+    ],
+    "blue_tsv": [
+        {"index": "d1", "sentence": "@CHEMICAL$ inhibits @GENE$ .", "label": "CPR:4"},
+        {"index": "d2", "sentence": "The @CHEM-GENE$ binds .", "label": "false"},
+    ],
 }
 
 
 @pytest.mark.parametrize("row_format", sorted(HF_ROWS))
 def test_hf_row_corruptions(row_format):
     """Rows as the ``hf`` reader gets them (a list stands in for a ``datasets.Dataset``)."""
+
     def read(rows: list, strict: bool) -> ReadResult:
         return READERS.get("hf")("x", format=row_format, dataset=rows, strict=strict)
 
@@ -360,12 +486,16 @@ def test_hf_row_corruptions(row_format):
 
 # ---- line corruptions (tab and block formats, DDI's XML) -------------------------------------
 
+
 @st.composite
 def line_corruption(draw, data: bytes) -> bytes:
     lines = data.decode().split("\n")
     i = draw(st.integers(0, len(lines) - 1))
-    kind = draw(st.sampled_from(["delete line", "duplicate line", "delete column",
-                                 "change column", "change line"]))
+    kind = draw(
+        st.sampled_from(
+            ["delete line", "duplicate line", "delete column", "change column", "change line"]
+        )
+    )
     if kind == "delete line":
         del lines[i]
     elif kind == "duplicate line":
@@ -378,8 +508,12 @@ def line_corruption(draw, data: bytes) -> bytes:
         if kind == "delete column":
             del cols[j]
         else:
-            cols[j] = draw(TEXT | st.sampled_from(["-", "_", "(0", "0)", "(9)", "(1|0)", "O",
-                                                   "B-Term", "T9", "-1", "", " "]))
+            cols[j] = draw(
+                TEXT
+                | st.sampled_from(
+                    ["-", "_", "(0", "0)", "(9)", "(1|0)", "O", "B-Term", "T9", "-1", "", " "]
+                )
+            )
         lines[i] = "\t".join(cols)
     return "\n".join(lines).encode("utf-8", errors="surrogatepass")
 
@@ -410,10 +544,14 @@ def xml_corruption(draw) -> bytes:
     if kind == "delete":
         new = ""
     else:
-        value = draw(TEXT | st.sampled_from(["0-99", "5-3", "0-6;12-19", "-1-2", "x", "",
-                                             "d0.s0.e9", "true", "TRUE"]))
+        value = draw(
+            TEXT
+            | st.sampled_from(
+                ["0-99", "5-3", "0-6;12-19", "-1-2", "x", "", "d0.s0.e9", "true", "TRUE"]
+            )
+        )
         new = f'{m[1]}="{value.replace("<", "&lt;").replace(chr(34), "")}"'
-    return (DDI_XML[:m.start()] + new + DDI_XML[m.end():]).encode("utf-8", "surrogatepass")
+    return (DDI_XML[: m.start()] + new + DDI_XML[m.end() :]).encode("utf-8", "surrogatepass")
 
 
 def test_ddi_xml_corruptions(workdir):
@@ -432,13 +570,17 @@ def test_ddi_xml_corruptions(workdir):
 
 # ---- the reader bugs these tests found, pinned ------------------------------------------------
 
+
 def test_found_tacred_words_not_a_list(tmp_path):
     """``token`` of another type was a TypeError (an int) or read as characters (a string)."""
     f = tmp_path / "train.jsonl"
     for bad in (5, "abc", None, ["a", 1]):
         f.write_bytes(_jsonl([{**TACRED[1], "token": bad}]))
-        with pytest.raises(DataError, match=r"train.jsonl:1 \(id r2\): 'token': the words must "
-                                            r"be a list of strings"):
+        with pytest.raises(
+            DataError,
+            match=r"train.jsonl:1 \(id r2\): 'token': the words must "
+            r"be a list of strings",
+        ):
             READERS.get("tacred")(f)
 
 
@@ -461,13 +603,19 @@ def test_found_damaged_zip(tmp_path):
     with pytest.raises(DataError, match=r"ddi.zip: not a zip file"):
         READERS.get("ddi")(f)
     i = data.index(b"Aspirin and")
-    f.write_bytes(data[:i] + b"X" + data[i + 1:])  # the stored member's CRC no longer matches
-    with pytest.raises(DataError, match=r"ddi.zip:DDICorpus/Train/DrugBank/x.xml: damaged zip "
-                                        r"member \(Bad CRC-32"):
+    f.write_bytes(data[:i] + b"X" + data[i + 1 :])  # the stored member's CRC no longer matches
+    with pytest.raises(
+        DataError,
+        match=r"ddi.zip:DDICorpus/Train/DrugBank/x.xml: damaged zip "
+        r"member \(Bad CRC-32",
+    ):
         READERS.get("ddi")(f)
 
 
 def test_found_hf_row_that_is_not_a_mapping():
-    with pytest.raises(DataError, match=r"hf:x/train:row 0: expected a mapping of columns, got "
-                                        r"NoneType"):
+    with pytest.raises(
+        DataError,
+        match=r"hf:x/train:row 0: expected a mapping of columns, got "
+        r"NoneType",
+    ):
         READERS.get("hf")("x", format="opennre", dataset=[None, OPENNRE[0]])

@@ -173,35 +173,45 @@ def test_kbp37_folder_drops_the_empty_entity_and_strict_refuses(tmp_path):
     counted with its place; ``strict=True`` refuses naming file and line."""
     block = '{n}\t"{s}"\r\n{label} \r\nComment:\r\n\r\n'
     good = "<e1> Thom Yorke </e1> of <e2> Radiohead </e2> sang ."
-    train = (block.format(n=1, s=good, label="per:employee_of(e1,e2)")
-             + block.format(n=2, s="<e1> </e1> met <e2> Oslo </e2> .", label="no_relation")
-             + block.format(n=3, s="<e2> Oslo </e2> has <e1> Ann </e1>", label="no_relation"))
+    train = (
+        block.format(n=1, s=good, label="per:employee_of(e1,e2)")
+        + block.format(n=2, s="<e1> </e1> met <e2> Oslo </e2> .", label="no_relation")
+        + block.format(n=3, s="<e2> Oslo </e2> has <e1> Ann </e1>", label="no_relation")
+    )
     (tmp_path / "train.txt").write_bytes(train.encode())
     for split in ("dev", "test"):
-        (tmp_path / f"{split}.txt").write_bytes(block.format(n=9, s=good,
-                                                             label="no_relation").encode())
+        (tmp_path / f"{split}.txt").write_bytes(
+            block.format(n=9, s=good, label="no_relation").encode()
+        )
     ds = load_dataset(tmp_path)
     assert ds.format == "semeval" and ds.format_detected and ds.negative_label == "no_relation"
     assert len(ds.splits["train"]) == 2
     assert ds.dropped == {"train": {"empty head entity": 1}, "dev": {}, "test": {}}
     assert ds.dropped_where["train"] == {"empty head entity": [f"{tmp_path / 'train.txt'}:5"]}
-    with pytest.raises(DataError, match=rf"{tmp_path / 'train.txt'}:5: empty head entity"
-                                        r".*refused because of --strict"):
+    with pytest.raises(
+        DataError,
+        match=rf"{tmp_path / 'train.txt'}:5: empty head entity"
+        r".*refused because of --strict",
+    ):
         load_dataset(tmp_path, strict=True)
 
 
 def test_folder_whose_records_are_all_dropped(tmp_path):
     _folder(tmp_path)
     (tmp_path / "test.txt").write_text(_line(["x", "y"], [0, 0], [1, 2], "a") + "\n")
-    with pytest.raises(DataError, match=r"test.txt: no examples in the test split \(1 dropped: "
-                                        r"empty head entity\)"):
+    with pytest.raises(
+        DataError,
+        match=r"test.txt: no examples in the test split \(1 dropped: "
+        r"empty head entity\)",
+    ):
         load_dataset(tmp_path)
 
 
 def test_unlabeled_record_is_refused_in_a_dataset(tmp_path):
     _folder(tmp_path)
-    (tmp_path / "test.txt").write_text(json.dumps({"token": ["x", "y"], "h": {"pos": [0, 1]},
-                                                   "t": {"pos": [1, 2]}}) + "\n")
+    (tmp_path / "test.txt").write_text(
+        json.dumps({"token": ["x", "y"], "h": {"pos": [0, 1]}, "t": {"pos": [1, 2]}}) + "\n"
+    )
     with pytest.raises(DataError, match=rf"{tmp_path / 'test.txt'}:1: the record has no label"):
         load_dataset(tmp_path)
 
@@ -305,13 +315,17 @@ def test_subsample_is_stratified_deterministic_and_ordered(data_root):
 
 # ---- the format of a folder, told from its content -----------------------------------------
 
-_CONLL = ("#begin document (d{n}); part 000\nd\t0\t0\tJohn\t(0)\nd\t0\t1\tsaw\t-\n"
-          "d\t0\t2\thim\t(0)\n\n#end document\n")
-_DDI_XML = ('<?xml version="1.0"?><document id="d{n}"><sentence id="d{n}.s0" text="A and B.">'
-            '<entity id="d{n}.s0.e0" charOffset="0-0" type="drug" text="A"/>'
-            '<entity id="d{n}.s0.e1" charOffset="6-6" type="drug" text="B"/>'
-            '<pair id="d{n}.s0.p0" e1="d{n}.s0.e0" e2="d{n}.s0.e1" ddi="false"/>'
-            "</sentence></document>")
+_CONLL = (
+    "#begin document (d{n}); part 000\nd\t0\t0\tJohn\t(0)\nd\t0\t1\tsaw\t-\n"
+    "d\t0\t2\thim\t(0)\n\n#end document\n"
+)
+_DDI_XML = (
+    '<?xml version="1.0"?><document id="d{n}"><sentence id="d{n}.s0" text="A and B.">'
+    '<entity id="d{n}.s0.e0" charOffset="0-0" type="drug" text="A"/>'
+    '<entity id="d{n}.s0.e1" charOffset="6-6" type="drug" text="B"/>'
+    '<pair id="d{n}.s0.p0" e1="d{n}.s0.e0" e2="d{n}.s0.e1" ddi="false"/>'
+    "</sentence></document>"
+)
 
 
 def _format_folder(tmp: Path, fmt: str) -> Path:
@@ -324,25 +338,50 @@ def _format_folder(tmp: Path, fmt: str) -> Path:
         elif fmt == "semeval":
             (folder / f"{split}.txt").write_text(f'{n + 1}\t"<e1>a</e1> b <e2>c</e2>"\nr\n\n')
         elif fmt == "tacred":
-            (folder / f"{split}.json").write_text(json.dumps([{
-                "id": f"x{n}", "token": ["a", "b"], "subj_start": 0, "subj_end": 0,
-                "obj_start": 1, "obj_end": 1, "relation": "no_relation"}]))
+            (folder / f"{split}.json").write_text(
+                json.dumps(
+                    [
+                        {
+                            "id": f"x{n}",
+                            "token": ["a", "b"],
+                            "subj_start": 0,
+                            "subj_end": 0,
+                            "obj_start": 1,
+                            "obj_end": 1,
+                            "relation": "no_relation",
+                        }
+                    ]
+                )
+            )
         elif fmt == "spert":
-            (folder / f"{split}_triples.json").write_text(json.dumps([{
-                "tokens": ["a", "b"], "entities": [{"type": "X", "start": 0, "end": 1},
-                                                   {"type": "Y", "start": 1, "end": 2}],
-                "relations": [{"type": "r", "head": 0, "tail": 1}]}]))
+            (folder / f"{split}_triples.json").write_text(
+                json.dumps(
+                    [
+                        {
+                            "tokens": ["a", "b"],
+                            "entities": [
+                                {"type": "X", "start": 0, "end": 1},
+                                {"type": "Y", "start": 1, "end": 2},
+                            ],
+                            "relations": [{"type": "r", "head": 0, "tail": 1}],
+                        }
+                    ]
+                )
+            )
         elif fmt == "chemprot":
             (folder / f"{split}.txt").write_text(
-                json.dumps({"text": "<< a >> b [[ c ]]", "label": "r"}) + "\n")
+                json.dumps({"text": "<< a >> b [[ c ]]", "label": "r"}) + "\n"
+            )
         elif fmt == "blue_tsv":
             (folder / f"{split}.tsv").write_text(
-                "index\tsentence\tlabel\n1\t@CHEMICAL$ b @GENE$\tfalse\n")
+                "index\tsentence\tlabel\n1\t@CHEMICAL$ b @GENE$\tfalse\n"
+            )
         elif fmt == "deft":
             (folder / split).mkdir()
             (folder / split / "x.deft").write_text(
                 "a\t s\t 0\t 1\t B-Term\t T1\t 0\t 0\n"
-                "b\t s\t 2\t 3\t B-Definition\t T2\t T1\t AKA\n")
+                "b\t s\t 2\t 3\t B-Definition\t T2\t T1\t AKA\n"
+            )
         elif fmt == "ddi":
             (folder / split / "DrugBank").mkdir(parents=True)
             (folder / split / "DrugBank" / "x.xml").write_text(_DDI_XML.format(n=n))
@@ -352,8 +391,9 @@ def _format_folder(tmp: Path, fmt: str) -> Path:
     return folder
 
 
-@pytest.mark.parametrize("fmt", ["opennre", "semeval", "tacred", "spert", "chemprot",
-                                 "blue_tsv", "deft", "ddi"])
+@pytest.mark.parametrize(
+    "fmt", ["opennre", "semeval", "tacred", "spert", "chemprot", "blue_tsv", "deft", "ddi"]
+)
 def test_each_format_is_detected_and_the_folder_loads(tmp_path, fmt):
     from autorc_nni.data.detect import detect_format
 
@@ -368,15 +408,32 @@ def test_ddi_zip_and_jsonl_variants_are_detected(data_root, tmp_path):
     from autorc_nni.data.detect import detect_format
 
     assert detect_format(data_root / "ddi" / "DDICorpus-2013.zip") == "ddi"
-    for name, rows in (("tacred", [{"token": ["a"], "subj_start": 0, "subj_end": 0,
-                                    "obj_start": 0, "obj_end": 0, "relation": "r"}]),
-                       ("spert", [{"tokens": ["a"], "entities": []}])):
+    for name, rows in (
+        (
+            "tacred",
+            [
+                {
+                    "token": ["a"],
+                    "subj_start": 0,
+                    "subj_end": 0,
+                    "obj_start": 0,
+                    "obj_end": 0,
+                    "relation": "r",
+                }
+            ],
+        ),
+        ("spert", [{"tokens": ["a"], "entities": []}]),
+    ):
         (tmp_path / name).mkdir()
         (tmp_path / name / "train.jsonl").write_text("\n" + json.dumps(rows[0]) + "\n")
         assert detect_format(tmp_path / name) == name
     # the real folders
-    for folder, fmt in (("semeval10", "opennre"), ("conll04", "spert"),
-                        ("chemprot/scibert", "chemprot"), ("deft2020/data/deft_files", "deft")):
+    for folder, fmt in (
+        ("semeval10", "opennre"),
+        ("conll04", "spert"),
+        ("chemprot/scibert", "chemprot"),
+        ("deft2020/data/deft_files", "deft"),
+    ):
         assert detect_format(data_root / folder) == fmt, folder
 
 
@@ -385,9 +442,12 @@ def test_coreference_folder_is_detected_and_refused_for_relations(tmp_path, data
 
     folder = _format_folder(tmp_path, "conll2012")
     assert detect_format(folder) == "conll2012"
-    with pytest.raises(DataError, match=rf"{folder}: holds CoNLL-2012 coreference documents "
-                                        r"\(train.english.v4_gold_conll begins with '#begin "
-                                        r"document'\), not relation statements: use --task coref"):
+    with pytest.raises(
+        DataError,
+        match=rf"{folder}: holds CoNLL-2012 coreference documents "
+        r"\(train.english.v4_gold_conll begins with '#begin "
+        r"document'\), not relation statements: use --task coref",
+    ):
         load_dataset(folder)
     with pytest.raises(DataError, match="use --task coref"):  # LitBank: documents + .ids files
         load_dataset(data_root / "litbank" / "conll")
@@ -396,11 +456,26 @@ def test_coreference_folder_is_detected_and_refused_for_relations(tmp_path, data
 def test_ambiguous_and_unknown_folders_are_refused_listing_what_was_tried(tmp_path):
     both = tmp_path / "both"
     both.mkdir()
-    (both / "train.txt").write_text(json.dumps({
-        "token": ["a", "b"], "h": {"pos": [0, 1]}, "t": {"pos": [1, 2]}, "relation": "r",
-        "subj_start": 0, "subj_end": 0, "obj_start": 1, "obj_end": 1}) + "\n")
-    with pytest.raises(DataError, match=rf"{both}: cannot tell the format of train.txt: it reads "
-                                        r"as opennre and as tacred; give it with --format"):
+    (both / "train.txt").write_text(
+        json.dumps(
+            {
+                "token": ["a", "b"],
+                "h": {"pos": [0, 1]},
+                "t": {"pos": [1, 2]},
+                "relation": "r",
+                "subj_start": 0,
+                "subj_end": 0,
+                "obj_start": 1,
+                "obj_end": 1,
+            }
+        )
+        + "\n"
+    )
+    with pytest.raises(
+        DataError,
+        match=rf"{both}: cannot tell the format of train.txt: it reads "
+        r"as opennre and as tacred; give it with --format",
+    ):
         load_dataset(both)
     unknown = tmp_path / "unknown"
     unknown.mkdir()
@@ -409,11 +484,14 @@ def test_ambiguous_and_unknown_folders_are_refused_listing_what_was_tried(tmp_pa
         load_dataset(unknown)
     msg = str(e.value)
     assert msg.startswith(f"{unknown}: cannot tell the format of train.txt from its first 16 KB")
-    for fmt, why in (("opennre", "the first line is not JSON"),
-                     ("semeval", "the first line is not 'ID<TAB>"),
-                     ("blue_tsv", "the first data line has 1 tab-separated columns, not 3"),
-                     ("deft", "the first line has 1 tab-separated columns, not 8"), ("ddi", "not XML"),
-                     ("conll2012", "the first line is not '#begin document")):
+    for fmt, why in (
+        ("opennre", "the first line is not JSON"),
+        ("semeval", "the first line is not 'ID<TAB>"),
+        ("blue_tsv", "the first data line has 1 tab-separated columns, not 3"),
+        ("deft", "the first line has 1 tab-separated columns, not 8"),
+        ("ddi", "not XML"),
+        ("conll2012", "the first line is not '#begin document"),
+    ):
         assert f"{fmt}: {why}" in msg, fmt
     assert msg.endswith("give it with --format")
     (unknown / "train.txt").write_text("")

@@ -15,8 +15,15 @@ from trial.cli import main
 def write_folder(root: Path, labels: list[str], rel2id: bool = False) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     for split in ("train", "dev", "test"):
-        rows = [{"token": ["a", "b", "c", "d"], "h": {"pos": [0, 1]}, "t": {"pos": [2, 3]},
-                 "relation": lab} for lab in labels]
+        rows = [
+            {
+                "token": ["a", "b", "c", "d"],
+                "h": {"pos": [0, 1]},
+                "t": {"pos": [2, 3]},
+                "relation": lab,
+            }
+            for lab in labels
+        ]
         (root / f"{split}.txt").write_text("".join(json.dumps(r) + "\n" for r in rows))
     if rel2id:
         (root / "rel2id.json").write_text(json.dumps({lab: i for i, lab in enumerate(labels)}))
@@ -31,12 +38,12 @@ def test_the_negative_label_is_found_among_the_names_in_use(tmp_path, negative):
 
 def test_wiki80_style_no_negative_and_rel2id_without_one(tmp_path):
     """OpenNRE's Wiki80: 80 relations, no negative label: micro-F1 over all labels."""
-    ds = load_dataset(write_folder(tmp_path / "w", ["place of birth", "spouse"], rel2id=True),
-                      fmt="opennre")
+    ds = load_dataset(
+        write_folder(tmp_path / "w", ["place of birth", "spouse"], rel2id=True), fmt="opennre"
+    )
     assert ds.negative_label is None and ds.labels == ["place of birth", "spouse"]
     # NYT10's rel2id with NA: found there, ids kept
-    ds = load_dataset(write_folder(tmp_path / "n", ["/people/x", "NA"], rel2id=True),
-                      fmt="opennre")
+    ds = load_dataset(write_folder(tmp_path / "n", ["/people/x", "NA"], rel2id=True), fmt="opennre")
     assert ds.negative_label == "NA" and ds.labels == ["/people/x", "NA"]
 
 
@@ -55,9 +62,26 @@ def test_negative_label_forced_or_none_and_bad_choices_refused(tmp_path):
 
 def test_data_stats_says_which_negative_label_it_used(tmp_path, capsys):
     folder = write_folder(tmp_path / "w", ["spouse", "founder"])
-    assert main(["data", "stats", "--data", str(folder), "--format", "opennre",
-                 "--encoder", "none"]) == 0
+    assert (
+        main(["data", "stats", "--data", str(folder), "--format", "opennre", "--encoder", "none"])
+        == 0
+    )
     assert "no negative label: micro-F1 over all labels" in capsys.readouterr().out
-    assert main(["data", "stats", "--data", str(folder), "--format", "opennre",
-                 "--encoder", "none", "--negative-label", "spouse"]) == 0
+    assert (
+        main(
+            [
+                "data",
+                "stats",
+                "--data",
+                str(folder),
+                "--format",
+                "opennre",
+                "--encoder",
+                "none",
+                "--negative-label",
+                "spouse",
+            ]
+        )
+        == 0
+    )
     assert "negative 'spouse'" in capsys.readouterr().out

@@ -438,7 +438,10 @@ def _ddi_zip(path: Path, sentence: str, entities: list[tuple[str, str]], pairs: 
         f'<entity id="d0.s0.e{i}" charOffset="{off}" type="drug" text="{txt}"/>'
         for i, (off, txt) in enumerate(entities)
     )
-    xml = f'<document id="d0"><sentence id="d0.s0" text="{sentence}">{ents}{pairs}</sentence></document>'
+    xml = (
+        f'<document id="d0"><sentence id="d0.s0" text="{sentence}">{ents}{pairs}'
+        "</sentence></document>"
+    )
     with zipfile.ZipFile(path, "w") as z:
         z.writestr("DDICorpus/Train/DrugBank/x.xml", xml)
     return path
@@ -478,10 +481,20 @@ def _samples(tmp: Path) -> dict[str, tuple[Path, dict]]:
         [("0-0", "A"), ("6-6", "B")],
         '<pair id="d0.s0.p0" e1="d0.s0.e0" e2="d0.s0.e1" ddi="false"/>',
     )
-    (tmp / "sp.json").write_text(json.dumps([{
-        "tokens": ["a", "b", "c"], "entities": [{"type": "X", "start": 0, "end": 1},
-                                                {"type": "Y", "start": 2, "end": 3}],
-        "relations": [{"type": "r", "head": 0, "tail": 1}]}]))
+    (tmp / "sp.json").write_text(
+        json.dumps(
+            [
+                {
+                    "tokens": ["a", "b", "c"],
+                    "entities": [
+                        {"type": "X", "start": 0, "end": 1},
+                        {"type": "Y", "start": 2, "end": 3},
+                    ],
+                    "relations": [{"type": "r", "head": 0, "tail": 1}],
+                }
+            ]
+        )
+    )
     ds = hf_datasets.Dataset.from_list([{"text": "<< a >> b [[ c ]]", "label": "r"}])
     return {
         "spert": (tmp / "sp.json", {}),
@@ -695,37 +708,79 @@ def test_kbp37_empty_head_entity_is_dropped_counted_or_refused(tmp_path):
     res = read("semeval", f)
     assert [e.meta["sent_id"] for e in res.examples] == ["1", "4"]
     assert res.dropped == {"empty head entity": 1, "empty tail entity": 1}
-    assert res.dropped_where == {"empty head entity": [f"{f}:5"],
-                                 "empty tail entity": [f"{f}:9"]}
-    with pytest.raises(DataError, match=rf"{f}:5: empty head entity \(characters .* hold ' '\): "
-                                        r"the record cannot be a relation statement; refused "
-                                        r"because of --strict"):
+    assert res.dropped_where == {"empty head entity": [f"{f}:5"], "empty tail entity": [f"{f}:9"]}
+    with pytest.raises(
+        DataError,
+        match=rf"{f}:5: empty head entity \(characters .* hold ' '\): "
+        r"the record cannot be a relation statement; refused "
+        r"because of --strict",
+    ):
         read("semeval", f, strict=True)
 
 
 def _empty_entity_samples(tmp: Path) -> dict[str, tuple[Path, dict, str]]:
     """A file per reader whose second record has an empty entity, and the reason expected."""
     ok_o = {"token": ["a", "b", "c"], "h": {"pos": [0, 1]}, "t": {"pos": [2, 3]}, "relation": "r"}
-    (tmp / "o.txt").write_text(json.dumps(ok_o) + "\n" + json.dumps(
-        {**ok_o, "h": {"pos": [1, 1]}}) + "\n")
-    (tmp / "ot.txt").write_text(json.dumps(ok_o) + "\n" + json.dumps(
-        {"text": "a   b", "h": {"pos": [0, 1]}, "t": {"pos": [2, 3]}, "relation": "r"}) + "\n")
-    (tmp / "ow.txt").write_text(json.dumps(ok_o) + "\n" + json.dumps(
-        {**ok_o, "token": ["a", " ", "c"], "t": {"pos": [1, 2]}}) + "\n")
-    ok_t = {"token": ["a", "b"], "subj_start": 0, "subj_end": 0, "obj_start": 1, "obj_end": 1,
-            "relation": "r"}
+    (tmp / "o.txt").write_text(
+        json.dumps(ok_o) + "\n" + json.dumps({**ok_o, "h": {"pos": [1, 1]}}) + "\n"
+    )
+    (tmp / "ot.txt").write_text(
+        json.dumps(ok_o)
+        + "\n"
+        + json.dumps({"text": "a   b", "h": {"pos": [0, 1]}, "t": {"pos": [2, 3]}, "relation": "r"})
+        + "\n"
+    )
+    (tmp / "ow.txt").write_text(
+        json.dumps(ok_o)
+        + "\n"
+        + json.dumps({**ok_o, "token": ["a", " ", "c"], "t": {"pos": [1, 2]}})
+        + "\n"
+    )
+    ok_t = {
+        "token": ["a", "b"],
+        "subj_start": 0,
+        "subj_end": 0,
+        "obj_start": 1,
+        "obj_end": 1,
+        "relation": "r",
+    }
     (tmp / "t.json").write_text(json.dumps([ok_t, {**ok_t, "subj_end": -1}]))
-    (tmp / "c.txt").write_text(json.dumps({"text": "<< a >> b [[ c ]]", "label": "r"}) + "\n"
-                               + json.dumps({"text": "<< a >> b [[  ]]", "label": "r"}) + "\n")
+    (tmp / "c.txt").write_text(
+        json.dumps({"text": "<< a >> b [[ c ]]", "label": "r"})
+        + "\n"
+        + json.dumps({"text": "<< a >> b [[  ]]", "label": "r"})
+        + "\n"
+    )
     (tmp / "sp.json").write_text(
-        json.dumps({"tokens": ["a", "b"], "entities": [{"type": "X", "start": 0, "end": 1},
-                                                       {"type": "Y", "start": 1, "end": 2}]})
-        + "\n" + json.dumps({"tokens": ["a", "b", "c"], "entities": [
-            {"type": "X", "start": 0, "end": 1}, {"type": "Y", "start": 2, "end": 2},
-            {"type": "Z", "start": 2, "end": 3}]}) + "\n")
-    _ddi_zip(tmp / "ddi.zip", "A and B.", [("0-0", "A"), ("6-6", "B")],
-             '<pair id="d0.s0.p0" e1="d0.s0.e0" e2="d0.s0.e1" ddi="false"/>'
-             '<pair id="d0.s0.p1" e1="d0.s0.e0" e2="d0.s0.e1" ddi="true"/>')
+        json.dumps(
+            {
+                "tokens": ["a", "b"],
+                "entities": [
+                    {"type": "X", "start": 0, "end": 1},
+                    {"type": "Y", "start": 1, "end": 2},
+                ],
+            }
+        )
+        + "\n"
+        + json.dumps(
+            {
+                "tokens": ["a", "b", "c"],
+                "entities": [
+                    {"type": "X", "start": 0, "end": 1},
+                    {"type": "Y", "start": 2, "end": 2},
+                    {"type": "Z", "start": 2, "end": 3},
+                ],
+            }
+        )
+        + "\n"
+    )
+    _ddi_zip(
+        tmp / "ddi.zip",
+        "A and B.",
+        [("0-0", "A"), ("6-6", "B")],
+        '<pair id="d0.s0.p0" e1="d0.s0.e0" e2="d0.s0.e1" ddi="false"/>'
+        '<pair id="d0.s0.p1" e1="d0.s0.e0" e2="d0.s0.e1" ddi="true"/>',
+    )
     rows = [{"text": "<< a >> b [[ c ]]", "label": "r"}, {"text": "<<  >> [[ c ]]", "label": "r"}]
     return {
         "opennre": (tmp / "o.txt", {}, "empty head entity"),
@@ -735,40 +790,59 @@ def _empty_entity_samples(tmp: Path) -> dict[str, tuple[Path, dict, str]]:
         "chemprot": (tmp / "c.txt", {}, "empty tail entity"),
         "spert": (tmp / "sp.json", {}, "empty entity"),
         "ddi": (tmp / "ddi.zip", {}, "pair with ddi=true but no type"),
-        "hf": (Path("x"), {"dataset": hf_datasets.Dataset.from_list(rows), "format": "chemprot"},
-               "empty head entity"),
+        "hf": (
+            Path("x"),
+            {"dataset": hf_datasets.Dataset.from_list(rows), "format": "chemprot"},
+            "empty head entity",
+        ),
     }
 
 
-@pytest.mark.parametrize("case", ["opennre", "opennre-text", "opennre-blank-word", "tacred",
-                                  "chemprot", "spert", "ddi", "hf"])
+@pytest.mark.parametrize(
+    "case",
+    ["opennre", "opennre-text", "opennre-blank-word", "tacred", "chemprot", "spert", "ddi", "hf"],
+)
 def test_empty_entities_are_dropped_with_their_place_or_refused(tmp_path, case):
     path, kw, reason = _empty_entity_samples(tmp_path)[case]
     fmt = case.split("-")[0]
     res = read(fmt, path, **kw)
     assert res.examples and res.dropped == {reason: 1}
     (where,) = res.dropped_where[reason]
-    line = {"tacred": f"{path}:record 1", "spert": f"{path}:2", "hf": "hf:x/train:row 1",
-            "ddi": "ddi.zip:DDICorpus/Train/DrugBank/x.xml: pair d0.s0.p1"}
+    line = {
+        "tacred": f"{path}:record 1",
+        "spert": f"{path}:2",
+        "hf": "hf:x/train:row 1",
+        "ddi": "ddi.zip:DDICorpus/Train/DrugBank/x.xml: pair d0.s0.p1",
+    }
     assert where == line.get(fmt, f"{path}:2")
     with pytest.raises(DataError, match=re.escape(where) + rf": {reason}.*--strict"):
         read(fmt, path, strict=True, **kw)
     if fmt == "spert":  # the empty entity is left out of every pair; the others still pair
-        assert [e.id for e in res.examples] == ["sp.json:1#0-1", "sp.json:1#1-0",
-                                                "sp.json:2#0-2", "sp.json:2#2-0"]
+        assert [e.id for e in res.examples] == [
+            "sp.json:1#0-1",
+            "sp.json:1#1-0",
+            "sp.json:2#0-2",
+            "sp.json:2#2-0",
+        ]
 
 
 def test_drop_places_are_capped_and_malformed_records_still_fail(tmp_path):
     f = tmp_path / "train.txt"
     ok = {"token": ["a", "b"], "h": {"pos": [0, 1]}, "t": {"pos": [1, 2]}, "relation": "r"}
-    f.write_text("".join(json.dumps({**ok, "h": {"pos": [0, 0]}}) + "\n" for _ in range(7))
-                 + json.dumps(ok) + "\n")
+    f.write_text(
+        "".join(json.dumps({**ok, "h": {"pos": [0, 0]}}) + "\n" for _ in range(7))
+        + json.dumps(ok)
+        + "\n"
+    )
     res = read("opennre", f)
     assert res.dropped == {"empty head entity": 7} and len(res.examples) == 1
     assert res.dropped_where["empty head entity"] == [f"{f}:{n}" for n in range(1, 6)]
     # a reversed or out-of-range span is malformed, not empty: an error without --strict too
     for bad in ([1, 0], [0, 3], [-1, 1]):
         f.write_text(json.dumps({**ok, "h": {"pos": bad}}) + "\n")
-        with pytest.raises(DataError, match=r"train.txt:1: head span .* is outside the sentence "
-                                            r"of 2 words or reversed"):
+        with pytest.raises(
+            DataError,
+            match=r"train.txt:1: head span .* is outside the sentence "
+            r"of 2 words or reversed",
+        ):
             read("opennre", f)

@@ -136,7 +136,8 @@ def test_cli_stats_detected_format_drops_and_strict(tmp_path, capsys):
     block = '{n}\t"{s}"\n{label}\nComment:\n\n'
     good = block.format(n=1, s="<e1>Thom Yorke</e1> of <e2>Radiohead</e2>", label="r(e1,e2)")
     (tmp_path / "train.txt").write_text(
-        good + block.format(n=2, s="<e1> </e1> of <e2>Oslo</e2>", label="Other"))
+        good + block.format(n=2, s="<e1> </e1> of <e2>Oslo</e2>", label="Other")
+    )
     (tmp_path / "dev.txt").write_text(good)
     (tmp_path / "test.txt").write_text(good)
     assert main(["data", "stats", "--data", str(tmp_path), "--encoder", "none"]) == 0
@@ -149,10 +150,13 @@ def test_cli_stats_detected_format_drops_and_strict(tmp_path, capsys):
     assert got["format"] == "semeval" and got["format_detected"] is True
     assert got["splits"]["train"]["dropped"] == {"empty head entity": 1}
     assert got["splits"]["train"]["dropped_where"] == {
-        "empty head entity": [f"{tmp_path / 'train.txt'}:5"]}
+        "empty head entity": [f"{tmp_path / 'train.txt'}:5"]
+    }
     assert main(["data", "stats", "--data", str(tmp_path), "--encoder", "none", "--strict"]) == 2
     err = capsys.readouterr().err
     assert f"autorc: error: {tmp_path / 'train.txt'}:5: empty head entity" in err
-    assert main(["data", "stats", "--data", str(tmp_path), "--format", "opennre",
-                 "--encoder", "none"]) == 2
+    assert (
+        main(["data", "stats", "--data", str(tmp_path), "--format", "opennre", "--encoder", "none"])
+        == 2
+    )
     assert "train.txt:1: malformed JSON line" in capsys.readouterr().err
