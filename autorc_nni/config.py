@@ -57,7 +57,10 @@ def _check_type(value: Any, tp: Any, where: str) -> Any:
         if not isinstance(value, dict):
             raise ConfigError(f"{where}: expected a mapping, got {type(value).__name__}")
         kt, vt = typing.get_args(tp) or (Any, Any)
-        return {_check_type(k, kt, f"{where}"): _check_type(v, vt, f"{where}.{k}") for k, v in value.items()}
+        return {
+            _check_type(k, kt, f"{where}"): _check_type(v, vt, f"{where}.{k}")
+            for k, v in value.items()
+        }
     if tp is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ConfigError(f"{where}: expected a number, got {value!r}")
@@ -89,15 +92,14 @@ def from_dict(cls: type[C], data: dict[str, Any], where: str = "config") -> C:
     fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
     unknown = sorted(set(data) - set(fields))
     if unknown:
-        raise ConfigError(
-            f"{where}: unknown key(s) {unknown}; known keys: {sorted(fields)}"
-        )
+        raise ConfigError(f"{where}: unknown key(s) {unknown}; known keys: {sorted(fields)}")
     hints = typing.get_type_hints(cls)
     kwargs = {}
     for name, value in data.items():
         kwargs[name] = _check_type(value, hints[name], f"{where}.{name}")
     missing = [
-        n for n, f in fields.items()
+        n
+        for n, f in fields.items()
         if n not in kwargs
         and f.default is dataclasses.MISSING
         and f.default_factory is dataclasses.MISSING  # type: ignore[misc]
@@ -130,3 +132,50 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level, got {type(data).__name__}")
     return data
+
+
+def set_dotted(data: dict[str, Any], key: str, value: Any, where: str = "override") -> None:
+    """``data["a"]["b"] = value`` for ``key = "a.b"`` (creating mappings on the way)."""
+    parts = key.split(".")
+    node = data
+    for p in parts[:-1]:
+        nxt = node.setdefault(p, {})
+        if not isinstance(nxt, dict):
+            raise ConfigError(f"{where}: {key!r}: {p!r} is not a mapping")
+        node = nxt
+    node[parts[-1]] = value
+
+
+def field_comments(cls: type) -> dict[str, str]:
+    """The comment of each field of dataclass ``cls``, read from its source: the comment on
+    the field's own line(s), else the comment lines right above it. These comments are the
+    fields' documentation: ``autorc train --help`` and ``autorc search --help`` print them.
+    """
+    import ast
+    import inspect
+    import io
+    import textwrap
+    import tokenize
+
+    src = textwrap.dedent(inspect.getsource(cls))
+    comments: dict[int, str] = {}
+    for tok in tokenize.generate_tokens(io.StringIO(src).readline):
+        if tok.type == tokenize.COMMENT:
+            comments[tok.start[0]] = tok.string.lstrip("#").strip()
+    code_lines = src.splitlines()
+    body = ast.parse(src).body[0]
+    assert isinstance(body, ast.ClassDef)
+    out: dict[str, str] = {}
+    for node in body.body:
+        if not (isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)):
+            continue
+        end = node.end_lineno or node.lineno
+        own = [comments[n] for n in range(node.lineno, end + 1) if n in comments]
+        if not own:  # contiguous comment-only lines right above the field
+            n = node.lineno - 1
+            while n in comments and code_lines[n - 1].lstrip().startswith("#"):
+                own.insert(0, comments[n])
+                n -= 1
+        if own:
+            out[node.target.id] = " ".join(own)
+    return out

@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from autorc_nni.architecture import PRESETS, Architecture, preset_title
-from autorc_nni.config import ConfigError, from_dict, read_yaml
+from autorc_nni.config import ConfigError, from_dict, read_yaml, set_dotted
 from autorc_nni.files import atomic_write_json, run_dir_lock
 from autorc_nni.hpo import (
     HPOConfig,
@@ -201,18 +201,6 @@ def pipeline_config_from_dict(data: dict[str, Any], where: str = "config") -> Pi
         raise ConfigError(msg if msg.startswith(where) else f"{where}: {msg}") from None
     validate_train(cfg, where)
     return cfg
-
-
-def set_dotted(data: dict[str, Any], key: str, value: Any, where: str = "override") -> None:
-    """``data["a"]["b"] = value`` for ``key = "a.b"`` (creating mappings on the way)."""
-    parts = key.split(".")
-    node = data
-    for p in parts[:-1]:
-        nxt = node.setdefault(p, {})
-        if not isinstance(nxt, dict):
-            raise ConfigError(f"{where}: {key!r}: {p!r} is not a mapping")
-        node = nxt
-    node[parts[-1]] = value
 
 
 def load_pipeline_config(

@@ -49,6 +49,7 @@ from autorc_nni.errors import AutoRCError
 from autorc_nni.files import atomic_torch_save, atomic_write_json, atomic_write_text, run_dir_lock
 from autorc_nni.tasks import TaskOptions, check_task
 from autorc_nni.train import load_checkpoint, peak_rss_mb, resolve_device, seed_everything
+from search_spaces.spaces import SearchSpaceError, get_space
 from strategies.autorc import (
     AutoRCLightningModule,
     AutoRCStrategy,
@@ -95,8 +96,8 @@ class SearchConfig:
     splits: str | None = None
     task_options: TaskOptions = field(default_factory=TaskOptions)  # ner / coref options
     encoder: str = "minilm"  # encoder short name ("minilm", "tiny"), HF name or local path
-    space: Literal["M", "M1", "M2", "M3"] = "M"  # search space (paper Table 2)
-    method: str = "autorc"  # autorc | naive-enas | autorc1 | autorc2 | autorc3 (paper Table 3)
+    space: str = "M"  # search space (search_spaces.spaces: M, M1, M2, M3; paper Table 2)
+    method: str = "autorc"  # a row of strategies.methods (AutoRC or a Table 3 ablation)
     epochs: float = 10.0  # search epochs (may be fractional)
     batch_size: int = 32  # child-training batch size
     lr: float | None = None  # peak lr of the shared weights; None: the encoder's, else 5e-5
@@ -137,6 +138,10 @@ class SearchConfig:
 
     def __post_init__(self) -> None:
         get_method(self.method)  # a clear error for an unknown method
+        try:
+            get_space(self.space)
+        except SearchSpaceError as e:
+            raise ConfigError(f"space: {e}") from None
         check_task(self.task)
         # None: the settings measured for the encoder (autorc_nni.encoders), resolved here so
         # that summary.json and the checkpoint record the values used

@@ -16,13 +16,11 @@ from typing import Any
 
 import yaml
 
-from autorc_nni.config import ConfigError, read_yaml
-from autorc_nni.pipeline import (
-    PipelineConfig,
-    pipeline_config_from_dict,
-    set_dotted,
-)
+from autorc_nni.config import ConfigError, read_yaml, set_dotted
+from autorc_nni.pipeline import PipelineConfig, pipeline_config_from_dict
+from autorc_nni.tasks import TASKS
 from strategies.pipeline import check_config
+from trial.commands._fields import Flags, add_config_args, apply_flags
 
 # flag dest -> dotted key of the pipeline config
 _FLAGS = {
@@ -210,19 +208,39 @@ def parse_overrides(items: list[str]) -> dict[str, Any]:
     return out
 
 
-def flat_config(
-    args: argparse.Namespace,
-    flags: dict[str, str],
-    switches: dict[str, tuple[str, Any]],
-    needs_out: str,
-) -> tuple[dict[str, Any], str]:
+def add_config_command_args(p: argparse.ArgumentParser, cls: type, **options: Any) -> Flags:
+    """The flags of a one-stage command (train, search): ``--config``, ``--data DIR``, one flag
+    per field of ``cls`` (``trial.commands._fields``), ``--set``. Returns dest -> key."""
+    name = cls.__name__
+    p.add_argument("--config", metavar="YAML", help=f"a YAML mapping of {name} keys")
+    p.add_argument(
+        "--data",
+        metavar="DIR",
+        help="a folder with the split files (its format: --format, or detected); "
+        "stands for --dataset DIR",
+    )
+    rename = {"num_threads": "threads", "data_dir": "data_root", **options.pop("rename", {})}
+    choices = {"task": list(TASKS), **options.pop("choices", {})}
+    helps = {"out": "output directory (required)", **options.pop("helps", {})}
+    flags = add_config_args(p, cls, rename=rename, choices=choices, helps=helps, **options)
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help=f"set any {name} key (YAML value), e.g. --set dropout=0.2",
+    )
+    return flags
+
+
+def flat_config(args: argparse.Namespace, needs_out: str) -> tuple[dict[str, Any], str]:
     """The mapping of a one-stage command (train, search): --config, then flags, then --set.
 
-    ``flags`` maps argparse dests to config keys (unset flags keep the config/default value);
-    ``switches`` maps store_true dests to ``(key, value when given)``. ``--data DIR`` stands for
-    ``--dataset`` (its format given with ``--format`` or detected from its files, and said on
-    stderr). Returns the mapping and where it came from, for error messages; the caller
-    validates it with its dataclass.
+    The flags are those :func:`add_config_command_args` made (``args.flags``); unset flags keep
+    the config/default value. ``--data DIR`` stands for ``--dataset`` (its format given with
+    ``--format`` or detected from its files, and said on stderr). Returns the mapping and where
+    it came from, for error messages; the caller validates it with its dataclass.
     """
     where = args.config or "command line"
     data: dict[str, Any] = read_yaml(args.config) if args.config else {}
@@ -230,13 +248,7 @@ def flat_config(
         raise ConfigError("give --dataset NAME or --data DIR, not both")
     if args.data is not None:
         data["dataset"] = args.data
-    for dest, key in flags.items():
-        value = getattr(args, dest, None)
-        if value is not None:
-            set_dotted(data, key, value, where)
-    for dest, (key, value) in switches.items():
-        if getattr(args, dest):
-            data[key] = value
+    apply_flags(args, args.flags, data, where)
     data.update(parse_overrides(args.overrides))
     if "out" not in data:
         raise ConfigError(f"--out DIR is required ({needs_out})")

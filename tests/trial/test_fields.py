@@ -1,0 +1,94 @@
+"""Flags generated from config dataclasses: one per field, typed, documented, defaulted."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Literal
+
+import pytest
+
+from autorc_nni.config import field_comments
+from autorc_nni.tasks import TaskOptions
+from autorc_nni.train import TrainConfig
+from strategies.search import SearchConfig
+from trial.cli import build_parser
+from trial.commands._fields import add_config_args, apply_flags
+
+
+@dataclass
+class Inner:
+    depth: int = 2  # how deep
+
+
+@dataclass
+class Example:
+    name: str = "x"  # the name
+    # a comment above a field
+    # on two lines
+    rate: float | None = None
+    mode: Literal["a", "b"] = "a"  # a or b
+    on: bool = True  # a switch
+    inner: Inner = field(default_factory=Inner)  # nested
+    hidden: int = 0
+
+
+def test_field_comments_read_trailing_and_above_comments():
+    assert field_comments(Example) == {
+        "name": "the name",
+        "rate": "a comment above a field on two lines",
+        "mode": "a or b",
+        "on": "a switch",
+        "inner": "nested",
+    }
+
+
+def test_flags_have_types_choices_defaults_and_nested_fields():
+    p = argparse.ArgumentParser()
+    flags = add_config_args(p, Example, skip={"hidden"}, rename={"rate": "lr"})
+    assert flags == {
+        "name": "name",
+        "lr": "rate",
+        "mode": "mode",
+        "on": "on",
+        "depth": "inner.depth",
+    }
+    text = p.format_help()
+    assert "the name (default: x)" in text and "a or b (default: a)" in text
+    assert "--no-on" in text and "--hidden" not in text
+    args = p.parse_args(["--lr", "0.5", "--no-on", "--depth", "3"])
+    data: dict = {"name": "from-config"}
+    apply_flags(args, flags, data, "cli")
+    assert data == {"name": "from-config", "rate": 0.5, "on": False, "inner": {"depth": 3}}
+    with pytest.raises(SystemExit):
+        p.parse_args(["--mode", "c"])
+
+
+@pytest.mark.parametrize(
+    ("command", "cls", "kept_off"),
+    [
+        ("train", TrainConfig, {"stop_after_steps", "task_options"}),
+        ("search", SearchConfig, {"stop_after_steps", "pooler_kwargs", "task_options"}),
+    ],
+)
+def test_every_config_field_is_a_flag_with_its_comment(command, cls, kept_off):
+    """The command line cannot drift from the dataclass: each field (and each field of the
+    nested task options) is a flag whose help is the field's comment."""
+    sub = build_parser([command])._subparsers._group_actions[0].choices[command]  # type: ignore[union-attr]
+    dests = {a.dest: a for a in sub._actions}
+    comments = {**field_comments(cls), **field_comments(TaskOptions)}
+    names = {f.name for f in dataclasses.fields(cls)} | {
+        f.name for f in dataclasses.fields(TaskOptions)
+    }
+    renamed = {
+        "num_threads": "threads",
+        "data_dir": "data_root",
+        "search_warmup_epochs": "search_warmup",
+        "encoder_warmup_epochs": "encoder_warmup",
+    }
+    for name in sorted(names - kept_off):
+        action = dests[renamed.get(name, name)]
+        if name not in ("out", "arch"):  # the commands word these two themselves
+            assert action.help.startswith(comments[name].replace("%", "%%")[:40]), name
+        assert action.default is None  # unset flags keep the config's value
