@@ -4,9 +4,13 @@
     autorc repeat --arch r-bert --dataset semeval10 --lr 2e-5 --batch-size 32 --warmup 0.8 \\
         --seeds 10 --out runs/rbert
     autorc repeat --arch ARCH.json --dataset semeval10 --seeds 10 --out runs/ar  # HPO first
+    autorc repeat --arch runs/semeval10/result.json --from semeval10 --dataset ddi --out runs/t
 
 Without --hpo or an explicit setting, the HPO runs first (in OUT/hpo): that is the whole
 evaluation protocol of one architecture. ``OUT/result.json`` is what ``autorc report`` reads.
+With ``--from DATASET`` it is a transfer (paper §5.5): the architecture learned on DATASET, its
+hyper-parameters tuned again on the target, reported as the row ``AR_<DATASET>``; ``autorc
+transfer`` is this command with the source read from the file when ``--from`` is left out.
 """
 
 from __future__ import annotations
@@ -16,11 +20,11 @@ import json
 from dataclasses import asdict
 from pathlib import Path
 
-from autorc_nni.architecture import PRESETS, resolve_architecture
+from autorc_nni.architecture import PRESETS, Architecture, resolve_architecture
 from autorc_nni.config import ConfigError
 from autorc_nni.files import atomic_write_json
 from autorc_nni.hpo import evaluate_architecture, run_seeds
-from autorc_nni.pipeline import fixed_row
+from autorc_nni.pipeline import ReportRow, fixed_row
 from trial.commands._common import (
     add_data_args,
     add_hpo_args,
@@ -33,10 +37,20 @@ from trial.commands._common import (
 HELP = "train a chosen setting over several seeds (mean ± std)"
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("repeat", help=HELP)
+def add_repeat_args(p: argparse.ArgumentParser, transfer: bool = False) -> None:
+    """The flags of ``repeat``; ``transfer`` makes a source dataset required (``autorc
+    transfer`` is ``repeat`` with one)."""
     p.add_argument(
-        "--arch", required=True, help=f"a preset ({', '.join(PRESETS)}) or an architecture JSON"
+        "--arch",
+        required=True,
+        help=f"a preset ({', '.join(PRESETS)}), an architecture JSON, or a run's result.json "
+        "(its best architecture)",
+    )
+    p.add_argument(
+        "--from",
+        dest="source",
+        help="the dataset the architecture was found on: it is then evaluated as a transfer, "
+        "report row AR_<source>" + (" (default: read from the file)" if transfer else ""),
     )
     add_data_args(p)
     add_seed_args(p)
@@ -48,7 +62,28 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_hpo_args(p)
     p.add_argument("--label", help="row name in reports (default: the architecture's name)")
     p.add_argument("--out", required=True, help="output directory (seeds/, result.json)")
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, transfer=transfer)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    add_repeat_args(sub.add_parser("repeat", help=HELP))
+
+
+def load_source(path: str) -> tuple[Architecture, str | None]:
+    """The architecture and its source dataset from an architecture JSON or a result.json."""
+    p = Path(path)
+    if p.is_file():
+        try:
+            data = json.loads(p.read_text())
+        except json.JSONDecodeError as e:
+            raise ConfigError(f"{p}: line {e.lineno}: invalid JSON: {e.msg}") from None
+        if isinstance(data, dict) and data.get("kind") == "pipeline":
+            return Architecture.from_dict(data["best"]["architecture"], str(p)), data.get("dataset")
+        if isinstance(data, dict) and data.get("kind") == "architecture":
+            return Architecture.from_dict(data["architecture"], str(p)), data.get("dataset")
+        meta = data.get("_meta", {}) if isinstance(data, dict) else {}
+        return resolve_architecture(p), meta.get("dataset") if isinstance(meta, dict) else None
+    return resolve_architecture(path), None
 
 
 def _explicit(args: argparse.Namespace) -> dict | None:
@@ -62,15 +97,36 @@ def _explicit(args: argparse.Namespace) -> dict | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    arch = resolve_architecture(args.arch)
+    arch, found_on = load_source(args.arch)
+    source = args.source or (found_on if args.transfer else None)
+    if args.transfer and source is None:
+        raise ConfigError(f"{args.arch}: cannot tell which dataset it was found on; give --from")
     cfg = build_config(args)
-    label = args.label or (args.arch if args.arch in PRESETS else Path(args.arch).stem)
-    meta = {
-        "method": args.arch if args.arch in PRESETS else "architecture",
-        "label": label,
-        "dataset": cfg.dataset,
-        "row": asdict(fixed_row(args.arch if args.arch in PRESETS else label, args.label)),
-    }
+    if source is not None:  # a transfer: the architecture learned on another dataset
+        src = Path(str(source)).name
+        if src == Path(cfg.dataset).name:
+            raise ConfigError(
+                f"--dataset {cfg.dataset}: the architecture was found on it already "
+                "(leave out --from to repeat it there)"
+            )
+        label = args.label or f"AR_{src}"
+        meta = {
+            "method": "transfer",
+            "label": label,
+            "dataset": cfg.dataset,
+            "row": asdict(ReportRow(label, "learned")),
+            "transfer_from": str(source),
+            "source_file": str(args.arch),
+        }
+    else:
+        label = args.label or (args.arch if args.arch in PRESETS else Path(args.arch).stem)
+        name = args.arch if args.arch in PRESETS else label
+        meta = {
+            "method": args.arch if args.arch in PRESETS else "architecture",
+            "label": label,
+            "dataset": cfg.dataset,
+            "row": asdict(fixed_row(name, args.label)),
+        }
     out = Path(args.out)
     params = _explicit(args)
     if args.hpo and params:
@@ -84,26 +140,16 @@ def run(args: argparse.Namespace) -> int:
         r = evaluate_architecture(arch, cfg.train_base(), cfg.hpo, cfg.seeds, out, meta=meta)
     else:
         s = run_seeds(arch, cfg.train_base(), params, cfg.seeds, out / "seeds")
+        keys = ("metric", "seeds", "dev", "test", "dev_mean", "dev_std", "test_mean", "test_std")
         r = {
             "kind": "architecture",
             **meta,
             "architecture": arch.to_dict(),
             "params": params,
-            **{
-                k: s[k]
-                for k in (
-                    "metric",
-                    "seeds",
-                    "dev",
-                    "test",
-                    "dev_mean",
-                    "dev_std",
-                    "test_mean",
-                    "test_std",
-                )
-            },
+            **{k: s[k] for k in keys},
         }
         atomic_write_json(out / "result.json", r)
+    print(f"{label} on {cfg.dataset}")
     print_result(r)
     print(f"written: {out}/result.json")
     return 0

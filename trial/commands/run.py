@@ -1,11 +1,16 @@
-"""``autorc run --config FILE``: the paper's protocol for one run, resumable.
+"""``autorc run``: the paper's protocol for one run, resumable.
 
     autorc run --config configs/default.yml --out runs/semeval10-autorc-s0
     autorc run --config configs/default.yml --set seed=1 --set hpo.trials=2 --out runs/s1
+    autorc run --method random --dataset semeval10 --n 10 --out runs/semeval10-random
+    autorc run --method bert-entity --dataset ddi --out runs/ddi-be
 
 search → rank the k candidates → for the top ke: Optuna HPO → seeds → best model → report.
-Every stage writes into OUT and is skipped when its result is there: re-running the same
-command after a crash resumes it. See docs/protocol.md.
+``--method`` is a search method (AutoRC or an ablation), ``random`` (the random-search
+baseline: ``--n`` distinct valid architectures of the space, paper §5.4) or a preset. Every stage
+writes into OUT and is skipped when its result is there: re-running the same command after a
+crash resumes it. ``autorc random-search`` is ``autorc run --method random``. See
+docs/protocol.md.
 """
 
 from __future__ import annotations
@@ -13,34 +18,62 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from autorc_nni.architecture import PRESETS
+from autorc_nni.pipeline import RANDOM
 from autorc_nni.report import write_report
-from strategies.pipeline import load_config
+from search_spaces.spaces import SPACES
+from strategies.methods import METHODS
 from strategies.pipeline import run as run_protocol
-from trial.commands._common import announce_format, parse_overrides, print_result
+from trial.commands._common import (
+    add_data_args,
+    add_hpo_args,
+    add_seed_args,
+    build_config,
+    print_result,
+)
 
 # for `autorc --help`, read without importing the command
 HELP = "run the whole protocol (search, HPO, seeds, report)"
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("run", help=HELP)
-    p.add_argument("--config", required=True, help="pipeline YAML (e.g. configs/default.yml)")
+def add_run_args(p: argparse.ArgumentParser, method: str | None = None) -> None:
+    """The flags of a protocol run; ``method`` fixes the method (the ``random-search`` alias)."""
+    add_data_args(p, dataset_required=False)
+    if method is None:
+        p.add_argument(
+            "--method",
+            choices=[*METHODS, RANDOM, *PRESETS],
+            help="a search method, random (the random-search baseline) or a preset "
+            "(default: the config's, else autorc)",
+        )
+    p.add_argument("--space", choices=list(SPACES), help="search space (default M)")
+    p.add_argument("--seed", type=int, help="seed of the search or of the random draws")
+    p.add_argument("--n", type=int, help="random: number of random architectures (paper: 10)")
+    p.add_argument("--top", type=int, help="searched architectures evaluated (paper: ke = 5)")
+    add_hpo_args(p)
+    add_seed_args(p)
     p.add_argument("--out", help="run directory (default: runs/<config name>-<method>-s<seed>)")
-    p.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a config key, e.g. --set seed=1 --set search.epochs=2",
-    )
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, fixed_method=method)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    add_run_args(sub.add_parser("run", help=HELP))
 
 
 def run(args: argparse.Namespace) -> int:
-    cfg = load_config(args.config, parse_overrides(args.overrides))
-    announce_format(cfg.dataset, cfg.format, cfg.task)
-    out = Path(args.out or f"runs/{Path(args.config).stem}-{cfg.row}-s{cfg.seed}")
+    fixed = {
+        key: value
+        for key, value in (
+            ("method", args.fixed_method or getattr(args, "method", None)),
+            ("random_n", args.n),
+            ("seed", args.seed),
+            ("top", args.top),
+        )
+        if value is not None
+    }
+    cfg = build_config(args, **fixed)
+    stem = Path(args.config).stem if args.config else cfg.dataset.rstrip("/").split("/")[-1]
+    out = Path(args.out or f"runs/{stem}-{cfg.row}-s{cfg.seed}")
 
     def on_event(kind: str, data: dict) -> None:
         if kind == "candidates":
@@ -53,7 +86,10 @@ def run(args: argparse.Namespace) -> int:
             )
 
     result = run_protocol(cfg, out, on_event=on_event)
-    print(f"best learned model of {cfg.row} on {cfg.dataset} (rank {result['best']['rank']}):")
+    print(
+        f"best learned model of {cfg.row} on {cfg.dataset} (rank {result['best']['rank']} of "
+        f"{len(result['evaluated'])} evaluated, chosen on dev):"
+    )
     print_result(result["best"])
     r = write_report([out], out / "report")
     print(r["table"], end="")
