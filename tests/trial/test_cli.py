@@ -58,3 +58,24 @@ def test_user_error_is_one_line_and_exit_2(capsys):
     assert main(["arch", "show", "missing.json"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("autorc: error: missing.json")
+
+
+def test_random_search_and_transfer_are_run_and_repeat_under_their_names():
+    from trial.commands import repeat, run
+
+    rnd = build_parser(["random-search"]).parse_args(
+        ["random-search", "--dataset", "d", "--n", "3"]
+    )
+    via_run = build_parser(["run"]).parse_args(
+        ["run", "--method", "random", "--dataset", "d", "--n", "3"]
+    )
+    assert rnd.func is via_run.func is run.run
+    assert rnd.fixed_method == via_run.method == "random" and rnd.n == via_run.n == 3
+    tr = build_parser(["transfer"]).parse_args(
+        ["transfer", "--arch", "a.json", "--dataset", "d", "--out", "o"]
+    )
+    rep = build_parser(["repeat"]).parse_args(
+        ["repeat", "--arch", "a.json", "--from", "s", "--dataset", "d", "--out", "o"]
+    )
+    assert tr.func is rep.func is repeat.run
+    assert tr.transfer and not rep.transfer and rep.source == "s"
