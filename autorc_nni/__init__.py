@@ -58,7 +58,7 @@ _EXPORTS: dict[str, str] = {
     "Pooler": "poolers",
     "PoolerGroup": "poolers",
     "INTERACTIONS": "heads",
-    "POSENCS": "heads",
+    "POSENCS": "posencs",
     "RCModel": "model",
     "ModelLoadError": "model",
     "draw_architecture": "draw",

@@ -1,8 +1,8 @@
-"""Everything between the encoder's token states and the logits, except the poolers.
+"""Between the pooled parts and the logits: masks, interactions, features, the classifier.
 
-- ``POSENCS``: entity positional encodings (paper §3.3) — ``none``, ``add`` (two learned
-  (2·max_len+1, H) tables added to BERT's input embeddings), ``concat`` (two learned
-  (2·max_len+1, 12) tables appended to BERT's output states, so parts are H + 24 wide).
+(The entity positional encodings are in ``autorc_nni.posencs``, the poolers in
+``autorc_nni.poolers``.)
+
 - ``part_masks``: the five parts (e1, e2, c0, c1, c2) as boolean masks from their spans.
 - ``INTERACTIONS``: feature interactions (paper §3.5) — ``dot`` (element-wise product) and
   ``minus`` (absolute difference). ``none`` is the absence of an interaction, not a module.
@@ -17,30 +17,20 @@ from abc import ABC, abstractmethod
 import torch
 from torch import nn
 
-from autorc_nni.architecture import INTERACTION_NAMES, PARTS, POSENC_NAMES, Architecture
+from autorc_nni.architecture import INTERACTION_NAMES, PARTS, Architecture
 from autorc_nni.registry import Registry
 
 __all__ = [
-    "encode_with_posenc",
     "INTERACTIONS",
-    "POSENCS",
     "Interaction",
     "DotInteraction",
     "MinusInteraction",
-    "PositionalEncoding",
-    "NoPositionalEncoding",
-    "AddPositionalEncoding",
-    "ConcatPositionalEncoding",
-    "CONCAT_SIZE",
     "part_masks",
     "assemble_features",
     "Classifier",
 ]
 
 INTERACTIONS: Registry[type[Interaction]] = Registry("interaction")
-POSENCS: Registry[type[PositionalEncoding]] = Registry("positional encoding")
-
-CONCAT_SIZE = 12  # width of each of the two ``concat`` tables (docs/design.md §3)
 
 
 # -- interactions ------------------------------------------------------------------------------
@@ -77,92 +67,6 @@ class MinusInteraction(Interaction):
         return (a - b).abs()  # (B, D)
 
 
-# -- entity positional encodings ---------------------------------------------------------------
-class PositionalEncoding(nn.Module, ABC):
-    """Base of the entity positional encodings.
-
-    Life cycle:
-
-    1. ``__init__(hidden, max_len=256, init_std=0.02)`` once per model; ``hidden`` is the
-       encoder's width H. ``out_dim(hidden)`` says how wide the token states are afterwards.
-    2. Per batch, before the encoder: ``embed(inputs_embeds (B, L, H), dist (B, 2, L))`` returns
-       the input embeddings to feed BERT (as ``inputs_embeds``) — only called when
-       ``modifies_input`` is true; BERT then adds its own position and token-type embeddings.
-    3. Per batch, after the encoder: ``extend(states (B, L, H), dist (B, 2, L))`` returns the
-       states the poolers see, ``(B, L, out_dim(H))``.
-
-    ``dist[:, k, i]`` is token i's wordpiece index minus the start of entity k+1 (e1, e2); it is
-    clipped here to ±max_len and shifted by max_len to index the tables (rows 0 … 2·max_len).
-    Two tables, one per entity, ``tables.0`` and ``tables.1``.
-    """
-
-    modifies_input: bool = False
-
-    def __init__(self, hidden: int, max_len: int = 256, init_std: float = 0.02) -> None:
-        super().__init__()
-        self.hidden = hidden
-        self.max_len = max_len
-        width = self.table_width(hidden)
-        if width:
-            self.tables = nn.ModuleList(nn.Embedding(2 * max_len + 1, width) for _ in range(2))
-            for t in self.tables:
-                nn.init.normal_(t.weight, std=init_std)
-
-    def table_width(self, hidden: int) -> int:
-        """Width of each of the two tables (0: no tables)."""
-        return 0
-
-    def out_dim(self, hidden: int) -> int:
-        """Width of the token states after ``extend``."""
-        return hidden
-
-    def lookup(self, dist: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """``dist (B, 2, L)`` -> the e1 and e2 rows, each ``(B, L, width)``."""
-        idx = dist.clamp(-self.max_len, self.max_len) + self.max_len  # (B, 2, L)
-        return self.tables[0](idx[:, 0]), self.tables[1](idx[:, 1])
-
-    def embed(self, inputs_embeds: torch.Tensor, dist: torch.Tensor) -> torch.Tensor:
-        return inputs_embeds
-
-    def extend(self, states: torch.Tensor, dist: torch.Tensor) -> torch.Tensor:
-        return states
-
-
-@POSENCS.register("none")
-class NoPositionalEncoding(PositionalEncoding):
-    """No entity positional encoding (no parameters)."""
-
-
-@POSENCS.register("add")
-class AddPositionalEncoding(PositionalEncoding):
-    """Two (2·max_len+1, H) tables added to BERT's input (word) embeddings."""
-
-    modifies_input = True
-
-    def table_width(self, hidden: int) -> int:
-        return hidden
-
-    def embed(self, inputs_embeds: torch.Tensor, dist: torch.Tensor) -> torch.Tensor:
-        p1, p2 = self.lookup(dist)  # (B, L, H) each
-        return inputs_embeds + p1 + p2  # (B, L, H)
-
-
-@POSENCS.register("concat")
-class ConcatPositionalEncoding(PositionalEncoding):
-    """Two (2·max_len+1, 12) tables concatenated to BERT's output states: H -> H + 24."""
-
-    def table_width(self, hidden: int) -> int:
-        return CONCAT_SIZE
-
-    def out_dim(self, hidden: int) -> int:
-        return hidden + 2 * CONCAT_SIZE
-
-    def extend(self, states: torch.Tensor, dist: torch.Tensor) -> torch.Tensor:
-        p1, p2 = self.lookup(dist)  # (B, L, 12) each
-        return torch.cat([states, p1.to(states.dtype), p2.to(states.dtype)], dim=-1)  # (B, L, H+24)
-
-
-# -- parts, features, classifier ---------------------------------------------------------------
 def part_masks(spans: torch.Tensor, length: int) -> torch.Tensor:
     """``spans (B, 5, 2)`` [start, end) in PARTS order -> ``(B, 5, length)`` bool masks.
 
@@ -196,32 +100,6 @@ def assemble_features(
     return torch.cat(feats, dim=-1)  # (B, S·D)
 
 
-def encode_with_posenc(
-    encoder: nn.Module, posenc: PositionalEncoding, inputs: dict[str, torch.Tensor]
-) -> torch.Tensor:
-    """The token states the poolers see: ``input_ids (B, L)`` -> ``(B, L, out_dim)``.
-
-    Shared by ``RCModel`` and the supernet. When the input is not changed per statement
-    (``posenc`` leaves the embeddings alone) identical rows are encoded once: the candidate
-    spans of one sentence in the ``standard`` format (span NER) or the pairs of one sentence
-    share one encoder pass, and their states are gathered back per row.
-    """
-    ids, attn, dist = inputs["input_ids"], inputs["attention_mask"], inputs["dist"]
-    if posenc.modifies_input:
-        embeds = encoder.get_input_embeddings()(ids)  # (B, L, H)
-        embeds = posenc.embed(embeds, dist)  # (B, L, H)
-        states = encoder(inputs_embeds=embeds, attention_mask=attn).last_hidden_state
-    else:
-        L = ids.shape[1]
-        uniq, inverse = torch.unique(torch.cat([ids, attn], 1), dim=0, return_inverse=True)
-        if uniq.shape[0] < ids.shape[0]:  # (U, 2L): U distinct rows
-            out = encoder(input_ids=uniq[:, :L], attention_mask=uniq[:, L:]).last_hidden_state
-            states = out.index_select(0, inverse)  # (U, L, H) -> (B, L, H)
-        else:
-            states = encoder(input_ids=ids, attention_mask=attn).last_hidden_state  # (B, L, H)
-    return posenc.extend(states, dist)  # (B, L, D)
-
-
 class Classifier(nn.Module):
     """Dropout + linear over the concatenated active features: ``(B, F) -> (B, C)``."""
 
@@ -237,4 +115,3 @@ class Classifier(nn.Module):
 INTERACTIONS.check_names(
     set(INTERACTION_NAMES) - {"none"}, "autorc_nni.architecture.INTERACTION_NAMES"
 )
-POSENCS.check_names(POSENC_NAMES, "autorc_nni.architecture.POSENC_NAMES")

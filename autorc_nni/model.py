@@ -68,15 +68,9 @@ from autorc_nni.architecture import (
 )
 from autorc_nni.data.record import RelationExample
 from autorc_nni.errors import AutoRCError
-from autorc_nni.heads import (
-    INTERACTIONS,
-    POSENCS,
-    Classifier,
-    assemble_features,
-    encode_with_posenc,
-    part_masks,
-)
+from autorc_nni.heads import INTERACTIONS, Classifier, assemble_features, part_masks
 from autorc_nni.poolers import PoolerGroup
+from autorc_nni.posencs import POSENCS, encode_with_posenc
 
 __all__ = ["RCModel", "ModelLoadError"]
 

@@ -101,15 +101,10 @@ from autorc_nni.architecture import (
     SLOTS,
     Architecture,
 )
-from autorc_nni.heads import (
-    INTERACTIONS,
-    POSENCS,
-    PositionalEncoding,
-    encode_with_posenc,
-    part_masks,
-)
+from autorc_nni.heads import INTERACTIONS, part_masks
 from autorc_nni.model import RCModel
 from autorc_nni.poolers import POOLERS, PoolerGroup
+from autorc_nni.posencs import POSENCS, PositionalEncoding, encode_with_posenc
 from search_spaces.spaces import (
     SearchSpace,
     SearchSpaceError,

@@ -1,4 +1,4 @@
-"""Contracts over every registered interaction and positional encoding; masks, features."""
+"""Contracts over every registered interaction; masks, features, the classifier."""
 
 from __future__ import annotations
 
@@ -6,22 +6,14 @@ import pytest
 import torch
 from torch import nn
 
-from autorc_nni.architecture import INTERACTION_NAMES, POSENC_NAMES, Architecture
-from autorc_nni.heads import (
-    CONCAT_SIZE,
-    INTERACTIONS,
-    POSENCS,
-    Classifier,
-    assemble_features,
-    part_masks,
-)
+from autorc_nni.architecture import INTERACTION_NAMES, Architecture
+from autorc_nni.heads import INTERACTIONS, Classifier, assemble_features, part_masks
 
 H, MAXLEN = 16, 10
 
 
 def test_registries_match_search_space():
     assert sorted(INTERACTIONS.names()) == sorted(set(INTERACTION_NAMES) - {"none"})
-    assert sorted(POSENCS.names()) == sorted(POSENC_NAMES)
 
 
 # -- interactions ------------------------------------------------------------------------------
@@ -47,59 +39,6 @@ def test_interaction_values():
     a, b = torch.tensor([[1.0, -2.0, 3.0]]), torch.tensor([[4.0, 5.0, -6.0]])
     torch.testing.assert_close(INTERACTIONS.get("dot")()(a, b), torch.tensor([[4.0, -10.0, -18.0]]))
     torch.testing.assert_close(INTERACTIONS.get("minus")()(a, b), torch.tensor([[3.0, 7.0, 9.0]]))
-
-
-# -- positional encodings ----------------------------------------------------------------------
-def dists(length: int, starts=((2, 5), (0, 7))) -> torch.Tensor:
-    """(B, 2, L): token index minus the start of e1 / e2, as the collate function makes it."""
-    pos = torch.arange(length)
-    return torch.stack([torch.stack([pos - s1, pos - s2]) for s1, s2 in starts])
-
-
-@pytest.mark.parametrize("name", POSENCS.names())
-def test_posenc_contract(name):
-    torch.manual_seed(0)
-    pe = POSENCS.get(name)(H, max_len=MAXLEN)
-    x, d = torch.randn(2, 9, H, requires_grad=True), dists(9)
-    emb = pe.embed(x, d) if pe.modifies_input else x
-    out = pe.extend(emb, d)
-    assert emb.shape == (2, 9, H)
-    assert out.shape == (2, 9, pe.out_dim(H))
-    assert torch.isfinite(out).all()
-    # padding invariance: the first 9 positions do not depend on the padded length
-    xp, dp = torch.cat([x, torch.randn(2, 4, H)], dim=1), dists(13)
-    outp = pe.extend(pe.embed(xp, dp) if pe.modifies_input else xp, dp)
-    torch.testing.assert_close(outp[:, :9], out)
-    out.pow(2).sum().backward()
-    assert x.grad.abs().sum() > 0
-    for pname, p in pe.named_parameters():
-        assert p.grad is not None and p.grad.abs().sum() > 0, pname
-
-
-def test_posenc_widths_and_tables():
-    assert POSENCS.get("none")(H).out_dim(H) == H and not list(POSENCS.get("none")(H).parameters())
-    add = POSENCS.get("add")(H, max_len=MAXLEN)
-    assert add.out_dim(H) == H and add.modifies_input
-    assert [tuple(t.weight.shape) for t in add.tables] == [(2 * MAXLEN + 1, H)] * 2
-    cat = POSENCS.get("concat")(H, max_len=MAXLEN)
-    assert cat.out_dim(H) == H + 2 * CONCAT_SIZE == H + 24 and not cat.modifies_input
-    assert [tuple(t.weight.shape) for t in cat.tables] == [(2 * MAXLEN + 1, 12)] * 2
-
-
-def test_posenc_values_use_clipped_distance_of_each_entity():
-    add = POSENCS.get("add")(H, max_len=MAXLEN)
-    x = torch.zeros(1, 30, H)
-    d = dists(30, starts=((3, 20),))  # e1 at 3, e2 at 20; distances reach -20 and +26
-    out = add.embed(x, d)
-    t1, t2 = add.tables[0].weight, add.tables[1].weight
-    torch.testing.assert_close(out[0, 3], t1[MAXLEN] + t2[MAXLEN - 10])  # d1 = 0, d2 = -17 -> -10
-    torch.testing.assert_close(out[0, 29], t1[2 * MAXLEN] + t2[MAXLEN + 9])  # d1 = 26 -> +10
-    cat = POSENCS.get("concat")(H, max_len=MAXLEN)
-    s = torch.randn(1, 30, H)
-    out = cat.extend(s, d)
-    torch.testing.assert_close(out[0, 5, :H], s[0, 5])
-    torch.testing.assert_close(out[0, 5, H : H + 12], cat.tables[0].weight[MAXLEN + 2])
-    torch.testing.assert_close(out[0, 5, H + 12 :], cat.tables[1].weight[MAXLEN - 10])
 
 
 # -- masks, features, classifier ---------------------------------------------------------------
