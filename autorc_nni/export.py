@@ -30,7 +30,7 @@ from typing import Any
 
 from autorc_nni.architecture import Architecture
 from autorc_nni.errors import AutoRCError
-from autorc_nni.hpo import mean_std
+from autorc_nni.evaluation import mean_std
 
 __all__ = ["ExportError", "export_model", "find_best_model", "train_command"]
 
@@ -79,7 +79,7 @@ def find_best_model(run: str | Path) -> tuple[Path, dict[str, Any] | None]:
 def train_command(config: dict[str, Any], arch_file: str = "architecture.json") -> str:
     """The ``autorc train`` command line of a training config (``metrics.json['config']``):
     the main flags, then ``--set`` for every other key that differs from the default."""
-    from autorc_nni.train import TrainConfig
+    from autorc_nni.finetune import TrainConfig
 
     flags = {
         "dataset": "--dataset",

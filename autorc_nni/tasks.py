@@ -476,7 +476,8 @@ def _split_files(
     dataset: str, fmt: str | None, data_root: str | None, reader: str
 ) -> dict[str, Path]:
     """The train/dev/test files of a registered dataset or of a folder read with ``reader``."""
-    from autorc_nni.data.datasets import DATASETS, find_split_file, resolve_data_root
+    from autorc_nni.data.datasets import DATASETS, resolve_data_root
+    from autorc_nni.data.detect import find_split_file
 
     if dataset in DATASETS and not Path(dataset).exists():
         spec = DATASETS.get(dataset)

@@ -56,8 +56,8 @@ from pytorch_lightning.utilities import CombinedLoader  # noqa: E402
 
 from autorc_nni.architecture import DECISIONS, Architecture, ArchitectureError  # noqa: E402
 from autorc_nni.batching import BucketBatchSampler  # noqa: E402
+from autorc_nni.finetune import numpy_rng_state, set_numpy_rng_state  # noqa: E402
 from autorc_nni.metrics import compute_metrics  # noqa: E402
-from autorc_nni.train import numpy_rng_state, set_numpy_rng_state  # noqa: E402
 from strategies.controller import Controller, Reinforce  # noqa: E402
 from strategies.errors import SearchError  # noqa: E402
 from strategies.methods import get_method  # noqa: E402

@@ -47,8 +47,8 @@ from autorc_nni.architecture import DECISIONS, Architecture
 from autorc_nni.config import ConfigError, from_dict
 from autorc_nni.errors import AutoRCError
 from autorc_nni.files import atomic_torch_save, atomic_write_json, atomic_write_text, run_dir_lock
+from autorc_nni.finetune import load_checkpoint, peak_rss_mb, resolve_device, seed_everything
 from autorc_nni.tasks import TaskOptions, check_task
-from autorc_nni.train import load_checkpoint, peak_rss_mb, resolve_device, seed_everything
 from search_spaces.spaces import SearchSpaceError, get_space
 from strategies.autorc import (
     AutoRCLightningModule,
@@ -482,7 +482,7 @@ def rank_architectures(
     controller = module.controller
     g = torch.Generator().manual_seed(cfg.seed + 17)
     samples, sampling = sample_distinct(controller, cfg.k, fixed, g)
-    from autorc_nni.train import to_device
+    from autorc_nni.finetune import to_device
 
     by_length = sorted(range(len(data.dev)), key=data.dev_lengths.__getitem__)  # less padding
     dev = [data.dev[i] for i in by_length]

@@ -175,8 +175,8 @@ def test_a_new_method_is_a_cli_choice_with_its_strategy_and_report_row(extended:
     out = run_in(
         extended,
         textwrap.dedent("""
-        from autorc_nni.pipeline import pipeline_config_from_dict, report_row
-        from strategies.pipeline import Search, check_config
+        from autorc_nni.protocol import pipeline_config_from_dict, report_row
+        from strategies.runner import Search, check_config
         cfg = check_config(pipeline_config_from_dict({"method": "autorc-lean"}))
         row = report_row(cfg, Search())
         assert row.title == "AutoRC, one copy, no warm-up" and row.kind == "search", row
@@ -194,7 +194,7 @@ def test_a_new_method_is_a_cli_choice_with_its_strategy_and_report_row(extended:
         "-p",
         "no:cacheprovider",
         "tests/strategies/test_autorc.py",
-        "tests/strategies/test_pipeline.py",
+        "tests/strategies/test_runner.py",
         "-k",
         "autorc-lean or report_row or tables",
     )

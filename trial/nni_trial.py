@@ -97,7 +97,7 @@ def _run(args: argparse.Namespace) -> int:
     from torch.utils.tensorboard import SummaryWriter
 
     from autorc_nni.report import read_scalars
-    from strategies.pipeline import load_config, run
+    from strategies.runner import load_config, run
 
     if args.threads:
         torch.set_num_threads(args.threads)

@@ -20,16 +20,11 @@ from autorc_nni.data.readers import (
     word_spans,
 )
 from autorc_nni.data.record import RelationExample
-from autorc_nni.data.stats import DatasetStats, SplitStats, compute_stats, format_stats
 
 __all__ = [
     "DATASETS",
     "SPLITS",
     "DatasetSpec",
-    "DatasetStats",
-    "SplitStats",
-    "compute_stats",
-    "format_stats",
     "LoadedDataset",
     "load_dataset",
     "register_dataset",

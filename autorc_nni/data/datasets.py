@@ -18,14 +18,14 @@ import hashlib
 import json
 import os
 import random
-import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from autorc_nni.data import spert as _spert  # noqa: F401  (registers the "spert" reader)
+import autorc_nni.data.spert  # noqa: F401  (registers the "spert" reader)
+from autorc_nni.data.detect import SPLIT_NAMES, detect, find_split_file
 from autorc_nni.data.readers import READERS, ReadResult
 from autorc_nni.data.record import RelationExample
 from autorc_nni.errors import DataError
@@ -171,15 +171,8 @@ register_dataset(
     )
 )
 
+
 # Formats a folder can be read in (``--data DIR --format F``) and the file names tried per split.
-_SPLIT_NAMES = {
-    "train": ("train",),
-    "dev": ("dev", "val", "valid", "validation"),
-    "test": ("test",),
-}
-_EXTENSIONS = (".txt", ".json", ".jsonl", ".tsv", ".TXT", "")
-
-
 def resolve_data_root(data_root: str | Path | None = None) -> Path:
     """``data_root`` or ``$AUTORC_DATA_DIR``; an error when neither is given or it is missing."""
     root = data_root if data_root is not None else os.environ.get("AUTORC_DATA_DIR")
@@ -286,7 +279,6 @@ def _load_dataset(
 def folder_format(path: Path) -> str:
     """The reader of folder (or DDI zip) ``path``, detected from its content; CoNLL-2012
     coreference data is refused (it holds no relation statements: ``--task coref``)."""
-    from autorc_nni.data.detect import detect
 
     found = detect(path)
     if found.format == "conll2012":
@@ -331,7 +323,7 @@ def _folder_spec(path: Path, fmt: str) -> DatasetSpec:
         )
     if not path.is_dir():
         raise DataError(f"{path}: --data must be a folder with train/dev/test files")
-    files = {split: str(find_split_file(path, split)) for split in _SPLIT_NAMES}
+    files = {split: str(find_split_file(path, split)) for split in SPLIT_NAMES}
     labels_file = path / "rel2id.json"
     return DatasetSpec(
         name=str(path),
@@ -340,35 +332,6 @@ def _folder_spec(path: Path, fmt: str) -> DatasetSpec:
         negative_label=AUTO_NEGATIVE,  # found in the label set (load_dataset)
         metric="micro_f1",
         labels_file=str(labels_file) if labels_file.is_file() else None,
-    )
-
-
-def find_split_file(path: Path, split: str) -> Path:
-    """The file of ``split`` in folder ``path``: a usual name (``train.txt``, ``dev.json``, …),
-    else the one file whose name has the split's word in it (``train_triples.json``,
-    ``conll04_dev.json``); none or several is an error listing what was tried or found."""
-    stems = _SPLIT_NAMES[split]
-    tried = [path / f"{stem}{ext}" for stem in stems for ext in _EXTENSIONS]
-    found = next((p for p in tried if p.exists()), None)  # a folder, for deft
-    if found is not None:
-        return found
-    named = sorted(
-        p
-        for p in path.iterdir()
-        if p.is_file()
-        and not p.name.startswith(".")
-        and set(re.split(r"[^a-z0-9]+", p.name.lower())) & set(stems)
-    )
-    if len(named) == 1:
-        return named[0]
-    if named:
-        raise DataError(
-            f"{path}: several files could be the {split} split "
-            f"({', '.join(p.name for p in named)}); keep one"
-        )
-    raise DataError(
-        f"{path}: missing the {split} split file (tried "
-        f"{', '.join(sorted({p.name for p in tried}))}, or a name containing {stems[0]!r})"
     )
 
 

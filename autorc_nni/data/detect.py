@@ -37,9 +37,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from autorc_nni.data.conll2012 import _split_entry
 from autorc_nni.errors import DataError
 
-__all__ = ["HEAD_BYTES", "Detection", "detect", "detect_format", "PROBES"]
+__all__ = [
+    "HEAD_BYTES",
+    "Detection",
+    "detect",
+    "detect_format",
+    "find_split_file",
+    "PROBES",
+    "SPLIT_NAMES",
+]
 
 HEAD_BYTES = 16_384  # how much of the train file is read
 
@@ -221,6 +230,45 @@ def _conll2012(head: _Head) -> str:
     return ""
 
 
+# The usual file names of each split in a folder (a name with the split's word in it also
+# counts, when it is the only one).
+SPLIT_NAMES = {
+    "train": ("train",),
+    "dev": ("dev", "val", "valid", "validation"),
+    "test": ("test",),
+}
+_EXTENSIONS = (".txt", ".json", ".jsonl", ".tsv", ".TXT", "")
+
+
+def find_split_file(path: Path, split: str) -> Path:
+    """The file of ``split`` in folder ``path``: a usual name (``train.txt``, ``dev.json``, …),
+    else the one file whose name has the split's word in it (``train_triples.json``,
+    ``conll04_dev.json``); none or several is an error listing what was tried or found."""
+    stems = SPLIT_NAMES[split]
+    tried = [path / f"{stem}{ext}" for stem in stems for ext in _EXTENSIONS]
+    found = next((p for p in tried if p.exists()), None)  # a folder, for deft
+    if found is not None:
+        return found
+    named = sorted(
+        p
+        for p in path.iterdir()
+        if p.is_file()
+        and not p.name.startswith(".")
+        and set(re.split(r"[^a-z0-9]+", p.name.lower())) & set(stems)
+    )
+    if len(named) == 1:
+        return named[0]
+    if named:
+        raise DataError(
+            f"{path}: several files could be the {split} split "
+            f"({', '.join(p.name for p in named)}); keep one"
+        )
+    raise DataError(
+        f"{path}: missing the {split} split file (tried "
+        f"{', '.join(sorted({p.name for p in tried}))}, or a name containing {stems[0]!r})"
+    )
+
+
 # format -> probe(head) -> "" when the text looks like the format, else why not
 PROBES: dict[str, Callable[[_Head], str]] = {
     "opennre": _opennre,
@@ -250,8 +298,6 @@ def _read_head(path: Path) -> _Head:
 
 def _train_file(folder: Path) -> Path:
     """The file the format is told from: the train split's (its first file, for a folder)."""
-    from autorc_nni.data.conll2012 import _split_entry
-    from autorc_nni.data.datasets import find_split_file
 
     try:
         entry = find_split_file(folder, "train")

@@ -125,7 +125,7 @@ def test_unknown_name_is_a_clear_error(tmp_path):
 def test_settings_measured_for_an_encoder_are_its_defaults():
     """minilm gets the settings benchmarks/settings.py measured; other encoders the paper's."""
     from autorc_nni.encoders import PAPER_SETTINGS, recommended_setting
-    from autorc_nni.train import TrainConfig
+    from autorc_nni.finetune import TrainConfig
     from strategies.search import SearchConfig
 
     assert recommended_setting("minilm", "lr") == TrainConfig(encoder="minilm").lr == 2e-4

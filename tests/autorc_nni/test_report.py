@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from autorc_nni.architecture import PRESETS, Architecture
-from autorc_nni.pipeline import pipeline_config_from_dict, run_pipeline
+from autorc_nni.protocol import pipeline_config_from_dict, run_pipeline
 from autorc_nni.report import ReportError, cells, collect, write_report
 from tests.fakes import searching
 

@@ -10,8 +10,8 @@ from typing import Literal
 import pytest
 
 from autorc_nni.config import field_comments
+from autorc_nni.finetune import TrainConfig
 from autorc_nni.tasks import TaskOptions
-from autorc_nni.train import TrainConfig
 from strategies.search import SearchConfig
 from trial.cli import build_parser
 from trial.commands._fields import add_config_args, apply_flags

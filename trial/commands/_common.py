@@ -2,8 +2,8 @@
 
 Each command builds one pipeline config: the YAML given with ``--config`` (optional), then the
 command-line flags on top, then ``--set key=value`` overrides; the result is validated by
-:func:`autorc_nni.pipeline.pipeline_config_from_dict` and
-:func:`strategies.pipeline.check_config` (the method and space tables), so a bad flag or key is
+:func:`autorc_nni.protocol.pipeline_config_from_dict` and
+:func:`strategies.runner.check_config` (the method and space tables), so a bad flag or key is
 refused before
 anything trains.
 """
@@ -17,9 +17,9 @@ from typing import Any
 import yaml
 
 from autorc_nni.config import ConfigError, read_yaml, set_dotted
-from autorc_nni.pipeline import PipelineConfig, pipeline_config_from_dict
+from autorc_nni.protocol import PipelineConfig, pipeline_config_from_dict
 from autorc_nni.tasks import TASKS
-from strategies.pipeline import check_config
+from strategies.runner import check_config
 from trial.commands._fields import Flags, add_config_args, apply_flags
 
 # flag dest -> dotted key of the pipeline config

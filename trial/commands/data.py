@@ -16,8 +16,8 @@ import argparse
 import json
 
 from autorc_nni.data import DATASETS, READERS, load_dataset
-from autorc_nni.data.stats import compute_stats, format_stats
 from autorc_nni.errors import AutoRCError
+from autorc_nni.stats import compute_stats, format_stats
 from autorc_nni.tasks import TaskOptions, format_task_stats, load_task_data, task_stats
 from trial.commands._common import STRICT_HELP
 

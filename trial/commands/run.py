@@ -19,11 +19,11 @@ import argparse
 from pathlib import Path
 
 from autorc_nni.architecture import PRESETS
-from autorc_nni.pipeline import RANDOM
+from autorc_nni.protocol import RANDOM
 from autorc_nni.report import write_report
 from search_spaces.spaces import SPACES
 from strategies.methods import METHODS
-from strategies.pipeline import run as run_protocol
+from strategies.runner import run as run_protocol
 from trial.commands._common import (
     add_data_args,
     add_hpo_args,

@@ -9,7 +9,7 @@
 The flags are the fields of ``TrainConfig`` (generated from it: each field's comment is its
 help). Flags override ``--config`` (a YAML mapping of ``TrainConfig`` keys), ``--set KEY=VALUE``
 overrides both. Writes ``metrics.json``, ``test_predictions.jsonl``, ``tensorboard/`` and
-``model/`` (see ``autorc_nni.train``).
+``model/`` (see ``autorc_nni.finetune``).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 
 from autorc_nni.architecture import PRESETS
-from autorc_nni.train import TrainConfig, train, train_config_from_dict
+from autorc_nni.finetune import TrainConfig, train, train_config_from_dict
 from trial.commands._common import add_config_command_args, flat_config
 
 # for `autorc --help`, read without importing the command

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from autorc_nni.config import ConfigError
-from autorc_nni.pipeline import pipeline_config_from_dict
+from autorc_nni.protocol import pipeline_config_from_dict
 from strategies.methods import METHODS
-from strategies.pipeline import REPORT_ROWS, Search, check_config
+from strategies.runner import REPORT_ROWS, Search, check_config
 from tests.fakes import ROWS
 
 

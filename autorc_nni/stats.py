@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 
 from autorc_nni.data.datasets import SPLITS, LoadedDataset
 from autorc_nni.data.record import RelationExample
+from autorc_nni.featurize import Featurizer
 
 
 @dataclass
@@ -97,8 +98,6 @@ def _featurized_counts(
     cache: bool,
 ) -> tuple[int, Counter[str]]:
     """``(truncated, dropped)`` from the training featurizer, all three input formats."""
-    from autorc_nni.featurize import Featurizer
-
     out = Featurizer(tokenizer, max_len=max_len, cache=cache).featurize(examples, label2id)
     return int(out.truncated), Counter(out.dropped)
 

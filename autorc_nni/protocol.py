@@ -17,14 +17,14 @@ re-run after a crash (or ``nnictl resume``) loses no finished stage::
 The candidates come from, by ``method``:
 
 - a search method (a row of ``strategies.methods.METHODS``: ``autorc`` and its ablations): the
-  search function given by the caller (``strategies.pipeline`` runs ``strategies.search``:
+  search function given by the caller (``strategies.runner`` runs ``strategies.search``:
   the library never imports a strategy), which returns the k sampled architectures ranked by
   their shared-weight dev score; the top ``top`` (ke) are evaluated;
 - ``random`` (the random-search baseline, paper §5.4): ``random_n`` random valid architectures
   of the space (Optuna ``RandomSampler``), all evaluated;
 - a preset (``bert-entity``, ``r-bert``): that one architecture.
 
-"Evaluated" means :func:`autorc_nni.hpo.evaluate_architecture`: Optuna HPO, then seeds.
+"Evaluated" means :func:`autorc_nni.evaluation.evaluate_architecture`: Optuna HPO, then seeds.
 """
 
 from __future__ import annotations
@@ -39,8 +39,7 @@ from typing import Any, Protocol
 
 from autorc_nni.architecture import PRESETS, Architecture, preset_title
 from autorc_nni.config import ConfigError, from_dict, read_yaml, set_dotted
-from autorc_nni.files import atomic_write_json, run_dir_lock
-from autorc_nni.hpo import (
+from autorc_nni.evaluation import (
     HPOConfig,
     SeedsConfig,
     TrainFn,
@@ -50,6 +49,7 @@ from autorc_nni.hpo import (
     random_architectures,
     read_json,
 )
+from autorc_nni.files import atomic_write_json, run_dir_lock
 from autorc_nni.tasks import TaskOptions, check_task
 
 log = logging.getLogger(__name__)
@@ -69,7 +69,7 @@ class ReportRow:
 
 
 class SearchFn(Protocol):
-    """What a search layer gives :func:`run_pipeline` (``strategies.pipeline`` gives one).
+    """What a search layer gives :func:`run_pipeline` (``strategies.runner`` gives one).
 
     ``search_fn(cfg, out_dir)`` returns the ranked candidates,
     ``[{"architecture": Architecture, "score": float}]``; ``search_fn.methods`` maps each
@@ -117,7 +117,7 @@ class PipelineConfig:
     def __post_init__(self) -> None:
         check_task(self.task)
         # the method and the space are names of the search layer's tables: it checks them
-        # (strategies.pipeline.load_config); run_pipeline refuses a method it cannot run
+        # (strategies.runner.load_config); run_pipeline refuses a method it cannot run
         for key in ("method", "space"):
             if not isinstance(getattr(self, key), str) or not getattr(self, key):
                 raise ConfigError(f"{key}: expected a name, got {getattr(self, key)!r}")
@@ -174,7 +174,7 @@ _TASK_KEYS = ("task", "splits", "task_options")
 
 def validate_train(cfg: PipelineConfig, where: str = "config") -> None:
     """Build one TrainConfig from ``train`` now, so a bad key fails before anything runs."""
-    from autorc_nni.train import train_config_from_dict
+    from autorc_nni.finetune import train_config_from_dict
 
     probe = {
         **cfg.train_base(),
@@ -330,7 +330,7 @@ def report_row(cfg: PipelineConfig, search_fn: SearchFn | None) -> ReportRow:
                     ""
                     if methods
                     else "; a search method needs the search layer: run it with "
-                    "`autorc run` (strategies.pipeline), which supplies the search"
+                    "`autorc run` (strategies.runner), which supplies the search"
                 )
             )
         row = methods[cfg.method]

@@ -6,7 +6,7 @@ transferred one) goes through the same two steps:
 
 1. :func:`run_hpo`: Optuna random search (``RandomSampler``, seeded) over the paper's grid
    ``lr ∈ {1e-4, 5e-5, 2e-5, 1e-5}``, ``batch ∈ {128, 64, 32}``, ``warm-up ∈ {0.8, 1.0}``
-   epochs. Each trial is one full fine-tuning (:func:`autorc_nni.train.train`) scored on dev.
+   epochs. Each trial is one full fine-tuning (:func:`autorc_nni.finetune.train`) scored on dev.
 2. :func:`run_seeds`: the chosen setting over N seeds; mean ± std of the dev and test scores.
 
 :func:`evaluate_architecture` chains them into one directory; :func:`random_architectures`
@@ -149,12 +149,12 @@ class SeedsConfig:
 def default_train_fn(
     kwargs: dict[str, Any], report: Callable[[int, float], None] | None = None
 ) -> dict[str, Any]:
-    """Run :func:`autorc_nni.train.train` on ``TrainConfig(**kwargs)`` (read via from_dict).
+    """Run :func:`autorc_nni.finetune.train` on ``TrainConfig(**kwargs)`` (read via from_dict).
 
     ``report`` (epoch, dev score) is passed on as ``train(cfg, on_dev=report)``: the dev curve
     Optuna's pruner reads.
     """
-    from autorc_nni.train import train, train_config_from_dict
+    from autorc_nni.finetune import train, train_config_from_dict
 
     cfg = train_config_from_dict(kwargs, "train")
     return train(cfg, on_dev=report)

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from autorc_nni.data import compute_stats, format_stats, load_dataset
-from autorc_nni.data.stats import wordpiece_lengths
+from autorc_nni.data import load_dataset
 from autorc_nni.encoders import load_tokenizer
+from autorc_nni.stats import compute_stats, format_stats, wordpiece_lengths
 from trial.cli import main
 
 

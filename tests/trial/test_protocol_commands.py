@@ -207,8 +207,8 @@ def test_strict_reaches_every_stage(tmp_path: Path, tiny_config, capsys) -> None
     """--strict (or strict: in the config) is passed to the search and to every training run,
     like negative_label; unset, the stages' configs are as before; it may differ on resume."""
     from autorc_nni.config import ConfigError
-    from autorc_nni.pipeline import _check_run_dir, pipeline_config_from_dict
-    from strategies.pipeline import search_config
+    from autorc_nni.protocol import _check_run_dir, pipeline_config_from_dict
+    from strategies.runner import search_config
     from trial.cli import build_parser
     from trial.commands._common import build_config
 

@@ -17,7 +17,7 @@ import torch
 
 from autorc_nni.config import ConfigError
 from autorc_nni.errors import AutoRCError
-from autorc_nni.train import (
+from autorc_nni.finetune import (
     CHECKPOINT,
     TrainConfig,
     build_optimizer,
@@ -347,7 +347,7 @@ def test_a_checkpoint_that_would_run_code_is_refused(tmp_path):
     import pickle
 
     from autorc_nni.config import ConfigError
-    from autorc_nni.train import load_checkpoint
+    from autorc_nni.finetune import load_checkpoint
 
     class Evil:
         def __reduce__(self):
@@ -364,8 +364,8 @@ def test_dev_scores_of_the_best_epoch_are_those_of_the_saved_model(env):
     """metrics.json's dev block reuses the best epoch's dev predictions (dev is not decoded
     twice): they equal a fresh evaluation of the saved model."""
     from autorc_nni.encoders import load_encoder
+    from autorc_nni.finetune import eval_loader, predict_rows, prepare_data
     from autorc_nni.model import RCModel
-    from autorc_nni.train import eval_loader, predict_rows, prepare_data
 
     cfg = config(env, "reuse", **SHORT)
     result = train(cfg)

@@ -1,6 +1,6 @@
 """Evaluation-phase training: fine-tune one fixed architecture from the pretrained encoder.
 
-    from autorc_nni.train import TrainConfig, train
+    from autorc_nni.finetune import TrainConfig, train
     result = train(TrainConfig(arch="bert-entity", dataset="semeval10", encoder="minilm",
                                lr=2e-5, batch_size=32, warmup=0.8, epochs=3, seed=1,
                                out="runs/be"))
