@@ -41,6 +41,7 @@ test-scale: install servers
 lint: install
 	$(VENV)/bin/ruff check autorc_nni search_spaces strategies trial tests benchmarks
 	$(VENV)/bin/ruff format --check autorc_nni search_spaces strategies trial tests benchmarks
+	$(VENV)/bin/mypy
 
 demo: install
 	$(VENV)/bin/autorc demo

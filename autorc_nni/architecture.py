@@ -164,7 +164,7 @@ class Architecture:
         model several times).
         """
         needed = set(self.needed_parts())
-        unread = {f"pool_{p}": CANONICAL_POOLER for p in PARTS if p not in needed}
+        unread: dict[str, Any] = {f"pool_{p}": CANONICAL_POOLER for p in PARTS if p not in needed}
         return replace(self, **unread) if unread else self
 
     def same_model(self, other: Architecture) -> bool:

@@ -37,26 +37,39 @@ import dataclasses
 import json
 import logging
 import math
-import os
-import random
-import resource
-import shutil
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import numpy as np
 import torch
 from torch import nn
 
 from autorc_nni.architecture import Architecture, resolve_architecture
 from autorc_nni.config import ConfigError, from_dict
 from autorc_nni.errors import AutoRCError
-from autorc_nni.files import atomic_torch_save, atomic_write_text
+from autorc_nni.files import (
+    atomic_torch_save,
+    atomic_write_dir,
+    atomic_write_lines,
+    atomic_write_text,
+)
 from autorc_nni.metrics import write_scorer_file
 from autorc_nni.tasks import TaskData, TaskOptions, check_task
+from autorc_nni.training import (
+    build_optimizer,
+    check_resumable,
+    linear_warmup_decay,
+    load_checkpoint,
+    peak_rss_mb,
+    preserved_rng,
+    resolve_device,
+    rng_state,
+    seed_everything,
+    set_rng_state,
+    to_device,
+)
 
 log = logging.getLogger(__name__)
 
@@ -151,69 +164,10 @@ def train_config_from_dict(data: dict[str, Any], where: str = "train") -> TrainC
 # -- setup helpers ----------------------------------------------------------------------------
 
 
-def seed_everything(seed: int) -> None:
-    """Seed python, numpy and torch (CPU and CUDA) generators."""
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
-
-
-def resolve_device(name: str) -> torch.device:
-    """``auto`` picks CUDA when available, else CPU; ``cuda`` without a GPU is an error."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("device 'cuda' requested but no CUDA GPU is available")
-    return torch.device(name)
-
-
-def to_device(batch: Any, device: torch.device) -> Any:
-    """Move every tensor of a (nested) batch to ``device``."""
-    if isinstance(batch, torch.Tensor):
-        return batch.to(device, non_blocking=True)
-    if isinstance(batch, dict):
-        return {k: to_device(v, device) for k, v in batch.items()}
-    return batch
-
-
 def _resolve_arch(spec: str | dict[str, Any]) -> Architecture:
     if isinstance(spec, dict):
         return Architecture.from_dict(spec, where="arch")
     return resolve_architecture(spec)
-
-
-def build_optimizer(model: nn.Module, lr: float, weight_decay: float) -> torch.optim.Optimizer:
-    """AdamW with two groups: decayed weights, and biases + norm weights without decay."""
-    no_decay: set[int] = set()
-    for module in model.modules():
-        if isinstance(module, (nn.LayerNorm, nn.GroupNorm, nn.BatchNorm1d)):
-            no_decay.update(id(p) for p in module.parameters(recurse=False))
-    decay, plain = [], []
-    for name, p in model.named_parameters():
-        if not p.requires_grad:
-            continue
-        (plain if id(p) in no_decay or name.endswith("bias") else decay).append(p)
-    groups = [
-        {"params": decay, "weight_decay": weight_decay},
-        {"params": plain, "weight_decay": 0.0},
-    ]
-    return torch.optim.AdamW([g for g in groups if g["params"]], lr=lr)
-
-
-def linear_warmup_decay(warmup_steps: int, total_steps: int):
-    """LR multiplier: 0 → 1 linearly over ``warmup_steps``, then linearly down to 0 at the end."""
-
-    def factor(step: int) -> float:
-        if step < warmup_steps:
-            return (step + 1) / warmup_steps  # the first step already trains
-        return max(0.0, (total_steps - step) / max(1, total_steps - warmup_steps))
-
-    return factor
-
-
-def peak_rss_mb() -> float:
-    """Peak resident memory of this process, in MiB (Linux ru_maxrss is in KiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 # -- data -------------------------------------------------------------------------------------
@@ -346,16 +300,6 @@ def epoch_loader(
     return it, len(batches)
 
 
-@contextlib.contextmanager
-def preserved_rng() -> Iterator[None]:
-    """Restore the python, numpy and torch RNG states on exit."""
-    state = _rng_state()
-    try:
-        yield
-    finally:
-        _set_rng_state(state)
-
-
 def _padded(collate_fn, pad_to: int | None, max_len: int):
     """``collate_fn``, then every format padded on the right to ``pad_to`` tokens (as OpenNRE
     pads every batch to its max_length); the identity when ``pad_to`` is None."""
@@ -453,69 +397,8 @@ def score_predictions(
 # -- checkpoints ------------------------------------------------------------------------------
 
 
-def numpy_rng_state() -> list[Any]:
-    """NumPy's global RNG state as tensors and plain values (``torch.load(weights_only=True)``
-    reads it back; a raw ``get_state()`` holds an ndarray, which it refuses)."""
-    name, keys, pos, has_gauss, cached = np.random.get_state()
-    return [name, torch.from_numpy(keys.astype(np.int64)), int(pos), int(has_gauss), float(cached)]
-
-
-def set_numpy_rng_state(state: list[Any]) -> None:
-    name, keys, pos, has_gauss, cached = state
-    np.random.set_state((name, keys.numpy().astype(np.uint32), pos, has_gauss, cached))
-
-
-def load_checkpoint(path: Path) -> dict[str, Any]:
-    """A resume checkpoint of ours, read with ``weights_only=True``: tensors and plain values
-    only, so a checkpoint from elsewhere can never run code. One that needs more is refused."""
-    import pickle
-
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError) as e:
-        raise ConfigError(
-            f"{path}: not a checkpoint this version can read safely (weights only): "
-            f"{str(e).splitlines()[0][:200]}; delete it to start the run afresh"
-        ) from None
-
-
-def _rng_state() -> dict[str, Any]:
-    state = {
-        "python": random.getstate(),
-        "numpy": numpy_rng_state(),
-        "torch": torch.get_rng_state(),
-    }
-    if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    return state
-
-
-def _set_rng_state(state: dict[str, Any]) -> None:
-    random.setstate(state["python"])
-    set_numpy_rng_state(state["numpy"])
-    torch.set_rng_state(state["torch"])
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
-
-
 def _save_model_dir(model, path: Path) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    model.save_pretrained(tmp)
-    if path.exists():
-        shutil.rmtree(path)
-    os.replace(tmp, path)
-
-
-def _check_resumable(saved: dict[str, Any], cfg: TrainConfig, path: Path) -> None:
-    now = dataclasses.asdict(cfg)
-    diff = sorted(
-        k for k in set(saved) | set(now) if k not in _RESUME_FREE and saved.get(k) != now.get(k)
-    )
-    if diff:
-        detail = ", ".join(f"{k}: {saved.get(k)!r} -> {now.get(k)!r}" for k in diff)
-        raise ConfigError(f"{path}: cannot resume with a different config ({detail})")
+    atomic_write_dir(path, model.save_pretrained)
 
 
 # -- the loop ---------------------------------------------------------------------------------
@@ -609,12 +492,12 @@ def _train(cfg: TrainConfig, on_dev: Callable[[int, float], None] | None) -> dic
     }
     if cfg.resume and ckpt_path.exists():
         ckpt = load_checkpoint(ckpt_path)
-        _check_resumable(ckpt["config"], cfg, ckpt_path)
+        check_resumable(ckpt["config"], dataclasses.asdict(cfg), _RESUME_FREE, ckpt_path)
         model.load_state_dict(ckpt["model"])
         optimizer.load_state_dict(ckpt["optimizer"])
         scheduler.load_state_dict(ckpt["scheduler"])
         state.update(ckpt["state"])
-        _set_rng_state(ckpt["rng"])
+        set_rng_state(ckpt["rng"])
         log.info(
             "resumed from %s at epoch %d step %d", ckpt_path, state["epoch"], state["step_in_epoch"]
         )
@@ -627,7 +510,7 @@ def _train(cfg: TrainConfig, on_dev: Callable[[int, float], None] | None) -> dic
                 "optimizer": optimizer.state_dict(),
                 "scheduler": scheduler.state_dict(),
                 "state": dict(state),
-                "rng": _rng_state(),
+                "rng": rng_state(),
             },
             ckpt_path,
         )
@@ -769,10 +652,7 @@ def _finish(
             seconds = time.perf_counter() - t0
         results[split], records[split], decoded[split] = data.score(split, scored)
         results[split]["eval_sentences_per_s"] = len(scored) / seconds if seconds > 0 else None
-    with open(out / "test_predictions.jsonl.tmp", "w") as f:
-        for r in records["test"]:
-            f.write(json.dumps(r) + "\n")
-    os.replace(out / "test_predictions.jsonl.tmp", out / "test_predictions.jsonl")
+    atomic_write_lines(out / "test_predictions.jsonl", (json.dumps(r) for r in records["test"]))
     paths = {
         "model": str(out / "model"),
         "predictions": str(out / "test_predictions.jsonl"),

@@ -76,7 +76,8 @@ class SearchFn(Protocol):
     search method it can run to its report row.
     """
 
-    methods: Mapping[str, ReportRow]
+    @property
+    def methods(self) -> Mapping[str, ReportRow]: ...
 
     def __call__(self, cfg: PipelineConfig, out: Path) -> list[dict[str, Any]]: ...
 
@@ -256,6 +257,7 @@ def candidates_stage(
     if path.is_file():
         return read_json(path)["candidates"]
     if cfg.searches():
+        assert search_fn is not None  # report_row refused a search method without one
         t0 = time.perf_counter()
         ranked = search_fn(cfg, run_dir / "search")
         seconds = time.perf_counter() - t0

@@ -183,8 +183,8 @@ def interleaved(args: argparse.Namespace, out: Path) -> dict:
     from autorc_nni.data.datasets import load_dataset
     from autorc_nni.encoders import load_encoder
     from autorc_nni.featurize import Featurizer
-    from autorc_nni.finetune import build_optimizer
     from autorc_nni.model import RCModel
+    from autorc_nni.training import build_optimizer
     from strategies.search import SearchConfig, run_search
 
     torch.set_num_threads(args.threads)

@@ -31,6 +31,9 @@ _EXPORTS: dict[str, str] = {
         )
     },
     "AutoRCSupernet": "supernet",
+    "CANDIDATES": "candidates",
+    "WeightCopies": "copies",
+    "to_rcmodel": "child",
 }
 
 __all__ = sorted(_EXPORTS)

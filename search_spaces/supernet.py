@@ -83,55 +83,44 @@ them, their state included; ``parameters_for`` lists exactly the parameters that
 
 from __future__ import annotations
 
-import copy
-import math
-import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import torch
+from nni.mutable import frozen_context  # noqa: E402  (after candidates: NNI's warning filter)
+from nni.nas.nn.pytorch import LayerChoice, ModelSpace  # noqa: E402
+from nni.nas.oneshot.pytorch.supermodule.base import BaseSuperNetModule  # noqa: E402
 from torch import nn
-from torch.nn.utils import parametrize
 
 from autorc_nni.architecture import (
     CONTEXT_PARTS,
+    DECISIONS,
     ENTITY_PARTS,
     FORMATS,
     PARTS,
     SLOTS,
     Architecture,
 )
-from autorc_nni.heads import INTERACTIONS, part_masks
+from autorc_nni.heads import part_masks
 from autorc_nni.model import RCModel
 from autorc_nni.poolers import POOLERS, PoolerGroup
-from autorc_nni.posencs import POSENCS, PositionalEncoding, encode_with_posenc
-from search_spaces.spaces import (
-    SearchSpace,
-    SearchSpaceError,
-    from_architecture,
-    get_space,
-    to_architecture,
+from autorc_nni.posencs import POSENCS
+from search_spaces.candidates import (
+    CANDIDATES,
+    FeatureSwitch,
+    FixedSwitch,
+    SampledChoice,
+    SampledFeatureSwitch,
+    SlotClassifier,
+    family,
+    guard_padding,
+    keep_supernet_module,
 )
+from search_spaces.child import to_rcmodel
+from search_spaces.copies import WeightCopies
+from search_spaces.spaces import SearchSpace, SearchSpaceError, get_space, to_architecture
 
-warnings.filterwarnings(
-    "ignore", message=r".*is found to be not a nn\.Module", category=RuntimeWarning
-)
-from nni.mutable import Categorical, frozen_context  # noqa: E402
-from nni.nas.nn.pytorch import LayerChoice, ModelSpace, MutableModule  # noqa: E402
-from nni.nas.oneshot.pytorch.supermodule.base import BaseSuperNetModule  # noqa: E402
-from nni.nas.oneshot.pytorch.supermodule.sampling import PathSamplingLayer  # noqa: E402
-
-__all__ = [
-    "AutoRCSupernet",
-    "EncoderCopies",
-    "SlotClassifier",
-    "ClassifierCopies",
-    "FeatureSwitch",
-    "SampledFeatureSwitch",
-    "FixedSwitch",
-    "SampledChoice",
-    "SHARINGS",
-]
+__all__ = ["AutoRCSupernet", "SHARINGS", "HETEROGENEOUS_GROUPS", "NAIVE_GROUP"]
 
 SHARINGS: tuple[str, ...] = ("heterogeneous", "naive")
 
@@ -142,276 +131,6 @@ HETEROGENEOUS_GROUPS: dict[str, str] = {
     "tokens": "tokens",
 }
 NAIVE_GROUP = "all"
-
-
-# -- weight copies ------------------------------------------------------------------------------
-class EncoderCopies(nn.Module):
-    """``copies`` independent deep copies of one encoder group; ``active`` selects one."""
-
-    def __init__(self, group: str, encoder: nn.Module, copies: int) -> None:
-        super().__init__()
-        self.group = group
-        self.copies = nn.ModuleList(copy.deepcopy(encoder) for _ in range(copies))
-        self.active = 0
-
-    def select(self, k: int) -> None:
-        if not 0 <= k < len(self.copies):
-            raise IndexError(f"encoder group {self.group!r}: copy {k} of {len(self.copies)}")
-        self.active = k
-
-    @property
-    def current(self) -> nn.Module:
-        return self.copies[self.active]
-
-    def extra_repr(self) -> str:
-        return f"group={self.group!r}, active={self.active}"
-
-
-class SlotClassifier(nn.Module):
-    """Slot-based shared classifier: ``logits = bias + Σ_s W_s · dropout(f_s)`` over given slots.
-
-    ``blocks[s]`` is the ``(C, W)`` weight block of slot ``s``; with the features of an
-    architecture's ``slots()`` concatenated, this is one linear layer whose weight is the
-    blocks side by side (``as_linear``).
-    """
-
-    def __init__(self, width: int, num_labels: int, slots: list[str], dropout: float) -> None:
-        super().__init__()
-        self.width = width
-        self.dropout = nn.Dropout(dropout)
-        self.blocks = nn.ParameterDict(
-            {s: nn.Parameter(torch.empty(num_labels, width)) for s in slots}
-        )
-        self.bias = nn.Parameter(torch.empty(num_labels))
-        bound = 1.0 / math.sqrt(width)  # nn.Linear's default for a W-wide input
-        for w in self.blocks.values():
-            nn.init.kaiming_uniform_(w, a=math.sqrt(5))
-        nn.init.uniform_(self.bias, -bound, bound)
-
-    def forward(self, features: Mapping[str, torch.Tensor | None]) -> torch.Tensor:
-        """``{slot: (B, W) or None}`` -> ``(B, C)``; ``None`` marks an inactive slot."""
-        active = [(s, f) for s, f in features.items() if f is not None]
-        if not active:
-            raise RuntimeError("the child has no active feature slot; the sample is invalid")
-        logits = self.bias
-        for s, f in active:
-            logits = logits + nn.functional.linear(self.dropout(f), self.blocks[s])  # (B, C)
-        return logits
-
-    def as_linear(self, slots: list[str], dim: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """Weight ``(C, len(slots)·dim)`` and bias of the equivalent linear layer over ``slots``
-        (each block cut to its first ``dim`` columns)."""
-        weight = torch.cat([self.blocks[s][:, :dim] for s in slots], dim=1)
-        return weight.detach().clone(), self.bias.detach().clone()
-
-
-class ClassifierCopies(nn.Module):
-    """``copies`` independent copies of the slot classifier; ``active`` selects one."""
-
-    def __init__(self, classifier: SlotClassifier, copies: int) -> None:
-        super().__init__()
-        self.copies = nn.ModuleList(copy.deepcopy(classifier) for _ in range(copies))
-        self.active = 0
-
-    def select(self, k: int) -> None:
-        if not 0 <= k < len(self.copies):
-            raise IndexError(f"classifier: copy {k} of {len(self.copies)}")
-        self.active = k
-
-    @property
-    def current(self) -> SlotClassifier:
-        return self.copies[self.active]
-
-    def forward(self, features: Mapping[str, torch.Tensor | None]) -> torch.Tensor:
-        return self.current(features)  # (B, C)
-
-    def extra_repr(self) -> str:
-        return f"active={self.active}"
-
-
-# -- choice candidates --------------------------------------------------------------------------
-class FormatInput(nn.Module):
-    """``span`` candidate: reads ``batch[format]`` and encodes it with its group's active copy."""
-
-    def __init__(self, fmt: str, encoders: EncoderCopies) -> None:
-        super().__init__()
-        self.fmt = fmt
-        self.encoders = encoders
-
-    def forward(
-        self, batch: Mapping[str, Any], posenc: nn.Module
-    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        """-> ``states (B, L, W)`` and ``batch[format]``; ``posenc`` is the ``posenc`` choice."""
-        try:
-            inputs = batch[self.fmt]
-        except KeyError:
-            present = [k for k, v in batch.items() if isinstance(v, Mapping)]
-            raise KeyError(
-                f"batch has no {self.fmt!r} input (formats present: {present}); featurize "
-                f"with formats including {self.fmt!r}"
-            ) from None
-        return posenc(self.encoders.current, inputs), inputs
-
-    def extra_repr(self) -> str:
-        return f"fmt={self.fmt!r}, group={self.encoders.group!r}"
-
-
-class EncodeWithPosenc(nn.Module):
-    """``posenc`` candidate: runs an encoder with one positional encoding, pads states to W."""
-
-    def __init__(self, posenc: PositionalEncoding, width: int) -> None:
-        super().__init__()
-        self.posenc = posenc
-        self.width = width
-
-    def forward(self, encoder: nn.Module, inputs: Mapping[str, torch.Tensor]) -> torch.Tensor:
-        states = encode_with_posenc(encoder, self.posenc, inputs)  # (B, L, D)
-        pad = self.width - states.shape[-1]
-        return nn.functional.pad(states, (0, pad)) if pad else states  # (B, L, W)
-
-
-class Interact(nn.Module):
-    """``inter_*`` candidate: one interaction op over pairs of parts, or none (``op=None``)."""
-
-    def __init__(self, op: str) -> None:
-        super().__init__()
-        self.op_name = op
-        self.op = None if op == "none" else INTERACTIONS.get(op)()
-
-    def forward(
-        self, part: Callable[[str], torch.Tensor], pairs: list[tuple[str, str]]
-    ) -> list[torch.Tensor] | None:
-        """``part(name) -> (B, W)`` pools lazily; -> one ``(B, W)`` per pair, or ``None``."""
-        if self.op is None:
-            return None
-        return [self.op(part(a), part(b)) for a, b in pairs]
-
-    def extra_repr(self) -> str:
-        return f"op={self.op_name!r}"
-
-
-# -- feature switches: use_* as a binary mutable --------------------------------------------------
-class FixedSwitch(nn.Module):
-    """A frozen ``use_*`` decision: ``forward(get)`` is ``get()`` when on, ``None`` when off."""
-
-    def __init__(self, value: bool) -> None:
-        super().__init__()
-        self.value = bool(value)
-
-    def forward(self, get: Callable[[], torch.Tensor]) -> torch.Tensor | None:
-        return get() if self.value else None
-
-    def extra_repr(self) -> str:
-        return f"value={self.value}"
-
-
-class FeatureSwitch(MutableModule):
-    """A ``use_*`` decision: ``nni.choice(label, [True, False])`` on a module.
-
-    ``freeze(sample)`` gives a ``FixedSwitch``; under a one-shot strategy it becomes a
-    ``SampledFeatureSwitch``. The raw switch has no value and refuses to run.
-    """
-
-    def __init__(self, label: str) -> None:
-        super().__init__()
-        self.choice = self.add_mutable(Categorical([True, False], label=label))
-
-    @property
-    def label(self) -> str:
-        return self.choice.label
-
-    @classmethod
-    def create_fixed_module(cls, sample: dict, label: str) -> FixedSwitch:  # type: ignore[override]
-        return FixedSwitch(Categorical([True, False], label=label).freeze(sample))
-
-    def freeze(self, sample: Mapping[str, Any]) -> FixedSwitch:
-        return FixedSwitch(self.choice.freeze(dict(sample)))
-
-    def forward(self, get: Callable[[], torch.Tensor]) -> torch.Tensor | None:
-        raise RuntimeError(
-            f"decision {self.label!r} has no value: call set_sample(sample) or freeze(sample)"
-        )
-
-    def extra_repr(self) -> str:
-        return f"label={self.label!r}"
-
-
-class SampledFeatureSwitch(FeatureSwitch, BaseSuperNetModule):
-    """One-shot version of ``FeatureSwitch``: ``resample(memo)`` sets its value."""
-
-    def __init__(self, label: str) -> None:
-        super().__init__(label)
-        self._sampled: bool | None = None
-
-    def resample(self, memo: dict[str, Any]) -> dict[str, Any]:
-        self._sampled = memo[self.label] if self.label in memo else self.choice.random()
-        return {self.label: self._sampled}
-
-    def export(self, memo: dict[str, Any]) -> dict[str, Any]:
-        return {} if self.label in memo else {self.label: self.choice.random()}
-
-    @classmethod
-    def mutate(cls, module: nn.Module, name: str, memo: dict, mutate_kwargs: dict) -> Any:
-        if type(module) is FeatureSwitch:
-            return cls(module.label)
-        return None
-
-    def forward(self, get: Callable[[], torch.Tensor]) -> torch.Tensor | None:
-        if self._sampled is None:
-            raise RuntimeError(f"decision {self.label!r}: no sample; call set_sample(sample)")
-        return get() if self._sampled else None
-
-
-class SampledChoice(PathSamplingLayer):
-    """NNI's ``PathSamplingLayer`` running exactly one path and returning its output as is.
-
-    The candidates of this space return tuples, lists or ``None`` (an inactive interaction),
-    which ``PathSamplingLayer``'s summing reduction cannot take.
-    """
-
-    @classmethod
-    def mutate(cls, module: nn.Module, name: str, memo: dict, mutate_kwargs: dict) -> Any:
-        if type(module) is LayerChoice:
-            return cls(module.candidates, module.label)
-        return None
-
-    def _reduction(self, items: list[Any], sampled: list[Any]) -> Any:
-        if len(items) != 1:
-            raise RuntimeError(f"decision {self.label!r}: exactly one path, got {sampled}")
-        return items[0]
-
-
-def _keep_supernet_module(module: nn.Module, name: str, memo: dict, mutate_kwargs: dict) -> Any:
-    """Mutation hook: leave modules that are already one-shot modules (``set_sample`` ran)."""
-    return isinstance(module, BaseSuperNetModule)
-
-
-# -- the padding guard on the shared linear layers ----------------------------------------------
-class _ZeroBlock(nn.Module):
-    """Parametrization ``w -> w * keep``: holds the entries that would read padding at zero."""
-
-    def __init__(self, keep: torch.Tensor) -> None:
-        super().__init__()
-        self.register_buffer("keep", keep)
-
-    def forward(self, w: torch.Tensor) -> torch.Tensor:
-        return w * self.keep
-
-
-def _guard_padding(linear: nn.Linear, hidden: int) -> None:
-    """Hold ``weight[H:, :H]`` and ``bias[H:]`` of a W×W shared linear layer at zero."""
-    width = linear.out_features
-    if width == hidden:
-        return
-    keep_w = torch.ones(width, width)
-    keep_w[hidden:, :hidden] = 0.0
-    keep_b = torch.ones(width)
-    keep_b[hidden:] = 0.0
-    with torch.no_grad():
-        linear.weight.mul_(keep_w)
-        linear.bias.mul_(keep_b)
-    parametrize.register_parametrization(linear, "weight", _ZeroBlock(keep_w))
-    parametrize.register_parametrization(linear, "bias", _ZeroBlock(keep_b))
 
 
 # -- the supernet -------------------------------------------------------------------------------
@@ -466,35 +185,27 @@ class AutoRCSupernet(ModelSpace):
         self.hidden = hidden
 
         opts = self._options
-        posencs = {
+        # shared parts the candidates read (CANDIDATES), built in this order (it fixes the
+        # draws of every initialisation): positional tables, encoder copies, pooler groups
+        # (plain dicts: the modules are registered once, inside the choices that hold them)
+        self.posencs: dict[str, nn.Module] = {
             o: POSENCS.get(o)(hidden, max_len=max_len, init_std=init_std) for o in opts("posenc")
         }
-        self.width = width = max(p.out_dim(hidden) for p in posencs.values())
-
-        # Encoder groups: one EncoderCopies per group, referenced by the span candidates.
-        formats = opts("span")
-        groups: dict[str, EncoderCopies] = {}
-        for fmt in formats:
+        self.width = width = max(p.out_dim(hidden) for p in self.posencs.values())
+        self._encoders: dict[str, WeightCopies] = {}  # group -> copies (registered via span)
+        for fmt in opts("span"):
             g = self.group_of(fmt)
-            if g not in groups:
-                groups[g] = EncoderCopies(g, encoder, copies)
+            self._encoders.setdefault(g, WeightCopies(g, encoder, copies))
         del encoder
 
-        # Pooler groups: entity and context (the same group under naive sharing).
-        def kinds(parts: tuple[str, ...]) -> list[str]:
-            return list(dict.fromkeys(k for p in parts for k in opts(f"pool_{p}")))
-
         def pooler_group(parts: tuple[str, ...]) -> PoolerGroup:
+            kinds = list(dict.fromkeys(k for p in parts for k in opts(f"pool_{p}")))
             # start and dr share one linear layer only under heterogeneous sharing (§4.3)
             group = PoolerGroup(
-                width,
-                kinds(parts),
-                dense,
-                self.pooler_options(),
-                share_linear=sharing == "heterogeneous",
+                width, kinds, dense, self.pooler_options(), share_linear=sharing == "heterogeneous"
             )
             for linear in group.linears():
-                _guard_padding(linear, hidden)
+                guard_padding(linear, hidden)
             return group
 
         if sharing == "heterogeneous":
@@ -504,34 +215,22 @@ class AutoRCSupernet(ModelSpace):
             self.entity = self.context = pooler_group(PARTS)
 
         # The decisions, in DECISIONS (controller) order: a mutable if free, a module if fixed.
-        def decide(label: str, candidates: dict[str, nn.Module]) -> nn.Module:
-            if label in self.space.fixed:
-                return candidates[self.space.fixed[label]]
-            return LayerChoice(candidates, label=label)
-
-        self.span = decide("span", {f: FormatInput(f, groups[self.group_of(f)]) for f in formats})
-        self.posenc = decide("posenc", {o: EncodeWithPosenc(p, width) for o, p in posencs.items()})
-        for p in PARTS:
-            group = self.entity if p in ENTITY_PARTS else self.context
+        for label in DECISIONS:
+            fixed = self.space.fixed.get(label)
+            if label.startswith("use_"):
+                setattr(self, label, FeatureSwitch(label) if fixed is None else FixedSwitch(fixed))
+                continue
+            build = CANDIDATES[family(label)]
+            candidates = {o: build(self, label, o) for o in opts(label)}
             setattr(
                 self,
-                f"pool_{p}",
-                decide(f"pool_{p}", {k: group.poolers[k] for k in opts(f"pool_{p}")}),
+                label,
+                candidates[fixed] if fixed is not None else LayerChoice(candidates, label=label),
             )
-        for p in PARTS:
-            label = f"use_{p}"
-            switch = (
-                FixedSwitch(self.space.fixed[label])
-                if label in self.space.fixed
-                else FeatureSwitch(label)
-            )
-            setattr(self, label, switch)
-        for label in ("inter_e1e2", *(f"inter_{c}" for c in CONTEXT_PARTS)):
-            setattr(self, label, decide(label, {o: Interact(o) for o in opts(label)}))
 
         slots = [s for s in SLOTS if self._slot_possible(s)]
-        self.classifier = ClassifierCopies(
-            SlotClassifier(width, num_labels, slots, dropout), copies
+        self.classifier = WeightCopies(
+            "classifier", SlotClassifier(width, num_labels, slots, dropout), copies
         )
 
     # -- construction helpers -------------------------------------------------------------
@@ -565,7 +264,7 @@ class AutoRCSupernet(ModelSpace):
     # -- NNI integration ------------------------------------------------------------------
     def extra_oneshot_hooks(self, strategy: Any) -> list[Callable[..., Any]]:
         """Mutation hooks NNI's one-shot strategies call before their defaults."""
-        return [_keep_supernet_module, SampledChoice.mutate, SampledFeatureSwitch.mutate]
+        return [keep_supernet_module, SampledChoice.mutate, SampledFeatureSwitch.mutate]
 
     def _make_sampleable(self) -> None:
         """Turn the decisions into one-shot modules in place (idempotent)."""
@@ -613,25 +312,25 @@ class AutoRCSupernet(ModelSpace):
 
     def copy_groups(self) -> list[str]:
         """Names of the encoder groups: ``markers+standard``, ``tokens`` or ``all``."""
-        return list(self._encoder_groups())
+        return list(self._encoders)
 
-    def _encoder_groups(self) -> dict[str, EncoderCopies]:
-        groups: dict[str, EncoderCopies] = {}
-        for m in self.modules():
-            if isinstance(m, EncoderCopies):
-                groups.setdefault(m.group, m)
-        return groups
+    def encoder_group(self, fmt: str) -> WeightCopies:
+        """The encoder copies that read input format ``fmt``."""
+        return self._encoders[self.group_of(fmt)]
+
+    def pooler_group(self, part: str) -> PoolerGroup:
+        """The pooler group of a part: ``entity`` for e1/e2, ``context`` for c0/c1/c2."""
+        return self.entity if part in ENTITY_PARTS else self.context
 
     def set_copies(self, encoder: int, classifier: int) -> None:
         """Select weight copy ``encoder`` of every encoder group and copy ``classifier`` of the
         classifier (only the group of the current ``span`` is used by the forward)."""
-        for m in self.modules():
-            if isinstance(m, EncoderCopies):
-                m.select(encoder)
+        for group in self._encoders.values():
+            group.select(encoder)
         self.classifier.select(classifier)
 
     def current_copies(self) -> tuple[int, int]:
-        return next(iter(self._encoder_groups().values())).active, self.classifier.active
+        return next(iter(self._encoders.values())).active, self.classifier.active
 
     # -- forward ---------------------------------------------------------------------------
     def forward(self, batch: Mapping[str, Any]) -> torch.Tensor:
@@ -660,17 +359,6 @@ class AutoRCSupernet(ModelSpace):
         return self.classifier(features)  # (B, C)
 
     # -- what a child touches, and the equivalent RCModel ----------------------------------
-    def _encoder_copy(self, fmt: str, k: int) -> nn.Module:
-        """Copy ``k`` of the encoder group that reads format ``fmt``."""
-        group = self._encoder_groups()[self.group_of(fmt)]
-        if not 0 <= k < len(group.copies):
-            raise IndexError(f"encoder group {group.group!r}: copy {k} of {len(group.copies)}")
-        return group.copies[k]
-
-    def _candidate(self, label: str, value: Any) -> nn.Module:
-        m = getattr(self, label)
-        return m[value] if isinstance(m, LayerChoice) else m
-
     def parameters_for(
         self,
         sample: Mapping[str, Any] | None = None,
@@ -691,13 +379,12 @@ class AutoRCSupernet(ModelSpace):
         enc, cls = self.current_copies()
         enc = enc if encoder_copy is None else encoder_copy
         cls = cls if classifier_copy is None else classifier_copy
-        encoder = self._encoder_copy(arch.span, enc)
+        encoder = self.encoder_group(arch.span).copy(enc)
         chosen = [p for n, p in encoder.named_parameters() if not n.startswith("pooler.")]
-        chosen += list(self._candidate("posenc", arch.posenc).parameters())
+        chosen += list(self.posencs[arch.posenc].parameters())
         for p in arch.needed_parts():  # the pooler, with the group's shared linear if any
-            group = self.entity if p in ENTITY_PARTS else self.context
-            chosen += list(group.poolers[arch.pooler(p)].parameters())
-        classifier = self.classifier.copies[cls]
+            chosen += list(self.pooler_group(p).poolers[arch.pooler(p)].parameters())
+        classifier = self.classifier.copy(cls)
         chosen += [classifier.bias] + [classifier.blocks[s] for s in arch.slots()]
         names = {id(p): n for n, p in self.named_parameters()}
         return {names[id(p)]: p for p in chosen}
@@ -709,66 +396,7 @@ class AutoRCSupernet(ModelSpace):
         classifier_copy: int = 0,
     ) -> RCModel:
         """An ``RCModel`` of ``arch`` (or a sample of this space) with this supernet's weights,
-        copied: in eval mode it computes the same logits as ``freeze(sample)``.
-
-        Widths: without ``concat`` the model is H wide; its poolers and classifier take the
-        first H rows/columns of the supernet's W-wide ones (exact, since the supernet's padding
-        stays zero). ``self_attn`` scores ``attn_dim = W`` wide in both.
-        """
+        copied (``search_spaces.child.to_rcmodel``)."""
         if not isinstance(arch, Architecture):
             arch = to_architecture(arch, self.space)
-        from_architecture(arch, self.space)  # raises if arch is not in this space
-        encoder = copy.deepcopy(self._encoder_copy(arch.span, encoder_copy))
-        with torch.random.fork_rng(devices=[]):  # RCModel's fresh init must not move the RNG
-            model = RCModel(
-                arch,
-                encoder,
-                num_labels=self.num_labels,
-                dropout=self.dropout_p,
-                max_len=self.max_len,
-                pooler_kwargs=self.pooler_options(),
-            )
-        model.to(self.classifier.current.bias.device)
-        source = {
-            "posenc": self._candidate("posenc", arch.posenc).posenc,
-            "entity": self.entity,
-            "context": self.context,
-        }
-        # The RCModel's group linear ("entity.linear.*") is shared by its start and dr poolers;
-        # under naive sharing the supernet has one per pooler: read the one the model uses.
-        group_linear = {}
-        for head, parts in (("entity", ENTITY_PARTS), ("context", CONTEXT_PARTS)):
-            group = source[head]
-            if group.linear is not None:
-                continue
-            kinds = {arch.pooler(p) for p in arch.needed_parts() if p in parts}
-            kinds = sorted(k for k in kinds if group.poolers[k].uses_linear)
-            if len(kinds) > 1:
-                raise SearchSpaceError(
-                    f"{head} parts pool with both {kinds}, which have separate linear layers "
-                    "under naive sharing: no RCModel (one shared linear per group) computes it"
-                )
-            if kinds:
-                group_linear[head] = f"poolers.{kinds[0]}.linear"
-        with torch.no_grad():
-            for name, target in model.named_parameters():
-                head, _, rest = name.partition(".")
-                if head not in source:
-                    continue  # the encoder (deep-copied) and the classifier (below)
-                if head in group_linear and rest.startswith("linear."):
-                    rest = group_linear[head] + rest[len("linear") :]
-                value = _get_tensor(source[head], rest)
-                target.copy_(value[tuple(slice(0, s) for s in target.shape)])
-            classifier = self.classifier.copies[classifier_copy]
-            weight, bias = classifier.as_linear(arch.slots(), model.dim)
-            model.classifier.linear.weight.copy_(weight)
-            model.classifier.linear.bias.copy_(bias)
-        return model
-
-
-def _get_tensor(module: nn.Module, path: str) -> torch.Tensor:
-    """``module.<path>`` as a tensor (a parametrized weight reads its effective value)."""
-    obj: Any = module
-    for part in path.split("."):
-        obj = getattr(obj, part)
-    return obj
+        return to_rcmodel(self, arch, encoder_copy, classifier_copy)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from autorc_nni.architecture import PRESETS
 from autorc_nni.config import ConfigError
@@ -30,6 +30,9 @@ from autorc_nni.protocol import (
 )
 from search_spaces.spaces import SPACES, fixed_values, space_decisions, task_space
 from strategies.methods import METHODS
+
+if TYPE_CHECKING:
+    from strategies.search import SearchConfig
 
 # The report row of each search method (its title and place come from the method table).
 REPORT_ROWS: dict[str, ReportRow] = {
@@ -60,7 +63,9 @@ _FROM_PIPELINE = (
 RewardFn = Callable[[int, float], None]
 
 
-def search_config(cfg: PipelineConfig, out: Path | str = "search", where: str = "config"):
+def search_config(
+    cfg: PipelineConfig, out: Path | str = "search", where: str = "config"
+) -> SearchConfig:
     """The :class:`strategies.search.SearchConfig` of a pipeline config (validated)."""
     from strategies.search import search_config_from_dict
 
@@ -140,18 +145,19 @@ class Search:
         scfg = search_config(cfg, out)
         on_reward, interval = self.on_reward, self.interval
         pending: list[float] = []
-        last = [time.monotonic(), -1]  # time of the last report, last step seen
+        reported = [time.monotonic()]  # time of the last report
+        seen = [-1]  # the last step seen
 
         def flush() -> None:
             if pending and on_reward is not None:
-                on_reward(last[1], sum(pending) / len(pending))
+                on_reward(seen[0], sum(pending) / len(pending))
                 pending.clear()
-                last[0] = time.monotonic()
+                reported[0] = time.monotonic()
 
         def on_step(step: int, stats: dict[str, Any]) -> None:
             pending.append(float(stats["reward"]))
-            last[1] = step
-            if time.monotonic() - last[0] >= interval:
+            seen[0] = step
+            if time.monotonic() - reported[0] >= interval:
                 flush()
 
         result = run_search(scfg, on_step=on_step if on_reward is not None else None)

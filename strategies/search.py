@@ -47,19 +47,20 @@ from autorc_nni.architecture import DECISIONS, Architecture
 from autorc_nni.config import ConfigError, from_dict
 from autorc_nni.errors import AutoRCError
 from autorc_nni.files import atomic_torch_save, atomic_write_json, atomic_write_text, run_dir_lock
-from autorc_nni.finetune import load_checkpoint, peak_rss_mb, resolve_device, seed_everything
 from autorc_nni.tasks import TaskOptions, check_task
-from search_spaces.spaces import SearchSpaceError, get_space
-from strategies.autorc import (
-    AutoRCLightningModule,
-    AutoRCStrategy,
-    ChildBatches,
-    RewardBatches,
-    SupernetTrainingModule,
-    make_evaluator,
-    to_architecture,
+from autorc_nni.training import (
+    check_resumable,
+    load_checkpoint,
+    peak_rss_mb,
+    resolve_device,
+    seed_everything,
+    to_device,
 )
+from search_spaces.spaces import SearchSpace, SearchSpaceError, get_space, to_architecture
+from strategies.autorc import AutoRCStrategy, make_evaluator
+from strategies.loaders import ChildBatches, RewardBatches
 from strategies.methods import METHODS, get_method
+from strategies.module import AutoRCLightningModule, SupernetTrainingModule
 
 log = logging.getLogger(__name__)
 
@@ -330,16 +331,6 @@ def _prepare_data(cfg: SearchConfig, tokenizer, formats: tuple[str, ...]) -> _Da
     )
 
 
-def _check_resumable(saved: dict[str, Any], cfg: SearchConfig, path: Path) -> None:
-    now = dataclasses.asdict(cfg)
-    diff = sorted(
-        k for k in set(saved) | set(now) if k not in _RESUME_FREE and saved.get(k) != now.get(k)
-    )
-    if diff:
-        detail = ", ".join(f"{k}: {saved.get(k)!r} -> {now.get(k)!r}" for k in diff)
-        raise ConfigError(f"{path}: cannot resume with a different config ({detail})")
-
-
 def policy_layout(space: str) -> dict[str, dict[str, list[Any]]]:
     """TensorBoard custom-scalars layout: one chart per decision of ``space`` with a line per
     option (the ``prob/<decision>/<option>`` scalars), so the controller's policy reads as one
@@ -448,7 +439,7 @@ def score_architecture(
 def sample_distinct(
     controller: Any,
     k: int,
-    fixed: dict[str, Any],
+    space: SearchSpace,
     generator: torch.Generator,
     max_draws_per_model: int = 200,
 ) -> tuple[dict[Architecture, dict[str, Any]], dict[str, int]]:
@@ -461,7 +452,7 @@ def sample_distinct(
         while len(samples) < k and draws < k * max_draws_per_model:
             s, _, _ = controller.sample(generator=generator)
             draws += 1
-            samples.setdefault(to_architecture(s, fixed).canonical(), s)
+            samples.setdefault(to_architecture(s, space).canonical(), s)
     return samples, {"requested": k, "distinct": len(samples), "draws": draws}
 
 
@@ -469,7 +460,7 @@ def rank_architectures(
     module: AutoRCLightningModule,
     cfg: SearchConfig,
     data: _Data,
-    fixed: dict[str, Any],
+    space: SearchSpace,
     device: torch.device,
 ) -> tuple[list[RankedArchitecture], dict[str, int]]:
     """Sample ``k`` functionally distinct architectures from the controller; rank by score.
@@ -481,8 +472,7 @@ def rank_architectures(
     """
     controller = module.controller
     g = torch.Generator().manual_seed(cfg.seed + 17)
-    samples, sampling = sample_distinct(controller, cfg.k, fixed, g)
-    from autorc_nni.finetune import to_device
+    samples, sampling = sample_distinct(controller, cfg.k, space, g)
 
     by_length = sorted(range(len(data.dev)), key=data.dev_lengths.__getitem__)  # less padding
     dev = [data.dev[i] for i in by_length]
@@ -656,11 +646,9 @@ def build_supernet(cfg: SearchConfig, encoder: torch.nn.Module, num_labels: int)
 
 def build_strategy(cfg: SearchConfig, steps_per_epoch: int) -> AutoRCStrategy:
     """The strategy of ``cfg``; warm-ups given in epochs become steps of ``steps_per_epoch``."""
-    from search_spaces.spaces import fixed_values
-
     return AutoRCStrategy(
         method=cfg.method,
-        fixed=fixed_values(cfg.search_space),
+        space=cfg.search_space,
         search_warmup_steps=round(cfg.warmup_epochs * steps_per_epoch),
         copies=cfg.num_copies,
         child_steps=cfg.child_steps,
@@ -693,7 +681,6 @@ def _run_search(
     cfg: SearchConfig, out: Path, on_step: Callable[[int, dict[str, Any]], None] | None
 ) -> SearchResult:
     from autorc_nni.encoders import load_encoder
-    from search_spaces.spaces import fixed_values
 
     if cfg.num_threads:
         torch.set_num_threads(cfg.num_threads)
@@ -703,7 +690,7 @@ def _run_search(
     ckpt = out / CHECKPOINT
     if cfg.resume and ckpt.is_file():
         saved = load_checkpoint(ckpt)  # weights only: a foreign checkpoint never runs code
-        _check_resumable(saved["config"], cfg, ckpt)
+        check_resumable(saved["config"], dataclasses.asdict(cfg), _RESUME_FREE, ckpt)
     elif cfg.resume:
         print(f"autorc search: no {ckpt} to resume from; starting a new search")
     start_step = int(saved["state"]["step"]) if saved else 0
@@ -751,12 +738,12 @@ def _run_search(
         weight_decay=cfg.weight_decay,
         warmup_steps=round(cfg.encoder_warmup_epochs * steps_per_epoch * cfg.child_steps),
     )
-    fixed = fixed_values(cfg.search_space)
+    space = cfg.search_space
     strategy = build_strategy(cfg, steps_per_epoch)
     accelerator = "gpu" if device.type == "cuda" else "cpu"
     module = strategy.prepare(supernet, make_evaluator(training_module, train, reward, accelerator))
     if saved:
-        module.load_search_state_dict(saved["state"])
+        strategy.load_state_dict(saved["state"])
     del saved
 
     logger = _StepLogger(cfg, out, start_step, total_steps, on_step)
@@ -788,7 +775,7 @@ def _run_search(
         save_checkpoint(module, cfg, out)
 
     module.to(device)
-    ranked, sampling = rank_architectures(module, cfg, data, fixed, device)
+    ranked, sampling = rank_architectures(module, cfg, data, space, device)
     write_ranking(ranked, cfg, out, module.step, sampling)
     result.ranking = ranked
     result.probabilities = {
@@ -805,7 +792,7 @@ def _run_search(
         "search_seconds_this_process": seconds,
         "invalid_samples": module.controller.invalid_count,
         "baseline": module.reinforce.baseline,
-        "greedy_architecture": to_architecture(module.controller.greedy(), fixed).to_dict(),
+        "greedy_architecture": to_architecture(module.controller.greedy(), space).to_dict(),
         "probabilities": result.probabilities,
         "top": [{"rank": r.rank, "score": r.score, "path": r.path} for r in result.top],
         "sampling": sampling,

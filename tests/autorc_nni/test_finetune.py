@@ -17,15 +17,8 @@ import torch
 
 from autorc_nni.config import ConfigError
 from autorc_nni.errors import AutoRCError
-from autorc_nni.finetune import (
-    CHECKPOINT,
-    TrainConfig,
-    build_optimizer,
-    linear_warmup_decay,
-    pad_batch,
-    train,
-    train_config_from_dict,
-)
+from autorc_nni.finetune import CHECKPOINT, TrainConfig, pad_batch, train, train_config_from_dict
+from autorc_nni.training import build_optimizer, linear_warmup_decay
 
 ENTITIES = [
     "tree",
@@ -347,7 +340,7 @@ def test_a_checkpoint_that_would_run_code_is_refused(tmp_path):
     import pickle
 
     from autorc_nni.config import ConfigError
-    from autorc_nni.finetune import load_checkpoint
+    from autorc_nni.training import load_checkpoint
 
     class Evil:
         def __reduce__(self):

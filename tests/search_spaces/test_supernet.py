@@ -19,8 +19,9 @@ from autorc_nni.architecture import (
 )
 from autorc_nni.encoders import load_encoder
 from autorc_nni.model import RCModel
+from search_spaces.candidates import SlotClassifier
 from search_spaces.spaces import SPACES, SearchSpaceError, is_valid, space_decisions
-from search_spaces.supernet import AutoRCSupernet, SlotClassifier
+from search_spaces.supernet import AutoRCSupernet
 
 NUM_LABELS = 5
 

@@ -6,17 +6,13 @@ from __future__ import annotations
 import pytest
 import torch
 
-from strategies.autorc import (
-    AutoRCStrategy,
-    ChildBatches,
-    RewardBatches,
-    SearchError,
-    SupernetTrainingModule,
-    make_evaluator,
-    to_architecture,
-)
+from search_spaces.spaces import to_architecture
+from strategies.autorc import AutoRCStrategy, make_evaluator
+from strategies.errors import SearchError
+from strategies.loaders import ChildBatches, RewardBatches
 from strategies.methods import METHODS, get_method
-from tests.strategies.toy import FIXED, ToySpace, toy_collate, toy_rows
+from strategies.module import SupernetTrainingModule
+from tests.strategies.toy import TOY_SPACE, ToySpace, toy_collate, toy_rows
 
 
 def _search(
@@ -29,7 +25,7 @@ def _search(
     val = RewardBatches(toy_rows(64, seed=1), 16, toy_collate, seed=seed, total_steps=steps)
     strategy = AutoRCStrategy(
         method=method,
-        fixed=FIXED,
+        space=TOY_SPACE,
         search_warmup_steps=warmup_steps,
         copies=copies,
         controller_lr=controller_lr,
@@ -52,7 +48,7 @@ def test_methods_are_the_papers_switches():
 
 
 def test_supernet_must_match_method():
-    strategy = AutoRCStrategy(method="naive-enas", fixed=FIXED)
+    strategy = AutoRCStrategy(method="naive-enas", space=TOY_SPACE)
     with pytest.raises(SearchError, match="sharing='naive'"):
         strategy.check_supernet(ToySpace(copies=1, sharing="heterogeneous"))
     with pytest.raises(SearchError, match="1 copies, supernet has 2"):
@@ -62,7 +58,7 @@ def test_supernet_must_match_method():
 def test_controller_table_comes_from_the_model_space():
     _, module, _ = _search()
     assert module.controller.labels == ["pool_c1", "use_c1"]  # DECISIONS order
-    arch = to_architecture(module.controller.greedy(), FIXED)
+    arch = to_architecture(module.controller.greedy(), TOY_SPACE)
     assert isinstance(arch.use_c1, bool)
 
 
@@ -122,9 +118,9 @@ def test_child_batches_are_deterministic_and_resumable():
 
 def test_search_learns_the_planted_decision_on_toy_space():
     strategy, module, _ = _search(steps=120, controller_lr=5e-2, lr=5e-2)
-    start = module.controller.probabilities()["use_c1"]["True"]
+    start = module.controller.probabilities()["use_c1"][True]
     strategy.fit()
-    end = module.controller.probabilities()["use_c1"]["True"]
+    end = module.controller.probabilities()["use_c1"][True]
     assert start < 0.6 and end > 0.8, (start, end)
 
 
@@ -172,7 +168,7 @@ def test_methods_build_the_right_supernet_and_strategy(method):
 
 def test_real_supernet_step_changes_only_the_drawn_copy_of_the_used_group(tmp_path):
     from autorc_nni.encoders import load_encoder
-    from search_spaces.supernet import EncoderCopies
+    from search_spaces.copies import WeightCopies
     from strategies.search import SearchConfig, _prepare_data, build_strategy, build_supernet
     from tests.strategies.planted import write_planted
 
@@ -206,13 +202,13 @@ def test_real_supernet_step_changes_only_the_drawn_copy_of_the_used_group(tmp_pa
     after = net.state_dict()
     checked = 0
     for name, m in net.named_modules():
-        if not isinstance(m, EncoderCopies):
+        if not isinstance(m, WeightCopies) or m.name == "classifier":
             continue
         for i in range(len(m.copies)):
             prefix = f"{name}.copies.{i}."
             keys = [k for k in before if k.startswith(prefix)]
             changed = any(not torch.equal(before[k], after[k]) for k in keys)
-            assert changed == (m.group == used_group and i == drawn), (name, i, used_group, drawn)
+            assert changed == (m.name == used_group and i == drawn), (name, i, used_group, drawn)
             checked += 1
     assert checked == 4  # 2 groups x 2 copies
 

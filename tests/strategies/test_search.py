@@ -225,16 +225,16 @@ class _StubController:
 def test_ranking_samples_are_functionally_distinct_and_a_narrow_support_is_said():
     import torch
 
-    from search_spaces.spaces import fixed_values
+    from search_spaces.spaces import get_space
     from strategies.search import sample_distinct
 
     g = torch.Generator().manual_seed(0)
     samples, info = sample_distinct(
-        _StubController(3), 8, fixed_values("M1"), g, max_draws_per_model=20
+        _StubController(3), 8, get_space("M1"), g, max_draws_per_model=20
     )
     # raw samples differ in unread poolers, yet only 3 models exist: 3 ranked, not 8
     assert len(samples) == 3 and info == {"requested": 8, "distinct": 3, "draws": 160}
     assert len({a.pool_e1 for a in samples}) == 3
     assert all(a == a.canonical() for a in samples)
-    samples, info = sample_distinct(_StubController(5), 4, fixed_values("M1"), g)
+    samples, info = sample_distinct(_StubController(5), 4, get_space("M1"), g)
     assert info["distinct"] == 4 and info["draws"] < 4 * 200

@@ -12,11 +12,8 @@ from nni.nas.nn.pytorch import LayerChoice, ModelSpace
 from torch import nn
 
 from autorc_nni.architecture import Architecture
-
-
-class Blind(nn.Module):
-    def forward(self, h: torch.Tensor) -> torch.Tensor:
-        return torch.zeros_like(h)
+from search_spaces.candidates import FeatureSwitch, SampledFeatureSwitch, keep_supernet_module
+from search_spaces.spaces import SearchSpace
 
 
 class ToySpace(ModelSpace):
@@ -24,7 +21,7 @@ class ToySpace(ModelSpace):
         super().__init__()
         self.num_copies, self.sharing = copies, sharing
         self.encoders = nn.ModuleList(nn.Linear(4, 8) for _ in range(copies))
-        self.use = LayerChoice({"True": nn.Identity(), "False": Blind()}, label="use_c1")
+        self.use = FeatureSwitch("use_c1")  # True: the path sees x; False: it sees nothing
         self.pool = LayerChoice({"avg": nn.Tanh(), "max": nn.Tanh()}, label="pool_c1")
         self.classifiers = nn.ModuleList(nn.Linear(8, 2) for _ in range(copies))
         self.active = (0, 0)
@@ -32,13 +29,21 @@ class ToySpace(ModelSpace):
     def set_copies(self, encoder: int, classifier: int) -> None:
         self.active = (encoder, classifier)
 
+    def extra_oneshot_hooks(self, strategy):
+        return [keep_supernet_module, SampledFeatureSwitch.mutate]
+
     def forward(self, batch):
         e, c = self.active
         h = self.encoders[e](batch["x"])  # (B, 4) -> (B, 8)
-        return self.classifiers[c](self.pool(self.use(h)))  # (B, 8) -> (B, 2)
+        used = self.use(lambda: h)  # (B, 8), or None when off
+        return self.classifiers[c](self.pool(torch.zeros_like(h) if used is None else used))
 
 
 FIXED = {k: v for k, v in Architecture().to_dict().items() if k not in ("use_c1", "pool_c1")}
+# The toy's space: its two decisions free, every other fixed to the default architecture's.
+TOY_SPACE = SearchSpace(
+    "toy", "pool_c1 and use_c1", {"pool_c1": ("avg", "max"), "use_c1": (True, False)}, FIXED
+)
 
 
 def toy_rows(n: int, seed: int = 0) -> list[dict]:

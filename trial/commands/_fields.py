@@ -76,7 +76,7 @@ def add_config_args(
             flags.update(
                 add_config_args(
                     parser,
-                    tp,
+                    typing.cast(type, tp),
                     prefix=f"{key}.",
                     skip=skip,
                     rename=rename,

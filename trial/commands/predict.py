@@ -78,8 +78,8 @@ def read_stdin_examples(
 
 
 def run(args: argparse.Namespace) -> int:
-    from autorc_nni.finetune import resolve_device
     from autorc_nni.model import RCModel
+    from autorc_nni.training import resolve_device
 
     errors: list[str] = []
     if args.input:
