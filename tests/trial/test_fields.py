@@ -92,3 +92,35 @@ def test_every_config_field_is_a_flag_with_its_comment(command, cls, kept_off):
         if name not in ("out", "arch"):  # the commands word these two themselves
             assert action.help.startswith(comments[name].replace("%", "%%")[:40]), name
         assert action.default is None  # unset flags keep the config's value
+
+
+def test_protocol_commands_take_their_flags_from_the_pipeline_dataclasses():
+    from autorc_nni.evaluation import HPOConfig
+    from trial.commands._common import config_data
+
+    argv = [
+        "hpo",
+        "--arch",
+        "bert-entity",
+        "--dataset",
+        "d",
+        "--trials",
+        "3",
+        "--pruning",
+        "--epochs",
+        "2",
+        "--out",
+        "o",
+    ]
+    args = build_parser(argv).parse_args(argv)
+    data, where = config_data(args)
+    assert where == "command line"
+    assert data == {"dataset": "d", "hpo": {"trials": 3, "pruning": True}, "train": {"epochs": 2}}
+    helps = {
+        a.dest: a.help
+        for a in build_parser(["hpo"])._subparsers._group_actions[0].choices["hpo"]._actions
+    }  # type: ignore[union-attr]
+    assert helps["trials"].startswith(field_comments(HPOConfig)["trials"])
+    argv = ["repeat", "--arch", "a.json", "--out", "o", "--seeds", "4"]
+    with pytest.raises(Exception, match="--dataset is required"):
+        config_data(build_parser(argv).parse_args(argv))

@@ -22,45 +22,11 @@ from autorc_nni.tasks import TASKS
 from strategies.runner import check_config
 from trial.commands._fields import Flags, add_config_args, apply_flags
 
-# flag dest -> dotted key of the pipeline config
-_FLAGS = {
-    "task": "task",
-    "splits": "splits",
-    **{
-        f: f"task_options.{f}"
-        for f in ("max_span_len", "neg_per_sentence", "max_antecedents", "neg_ratio")
-    },
-    "dataset": "dataset",
-    "format": "format",
-    "negative_label": "negative_label",
-    "strict": "strict",
-    "data_root": "data_dir",
-    "encoder": "encoder",
-    "space": "space",
-    "epochs": "train.epochs",
-    "max_len": "train.max_len",
-    "limit_train": "train.limit_train",
-    "limit_eval": "train.limit_eval",
-    "device": "train.device",
-    "trials": "hpo.trials",
-    "storage": "hpo.storage",
-    "study": "hpo.study",
-    "sampler_seed": "hpo.sampler_seed",
-    "seeds": "seeds.n",
-    "first_seed": "seeds.first",
-}
-
-
 STRICT_HELP = (
     "refuse a record that cannot be a relation statement (an empty entity, "
     "'<e1> </e1>'), naming its file and line; by default it is dropped and counted "
     "(data stats and every run's summary report the counts)"
 )
-
-
-def add_strict_arg(p: argparse.ArgumentParser) -> None:
-    """``--strict`` (None when not given, so a config's ``strict:`` stands)."""
-    p.add_argument("--strict", action="store_true", default=None, help=STRICT_HELP)
 
 
 def announce_format(dataset: str | None, fmt: str | None, task: str | None) -> None:
@@ -83,91 +49,44 @@ def announce_format(dataset: str | None, fmt: str | None, task: str | None) -> N
     )
 
 
-# flag dest -> TaskOptions key, for the one-stage commands (train, search)
-TASK_FLAGS = {
-    "task": "task",
-    "splits": "splits",
-    **{
-        f: f"task_options.{f}"
-        for f in ("max_span_len", "neg_per_sentence", "max_antecedents", "neg_ratio")
-    },
-}
-
-
-def add_task_args(p: argparse.ArgumentParser) -> None:
-    """``--task`` and the options of span NER and coreference (autorc_nni.tasks)."""
-    p.add_argument(
-        "--task",
-        choices=["rc", "ner", "coref"],
-        help="rc (default): relation classification; ner: span NER (SpERT JSON, "
-        "--format spert); coref: mention-pair coreference (CoNLL-2012)",
-    )
-    p.add_argument(
-        "--splits",
-        metavar="DIR",
-        help="coref: {train,dev,test}.ids naming the "
-        "documents of a flat --data folder by file stem (LitBank's layout)",
-    )
-    p.add_argument(
-        "--max-span-len",
-        type=int,
-        help="ner: longest candidate span in words (default 10, as SpERT)",
-    )
-    p.add_argument(
-        "--neg-per-sentence",
-        type=int,
-        help="ner: negative spans sampled per training sentence each epoch (default 100)",
-    )
-    p.add_argument(
-        "--max-antecedents",
-        type=int,
-        help="coref: previous mentions each mention is paired with (default 50)",
-    )
-    p.add_argument(
-        "--neg-ratio",
-        type=float,
-        help="coref: negative pairs sampled per positive each epoch (default 3)",
-    )
-
-
 def add_data_args(p: argparse.ArgumentParser, dataset_required: bool = True) -> None:
+    """The flags of the protocol commands (hpo, repeat, run …): ``--config``, the data and
+    task fields of ``PipelineConfig``, some ``train`` fields, ``--set``; generated from the
+    dataclasses like the one-stage commands' (``trial.commands._fields``)."""
+    from autorc_nni.finetune import TrainConfig
+
     p.add_argument(
         "--config",
         metavar="YAML",
         help="a pipeline config whose train/hpo/seeds sections are the defaults",
     )
-    add_task_args(p)
-    p.add_argument(
-        "--dataset",
-        required=dataset_required,
-        help="a registered dataset (semeval10, ...) or a folder",
+    flags = add_config_args(
+        p,
+        PipelineConfig,
+        only=[
+            "task",
+            "dataset",
+            "format",
+            "negative_label",
+            "strict",
+            "data_dir",
+            "splits",
+            "task_options",
+            "encoder",
+        ],
+        rename={"data_dir": "data_root"},
+        choices={"task": list(TASKS)},
+        helps={
+            "dataset": "a registered dataset (semeval10, ...) or a folder"
+            + ("" if dataset_required else " (default: the config's, else semeval10)")
+        },
     )
-    p.add_argument(
-        "--format",
-        help="reader of a dataset folder (opennre, tacred, semeval, ...; "
-        "default: detected from its files)",
+    flags |= add_config_args(
+        p,
+        TrainConfig,
+        prefix="train.",
+        only=["epochs", "max_len", "limit_train", "limit_eval", "device"],
     )
-    add_strict_arg(p)
-    p.add_argument(
-        "--negative-label",
-        metavar="NAME",
-        help="the no-relation label (default: the dataset's; for a folder, the one of Other, "
-        "no_relation, NA, None, false... in its labels); none: there is none, "
-        "micro-F1 over all labels",
-    )
-    p.add_argument("--data-root", help="where named datasets live (default $AUTORC_DATA_DIR)")
-    p.add_argument("--encoder", help="minilm (default), tiny, an HF name or a local path")
-    p.add_argument("--epochs", type=int, help="training epochs per run")
-    p.add_argument("--max-len", type=int, help="max wordpieces per example")
-    p.add_argument(
-        "--limit-train", type=int, help="a seeded, label-stratified sample of N training examples"
-    )
-    p.add_argument(
-        "--limit-eval",
-        type=int,
-        help="a seeded, label-stratified sample of N dev and N test examples",
-    )
-    p.add_argument("--device", choices=["auto", "cpu", "cuda"])
     p.add_argument(
         "--set",
         dest="overrides",
@@ -176,22 +95,32 @@ def add_data_args(p: argparse.ArgumentParser, dataset_required: bool = True) -> 
         metavar="KEY=VALUE",
         help="override any config key, e.g. --set train.dropout=0.2 (YAML value)",
     )
+    _add_flags(p, flags, required={"dataset"} if dataset_required else set())
 
 
-def add_hpo_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--trials", type=int, help="Optuna trials per architecture (paper: 10)")
-    p.add_argument(
-        "--storage",
-        help="Optuna storage URL or journal:FILE (default: SQLite in "
-        "the output directory); share it to let several workers fill one study",
-    )
-    p.add_argument("--study", help="Optuna study name (default: from the output directory)")
-    p.add_argument("--sampler-seed", type=int, help="seed of Optuna's RandomSampler")
+def add_hpo_args(p: argparse.ArgumentParser, pruning: bool = False) -> None:
+    """``hpo`` fields as flags (``--trials``, ``--storage``, ``--study``, ``--sampler-seed``,
+    and ``--pruning`` where asked)."""
+    from autorc_nni.evaluation import HPOConfig
+
+    only = ["trials", "storage", "study", "sampler_seed"] + (["pruning"] if pruning else [])
+    _add_flags(p, add_config_args(p, HPOConfig, prefix="hpo.", only=only))
 
 
 def add_seed_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--seeds", type=int, help="number of seeds for the chosen setting (paper: 10)")
-    p.add_argument("--first-seed", type=int, help="seeds are FIRST..FIRST+N-1 (default 0)")
+    """``seeds`` fields as flags (``--seeds N``, ``--first-seed``)."""
+    from autorc_nni.evaluation import SeedsConfig
+
+    rename = {"n": "seeds", "first": "first_seed"}
+    _add_flags(p, add_config_args(p, SeedsConfig, prefix="seeds.", rename=rename))
+
+
+def _add_flags(p: argparse.ArgumentParser, flags: Flags, required: set[str] = frozenset()) -> None:
+    """Keep a parser's generated flags (dest -> key) for ``config_data``; ``required`` dests
+    must be given on the command line or by ``--config``."""
+    p.set_defaults(flags={**(p.get_default("flags") or {}), **flags})
+    if required:
+        p.set_defaults(required_flags={*(p.get_default("required_flags") or set()), *required})
 
 
 def parse_overrides(items: list[str]) -> dict[str, Any]:
@@ -234,22 +163,35 @@ def add_config_command_args(p: argparse.ArgumentParser, cls: type, **options: An
     return flags
 
 
-def flat_config(args: argparse.Namespace, needs_out: str) -> tuple[dict[str, Any], str]:
-    """The mapping of a one-stage command (train, search): --config, then flags, then --set.
-
-    The flags are those :func:`add_config_command_args` made (``args.flags``); unset flags keep
-    the config/default value. ``--data DIR`` stands for ``--dataset`` (its format given with
-    ``--format`` or detected from its files, and said on stderr). Returns the mapping and where
-    it came from, for error messages; the caller validates it with its dataclass.
-    """
-    where = args.config or "command line"
-    data: dict[str, Any] = read_yaml(args.config) if args.config else {}
-    if args.data is not None and args.dataset is not None:
-        raise ConfigError("give --dataset NAME or --data DIR, not both")
-    if args.data is not None:
+def config_data(
+    args: argparse.Namespace, fixed: dict[str, Any] | None = None
+) -> tuple[dict[str, Any], str]:
+    """The one config builder of every command: the ``--config`` YAML, then the flags given
+    (``args.flags``: generated from the config dataclasses), then ``fixed`` (what the command
+    itself sets), then ``--set KEY=VALUE``. ``--data DIR`` stands for ``--dataset``. Returns the
+    mapping and where it came from; the caller validates it with its dataclass."""
+    where = getattr(args, "config", None) or "command line"
+    data: dict[str, Any] = read_yaml(args.config) if getattr(args, "config", None) else {}
+    if getattr(args, "data", None) is not None:
+        if args.dataset is not None:
+            raise ConfigError("give --dataset NAME or --data DIR, not both")
         data["dataset"] = args.data
-    apply_flags(args, args.flags, data, where)
-    data.update(parse_overrides(args.overrides))
+    apply_flags(args, getattr(args, "flags", {}), data, where)
+    for key, value in (fixed or {}).items():
+        set_dotted(data, key, value, where)
+    for key, value in parse_overrides(getattr(args, "overrides", [])).items():
+        set_dotted(data, key, value, where)
+    for dest in sorted(getattr(args, "required_flags", ())):
+        key = args.flags[dest]
+        if key not in data:
+            raise ConfigError(f"--{dest.replace('_', '-')} is required (or {key}: in --config)")
+    return data, where
+
+
+def flat_config(args: argparse.Namespace, needs_out: str) -> tuple[dict[str, Any], str]:
+    """The mapping of a one-stage command (train, search), from :func:`config_data`; ``out``
+    is required, the dataset's format announced."""
+    data, where = config_data(args)
     if "out" not in data:
         raise ConfigError(f"--out DIR is required ({needs_out})")
     announce_format(data.get("dataset"), data.get("format"), data.get("task"))
@@ -257,17 +199,9 @@ def flat_config(args: argparse.Namespace, needs_out: str) -> tuple[dict[str, Any
 
 
 def build_config(args: argparse.Namespace, **fixed: Any) -> PipelineConfig:
-    """The pipeline config of a command: --config, then flags, then ``fixed``, then --set."""
-    data = read_yaml(args.config) if getattr(args, "config", None) else {}
-    where = args.config or "command line"
-    for dest, key in _FLAGS.items():
-        value = getattr(args, dest, None)
-        if value is not None:
-            set_dotted(data, key, value, where)
-    for key, value in fixed.items():
-        set_dotted(data, key, value, where)
-    for key, value in parse_overrides(getattr(args, "overrides", [])).items():
-        set_dotted(data, key, value, where)
+    """The pipeline config of a protocol command (:func:`config_data`, validated with the
+    method and space tables)."""
+    data, where = config_data(args, fixed)
     data.setdefault("train", {}).setdefault("progress", False)
     cfg = check_config(pipeline_config_from_dict(data, where), where)
     announce_format(cfg.dataset, cfg.format, cfg.task)

@@ -23,12 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--arch", required=True, help=f"a preset ({', '.join(PRESETS)}) or an architecture JSON"
     )
     add_data_args(p)
-    add_hpo_args(p)
-    p.add_argument(
-        "--pruning",
-        action="store_true",
-        help="prune hopeless trials on the dev curve (off: the paper's protocol)",
-    )
+    add_hpo_args(p, pruning=True)
     p.add_argument(
         "--out", required=True, help="study directory (trials/SSS, one per budget slot; hpo.json)"
     )
@@ -37,7 +32,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     arch = resolve_architecture(args.arch)
-    cfg = build_config(args, **({"hpo.pruning": True} if args.pruning else {}))
+    cfg = build_config(args)
     r = run_hpo(arch, cfg.train_base(), cfg.hpo, args.out)
     print(f"{'trial':>5} {'slot':>4}  {'state':<8} {'lr':>8} {'batch':>5} {'warmup':>6}  dev")
     for t in r["trials"]:

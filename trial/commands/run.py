@@ -19,7 +19,7 @@ import argparse
 from pathlib import Path
 
 from autorc_nni.architecture import PRESETS
-from autorc_nni.protocol import RANDOM
+from autorc_nni.protocol import RANDOM, PipelineConfig
 from autorc_nni.report import write_report
 from search_spaces.spaces import SPACES
 from strategies.methods import METHODS
@@ -31,25 +31,25 @@ from trial.commands._common import (
     build_config,
     print_result,
 )
+from trial.commands._fields import add_config_args
 
 # for `autorc --help`, read without importing the command
 HELP = "run the whole protocol (search, HPO, seeds, report)"
 
 
 def add_run_args(p: argparse.ArgumentParser, method: str | None = None) -> None:
-    """The flags of a protocol run; ``method`` fixes the method (the ``random-search`` alias)."""
+    """The flags of a protocol run (generated from ``PipelineConfig``); ``method`` fixes the
+    method (the ``random-search`` alias)."""
     add_data_args(p, dataset_required=False)
-    if method is None:
-        p.add_argument(
-            "--method",
-            choices=[*METHODS, RANDOM, *PRESETS],
-            help="a search method, random (the random-search baseline) or a preset "
-            "(default: the config's, else autorc)",
-        )
-    p.add_argument("--space", choices=list(SPACES), help="search space (default M)")
-    p.add_argument("--seed", type=int, help="seed of the search or of the random draws")
-    p.add_argument("--n", type=int, help="random: number of random architectures (paper: 10)")
-    p.add_argument("--top", type=int, help="searched architectures evaluated (paper: ke = 5)")
+    only = ["space", "seed", "random_n", "top"] + ([] if method else ["method"])
+    flags = add_config_args(
+        p,
+        PipelineConfig,
+        only=only,
+        rename={"random_n": "n"},
+        choices={"space": list(SPACES), "method": [*METHODS, RANDOM, *PRESETS]},
+    )
+    p.set_defaults(flags={**p.get_default("flags"), **flags})
     add_hpo_args(p)
     add_seed_args(p)
     p.add_argument("--out", help="run directory (default: runs/<config name>-<method>-s<seed>)")
@@ -61,17 +61,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    fixed = {
-        key: value
-        for key, value in (
-            ("method", args.fixed_method or getattr(args, "method", None)),
-            ("random_n", args.n),
-            ("seed", args.seed),
-            ("top", args.top),
-        )
-        if value is not None
-    }
-    cfg = build_config(args, **fixed)
+    cfg = build_config(args, **({"method": args.fixed_method} if args.fixed_method else {}))
     stem = Path(args.config).stem if args.config else cfg.dataset.rstrip("/").split("/")[-1]
     out = Path(args.out or f"runs/{stem}-{cfg.row}-s{cfg.seed}")
 
