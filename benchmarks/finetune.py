@@ -267,6 +267,12 @@ def main(argv: list[str] | None = None) -> dict:
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
     results["benchmark"] = "finetune"
+    results["commit"] = (  # the code that ran
+        subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+        ).stdout.strip()
+        or None
+    )
     results["dataset"], results["encoder"] = args.dataset, args.encoder
     results["last_command"] = shlex.join(
         ["python", "benchmarks/finetune.py", *(argv or sys.argv[1:])]

@@ -309,6 +309,10 @@ def main() -> None:
     full_batches = -(-args.full_train // args.batch_size)
     full_steps = args.full_train // (args.batch_size * child_steps)
     result = {
+        "commit": subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+        ).stdout.strip()
+        or None,
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "machine": {
             "platform": platform.platform(),

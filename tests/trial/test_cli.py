@@ -79,3 +79,15 @@ def test_random_search_and_transfer_are_run_and_repeat_under_their_names():
     )
     assert tr.func is rep.func is repeat.run
     assert tr.transfer and not rep.transfer and rep.source == "s"
+
+
+def test_run_keeps_the_config_as_the_nni_trial_reads_it(tmp_path):
+    """`autorc run --config F` and the NNI trial (strategies.runner.load_config) must build the
+    same config, or a run directory made by one could not be resumed by the other."""
+    from strategies.runner import load_config
+    from trial.commands._common import build_config
+
+    cfg = tmp_path / "c.yml"
+    cfg.write_text("method: bert-entity\ndataset: semeval10\ntrain: {epochs: 1}\n")
+    args = build_parser(["run"]).parse_args(["run", "--config", str(cfg)])
+    assert build_config(args, quiet_training=False) == load_config(cfg)

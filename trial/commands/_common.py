@@ -198,11 +198,16 @@ def flat_config(args: argparse.Namespace, needs_out: str) -> tuple[dict[str, Any
     return data, where
 
 
-def build_config(args: argparse.Namespace, **fixed: Any) -> PipelineConfig:
+def build_config(
+    args: argparse.Namespace, quiet_training: bool = True, **fixed: Any
+) -> PipelineConfig:
     """The pipeline config of a protocol command (:func:`config_data`, validated with the
-    method and space tables)."""
+    method and space tables). ``quiet_training``: no progress bar per training unless the
+    config asks for one (``autorc run`` leaves the config as it is, so its run directory and
+    the NNI trial's agree on the config)."""
     data, where = config_data(args, fixed)
-    data.setdefault("train", {}).setdefault("progress", False)
+    if quiet_training:
+        data.setdefault("train", {}).setdefault("progress", False)
     cfg = check_config(pipeline_config_from_dict(data, where), where)
     announce_format(cfg.dataset, cfg.format, cfg.task)
     return cfg

@@ -61,7 +61,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    cfg = build_config(args, **({"method": args.fixed_method} if args.fixed_method else {}))
+    fixed = {"method": args.fixed_method} if args.fixed_method else {}
+    # `run` leaves the config as written (as the NNI trial reads it); `random-search` has
+    # always turned the per-training progress bars off: each keeps its run directories resumable
+    cfg = build_config(args, quiet_training=args.fixed_method is not None, **fixed)
     stem = Path(args.config).stem if args.config else cfg.dataset.rstrip("/").split("/")[-1]
     out = Path(args.out or f"runs/{stem}-{cfg.row}-s{cfg.seed}")
 
