@@ -40,7 +40,7 @@ def worker(data: Path, url: str, out: Path, log: Path) -> subprocess.Popen:
         "--encoder",
         "tiny",
         "--epochs",
-        "10",
+        "40",  # long enough a trial that the kill lands inside it on a fast machine
         "--max-len",
         "32",
         "--trials",
@@ -90,7 +90,7 @@ def test_two_workers_one_killed_share_a_postgresql_study(tmp_path: Path, monkeyp
                 if with_a and Path(with_a[0].user_attrs["dir"], ".autorc.lock").is_file():
                     victim = with_a[0]
                 time.sleep(0.2)
-            time.sleep(0.5)
+            time.sleep(0.1)
             os.killpg(a.pid, signal.SIGKILL)
             a.wait()
             assert b.wait(timeout=300) == 0, (tmp_path / "b.log").read_text()
