@@ -63,7 +63,7 @@ class ReportRow:
     reports need no list of methods."""
 
     title: str  # the row's name ("AutoRC", "BERT-entity")
-    kind: str  # "preset", "random" or "search": the block of the table, in that order
+    kind: str  # "preset", "random", "search" or "learned": the block of the table, in that order
     order: int = 0  # position in its block
     learned: bool = False  # the best run of this row on a dataset gives the AR_<dataset> row
 

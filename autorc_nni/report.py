@@ -101,7 +101,7 @@ def _record(path: Path, data: dict[str, Any]) -> Record:
     search = path.parent / "search"
     # the report row the run recorded; a result without one (an older run) is shown by its
     # label in a block after the others
-    row = data.get("row") if isinstance(data.get("row"), dict) else {}
+    row: dict[str, Any] = data["row"] if isinstance(data.get("row"), dict) else {}
     block = row.get("kind")
     return Record(
         title=str(row.get("title") or ""),
