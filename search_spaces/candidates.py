@@ -18,6 +18,7 @@ family      candidate for option ``o``
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -32,8 +33,7 @@ from search_spaces.copies import WeightCopies
 if TYPE_CHECKING:
     from search_spaces.supernet import AutoRCSupernet
 
-import warnings  # noqa: E402
-
+# NNI 3.0 warns that some torch 2.13 classes are "not a nn.Module": harmless, silenced here only.
 warnings.filterwarnings(
     "ignore", message=r".*is found to be not a nn\.Module", category=RuntimeWarning
 )

@@ -83,13 +83,11 @@ them, their state included; ``parameters_for`` lists exactly the parameters that
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import torch
-from nni.mutable import frozen_context  # noqa: E402  (after candidates: NNI's warning filter)
-from nni.nas.nn.pytorch import LayerChoice, ModelSpace  # noqa: E402
-from nni.nas.oneshot.pytorch.supermodule.base import BaseSuperNetModule  # noqa: E402
 from torch import nn
 
 from autorc_nni.architecture import (
@@ -119,6 +117,14 @@ from search_spaces.candidates import (
 from search_spaces.child import to_rcmodel
 from search_spaces.copies import WeightCopies
 from search_spaces.spaces import SearchSpace, SearchSpaceError, get_space, to_architecture
+
+# NNI 3.0 warns that some torch 2.13 classes are "not a nn.Module": harmless, silenced here only.
+warnings.filterwarnings(
+    "ignore", message=r".*is found to be not a nn\.Module", category=RuntimeWarning
+)
+from nni.mutable import frozen_context  # noqa: E402
+from nni.nas.nn.pytorch import LayerChoice, ModelSpace  # noqa: E402
+from nni.nas.oneshot.pytorch.supermodule.base import BaseSuperNetModule  # noqa: E402
 
 __all__ = ["AutoRCSupernet", "SHARINGS", "HETEROGENEOUS_GROUPS", "NAIVE_GROUP"]
 
