@@ -7,8 +7,7 @@ transformers and datasets are imported only when a name that needs them is touch
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from autorc_nni.lazy import lazy_exports
 
 # public name -> module that defines it
 _EXPORTS: dict[str, str] = {
@@ -111,15 +110,4 @@ _RENAMED: dict[str, str] = {"collect_runs": "collect"}
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'autorc_nni' has no attribute {name!r}")
-    attr = _RENAMED.get(name, name)
-    value = getattr(importlib.import_module(f"autorc_nni.{module}"), attr)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals(), _RENAMED)

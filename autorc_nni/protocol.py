@@ -148,18 +148,21 @@ class PipelineConfig:
         """Whether this run's candidates come from an architecture search."""
         return self.method != RANDOM and self.method not in PRESETS
 
+    def data_keys(self) -> dict[str, Any]:
+        """The task and data keys a stage's config (``TrainConfig``, ``SearchConfig``) takes
+        from this one: the task keys, then format, data_dir, negative_label and strict where
+        set."""
+        keys = dict(self.task_keys())
+        for name in ("format", "data_dir", "negative_label"):
+            if getattr(self, name) is not None:
+                keys[name] = getattr(self, name)
+        if self.strict:
+            keys["strict"] = True
+        return keys
+
     def train_base(self) -> dict[str, Any]:
         """The TrainConfig keys every HPO trial and seed run shares."""
-        base = {"dataset": self.dataset, "encoder": self.encoder, **self.train, **self.task_keys()}
-        if self.format is not None:
-            base["format"] = self.format
-        if self.data_dir is not None:
-            base["data_dir"] = self.data_dir
-        if self.negative_label is not None:
-            base["negative_label"] = self.negative_label
-        if self.strict:
-            base["strict"] = True
-        return base
+        return {"dataset": self.dataset, "encoder": self.encoder, **self.train, **self.data_keys()}
 
     def task_keys(self) -> dict[str, Any]:
         """The task keys every stage (search, HPO, seeds) shares."""
@@ -353,21 +356,21 @@ def run_pipeline(
     (default: the full space). ``on_event(kind, data)`` is told about each finished stage.
     """
     run_dir = Path(run_dir)
-    report_row(cfg, search_fn)  # refuses a method nobody can run, before the run dir exists
+    row = report_row(cfg, search_fn)  # refuses a method nobody can run, before the run dir exists
     with run_dir_lock(run_dir, "protocol run"):  # a second process on it is refused
-        return _run_pipeline(cfg, run_dir, search_fn, train_fn, space, on_event)
+        return _run_pipeline(cfg, run_dir, row, search_fn, train_fn, space, on_event)
 
 
 def _run_pipeline(
     cfg: PipelineConfig,
     run_dir: Path,
+    row: ReportRow,
     search_fn: SearchFn | None,
     train_fn: TrainFn | None,
     space: Any,
     on_event: EventFn | None,
 ) -> dict[str, Any]:
     emit = on_event or (lambda kind, data: None)
-    row = report_row(cfg, search_fn)
     _check_run_dir(cfg, run_dir)
     done = run_dir / "result.json"
     if done.is_file():

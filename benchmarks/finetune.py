@@ -95,9 +95,9 @@ def bare_encoder(args: argparse.Namespace, arch: str) -> dict:
     import torch
     from torch import nn
 
+    from autorc_nni.architecture import resolve_architecture
     from autorc_nni.encoders import load_encoder
     from autorc_nni.finetune import (
-        _resolve_arch,
         epoch_loader,
         prepare_data,
         seed_everything,
@@ -118,7 +118,7 @@ def bare_encoder(args: argparse.Namespace, arch: str) -> dict:
         }
     )
     torch.set_num_threads(args.threads)
-    spec = _resolve_arch(cfg.arch)
+    spec = resolve_architecture(arch)
     seed_everything(cfg.seed)
     tokenizer, encoder = load_encoder(cfg.encoder, seed=cfg.seed)
     data = prepare_data(cfg, tokenizer, spec)

@@ -85,17 +85,9 @@ def search_config(
         "out": str(out),
         "resume": True,
         "top_k": cfg.top,
-        **cfg.task_keys(),
+        **cfg.data_keys(),
     }
     data.setdefault("progress", False)
-    if cfg.format is not None:
-        data["format"] = cfg.format
-    if cfg.data_dir is not None:
-        data["data_dir"] = cfg.data_dir
-    if cfg.negative_label is not None:
-        data["negative_label"] = cfg.negative_label
-    if cfg.strict:
-        data["strict"] = True
     try:
         return search_config_from_dict(data, f"{where}.search")
     except ConfigError as e:

@@ -43,6 +43,11 @@ METHOD_ROW = (
 )
 
 
+def pytest_in(copy: Path, select: str, *files: str) -> str:
+    """The copy's own tests ``files``, the cases matching ``-k select``."""
+    return run_in(copy, "-m", "pytest", "-q", "-p", "no:cacheprovider", *files, "-k", select)
+
+
 def insert_before(path: Path, anchor: str, text: str) -> None:
     src = path.read_text()
     assert src.count(anchor) == 1, f"{path}: anchor {anchor!r} not found once"
@@ -79,6 +84,7 @@ def extended(tmp_path_factory: pytest.TempPathFactory) -> Path:
     sizes = json.loads(
         run_in(
             copy,
+            "-c",
             "from search_spaces import spaces as S; import json; "
             "print(json.dumps([f(name) for f in (S.space_size, "
             "S.valid_space_size, S.distinct_space_size) for name in ['M']]))",
@@ -107,10 +113,10 @@ def extended(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return copy
 
 
-def run_in(copy: Path, code: str, *args: str) -> str:
-    """Run ``python -c code`` (or ``python *args``) with the copy first on the path."""
+def run_in(copy: Path, *args: str) -> str:
+    """Run ``python *args`` in the copy, with the copy first on the path."""
     env = {**os.environ, "PYTHONPATH": str(copy), "PYTHONDONTWRITEBYTECODE": "1"}
-    cmd = [sys.executable, *args] if args else [sys.executable, "-c", code]
+    cmd = [sys.executable, *args]
     proc = subprocess.run(cmd, cwd=copy, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return proc.stdout
@@ -119,6 +125,7 @@ def run_in(copy: Path, code: str, *args: str) -> str:
 def test_a_new_pooler_is_in_the_space_the_supernet_and_the_cli(extended: Path) -> None:
     out = run_in(
         extended,
+        "-c",
         textwrap.dedent("""
         import autorc_nni, torch
         assert autorc_nni.__file__.startswith(COPY), autorc_nni.__file__
@@ -147,25 +154,18 @@ def test_a_new_pooler_is_in_the_space_the_supernet_and_the_cli(extended: Path) -
     """).replace("COPY", repr(str(extended)), 1),
     )
     assert out.strip().endswith("ok")
-    space = run_in(extended, "", "-m", "trial.cli", "space")
+    space = run_in(extended, "-m", "trial.cli", "space")
     assert "first (first-token pool)" in space
 
 
 def test_the_contract_tests_cover_the_new_pooler_unchanged(extended: Path) -> None:
-    out = run_in(
+    out = pytest_in(
         extended,
-        "",
-        "-m",
-        "pytest",
-        "-q",
-        "-p",
-        "no:cacheprovider",
+        "first or registry or size or readable",
         "tests/autorc_nni/test_poolers.py",
         "tests/autorc_nni/test_model.py",
         "tests/search_spaces/test_spaces.py",
         "tests/autorc_nni/test_architecture.py",
-        "-k",
-        "first or registry or size or readable",
     )
     assert re.search(r"(\d+) passed", out) and "failed" not in out
     assert int(re.search(r"(\d+) passed", out).group(1)) >= 10  # the parametrised cases ran
@@ -174,6 +174,7 @@ def test_the_contract_tests_cover_the_new_pooler_unchanged(extended: Path) -> No
 def test_a_new_method_is_a_cli_choice_with_its_strategy_and_report_row(extended: Path) -> None:
     out = run_in(
         extended,
+        "-c",
         textwrap.dedent("""
         from autorc_nni.protocol import pipeline_config_from_dict, report_row
         from strategies.runner import Search, check_config
@@ -184,18 +185,11 @@ def test_a_new_method_is_a_cli_choice_with_its_strategy_and_report_row(extended:
     """),
     )
     assert out.strip().endswith("ok")
-    assert "autorc-lean" in run_in(extended, "", "-m", "trial.cli", "search", "--help")
-    tests = run_in(
+    assert "autorc-lean" in run_in(extended, "-m", "trial.cli", "search", "--help")
+    tests = pytest_in(
         extended,
-        "",
-        "-m",
-        "pytest",
-        "-q",
-        "-p",
-        "no:cacheprovider",
+        "autorc-lean or report_row or tables",
         "tests/strategies/test_autorc.py",
         "tests/strategies/test_runner.py",
-        "-k",
-        "autorc-lean or report_row or tables",
     )
     assert "failed" not in tests and re.search(r"[2-9]\d* passed|\d\d+ passed", tests), tests

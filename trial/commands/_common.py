@@ -87,15 +87,8 @@ def add_data_args(p: argparse.ArgumentParser, dataset_required: bool = True) -> 
         prefix="train.",
         only=["epochs", "max_len", "limit_train", "limit_eval", "device"],
     )
-    p.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override any config key, e.g. --set train.dropout=0.2 (YAML value)",
-    )
-    _add_flags(p, flags, required={"dataset"} if dataset_required else set())
+    add_set_arg(p, "override any config key, e.g. --set train.dropout=0.2 (YAML value)")
+    keep_flags(p, flags, required={"dataset"} if dataset_required else set())
 
 
 def add_hpo_args(p: argparse.ArgumentParser, pruning: bool = False) -> None:
@@ -104,7 +97,7 @@ def add_hpo_args(p: argparse.ArgumentParser, pruning: bool = False) -> None:
     from autorc_nni.evaluation import HPOConfig
 
     only = ["trials", "storage", "study", "sampler_seed"] + (["pruning"] if pruning else [])
-    _add_flags(p, add_config_args(p, HPOConfig, prefix="hpo.", only=only))
+    keep_flags(p, add_config_args(p, HPOConfig, prefix="hpo.", only=only))
 
 
 def add_seed_args(p: argparse.ArgumentParser) -> None:
@@ -112,15 +105,22 @@ def add_seed_args(p: argparse.ArgumentParser) -> None:
     from autorc_nni.evaluation import SeedsConfig
 
     rename = {"n": "seeds", "first": "first_seed"}
-    _add_flags(p, add_config_args(p, SeedsConfig, prefix="seeds.", rename=rename))
+    keep_flags(p, add_config_args(p, SeedsConfig, prefix="seeds.", rename=rename))
 
 
-def _add_flags(p: argparse.ArgumentParser, flags: Flags, required: set[str] = frozenset()) -> None:
+def keep_flags(p: argparse.ArgumentParser, flags: Flags, required: set[str] = frozenset()) -> None:
     """Keep a parser's generated flags (dest -> key) for ``config_data``; ``required`` dests
     must be given on the command line or by ``--config``."""
     p.set_defaults(flags={**(p.get_default("flags") or {}), **flags})
     if required:
         p.set_defaults(required_flags={*(p.get_default("required_flags") or set()), *required})
+
+
+def add_set_arg(p: argparse.ArgumentParser, text: str) -> None:
+    """``--set KEY=VALUE`` (repeatable): the last word on any config key."""
+    p.add_argument(
+        "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help=text
+    )
 
 
 def parse_overrides(items: list[str]) -> dict[str, Any]:
@@ -152,14 +152,7 @@ def add_config_command_args(p: argparse.ArgumentParser, cls: type, **options: An
     choices = {"task": list(TASKS), **options.pop("choices", {})}
     helps = {"out": "output directory (required)", **options.pop("helps", {})}
     flags = add_config_args(p, cls, rename=rename, choices=choices, helps=helps, **options)
-    p.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help=f"set any {name} key (YAML value), e.g. --set dropout=0.2",
-    )
+    add_set_arg(p, f"set any {name} key (YAML value), e.g. --set dropout=0.2")
     return flags
 
 

@@ -37,12 +37,6 @@ def _plain(tp: Any) -> Any:
     return tp
 
 
-def _default(f: dataclasses.Field) -> Any:
-    if f.default is not dataclasses.MISSING:
-        return f.default
-    return dataclasses.MISSING
-
-
 def add_config_args(
     parser: argparse.ArgumentParser | argparse._ArgumentGroup,
     cls: type,
@@ -88,9 +82,8 @@ def add_config_args(
         name = rename.get(f.name, f.name).replace("_", "-")
         dest = name.replace("-", "_")
         text = comments.get(f.name) or f.name.replace("_", " ")
-        default = _default(f)
-        if default is not dataclasses.MISSING and default is not None:
-            text += f" (default: {default})"
+        if f.default is not dataclasses.MISSING and f.default is not None:
+            text += f" (default: {f.default})"
         text = helps.get(f.name, text)  # a command's own help replaces all of it
         text = text.replace("%", "%%")  # argparse formats help with %
         kw: dict[str, Any] = {"dest": dest, "default": None, "help": text}

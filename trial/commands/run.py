@@ -29,6 +29,7 @@ from trial.commands._common import (
     add_hpo_args,
     add_seed_args,
     build_config,
+    keep_flags,
     print_result,
 )
 from trial.commands._fields import add_config_args
@@ -49,7 +50,7 @@ def add_run_args(p: argparse.ArgumentParser, method: str | None = None) -> None:
         rename={"random_n": "n"},
         choices={"space": list(SPACES), "method": [*METHODS, RANDOM, *PRESETS]},
     )
-    p.set_defaults(flags={**p.get_default("flags"), **flags})
+    keep_flags(p, flags)
     add_hpo_args(p)
     add_seed_args(p)
     p.add_argument("--out", help="run directory (default: runs/<config name>-<method>-s<seed>)")
