@@ -68,6 +68,7 @@ from autorc_nni.training import (
     rng_state,
     seed_everything,
     set_rng_state,
+    tell_progress,
     to_device,
 )
 
@@ -80,9 +81,11 @@ _RESUME_FREE = {
     "device",
     "progress",
     "stop_after_steps",
+    "pause_at",
     "keep_checkpoint",
     "checkpoint_every",
     "log_every",
+    "heartbeat",
     "num_threads",
     "eval_batch_size",
     "strict",  # only refuses data: what loads is the same either way
@@ -130,11 +133,19 @@ class TrainConfig:
     checkpoint_every: int = 200  # resumable checkpoint every N steps (0: only at epoch end)
     keep_checkpoint: bool = False  # keep checkpoint.pt after the run finishes
     progress: bool = True  # tqdm progress bar
+    # seconds between two heartbeats to the progress listeners (autorc_nni.training)
+    heartbeat: float = 30.0
     num_threads: int | None = None  # torch.set_num_threads; None leaves torch's default
     stop_after_steps: int | None = None  # stop abruptly after N steps, as if killed (for tests)
+    # pause after this fraction of the full budget (epochs x steps): score dev there, keep the
+    # checkpoint and return; a later run with a larger pause_at (or none) resumes from it and
+    # ends as an unpaused run does (the race's rungs); None: train to the end
+    pause_at: float | None = None
 
     def __post_init__(self) -> None:
         check_task(self.task)
+        if self.pause_at is not None and not 0 < self.pause_at < 1:
+            raise ConfigError(f"pause_at must be in (0, 1) when given, got {self.pause_at!r}")
         if self.lr is None:  # resolved here, so metrics.json records the value used
             from autorc_nni.encoders import recommended_setting
 
@@ -143,7 +154,7 @@ class TrainConfig:
         for name in positive:
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name} must be > 0, got {getattr(self, name)!r}")
-        for name in ("warmup", "weight_decay", "grad_clip", "checkpoint_every"):
+        for name in ("warmup", "weight_decay", "grad_clip", "checkpoint_every", "heartbeat"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)!r}")
         if not 0 <= self.dropout < 1:
@@ -489,6 +500,7 @@ def _train(cfg: TrainConfig, on_dev: Callable[[int, float], None] | None) -> dic
         "train_seconds": 0.0,
         "train_sentences": 0,
         "epoch_loss_sum": 0.0,
+        "pauses": {},  # global step -> dev score where a run paused there (pause_at)
     }
     if cfg.resume and ckpt_path.exists():
         ckpt = load_checkpoint(ckpt_path)
@@ -515,6 +527,11 @@ def _train(cfg: TrainConfig, on_dev: Callable[[int, float], None] | None) -> dic
             ckpt_path,
         )
 
+    pause_step = round(cfg.pause_at * total_steps) if cfg.pause_at is not None else None
+    if pause_step is not None and state["global_step"] >= pause_step:
+        # paused here (or beyond) before: the rung's dev score is in the checkpoint
+        return _paused(cfg, state, pause_step, data.metric)
+
     from torch.utils.tensorboard import SummaryWriter
 
     writer = SummaryWriter(str(out / "tensorboard"), purge_step=state["global_step"] or None)
@@ -523,6 +540,7 @@ def _train(cfg: TrainConfig, on_dev: Callable[[int, float], None] | None) -> dic
     bar = _progress(cfg, total_steps, state["global_step"])
     use_bf16 = cfg.bf16 and device.type == "cuda"
     best_dev = None  # (dev predictions, seconds) of the best epoch, when it ran in this process
+    beat = time.monotonic()  # the last heartbeat
     try:
         model.train()
         while state["epoch"] < cfg.epochs:
@@ -555,10 +573,36 @@ def _train(cfg: TrainConfig, on_dev: Callable[[int, float], None] | None) -> dic
                 if bar is not None:
                     bar.update(1)
                     bar.set_postfix(epoch=epoch + 1, loss=f"{loss_value:.4f}")
+                if time.monotonic() - beat >= cfg.heartbeat:
+                    beat = time.monotonic()
+                    spent = state["train_seconds"] + time.perf_counter() - t0
+                    tell_progress(
+                        {
+                            "out": str(out),
+                            "epoch": epoch + 1,
+                            "epochs": cfg.epochs,
+                            "step": step,
+                            "steps": total_steps,
+                            "loss": loss_value,
+                            "sentences_per_s": state["train_sentences"] / spent if spent else None,
+                        }
+                    )
                 if cfg.stop_after_steps is not None and step >= cfg.stop_after_steps:
                     state["train_seconds"] += time.perf_counter() - t0
                     writer.flush()
                     return {"stopped": True, "global_step": step}
+                if step == pause_step and state["step_in_epoch"] < steps_per_epoch:
+                    # a rung inside an epoch: score dev, keep the checkpoint, pause (dev is
+                    # scored without touching the RNGs, the best model or the history, so the
+                    # run resumes into exactly the training an unpaused run does)
+                    state["train_seconds"] += time.perf_counter() - t0
+                    dev_metrics, _, _ = data.score(
+                        "dev", predict_rows(model, dev_loader, device, use_bf16)
+                    )
+                    state["pauses"][str(step)] = dev_metrics["score"]
+                    writer.add_scalar("dev/rung_score", dev_metrics["score"], step)
+                    save_checkpoint()
+                    return _paused(cfg, state, pause_step, data.metric)
                 if cfg.checkpoint_every and step % cfg.checkpoint_every == 0:
                     state["train_seconds"] += time.perf_counter() - t0
                     save_checkpoint()
@@ -606,9 +650,13 @@ def _train(cfg: TrainConfig, on_dev: Callable[[int, float], None] | None) -> dic
             state["epoch"] += 1
             state["step_in_epoch"] = 0
             state["epoch_loss_sum"] = 0.0
+            if state["global_step"] == pause_step:  # a rung at an epoch's end
+                state["pauses"][str(pause_step)] = dev_metrics["score"]
             save_checkpoint()
             if on_dev is not None:
                 on_dev(epoch + 1, dev_metrics["score"])
+            if state["global_step"] == pause_step:
+                return _paused(cfg, state, pause_step, data.metric)
     finally:
         if bar is not None:
             bar.close()
@@ -619,6 +667,27 @@ def _train(cfg: TrainConfig, on_dev: Callable[[int, float], None] | None) -> dic
     if not cfg.keep_checkpoint:
         ckpt_path.unlink(missing_ok=True)
     return result
+
+
+def _paused(cfg: TrainConfig, state: dict[str, Any], step: int, metric: str) -> dict[str, Any]:
+    """What a run paused at ``step`` (``cfg.pause_at``) returns: its dev score there."""
+    score = state["pauses"].get(str(step))
+    if score is None:
+        raise AutoRCError(
+            f"{cfg.out}: the run is past step {step} of pause_at={cfg.pause_at} but never paused "
+            "there; resume it with a later pause_at, or without one"
+        )
+    return {
+        "paused": True,
+        "pause_at": cfg.pause_at,
+        "global_step": step,
+        "metric": metric,
+        "dev": {"score": score},
+        "throughput": {
+            "train_seconds": state["train_seconds"],
+            "train_sentences": state["train_sentences"],
+        },
+    }
 
 
 def _progress(cfg: TrainConfig, total: int, initial: int):

@@ -50,6 +50,7 @@ from autorc_nni.evaluation import (
     read_json,
 )
 from autorc_nni.files import atomic_write_json, run_dir_lock
+from autorc_nni.race import SELECTIONS, Entrant, RaceConfig, entrant_list, run_race
 from autorc_nni.tasks import TaskOptions, check_task
 
 log = logging.getLogger(__name__)
@@ -114,6 +115,11 @@ class PipelineConfig:
     train: dict[str, Any] = field(default_factory=dict)  # TrainConfig keys (epochs, max_len, ...)
     hpo: HPOConfig = field(default_factory=HPOConfig)  # Optuna HPO per architecture
     seeds: SeedsConfig = field(default_factory=SeedsConfig)  # seeds of the chosen setting
+    # how the model to evaluate is chosen: "shared" (the paper: the top ke by shared-weight
+    # score) or "race" (the shortlist and race.include raced by stand-alone training on dev;
+    # autorc_nni.race); a preset run has nothing to choose and ignores it
+    select: str = "shared"
+    race: RaceConfig = field(default_factory=RaceConfig)  # the race of select: race
 
     def __post_init__(self) -> None:
         check_task(self.task)
@@ -126,6 +132,8 @@ class PipelineConfig:
             raise ConfigError(f"top: must be >= 1, got {self.top}")
         if self.random_n < 1:
             raise ConfigError(f"random_n: must be >= 1, got {self.random_n}")
+        if self.select not in SELECTIONS:
+            raise ConfigError(f"select: {self.select!r} is not one of {list(SELECTIONS)}")
         if self.hpo.train_seed in self.seeds.seeds():
             raise ConfigError(
                 f"hpo.train_seed: {self.hpo.train_seed} is also an evaluation seed "
@@ -147,6 +155,10 @@ class PipelineConfig:
     def searches(self) -> bool:
         """Whether this run's candidates come from an architecture search."""
         return self.method != RANDOM and self.method not in PRESETS
+
+    def races(self) -> bool:
+        """Whether this run chooses its model by the race (a preset has nothing to choose)."""
+        return self.select == "race" and self.method not in PRESETS
 
     def data_keys(self) -> dict[str, Any]:
         """The task and data keys a stage's config (``TrainConfig``, ``SearchConfig``) takes
@@ -233,6 +245,9 @@ def _check_run_dir(cfg: PipelineConfig, run_dir: Path) -> None:
     now = json.loads(json.dumps(config_to_dict(cfg)))
     if path.is_file():
         before = read_json(path)
+        # a key added to the config since the directory was made reads as its default
+        fresh = json.loads(json.dumps(config_to_dict(PipelineConfig())))
+        before = {**{k: v for k, v in fresh.items() if k not in before}, **before}
         # strict only refuses data (what loads is the same either way): it may change on resume
         diff = sorted(
             k
@@ -267,13 +282,20 @@ def candidates_stage(
         if not ranked:
             raise ConfigError(f"{run_dir / 'search'}: the search returned no architecture")
         cands = [
-            {"architecture": c["architecture"].to_dict(), "score": c.get("score"), "rank": i + 1}
+            {
+                "architecture": c["architecture"].to_dict(),
+                "score": c.get("score"),
+                "rank": i + 1,
+                "origin": c.get("origin", "searched"),
+                "format_best": bool(c.get("format_best")),
+            }
             for i, c in enumerate(ranked)
         ]
         # the search ranks functionally distinct models; a narrow controller may give fewer
         # than ``top`` of them: every one is then evaluated, and candidates.json says so
-        n_eval = min(cfg.top, len(cands))
-        if n_eval < cfg.top:
+        n_searched = sum(c["origin"] == "searched" for c in cands)
+        n_eval = min(cfg.top, n_searched)
+        if n_eval < cfg.top and not cfg.races():
             log.warning(
                 "%s: the search ranked only %d distinct architectures; evaluating %d of top = %d",
                 run_dir,
@@ -286,27 +308,82 @@ def candidates_stage(
         decisions, fixed = space if space is not None else (None, None)
         archs, rejected = random_architectures(cfg.random_n, cfg.seed, decisions, fixed)
         cands = [
-            {"architecture": a.to_dict(), "score": None, "rank": i + 1} for i, a in enumerate(archs)
+            {"architecture": a.to_dict(), "score": None, "rank": i + 1, "origin": "random"}
+            for i, a in enumerate(archs)
         ]
         n_eval = len(cands)
     else:
         seconds = 0.0
-        cands = [{"architecture": PRESETS[cfg.method].to_dict(), "score": None, "rank": 1}]
+        cands = [
+            {
+                "architecture": PRESETS[cfg.method].to_dict(),
+                "score": None,
+                "rank": 1,
+                "origin": "preset",
+            }
+        ]
         n_eval = 1
     for c in cands:
-        c["evaluate"] = c["rank"] <= n_eval
+        if cfg.races():  # the shortlist races; only the race's winner is evaluated
+            c["evaluate"] = False
+            c["race"] = (
+                c["origin"] != "searched" or c["rank"] <= cfg.race.top or c.get("format_best")
+            )
+        else:
+            c["evaluate"] = c["origin"] != "format" and c["rank"] <= n_eval
     atomic_write_json(
         path,
         {
             "method": cfg.method,
             "space": cfg.space,
+            "select": "race" if cfg.races() else "shared",
             "requested_top": cfg.top,
-            "evaluated": n_eval,
+            "evaluated": 1 if cfg.races() else n_eval,
             "seconds": round(seconds, 1),
             "candidates": cands,
         },
     )
     return cands
+
+
+def _entrant_name(c: dict[str, Any]) -> str:
+    if c["origin"] == "random":
+        return f"random {c['rank']}"
+    if c["origin"] == "format":  # drawn for its input format: not among the ranked draws
+        return f"best {c['architecture']['span']}"
+    return f"rank {c['rank']}"
+
+
+def race_stage(
+    cfg: PipelineConfig,
+    run_dir: Path,
+    cands: list[dict[str, Any]],
+    train_fn: TrainFn | None,
+    emit: EventFn,
+) -> dict[str, Any]:
+    """Race the shortlist and ``race.include`` (``RUN_DIR/race``); returns ``race.json``."""
+    where = str(run_dir / "candidates.json")
+    shortlist = [
+        Entrant(
+            Architecture.from_dict(c["architecture"], where=where),
+            c["origin"],
+            _entrant_name(c),
+            c.get("score"),
+        )
+        for c in cands
+        if c.get("race")
+    ]
+    entrants = entrant_list(shortlist, cfg.race.include)
+    return run_race(
+        entrants,
+        cfg.train_base(),
+        cfg.race.setting(cfg.hpo),
+        cfg.race,
+        cfg.hpo.train_seed,
+        run_dir / "race",
+        train_fn,
+        emit,
+    )
 
 
 def fixed_row(name: str, label: str | None = None) -> ReportRow:
@@ -380,6 +457,24 @@ def _run_pipeline(
 
     cands = candidates_stage(cfg, run_dir, search_fn, space)
     emit("candidates", {"candidates": cands})
+    race = None
+    if cfg.races():
+        t0 = time.perf_counter()
+        race = race_stage(cfg, run_dir, cands, train_fn, emit)
+        race.setdefault("wall_seconds", round(time.perf_counter() - t0, 1))
+        emit("race", race)
+        w = race["entrants"][race["winner"]]
+        # the winner goes through the evaluation (HPO, seeds) as rank 1
+        cands = [
+            {
+                "architecture": w["architecture"],
+                "score": w["search_score"],
+                "rank": 1,
+                "origin": w["origin"],
+                "name": w["name"],
+                "evaluate": True,
+            }
+        ]
     evaluated = []
     for c in cands:
         if not c["evaluate"]:
@@ -392,7 +487,10 @@ def _run_pipeline(
             "task": cfg.task,
             "rank": c["rank"],
             "search_score": c["score"],
+            "origin": c.get("origin"),
         }
+        if race is not None:
+            meta["race_winner"] = c["name"]
 
         def progress(kind: str, data: dict[str, Any], rank: int = c["rank"]) -> None:
             emit(kind, {**data, "rank": rank})
@@ -425,14 +523,25 @@ def _run_pipeline(
         "seed": cfg.seed,
         "best": best,
         "evaluated": evaluated,
+        "select": "race" if race is not None else "shared",
         "run_dir": str(run_dir),
         # wall time per stage (seconds, this run's processes; a resumed stage counts its
-        # last process only): the search, and HPO + seeds of every evaluated candidate
+        # last process only): the search, the race, and HPO + seeds of every evaluated candidate
         "seconds": {
             "search": search_seconds,
+            "race": race["seconds"] if race is not None else None,
             "evaluation": round(sum(sum((e.get("seconds") or {}).values()) for e in evaluated), 1),
         },
     }
+    if race is not None:
+        result["race"] = {
+            k: race[k]
+            for k in ("winner_name", "winner_origin", "cost_trainings", "train_seconds", "rungs")
+        }
+        result["race"]["entrants"] = [
+            {k: e[k] for k in ("name", "origin", "short", "dev", "stopped_at", "search_score")}
+            for e in race["entrants"]
+        ]
     atomic_write_json(done, result)
     emit("done", result)
     return result

@@ -169,3 +169,27 @@ def check_resumable(saved: dict[str, Any], now: dict[str, Any], free: set[str], 
     if diff:
         detail = ", ".join(f"{k}: {saved.get(k)!r} -> {now.get(k)!r}" for k in diff)
         raise ConfigError(f"{path}: cannot resume with a different config ({detail})")
+
+
+# -- progress of a training, for consoles -----------------------------------------------------
+# A training tells where it is at least every ``TrainConfig.heartbeat`` seconds; an entry point
+# (the NNI trial, ``autorc run``) listens with ``listen_progress`` and shows it.
+ProgressListener = Callable[[dict[str, Any]], None]
+_LISTENERS: list[ProgressListener] = []
+
+
+@contextlib.contextmanager
+def listen_progress(fn: ProgressListener) -> Iterator[None]:
+    """Call ``fn(info)`` with each training's heartbeat (``info``: out, epoch, epochs, step,
+    steps, loss, sentences_per_s) while the block runs."""
+    _LISTENERS.append(fn)
+    try:
+        yield
+    finally:
+        _LISTENERS.remove(fn)
+
+
+def tell_progress(info: dict[str, Any]) -> None:
+    """Send a heartbeat to every listener (none: nothing happens)."""
+    for fn in list(_LISTENERS):
+        fn(info)

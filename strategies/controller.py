@@ -144,15 +144,30 @@ class Controller(nn.Module):
 
     # -- public API ---------------------------------------------------------------------------
     def sample(
-        self, generator: torch.Generator | None = None
+        self,
+        generator: torch.Generator | None = None,
+        given: Mapping[str, Any] | None = None,
     ) -> tuple[dict[str, Any], torch.Tensor, torch.Tensor]:
         """Sample one valid architecture: ``(sample, log_prob, entropy)``.
 
         ``log_prob`` and ``entropy`` (sum over the decisions of each step's distribution entropy,
         along the sampled path) carry gradients. Invalid samples are resampled and counted.
+        ``given`` (label -> option) forces those decisions and samples the others conditioned
+        on them (the race's shortlist draws the best models of an input format this way).
         """
+        forced: dict[int, int] = {}
+        for label, value in (given or {}).items():
+            if label not in self.options:
+                raise ControllerError(f"given: unknown decision {label!r}; known: {self.labels}")
+            if value not in self.options[label]:
+                raise ControllerError(
+                    f"given: {label}={value!r} is not one of {list(self.options[label])}"
+                )
+            forced[self.labels.index(label)] = self.options[label].index(value)
 
-        def draw(_t: int, p: torch.Tensor) -> int:
+        def draw(t: int, p: torch.Tensor) -> int:
+            if t in forced:
+                return forced[t]
             if generator is not None and generator.device != p.device:
                 p = p.to(generator.device)
             return int(torch.multinomial(p, 1, generator=generator).item())

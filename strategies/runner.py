@@ -57,7 +57,12 @@ _FROM_PIPELINE = (
     "task",
     "splits",
     "task_options",
+    "format_draws",
 )
+
+# Data limits given for the training (``--limit-train``, ``--limit-eval``) that the search takes
+# too, unless its own section sets them: train key -> search key.
+_SHARED_LIMITS = {"limit_train": "limit_train", "limit_eval": "limit_dev"}
 
 # on_reward(step, mean reward over the steps since the last call)
 RewardFn = Callable[[int, float], None]
@@ -75,7 +80,13 @@ def search_config(
             f"{where}.search: {clash} are set at the top level of the config "
             "(top_k is the top-level 'top')"
         )
+    limits = {
+        skey: cfg.train[tkey]
+        for tkey, skey in _SHARED_LIMITS.items()
+        if cfg.train.get(tkey) is not None and skey not in cfg.search
+    }
     data = {
+        **limits,
         **cfg.search,
         "dataset": cfg.dataset,
         "encoder": cfg.encoder,
@@ -85,6 +96,7 @@ def search_config(
         "out": str(out),
         "resume": True,
         "top_k": cfg.top,
+        "format_draws": cfg.race.format_draws if cfg.races() else 0,
         **cfg.data_keys(),
     }
     data.setdefault("progress", False)
@@ -100,6 +112,17 @@ def search_config(
         raise ConfigError(msg if msg.startswith(where) else f"{where}.search: {msg}") from None
 
 
+def _check_race(cfg: PipelineConfig, where: str) -> None:
+    """The race's shortlist must fit in what the search ranks."""
+    if cfg.races() and cfg.searches():
+        k = search_config(cfg, where=where).k
+        if cfg.race.top > k:
+            raise ConfigError(
+                f"{where}: race.top ({cfg.race.top}) exceeds search.k ({k}): the search ranks "
+                "only k candidates"
+            )
+
+
 def check_config(cfg: PipelineConfig, where: str = "config") -> PipelineConfig:
     """Refuse a method or space outside the tables, and a bad search section."""
     methods = [*METHODS, RANDOM, *PRESETS]
@@ -109,6 +132,7 @@ def check_config(cfg: PipelineConfig, where: str = "config") -> PipelineConfig:
         raise ConfigError(f"{where}: space: {cfg.space!r} is not one of {list(SPACES)}")
     if cfg.searches():
         search_config(cfg, where=where)
+        _check_race(cfg, where)
     return cfg
 
 
@@ -156,7 +180,19 @@ class Search:
         flush()
         if not result.completed:
             raise ConfigError(f"{out}: the search stopped before its last step")
-        return [{"architecture": r.architecture, "score": r.score} for r in result.ranking]
+        # the race's shortlist adds the best of each input format: marked where the ranking
+        # holds it, appended where it was drawn for its format
+        bests = {r.rank for r in result.format_best if r.rank}
+        ranked = [
+            {"architecture": r.architecture, "score": r.score, "format_best": r.rank in bests}
+            for r in result.ranking
+        ]
+        extra = [
+            {"architecture": r.architecture, "score": r.score, "origin": "format"}
+            for r in result.format_best
+            if r.rank == 0
+        ]
+        return ranked + extra
 
 
 def run(

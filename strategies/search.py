@@ -77,6 +77,7 @@ _RESUME_FREE = {
     "checkpoint_every",
     "eval_batch_size",
     "device",
+    "format_draws",
 }
 
 
@@ -120,6 +121,10 @@ class SearchConfig:
     entropy_weight: float = 1e-4  # beta of the entropy bonus
     baseline_decay: float = 0.95  # moving-average decay of the reward baseline
     k: int = 30  # architectures sampled from the trained controller
+    # per input format the k draws lack: N more draws with that format (the others sampled by
+    # the controller given it), scored like the k; the best of each format is written to
+    # format_best.json (the race's shortlist); 0: none
+    format_draws: int = 0
     top_k: int = 5  # of which the best are exported (paper: ke = 5)
     seed: int = 42  # seeds model init, dropout, the data order, copies and the controller
     out: str = "runs/search"  # output directory
@@ -182,6 +187,8 @@ class SearchConfig:
         ):
             if getattr(self, name) is not None and getattr(self, name) < 0:
                 raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)!r}")
+        if self.format_draws < 0:
+            raise ConfigError(f"format_draws must be >= 0, got {self.format_draws!r}")
         for name in ("limit_train", "limit_dev", "stop_after_steps", "num_threads", "copies"):
             v = getattr(self, name)
             if v is not None and v <= 0:
@@ -237,6 +244,9 @@ class SearchResult:
     steps_per_epoch: int
     search_seconds: float  # wall time of the search loop in this process
     ranking: list[RankedArchitecture] = field(default_factory=list)
+    # the best-scored model of each input format of the space (format_draws > 0; rank 0 for a
+    # model drawn for its format, else its rank in ``ranking``)
+    format_best: list[RankedArchitecture] = field(default_factory=list)
     probabilities: dict[str, dict[str, float]] = field(default_factory=dict)
     controller_state: dict[str, torch.Tensor] = field(default_factory=dict)
     peak_rss_mb: float = 0.0
@@ -473,22 +483,90 @@ def rank_architectures(
     controller = module.controller
     g = torch.Generator().manual_seed(cfg.seed + 17)
     samples, sampling = sample_distinct(controller, cfg.k, space, g)
+    score = _scorer(module, cfg, data, device)
+    ranked = [score(canon, s) for canon, s in samples.items()]
+    ranked.sort(key=lambda r: (-r.score, -r.probability))
+    for i, r in enumerate(ranked, 1):
+        r.rank = i
+    return ranked, sampling
 
+
+def _scorer(
+    module: AutoRCLightningModule, cfg: SearchConfig, data: _Data, device: torch.device
+) -> Callable[[Architecture, dict[str, Any]], RankedArchitecture]:
+    """``score(canonical architecture, sample)``: its shared-weight validation score (mean over
+    the weight copies) and controller probability, unranked."""
     by_length = sorted(range(len(data.dev)), key=data.dev_lengths.__getitem__)  # less padding
     dev = [data.dev[i] for i in by_length]
     bs = cfg.eval_batch_size
     batches = [to_device(data.collate(dev[s : s + bs]), device) for s in range(0, len(dev), bs)]
     gold = [int(r["label"]) for r in dev]
-    ranked = []
-    for canon, s in samples.items():
-        scores = score_architecture(module, s, batches, gold, cfg.num_copies)
+
+    def score(canon: Architecture, sample: dict[str, Any]) -> RankedArchitecture:
+        scores = score_architecture(module, sample, batches, gold, cfg.num_copies)
         with torch.no_grad():
-            prob = float(controller.log_prob(s).exp())
-        ranked.append(RankedArchitecture(0, canon, sum(scores) / len(scores), prob, scores))
-    ranked.sort(key=lambda r: (-r.score, -r.probability))
-    for i, r in enumerate(ranked, 1):
-        r.rank = i
-    return ranked, sampling
+            prob = float(module.controller.log_prob(sample).exp())
+        return RankedArchitecture(0, canon, sum(scores) / len(scores), prob, scores)
+
+    return score
+
+
+def format_bests(
+    module: AutoRCLightningModule,
+    cfg: SearchConfig,
+    data: _Data,
+    space: SearchSpace,
+    device: torch.device,
+    ranked: list[RankedArchitecture],
+) -> list[RankedArchitecture]:
+    """The best shared-weight model of each input format of ``space`` (the race's shortlist).
+
+    A format among the ranked draws has its best there (its rank kept). For a format the
+    controller no longer draws, ``cfg.format_draws`` distinct models are drawn with that format
+    given (the other decisions sampled by the controller conditioned on it) and scored the same
+    way; the best one is returned with rank 0. So the race sees every family the search has not
+    ruled out on evidence, not only the one the controller collapsed onto.
+    """
+    if cfg.format_draws <= 0 or "span" not in space.decisions:
+        return []
+    score = _scorer(module, cfg, data, device)
+    g = torch.Generator().manual_seed(cfg.seed + 29)
+    out = []
+    for fmt in space.decisions["span"]:
+        of_fmt = [r for r in ranked if r.architecture.span == fmt]
+        if of_fmt:
+            out.append(of_fmt[0])
+            continue
+        drawn: dict[Architecture, dict[str, Any]] = {}
+        with torch.no_grad():
+            for _ in range(cfg.format_draws * 50):
+                if len(drawn) == cfg.format_draws:
+                    break
+                s, _, _ = module.controller.sample(generator=g, given={"span": fmt})
+                drawn.setdefault(to_architecture(s, space).canonical(), s)
+        if drawn:
+            best = max(
+                (score(canon, s) for canon, s in drawn.items()),
+                key=lambda r: (r.score, r.probability),
+            )
+            out.append(best)
+    return out
+
+
+def write_format_best(best: list[RankedArchitecture], out: Path) -> None:
+    """``format_best.json``: the best model of each input format, with how it was found."""
+    rows = [
+        {
+            "span": r.architecture.span,
+            "rank": r.rank or None,  # None: drawn for its format, not among the k draws
+            "score": r.score,
+            "scores": r.scores,
+            "probability": r.probability,
+            "architecture": r.architecture.to_dict(),
+        }
+        for r in best
+    ]
+    atomic_write_json(out / "format_best.json", rows)
 
 
 def _validation_words(cfg: SearchConfig) -> str:
@@ -778,6 +856,9 @@ def _run_search(
     ranked, sampling = rank_architectures(module, cfg, data, space, device)
     write_ranking(ranked, cfg, out, module.step, sampling)
     result.ranking = ranked
+    if cfg.format_draws:
+        result.format_best = format_bests(module, cfg, data, space, device, ranked)
+        write_format_best(result.format_best, out)
     result.probabilities = {
         k: {str(o): p for o, p in d.items()} for k, d in module.controller.probabilities().items()
     }

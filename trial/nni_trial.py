@@ -74,6 +74,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="seconds between running-reward reports during the search",
     )
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
+    p.add_argument(
+        "--select",
+        choices=["shared", "race"],
+        help="how the model to evaluate is chosen (overrides the config's select:; a "
+        "parameter from NNI overrides both): shared = the paper's shared-weight ranking, "
+        "race = the shortlist and the hand-made designs raced by stand-alone training",
+    )
     return p.parse_args(argv)
 
 
@@ -101,8 +108,10 @@ def _run(args: argparse.Namespace) -> int:
 
     if args.threads:
         torch.set_num_threads(args.threads)
+    from autorc_nni.training import listen_progress
+
     params = nni.get_next_parameter() or {}
-    cfg = load_config(args.config, params)
+    cfg = load_config(args.config, {**({"select": args.select} if args.select else {}), **params})
     exp = nni.get_experiment_id()
     root = Path(args.runs_root or f"runs/nni/{exp}")
     run_dir = root / run_name(params)
@@ -150,6 +159,30 @@ def _run(args: argparse.Namespace) -> int:
                 report.update(seed=data["seed"], of=data["of"])
             nni.report_intermediate_result(report)
             n_reports += 1
+        elif kind == "rung":  # one race entrant scored at one rung
+            nni.report_intermediate_result(
+                {
+                    "default": data["dev"],
+                    "kind": "rung",
+                    "entrant": data["name"],
+                    "rung": data["rung"],
+                    "budget": data["budget"],
+                }
+            )
+            writer.add_scalar(f"race/{data['name']}", data["dev"], data["rung"])
+            n_reports += 1
+        elif kind == "race":
+            w = data["entrants"][data["winner"]]
+            nni.report_intermediate_result(
+                {
+                    "default": w["dev"][-1],
+                    "kind": "race",
+                    "winner": data["winner_name"],
+                    "origin": data["winner_origin"],
+                    "cost": data["cost_trainings"],
+                }
+            )
+            n_reports += 1
         elif kind == "evaluated":
             rank = data.get("rank", 0)
             nni.report_intermediate_result(
@@ -166,14 +199,27 @@ def _run(args: argparse.Namespace) -> int:
             n_reports += 1
         writer.flush()
 
-    try:
-        result = run(
-            cfg,
-            run_dir,
-            on_event=on_event,
-            on_reward=on_reward,
-            reward_interval=args.reward_interval,
+    def on_train(info: dict[str, Any]) -> None:  # a training's heartbeat (every 30 s)
+        nni.report_intermediate_result(
+            {
+                "default": info["step"] / info["steps"],
+                "kind": "progress",
+                **{k: info[k] for k in ("epoch", "epochs", "step", "steps", "loss")},
+                "out": str(Path(info["out"]).relative_to(run_dir))
+                if Path(info["out"]).is_relative_to(run_dir)
+                else info["out"],
+            }
         )
+
+    try:
+        with listen_progress(on_train):
+            result = run(
+                cfg,
+                run_dir,
+                on_event=on_event,
+                on_reward=on_reward,
+                reward_interval=args.reward_interval,
+            )
     finally:
         writer.flush()
     best = result["best"]
@@ -198,6 +244,8 @@ def _run(args: argparse.Namespace) -> int:
         "metric": best.get("metric"),
         "method": cfg.method,
         "dataset": cfg.dataset,
+        "select": result.get("select", "shared"),
+        "origin": best.get("origin"),
         "architecture": best["architecture"],
         "params": best["params"],
         "run_dir": str(run_dir.resolve()),

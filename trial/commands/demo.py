@@ -76,12 +76,14 @@ def describe_metric(data: dict) -> str | None:
         over = f" over the last {data['steps']} steps" if data.get("steps", 1) > 1 else ""
         return f"search step {data.get('step')}: mean reward {value:.3f}{over}"
     if kind == "epoch":
+        epoch = data.get("epoch")
+        if data.get("stage") == "race":
+            return f"race: entrant {data.get('entrant')}, epoch {epoch}: dev {100 * value:.2f}"
         which = (
             f"HPO trial {data.get('number')}"
             if data.get("stage") == "hpo_trial"
             else f"seed {data.get('seed')}"
         )
-        epoch = data.get("epoch")
         return f"candidate {data.get('rank')}: {which}, epoch {epoch}: dev {100 * value:.2f}"
     if kind == "hpo_trial":
         return (
@@ -96,6 +98,21 @@ def describe_metric(data: dict) -> str | None:
         )
     if kind == "dev":
         return f"candidate {data.get('rank')} evaluated: mean dev {100 * value:.2f}{tail}"
+    if kind == "progress":
+        return (
+            f"training {data.get('out')}: epoch {data.get('epoch')}/{data.get('epochs')}, "
+            f"step {data.get('step')}/{data.get('steps')}, loss {data.get('loss', 0.0):.4f}"
+        )
+    if kind == "rung":
+        return (
+            f"race: {data.get('entrant')} at rung {data.get('rung')} "
+            f"({100 * data.get('budget', 0):.0f}% of the training): dev {100 * value:.2f}"
+        )
+    if kind == "race":
+        return (
+            f"race won by {data.get('winner')} ({data.get('origin')}): dev {100 * value:.2f}, "
+            f"cost {data.get('cost')} full trainings"
+        )
     return None
 
 

@@ -20,6 +20,8 @@ from pathlib import Path
 
 from autorc_nni.architecture import PRESETS
 from autorc_nni.protocol import RANDOM, PipelineConfig
+from autorc_nni.race import SELECTIONS
+from autorc_nni.training import listen_progress
 from autorc_nni.report import write_report
 from search_spaces.spaces import SPACES
 from strategies.methods import METHODS
@@ -42,13 +44,17 @@ def add_run_args(p: argparse.ArgumentParser, method: str | None = None) -> None:
     """The flags of a protocol run (generated from ``PipelineConfig``); ``method`` fixes the
     method (the ``random-search`` alias)."""
     add_data_args(p, dataset_required=False)
-    only = ["space", "seed", "random_n", "top"] + ([] if method else ["method"])
+    only = ["space", "seed", "random_n", "top", "select"] + ([] if method else ["method"])
     flags = add_config_args(
         p,
         PipelineConfig,
         only=only,
         rename={"random_n": "n"},
-        choices={"space": list(SPACES), "method": [*METHODS, RANDOM, *PRESETS]},
+        choices={
+            "space": list(SPACES),
+            "method": [*METHODS, RANDOM, *PRESETS],
+            "select": list(SELECTIONS),
+        },
     )
     keep_flags(p, flags)
     add_hpo_args(p)
@@ -73,13 +79,35 @@ def run(args: argparse.Namespace) -> int:
         if kind == "candidates":
             n = sum(c["evaluate"] for c in data["candidates"])
             print(f"[{out}] {len(data['candidates'])} candidate(s), {n} to evaluate")
+        elif kind == "rung":
+            print(
+                f"[{out}] race: {data['name']} at rung {data['rung']} "
+                f"({100 * data['budget']:.0f}% of the training): dev {100 * data['dev']:.2f}",
+                flush=True,
+            )
+        elif kind == "race":
+            print(
+                f"[{out}] race won by {data['winner_name']} ({data['winner_origin']}); "
+                f"cost {data['cost_trainings']} full trainings",
+                flush=True,
+            )
         elif kind == "evaluated":
             print(
                 f"[{out}] rank {data['rank']}: dev {100 * data['dev_mean']:.2f} "
-                f"test {100 * (data['test_mean'] or 0):.2f}"
+                f"test {100 * (data['test_mean'] or 0):.2f}",
+                flush=True,
             )
 
-    result = run_protocol(cfg, out, on_event=on_event)
+    def on_train(info: dict) -> None:  # a training's heartbeat, when its progress bar is off
+        if not cfg.train.get("progress", True):
+            print(
+                f"[{info['out']}] epoch {info['epoch']}/{info['epochs']}, step "
+                f"{info['step']}/{info['steps']}, loss {info['loss']:.4f}",
+                flush=True,
+            )
+
+    with listen_progress(on_train):
+        result = run_protocol(cfg, out, on_event=on_event)
     print(
         f"best learned model of {cfg.row} on {cfg.dataset} (rank {result['best']['rank']} of "
         f"{len(result['evaluated'])} evaluated, chosen on dev):"
