@@ -183,7 +183,7 @@ def run_race(
     stopped = [len(race.rungs) - 1] * len(entrants)  # the last rung each entrant reached
     for r, budget in enumerate(race.rungs):
         for i in alive:
-            scores[i][r] = _train_to(
+            scores[i][r] = train_to_rung(
                 i, r, budget, entrants[i], dirs[i], train_base, setting, train_seed, train_fn,
                 on_progress,
             )  # fmt: skip
@@ -202,7 +202,7 @@ def run_race(
     return result
 
 
-def _train_to(
+def train_to_rung(
     i: int,
     r: int,
     budget: float,
