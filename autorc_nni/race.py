@@ -101,7 +101,9 @@ class RaceConfig:
             try:
                 resolve_architecture(spec)
             except Exception as e:  # noqa: BLE001 - any failure: the key is named
-                raise ConfigError(f"include: {spec!r} is not a preset or architecture file: {e}")
+                raise ConfigError(
+                    f"include: {spec!r} is not a preset or architecture file: {e}"
+                ) from None
 
     def setting(self, hpo: HPOConfig) -> dict[str, Any]:
         """The training setting every entrant gets (lr, batch_size, warmup)."""
@@ -313,4 +315,3 @@ def _summary(
             1,
         ),
     }
-

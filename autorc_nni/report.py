@@ -111,7 +111,7 @@ def _record(path: Path, data: dict[str, Any]) -> Record:
         ),
         learned=bool(row.get("learned")),
         row=data.get("label") or data.get("method") or path.parent.name,
-        dataset=str(data.get("dataset") or "?"),
+        dataset=dataset_name(data.get("dataset")),
         metric=data.get("metric") or best.get("metric"),
         task=str(
             data.get("task")
@@ -128,6 +128,9 @@ def _record(path: Path, data: dict[str, Any]) -> Record:
         search_dir=search if search.is_dir() else None,
         extra={
             "seconds": data.get("seconds") or {},
+            "race": path.parent / "race" / "race.json"
+            if (path.parent / "race" / "race.json").is_file()
+            else None,
             # a pipeline's evaluated candidates: (architecture, mean dev score) for the
             # decision importance over them
             "evaluated": [
@@ -139,6 +142,15 @@ def _record(path: Path, data: dict[str, Any]) -> Record:
             else None,
         },
     )
+
+
+def dataset_name(dataset: Any) -> str:
+    """How tables name a dataset: a registered name as it is, a folder by its own name
+    (``/data/kbp37/`` -> ``kbp37``), never its whole path."""
+    name = str(dataset or "?")
+    if "/" in name or "\\" in name:
+        return Path(name.rstrip("/\\")).name or name
+    return name
 
 
 def collect(run_dirs: list[str | Path]) -> list[Record]:
@@ -348,12 +360,13 @@ def wall_time_table(records: list[Record]) -> list[str]:
         sec = r.extra.get("seconds") or {}
         if not sec:
             continue
-        search = sec.get("search")
+        search, race = sec.get("search"), sec.get("race")
         evaluation = sec.get("evaluation", sum(v for v in sec.values() if v))
-        total = (search or 0) + (evaluation or 0)
+        total = (search or 0) + (race or 0) + (evaluation or 0)
         rows.append(
             f"| {_title(places, r.row)} | {r.dataset} | "
-            f"{'-' if not search else f'{search / 60:.1f}'} | {evaluation / 60:.1f} | "
+            f"{'-' if not search else f'{search / 60:.1f}'} | "
+            f"{'-' if not race else f'{race / 60:.1f}'} | {evaluation / 60:.1f} | "
             f"{total / 60:.1f} | `{r.path.name}` |"
         )
     if not rows:
@@ -364,8 +377,8 @@ def wall_time_table(records: list[Record]) -> list[str]:
         "Minutes of wall time per stage (the processes that ran it; a stage found finished "
         "on a resume counts 0).",
         "",
-        "| model | dataset | search | evaluation (HPO + seeds) | total | run |",
-        "|---|---|---:|---:|---:|---|",
+        "| model | dataset | search | race | evaluation (HPO + seeds) | total | run |",
+        "|---|---|---:|---:|---:|---:|---|",
         *rows,
         "",
     ]
@@ -456,6 +469,89 @@ def importance_sections(r: Record, out_dir: Path, stem: str) -> tuple[list[str],
     return lines, info
 
 
+def race_section(r: Record, out_dir: Path, stem: str) -> list[str]:
+    """Markdown lines on a run's race (``race/race.json``): every entrant's dev score per rung
+    and where it stopped, as a table and a plot; the winner, its origin, and the race's cost."""
+    path = r.extra.get("race")
+    if path is None:
+        return []
+    race = _load(path)
+    try:
+        rungs, entrants = race["rungs"], race["entrants"]
+        winner = entrants[race["winner"]]
+    except (KeyError, IndexError, TypeError) as e:
+        raise ReportError(f"{path}: not a race result ({e!r})") from None
+    head = [f"{100 * b:.0f}%" for b in rungs]
+    lines = [
+        "#### The race",
+        "",
+        f"{len(entrants)} entrants trained stand-alone (one setting: "
+        f"{json.dumps(race.get('setting'))}, training seed {race.get('train_seed')}) and raced "
+        f"by successive halving on dev (eta = {race.get('eta')}; rungs as shares of the full "
+        f"training). Cost: {race.get('cost_trainings')} full trainings, "
+        f"{(race.get('train_seconds') or 0) / 60:.1f} min of training.",
+        "",
+        "| entrant | origin | shared-weight score | "
+        + " | ".join(f"dev @ {h}" for h in head)
+        + " | stopped |",
+        "|---|---|---:|" + "---:|" * len(rungs) + "---|",
+    ]
+    for i, e in enumerate(entrants):
+        devs = [f"{100 * d:.2f}" for d in e["dev"]] + ["-"] * (len(rungs) - len(e["dev"]))
+        if i == race["winner"]:
+            devs[-1] = f"**{devs[-1]}**"
+        score = "-" if e.get("search_score") is None else f"{100 * e['search_score']:.2f}"
+        stop = "winner" if i == race["winner"] else f"after {head[e['stopped_at']]}"
+        name = e["name"] + (f" (= {', '.join(e['also'])})" if e.get("also") else "")
+        lines.append(
+            f"| {name}: {e['short']} | {e['origin']} | {score} | "
+            + " | ".join(devs)
+            + f" | {stop} |"
+        )
+    if winner["origin"] in ("preset", "file"):
+        verdict = (
+            f"**The hand-made design {winner['name']} won the race**: on this dataset and "
+            "budget no searched candidate trained better stand-alone, so it is the model to "
+            "use (the right answer for this data, not a failure of the tool)."
+        )
+    else:
+        verdict = f"**{winner['name']} ({winner['origin']}) won the race.**"
+    lines += ["", verdict, ""]
+    chart = _plot_race(race, out_dir / f"{stem}.png", f"race on {r.dataset}")
+    lines += [f"![race]({chart.name})", ""]
+    return lines
+
+
+def _plot_race(race: dict[str, Any], path: Path, title: str) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for i, e in enumerate(race["entrants"]):
+        xs = race["rungs"][: len(e["dev"])]
+        style = "-" if e["origin"] not in ("preset", "file") else "--"
+        ax.plot(
+            xs,
+            [100 * d for d in e["dev"]],
+            style,
+            marker="o",
+            linewidth=3 if i == race["winner"] else 1,
+            label=f"{e['name']} ({e['origin']})",
+        )
+    ax.set_xscale("log")
+    ax.set_xticks(race["rungs"], [f"{100 * b:.0f}%" for b in race["rungs"]])
+    ax.set_xlabel("share of the full training")
+    ax.set_ylabel("dev score (%)")
+    ax.set_title(title)
+    ax.legend(fontsize="small")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
 def _slug(s: str) -> str:
     return "".join(c if c.isalnum() or c in "-_" else "_" for c in Path(s).name or s)
 
@@ -532,6 +628,7 @@ def write_report(
         )
         diagrams.append(pic)
         lines += [f"![architecture]({pic.name})", ""]
+        lines += race_section(r, out, f"race_{i:02d}_{_slug(r.row)}_{_slug(r.dataset)}")
         imp_lines, imp = importance_sections(
             r, out, f"importance_{i:02d}_{_slug(r.row)}_{_slug(r.dataset)}"
         )

@@ -218,7 +218,8 @@ def main() -> int:
     print("\neta | rungs | winner | winner's full rank | cost (full trainings)")
     for r in races:
         print(
-            f"{r['eta']} | {r['rungs']} | {r['winner']} | {r['winner_full_rank']} | {r['cost_trainings']}"
+            f"{r['eta']} | {r['rungs']} | {r['winner']} | {r['winner_full_rank']} | "
+            f"{r['cost_trainings']}"
         )
     print(f"written: {args.out}")
     return 0

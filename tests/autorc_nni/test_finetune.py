@@ -373,3 +373,43 @@ def test_dev_scores_of_the_best_epoch_are_those_of_the_saved_model(env):
         k: v for k, v in result["dev"].items() if k != "eval_sentences_per_s"
     }
     assert result["history"][result["best_epoch"] - 1]["dev_score"] == fresh["score"]
+
+
+def test_paused_runs_resume_into_the_unpaused_run(env):
+    """The race's rungs: pausing inside an epoch and at an epoch's end, then resuming to the
+    end, gives the uninterrupted run (the rung's dev scoring touches no RNG and no history)."""
+    full = train(config(env, "pause_full", **SHORT))
+    total = full["history"][-1]["global_step"]
+    per_epoch = full["history"][0]["global_step"]
+    mid = train(config(env, "pause_cut", pause_at=0.3, resume=True, **SHORT))
+    assert mid["paused"] and mid["global_step"] == round(0.3 * total)
+    assert 0.0 <= mid["dev"]["score"] <= 1.0
+    assert (env["root"] / "pause_cut" / CHECKPOINT).is_file()
+    assert not (env["root"] / "pause_cut" / "metrics.json").exists()
+    # asked again for the same rung (a kill after the pause): read back, nothing trained
+    again = train(config(env, "pause_cut", pause_at=0.3, resume=True, **SHORT))
+    assert again == mid
+    at_end = train(config(env, "pause_cut", pause_at=per_epoch / total, resume=True, **SHORT))
+    assert at_end["global_step"] == per_epoch
+    assert at_end["dev"]["score"] == full["history"][0]["dev_score"]
+    resumed = train(config(env, "pause_cut", resume=True, **SHORT))
+    assert scores(resumed) == scores(full)
+    assert same_weights(env["root"] / "pause_full" / "model", env["root"] / "pause_cut" / "model")
+    assert resumed["throughput"]["train_sentences"] == full["throughput"]["train_sentences"]
+
+
+def test_heartbeats_reach_the_listeners(env):
+    from autorc_nni.training import listen_progress
+
+    beats: list[dict] = []
+    with listen_progress(beats.append):
+        train(config(env, "beat", heartbeat=0.0, **SHORT))
+    train(config(env, "beat2", heartbeat=0.0, **SHORT))  # no listener: nothing is told
+    assert beats and [b["step"] for b in beats] == list(range(1, len(beats) + 1))
+    assert {"out", "epoch", "epochs", "steps", "loss", "sentences_per_s"} <= set(beats[0])
+    assert beats[-1]["step"] == beats[-1]["steps"] and beats[-1]["epoch"] == SHORT["epochs"]
+
+
+def test_pause_at_is_checked():
+    with pytest.raises(ConfigError, match="pause_at"):
+        TrainConfig(pause_at=1.0)

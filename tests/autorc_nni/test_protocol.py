@@ -185,3 +185,81 @@ def test_fewer_distinct_candidates_than_top_are_all_evaluated(tmp_path: Path) ->
     assert len(result["evaluated"]) == 2
     cands = json.loads((tmp_path / "run" / "candidates.json").read_text())
     assert cands["requested_top"] == 3 and cands["evaluated"] == 2
+
+
+def test_select_race_races_the_shortlist_and_the_hand_made_designs(tmp_path: Path) -> None:
+    """select: race: the top race.top searched candidates, the best of an input format the
+    search drew for it, and race.include race; only the winner goes through HPO and seeds."""
+
+    @searching
+    def search(cfg, out: Path):
+        out.mkdir(parents=True, exist_ok=True)
+        ranked = [
+            Architecture(use_c1=True, inter_e1e2="dot"),  # 3 slots
+            Architecture(use_c1=True),
+            Architecture(use_c0=True),
+            PRESETS["r-bert"],  # found by the search, and in race.include: races once
+        ]
+        out_ = [{"architecture": a, "score": 0.9 - 0.1 * i} for i, a in enumerate(ranked)]
+        out_[3]["format_best"] = False
+        tokens = Architecture(span="tokens", use_c0=True, use_c1=True, use_c2=True)
+        return out_ + [{"architecture": tokens, "score": 0.1, "origin": "format"}]
+
+    cfg = pipeline_config_from_dict(
+        {**SMALL, "select": "race", "race": {"top": 2, "eta": 2, "rungs": [0.5, 1.0], "lr": 1e-4}}
+    )
+    train = FakeTrain()
+    result = run_pipeline(cfg, tmp_path, search_fn=search, train_fn=train)
+    cands = json.loads((tmp_path / "candidates.json").read_text())
+    assert cands["select"] == "race" and cands["evaluated"] == 1
+    assert [c["race"] for c in cands["candidates"]] == [True, True, False, False, True]
+    assert not any(c["evaluate"] for c in cands["candidates"])
+    race = json.loads((tmp_path / "race" / "race.json").read_text())
+    names = [e["name"] for e in race["entrants"]]
+    assert names == ["rank 1", "rank 2", "best tokens", "bert-entity", "r-bert"]
+    assert [e["origin"] for e in race["entrants"]] == [
+        "searched",
+        "searched",
+        "format",
+        "preset",
+        "preset",
+    ]
+    # the winner (the most slots: the tokens model, 5) is the one model evaluated
+    assert race["winner_name"] == "best tokens"
+    assert len(result["evaluated"]) == 1
+    best = result["best"]
+    assert best["origin"] == "format" and best["race_winner"] == "best tokens"
+    assert best["architecture"]["span"] == "tokens"
+    assert result["select"] == "race" and result["race"]["winner_origin"] == "format"
+    assert result["seconds"]["race"] is not None
+    # the race trained with the HPO training seed, the seeds stage with the evaluation seeds
+    race_seeds = {kw["seed"] for kw in train.calls if "/race/" in kw["out"]}
+    assert race_seeds == {cfg.hpo.train_seed}
+    assert any(kw.get("pause_at") == 0.5 for kw in train.calls)
+
+
+def test_select_race_with_random_search_and_presets(tmp_path: Path) -> None:
+    rnd = pipeline_config_from_dict(
+        {
+            **SMALL,
+            "method": "random",
+            "random_n": 3,
+            "select": "race",
+            "race": {"eta": 2, "lr": 1e-4},
+        }
+    )
+    result = run_pipeline(rnd, tmp_path / "rnd", train_fn=FakeTrain())
+    race = json.loads((tmp_path / "rnd" / "race" / "race.json").read_text())
+    assert [e["origin"] for e in race["entrants"]] == ["random"] * 3 + ["preset"] * 2
+    assert result["race"]["winner_name"] == race["winner_name"]
+    # a preset has nothing to choose: select is ignored
+    be = pipeline_config_from_dict({**SMALL, "method": "bert-entity", "select": "race"})
+    result = run_pipeline(be, tmp_path / "be", train_fn=FakeTrain())
+    assert result["select"] == "shared" and not (tmp_path / "be" / "race").exists()
+
+
+def test_select_must_be_known() -> None:
+    with pytest.raises(ConfigError, match="select"):
+        pipeline_config_from_dict({**SMALL, "select": "vote"})
+    with pytest.raises(ConfigError, match="race.*eta|eta"):
+        pipeline_config_from_dict({**SMALL, "select": "race", "race": {"eta": 1}})

@@ -120,3 +120,18 @@ def test_greedy_falls_back_to_a_valid_architecture():
     assert c.greedy() in ({"a": 1, "b": 0}, {"a": 0, "b": 1})  # the next most likely
     assert c.invalid_count == 0
     assert Controller({"a": (0, 1)}).greedy() in ({"a": 0}, {"a": 1})
+
+
+def test_given_decisions_are_forced_and_the_rest_sampled_conditioned():
+    torch.manual_seed(0)
+    c = Controller(DECISIONS)
+    g = torch.Generator().manual_seed(3)
+    samples = [c.sample(generator=g, given={"span": "tokens"})[0] for _ in range(20)]
+    assert all(s["span"] == "tokens" for s in samples)
+    assert len({tuple(s.items()) for s in samples}) > 1  # the others are still drawn
+    s, lp, _ = c.sample(generator=g, given={"span": "standard"})
+    assert torch.allclose(lp, c.log_prob(s))  # the path's probability, the forced step included
+    with pytest.raises(ControllerError, match="span"):
+        c.sample(given={"span": "nope"})
+    with pytest.raises(ControllerError, match="unknown decision"):
+        c.sample(given={"colour": "red"})

@@ -30,3 +30,32 @@ def test_a_name_outside_the_tables_is_refused(key, value):
 def test_random_and_presets_need_no_search_section():
     for method in ("random", "bert-entity"):
         assert check_config(pipeline_config_from_dict({"method": method})).method == method
+
+
+def test_the_run_data_limits_reach_the_search_unless_it_sets_its_own():
+    from strategies.runner import search_config
+
+    cfg = pipeline_config_from_dict({"train": {"limit_train": 400, "limit_eval": 50}})
+    s = search_config(cfg)
+    assert (s.limit_train, s.limit_dev) == (400, 50)
+    cfg = pipeline_config_from_dict(
+        {"train": {"limit_train": 400, "limit_eval": 50}, "search": {"limit_dev": 500}}
+    )
+    s = search_config(cfg)
+    assert (s.limit_train, s.limit_dev) == (400, 500)
+
+
+def test_the_race_asks_the_search_for_format_bests_and_fits_in_k():
+    from strategies.runner import search_config
+
+    shared = pipeline_config_from_dict({"search": {"k": 6}})
+    assert search_config(shared).format_draws == 0  # the paper's protocol is unchanged
+    race = pipeline_config_from_dict(
+        {"select": "race", "search": {"k": 6}, "race": {"format_draws": 3}}
+    )
+    assert search_config(race).format_draws == 3
+    too_many = pipeline_config_from_dict({"select": "race", "search": {"k": 3}})
+    with pytest.raises(ConfigError, match=r"race.top \(4\) exceeds search.k \(3\)"):
+        check_config(too_many)
+    with pytest.raises(ConfigError, match="format_draws"):
+        search_config(pipeline_config_from_dict({"search": {"format_draws": 2}}))

@@ -235,3 +235,61 @@ def test_strict_reaches_every_stage(tmp_path: Path, tiny_config, capsys) -> None
         pipeline_config_from_dict({**tiny_config(), "train": {"strict": True}})
     _check_run_dir(plain, tmp_path / "run")
     _check_run_dir(cfg, tmp_path / "run")  # strict only refuses data: a resume may change it
+
+
+def test_the_race_picks_a_searched_model_that_reads_the_middle_context(tmp_path, capsys):
+    """Only the first word between the entities (part c1) tells the label; BERT-entity and
+    R-BERT read the entities (and c0) only. `autorc run --select race` races the search's
+    shortlist against them on stand-alone training: a searched model that reads c1 wins, the
+    hand-made designs fall behind, and the report shows the race."""
+    from tests.strategies.planted import write_planted
+
+    data = write_planted(tmp_path / "planted")
+    cfg = {
+        "method": "autorc",
+        "dataset": str(data),
+        "format": "opennre",
+        "encoder": "tiny",
+        "space": "M2",
+        "seed": 1,
+        "top": 1,
+        "search": {
+            "epochs": 8.0,
+            "batch_size": 8,
+            "lr": 1e-3,
+            "controller_lr": 1e-2,
+            "search_warmup_epochs": 1.0,
+            "encoder_warmup_epochs": 0.5,
+            "k": 10,
+            "max_len": 64,
+            "checkpoint_every": 0,
+            "num_threads": 1,
+        },
+        "race": {"top": 3},
+        "train": {"epochs": 6, "max_len": 64, "progress": False, "num_threads": 1},
+        "hpo": {"trials": 1, "space": {"lr": [1e-3], "batch_size": [16], "warmup": [0.5]}},
+        "seeds": {"n": 1},
+    }
+    out = tmp_path / "run"
+    path = write(tmp_path, cfg)
+    assert main(["run", "--config", str(path), "--select", "race", "--out", str(out)]) == 0
+    shown = capsys.readouterr().out
+    assert "race: bert-entity at rung 0" in shown and "race won by rank" in shown
+    race = json.loads((out / "race" / "race.json").read_text())
+    winner = race["entrants"][race["winner"]]
+    assert winner["origin"] in ("searched", "format")
+    arch = winner["architecture"]
+    assert arch["use_c1"] or arch["inter_c1"] != "none", winner
+    presets = [e for e in race["entrants"] if e["origin"] == "preset"]
+    assert [p["name"] for p in presets] == ["bert-entity", "r-bert"]
+    for p in presets:
+        assert p["dev"][-1] < winner["dev"][-1] - 0.2, race["entrants"]
+    result = json.loads((out / "result.json").read_text())
+    assert result["select"] == "race" and result["best"]["architecture"] == arch
+    assert result["best"]["test_mean"] > 0.9
+    report = (out / "report" / "report.md").read_text()
+    assert "#### The race" in report and "won the race" in report
+    assert "| planted (micro-f1) |" in (out / "report" / "table1.md").read_text()
+    # every input format the space leaves free reached the race (the shortlist's bests)
+    formats = {e["architecture"]["span"] for e in race["entrants"] if e["origin"] != "preset"}
+    assert formats == {"markers", "standard", "tokens"}

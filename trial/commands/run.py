@@ -21,8 +21,8 @@ from pathlib import Path
 from autorc_nni.architecture import PRESETS
 from autorc_nni.protocol import RANDOM, PipelineConfig
 from autorc_nni.race import SELECTIONS
-from autorc_nni.training import listen_progress
 from autorc_nni.report import write_report
+from autorc_nni.training import listen_progress
 from search_spaces.spaces import SPACES
 from strategies.methods import METHODS
 from strategies.runner import run as run_protocol
