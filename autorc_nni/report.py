@@ -479,8 +479,8 @@ def race_section(r: Record, out_dir: Path, stem: str) -> list[str]:
     try:
         rungs, entrants = race["rungs"], race["entrants"]
         winner = entrants[race["winner"]]
-    except (KeyError, IndexError, TypeError) as e:
-        raise ReportError(f"{path}: not a race result ({e!r})") from None
+    except (KeyError, IndexError, TypeError) as err:
+        raise ReportError(f"{path}: not a race result ({err!r})") from None
     head = [f"{100 * b:.0f}%" for b in rungs]
     lines = [
         "#### The race",
