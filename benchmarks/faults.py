@@ -48,7 +48,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
-STAGES = ("search", "ranking", "hpo", "seeds")
+STAGES = ("search", "ranking", "race", "hpo", "seeds")
 # Fields that hold wall time, speed or memory: they differ between any two runs.
 VOLATILE = {
     "seconds",
@@ -59,7 +59,6 @@ VOLATILE = {
     "train_sentences_per_s",
     "sentences_per_s",
     "peak_rss_mb",
-    "throughput",
     "datetime_start",
     "datetime_complete",
     "duration",
@@ -81,6 +80,9 @@ search: {{epochs: 3.0, batch_size: 8, child_steps: 2, k: 3, search_warmup_epochs
 train: {{epochs: 3, max_len: 32, num_threads: 1, eval_batch_size: 48, checkpoint_every: 4}}
 hpo: {{trials: 3, space: {{lr: [3.0e-4, 1.0e-3], batch_size: [8, 16], warmup: [0.5]}}}}
 seeds: {{n: 2}}
+select: race
+race: {{top: 2, format_draws: 2, eta: 2, rungs: [0.34, 1.0], lr: 1.0e-3, batch_size: 16,
+        warmup: 0.5}}
 """
 
 
@@ -120,10 +122,15 @@ class StageReader:
             if self.total_steps is not None and self._search_step() >= self.total_steps:
                 return "ranking"
             return "search"
+        if (run / "race").is_dir() and not (run / "race" / "race.json").is_file():
+            return "race"
         for rank in sorted((run / "eval").glob("rank_*")):
             if not (rank / "result.json").is_file():
                 return f"{'seeds' if (rank / 'seeds').is_dir() else 'hpo'}@{rank.name}"
-        return "report" if (run / "eval").is_dir() else "hpo@rank_01"
+        if (run / "eval").is_dir():
+            return "report"
+        race_set = (run / "candidates.json").read_text().find('"select": "race"') >= 0
+        return "race" if race_set and not (run / "race" / "race.json").is_file() else "hpo@rank_01"
 
 
 def kind(stage: str) -> str:
@@ -309,20 +316,70 @@ def _study(db: Path) -> dict[str, Any]:
     }
 
 
-def compare(ref: Path, got: Path, budget: int) -> dict[str, Any]:
-    """What differs between two run directories (empty lists: identical)."""
-    diffs, checked = [], 0
+WEIGHTS = (".safetensors", ".bin")  # model weights: compared tensor by tensor
+
+
+def _result_files(root: Path) -> set[Path]:
+    """The files of a run directory that the comparison reads (relative paths)."""
     skip = ("report", "tensorboard")
-    for path in sorted(ref.rglob("*")):
-        rel = path.relative_to(ref)
-        if not path.is_file() or any(p in skip for p in rel.parts) or rel.name.startswith("."):
-            continue
-        other = got / rel
-        if rel.suffix not in (".json", ".jsonl", ".db"):
-            continue
+    return {
+        p.relative_to(root)
+        for p in root.rglob("*")
+        if p.is_file()
+        and not any(x in skip for x in p.relative_to(root).parts)
+        and not p.name.startswith(".")
+        and p.suffix in (".json", ".jsonl", ".db", *WEIGHTS)
+    }
+
+
+def _tensors(path: Path) -> dict[str, Any]:
+    import torch
+
+    if path.suffix == ".safetensors":
+        from safetensors.torch import load_file
+
+        return load_file(str(path))
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def _same_weights(a: Path, b: Path) -> bool:
+    import torch
+
+    ta, tb = _tensors(a), _tensors(b)
+
+    def flat(x: Any, key: str = "") -> dict[str, Any]:
+        if isinstance(x, dict):
+            return {k2: v for k, v in x.items() for k2, v in flat(v, f"{key}/{k}").items()}
+        return {key: x}
+
+    fa, fb = flat(ta), flat(tb)
+    if fa.keys() != fb.keys():
+        return False
+    for k in fa:
+        x, y = fa[k], fb[k]
+        if isinstance(x, torch.Tensor) and isinstance(y, torch.Tensor):
+            if x.shape != y.shape or not torch.equal(x, y):
+                return False
+        elif x != y and not k.endswith(("seconds", "rng")):
+            return False
+    return True
+
+
+def compare(ref: Path, got: Path, budget: int) -> dict[str, Any]:
+    """What differs between two run directories (empty lists: identical): the result files both
+    ways (one only the resumed run holds is a difference too), counts kept, model weights
+    compared tensor by tensor."""
+    diffs, checked = [], 0
+    ref_files, got_files = _result_files(ref), _result_files(got)
+    diffs += [f"{rel}: only in the resumed run" for rel in sorted(got_files - ref_files)]
+    for rel in sorted(ref_files):
+        path, other = ref / rel, got / rel
         checked += 1
         if not other.is_file():
             diffs.append(f"{rel}: missing in the resumed run")
+        elif rel.suffix in WEIGHTS:
+            if not _same_weights(path, other):
+                diffs.append(f"{rel}: model weights differ")
         elif rel.suffix == ".json":
             a = _clean(_counted(json.loads(path.read_text())), ref)
             b = _clean(_counted(json.loads(other.read_text())), got)
@@ -345,12 +402,6 @@ def compare(ref: Path, got: Path, budget: int) -> dict[str, Any]:
             diffs.append(f"{rel}: {len(b['complete'])} COMPLETE trials, budget {budget}")
         if a["complete"] != b["complete"]:
             diffs.append(f"{rel}: the COMPLETE trials' parameters or values differ")
-    extra = sorted(
-        str(p.relative_to(got))
-        for p in got.rglob("metrics.json")
-        if not (ref / p.relative_to(got)).is_file()
-    )
-    diffs += [f"{e}: a training the clean run did not do" for e in extra]
     return {"files_compared": checked, "differences": diffs, "studies": studies}
 
 

@@ -73,6 +73,43 @@ def test_compare_finds_a_changed_score_and_a_lost_file(tmp_path: Path) -> None:
     assert "result.json: missing in the resumed run" in diffs
 
 
+def test_compare_finds_a_file_only_the_resumed_run_has(tmp_path: Path) -> None:
+    a = _run_dir(tmp_path / "a", 0.5)
+    b = _run_dir(tmp_path / "b", 0.5)
+    (b / "eval" / "rank_02").mkdir(parents=True)
+    (b / "eval" / "rank_02" / "result.json").write_text("{}")
+    diffs = faults.compare(a, b, budget=1)["differences"]
+    assert diffs == ["eval/rank_02/result.json: only in the resumed run"]
+
+
+def test_compare_keeps_counts_beside_the_timings(tmp_path: Path) -> None:
+    a = _run_dir(tmp_path / "a", 0.5)
+    b = _run_dir(tmp_path / "b", 0.5)
+    for root, n in ((a, 640), (b, 608)):
+        path = root / "eval/rank_01/hpo/trials/000/metrics.json"
+        m = json.loads(path.read_text())
+        m["throughput"] = {"train_seconds": random.random(), "train_sentences": n}
+        path.write_text(json.dumps(m))
+    diffs = faults.compare(a, b, budget=1)["differences"]
+    assert diffs == ["eval/rank_01/hpo/trials/000/metrics.json: differs in ['throughput']"]
+
+
+def test_compare_reads_the_model_weights(tmp_path: Path) -> None:
+    import torch
+    from safetensors.torch import save_file
+
+    a = _run_dir(tmp_path / "a", 0.5)
+    b = _run_dir(tmp_path / "b", 0.5)
+    w = {"w": torch.arange(6.0).reshape(2, 3)}
+    for root in (a, b):
+        (root / "model").mkdir()
+        save_file(w, str(root / "model" / "heads.safetensors"))
+    assert faults.compare(a, b, budget=1)["differences"] == []
+    save_file({"w": w["w"] + 1e-6}, str(b / "model" / "heads.safetensors"))
+    diffs = faults.compare(a, b, budget=1)["differences"]
+    assert diffs == ["model/heads.safetensors: model weights differ"]
+
+
 def test_study_budget_is_checked(tmp_path: Path) -> None:
     for name in ("a", "b"):
         db = tmp_path / name / "optuna.db"
@@ -104,9 +141,10 @@ def test_kills_are_spread_over_every_stage_kind() -> None:
         "seeds@rank_02",
         "done",
     ]
-    durations = dict(zip(order, [5, 6, 1, 6, 4, 5, 4, 2], strict=True))
-    plan = faults.plan_kills(12, order, durations, random.Random(0))
-    assert len(plan) == 12
+    order.insert(3, "race")
+    durations = dict(zip(order, [5, 6, 1, 3, 6, 4, 5, 4, 2], strict=True))
+    plan = faults.plan_kills(15, order, durations, random.Random(0))
+    assert len(plan) == 15
     kinds = [faults.kind(s) for s, _ in plan]
     assert {k: kinds.count(k) for k in faults.STAGES} == dict.fromkeys(faults.STAGES, 3)
     assert all(0 <= d <= 0.9 * durations[s] for s, d in plan)
@@ -115,11 +153,11 @@ def test_kills_are_spread_over_every_stage_kind() -> None:
 
 @pytest.mark.slow
 def test_killed_and_resumed_run_is_identical_to_a_clean_one(tmp_path: Path) -> None:
-    """The real thing, shortened: 4 SIGKILLs of `autorc run` (one per stage kind)."""
+    """The real thing, shortened: 5 SIGKILLs of `autorc run` (one per stage kind)."""
     rc = faults.main(
         [
             "--kills",
-            "4",
+            "5",
             "--seed",
             "1",
             "--keep",
@@ -130,4 +168,4 @@ def test_killed_and_resumed_run_is_identical_to_a_clean_one(tmp_path: Path) -> N
     )
     record = json.loads((tmp_path / "faults.json").read_text())
     assert record["differences"] == [] and rc == 0
-    assert record["identical"] and record["kills"] == 4 and record["resumes"] == 4
+    assert record["identical"] and record["kills"] == 5 and record["resumes"] == 5
