@@ -24,13 +24,16 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_nnictl_experiment_runs_protocol_trials(tmp_path: Path, tiny_config) -> None:
     pipeline = tmp_path / "pipeline.yml"
-    pipeline.write_text(yaml.safe_dump(tiny_config()))
+    # the race (--select race on the trial command): the search's 2 candidates, the best of
+    # each input format and the two presets, raced over two rungs; the winner through HPO, seeds
+    race = {"top": 2, "format_draws": 1, "eta": 2, "rungs": [0.5, 1.0]}
+    pipeline.write_text(yaml.safe_dump(tiny_config(race=race)))
     runs = tmp_path / "runs"
     config = {
         "experimentName": "autorc-e2e",
-        "searchSpace": {"top": {"_type": "choice", "_value": [1, 9]}},
+        "searchSpace": {"race.top": {"_type": "choice", "_value": [2, 9]}},
         "trialCommand": f"{sys.executable} -m trial.nni_trial --config {pipeline} "
-        f"--runs-root {runs} --reward-interval 1 --threads 1",
+        f"--runs-root {runs} --reward-interval 1 --threads 1 --select race",
         "trialCodeDirectory": str(ROOT),
         "trialConcurrency": 1,
         "maxTrialNumber": 2,
@@ -52,12 +55,12 @@ def test_nnictl_experiment_runs_protocol_trials(tmp_path: Path, tiny_config) -> 
         with urllib.request.urlopen(f"{exp.url}/api/v1/nni/experiment", timeout=10) as r:
             assert json.loads(r.read())["id"] == exp.id
 
-    by_top = {json.loads(j["hyperParameters"][0])["parameters"]["top"]: j for j in jobs}
-    ok, bad = by_top[1], by_top[9]
+    by_top = {json.loads(j["hyperParameters"][0])["parameters"]["race.top"]: j for j in jobs}
+    ok, bad = by_top[2], by_top[9]
     assert ok["status"] == "SUCCEEDED", ok
     assert bad["status"] == "FAILED", bad
     stderr = (Path(bad["logPath"]) / "trial.stderr").read_text()
-    assert "top (9) exceeds search.k" in stderr
+    assert "race.top (9) exceeds search.k" in stderr  # --select race reached the trial
 
     mine = [m for m in metrics if m["trialJobId"] == ok["trialJobId"]]
     final = [m["data"] for m in mine if m["type"] == "FINAL"]
@@ -68,12 +71,17 @@ def test_nnictl_experiment_runs_protocol_trials(tmp_path: Path, tiny_config) -> 
     result = json.loads((Path(final["run_dir"]) / "result.json").read_text())
     assert final["default"] == result["best"]["dev_mean"]
     assert final["test"] == result["best"]["test_mean"]
-    # the stage a trial is in: search rewards, each HPO trial and seed, each candidate's mean
+    assert final["select"] == "race" and result["select"] == "race"
+    race = json.loads((Path(final["run_dir"]) / "race" / "race.json").read_text())
+    assert {"bert-entity", "r-bert"} <= {e["name"] for e in race["entrants"]}
+    assert final["origin"] == race["winner_origin"]
+    # the stage a trial is in: search rewards, the race's rungs and winner, each HPO trial and
+    # seed, each candidate's mean
     kinds = {m["data"]["kind"] for m in mine if m["type"] == "PERIODICAL"}
     assert (
-        {"reward", "epoch", "seed", "dev"}
+        {"reward", "epoch", "rung", "race", "seed", "dev"}
         <= kinds
-        <= {"reward", "epoch", "hpo_trial", "seed", "dev"}
+        <= {"reward", "epoch", "rung", "race", "hpo_trial", "seed", "dev", "progress"}
     )
     from trial.commands.demo import describe_metric
 
@@ -81,6 +89,8 @@ def test_nnictl_experiment_runs_protocol_trials(tmp_path: Path, tiny_config) -> 
     assert any(x and x.startswith("search step") for x in lines)
     assert any(x and ": seed 0 " in x and "dev " in x for x in lines)
     assert any(x and ": seed 0, epoch 1: dev " in x for x in lines)
+    assert any(x and x.startswith("race: bert-entity at rung 0") for x in lines)
+    assert any(x and x.startswith("race won by ") for x in lines)
     assert final["model"] and (Path(final["model"]) / "config.json").is_file()
     assert not [m for m in metrics if m["trialJobId"] == bad["trialJobId"] and m["type"] == "FINAL"]
 
@@ -88,6 +98,7 @@ def test_nnictl_experiment_runs_protocol_trials(tmp_path: Path, tiny_config) -> 
     scalars = read_scalars(Path(ok["logPath"]) / "tensorboard", "")
     assert "search/reward" in scalars and "trial/running_reward" in scalars
     assert "candidate/dev_mean" in scalars and "best/test_mean" in scalars
+    assert "race/bert-entity" in scalars
     # the experiment is stopped
     status = None
     try:
