@@ -177,7 +177,8 @@ def test_report_shows_the_wall_time_of_each_stage(tmp_path: Path, runs: list[Pat
     report = (tmp_path / "rep" / "report.md").read_text()
     assert "## Wall time" in report and "| AutoRC | ds_a |" in report
     result = json.loads((runs[2] / "result.json").read_text())
-    assert set(result["seconds"]) == {"search", "evaluation"}
+    assert set(result["seconds"]) == {"search", "race", "evaluation"}
+    assert "| model | dataset | search | race | evaluation (HPO + seeds) |" in report
 
 
 def test_report_shows_the_decision_importance(tmp_path: Path) -> None:
@@ -244,3 +245,47 @@ def test_report_and_table_say_how_to_reproduce_them(tmp_path: Path, runs: list[P
     write_report(runs[:1], tmp_path / "b", command="bash run.sh")
     for name in ("table1.md", "report.md"):
         assert "Reproduce: `bash run.sh`" in (tmp_path / "b" / name).read_text()
+
+
+def test_a_dataset_folder_is_named_by_its_folder(tmp_path: Path) -> None:
+    from autorc_nni.report import dataset_name
+
+    assert dataset_name("/data/corpora/kbp37/") == "kbp37"
+    assert dataset_name("runs/x/kbp37") == "kbp37"
+    assert dataset_name("semeval10") == "semeval10"
+    assert dataset_name(None) == "?"
+
+
+def test_the_race_is_shown_and_a_hand_made_winner_said_plainly(tmp_path: Path) -> None:
+    """A race run's report: the race table (every entrant's dev per rung, where it stopped),
+    the plot, the cost; when a preset wins, the report says so."""
+    from autorc_nni.evaluation import HPOConfig, HPOSpace, SeedsConfig
+    from autorc_nni.protocol import PipelineConfig
+
+    def train(kw, report=None):
+        arch = Architecture.load(kw["arch"])
+        dev = 0.9 if arch == PRESETS["r-bert"] else 0.5 + 0.01 * len(arch.slots())
+        return {"dev": {"score": dev}, "test": {"score": dev - 0.05}, "metric": "micro_f1"}
+
+    @searching
+    def search(cfg, out: Path):
+        out.mkdir(parents=True, exist_ok=True)
+        return [{"architecture": Architecture(use_c1=True), "score": 0.7}]
+
+    one = HPOSpace(lr=[1e-3], batch_size=[16], warmup=[0.5])
+    cfg = PipelineConfig(
+        dataset="/data/folders/kbp37",
+        encoder="tiny",
+        select="race",
+        hpo=HPOConfig(trials=1, space=one),
+        seeds=SeedsConfig(n=2),
+    )
+    run_pipeline(cfg, tmp_path / "run", search_fn=search, train_fn=train)
+    r = write_report([tmp_path / "run"], tmp_path / "rep")
+    report = (tmp_path / "rep" / "report.md").read_text()
+    assert "| AR_kbp37 |" in r["table"] and "/data/folders" not in r["table"]
+    assert "#### The race" in report
+    assert "| r-bert: " in report and "| winner |" in report
+    assert "**The hand-made design r-bert won the race**" in report
+    assert "Cost: " in report and "full trainings" in report
+    assert list((tmp_path / "rep").glob("race_*.png"))
