@@ -17,6 +17,12 @@ with the number of runs. For every dataset searched, a row ``AR_<dataset>`` give
 learned model over the AutoRC runs (method ``autorc`` only; highest mean dev score), over its
 seeds.
 
+:func:`table2` and :func:`table3` are the paper's ablation tables in the same form: the AutoRC
+runs per search space (M, M1, M2, M3) and the search methods (AutoRC, AutoRC1-3, naive ENAS), each
+cell every seed of every run pooled, with the spread between the search seeds' runs beside it;
+a run that chose its model by the race is its own row (``+ race``). :func:`search_details` lists
+each search's controller entropy (first and last step) and its ranked candidates' input formats.
+
 :func:`write_report` writes ``report.md`` (the table, then per run: its best architecture, its
 hyper-parameters and scores, and the decision importance of its search and of its evaluated
 candidates, :func:`importance_sections`), ``table1.md``, one reward-curve PNG per dataset (from
@@ -30,11 +36,12 @@ import json
 import logging
 import shutil
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from autorc_nni.architecture import Architecture
+from autorc_nni.architecture import Architecture, readable
 from autorc_nni.errors import AutoRCError
 from autorc_nni.evaluation import mean_std
 from autorc_nni.files import atomic_write_json, atomic_write_text
@@ -128,6 +135,9 @@ def _record(path: Path, data: dict[str, Any]) -> Record:
         search_dir=search if search.is_dir() else None,
         extra={
             "seconds": data.get("seconds") or {},
+            "space": data.get("space"),
+            "search_seed": data.get("seed"),
+            "select": data.get("select", "shared"),
             "race": path.parent / "race" / "race.json"
             if (path.parent / "race" / "race.json").is_file()
             else None,
@@ -279,6 +289,126 @@ def _table(records: list[Record]) -> str:
         ]
         lines.append(f"| {_title(places, row)} | " + " | ".join(vals) + " |")
     return "\n".join(lines) + "\n"
+
+
+# --------------------------------------------------------------------------------------------
+# The ablations: Table 2 (search spaces) and Table 3 (the changes to ENAS)
+# --------------------------------------------------------------------------------------------
+SPACE_ORDER = ("M", "M1", "M2", "M3")
+
+
+def _searched(records: list[Record]) -> list[Record]:
+    return [r for r in records if r.order[0] == ROW_KINDS.index("search") and r.task == "rc"]
+
+
+def _race_tag(r: Record) -> str:
+    return " + race" if r.extra.get("select") == "race" else ""
+
+
+def ablation_cells(
+    records: list[Record], key: Callable[[Record], str]
+) -> dict[tuple[str, str], dict[str, Any]]:
+    """(row, dataset) -> the test scores of every seed of every run of that row pooled
+    ({"mean", "std", "n_runs", "n_seeds"}), and the spread between the runs' (search seeds')
+    means on its own ({"between"}: their sample std; None for one run)."""
+    groups: dict[tuple[str, str], list[Record]] = defaultdict(list)
+    for r in records:
+        groups[(key(r), r.dataset)].append(r)
+    out = {}
+    for k, rs in groups.items():
+        pooled = [t for r in rs for t in r.test]
+        m, s = mean_std(pooled)
+        out[k] = {
+            "mean": m,
+            "std": s,
+            "n_runs": len(rs),
+            "n_seeds": len(pooled),
+            "between": mean_std([r.test_mean for r in rs])[1] if len(rs) > 1 else None,
+            "search_seeds": sorted({str(r.extra.get("search_seed")) for r in rs}),
+        }
+    return out
+
+
+def _ablation_table(records: list[Record], key: Callable[[Record], str], order: list[str]) -> str:
+    table = ablation_cells(records, key)
+    datasets = sorted({d for _, d in table})
+    rows = sorted({r for r, _ in table}, key=lambda r: (order.index(r.split(" + ")[0]), r))
+    metric = {r.dataset: r.metric for r in records}
+    head = ["Model", *[f"{d} ({(metric.get(d) or '?').replace('_', '-')})" for d in datasets]]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for row in rows:
+        vals = []
+        for d in datasets:
+            c = table.get((row, d))
+            if c is None:
+                vals.append("-")
+                continue
+            cell = f"{100 * c['mean']:.2f}±{100 * c['std']:.3f}"
+            spread = (
+                f"; between search seeds ±{100 * c['between']:.2f}"
+                if c["between"] is not None
+                else ""
+            )
+            vals.append(f"{cell} ({c['n_runs']} runs, {c['n_seeds']} models{spread})")
+        lines.append(f"| {row} | " + " | ".join(vals) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def table2(records: list[Record]) -> str:
+    """Table 2 form: the search spaces (AutoRC runs of M, M1, M2, M3) × datasets; "" when the
+    records hold fewer than two spaces. A race run is its own row (``M + race``)."""
+    rs = [r for r in _searched(records) if r.method == "autorc" and r.extra.get("space")]
+    if len({r.extra["space"] for r in rs}) < 2:
+        return ""
+    order = [*SPACE_ORDER, *sorted({r.extra["space"] for r in rs} - set(SPACE_ORDER))]
+    return _ablation_table(rs, lambda r: f"{r.extra['space']}{_race_tag(r)}", order)
+
+
+def table3(records: list[Record]) -> str:
+    """Table 3 form: the search methods (AutoRC, AutoRC1-3, naive ENAS) × datasets, each run's
+    own space; "" when the records hold fewer than two methods."""
+    rs = _searched(records)
+    if len({r.method for r in rs}) < 2:
+        return ""
+    places = sorted({(r.order, r.title or r.row) for r in rs})
+    order = list(dict.fromkeys(t for _, t in places))
+    return _ablation_table(
+        rs, lambda r: f"{(r.title or r.row).split(' + ')[0]}{_race_tag(r)}", order
+    )
+
+
+def search_details(records: list[Record]) -> list[str]:
+    """Markdown lines: per searched run, the controller's entropy at the start and the end of
+    the search (TensorBoard ``search/entropy``) and the input formats of its ranked candidates."""
+    rows = []
+    for r in sorted(_searched(records), key=lambda r: (r.dataset, r.row, str(r.path))):
+        if r.search_dir is None:
+            continue
+        ent = read_scalars(r.search_dir, "entropy")
+        tag = next((t for t in sorted(ent) if t.endswith("/entropy")), None)
+        entropy = f"{ent[tag][0][1]:.2f} → {ent[tag][-1][1]:.2f}" if tag else "-"
+        ranking = r.search_dir / "ranking.json"
+        spans = [c["architecture"]["span"] for c in _load(ranking)] if ranking.is_file() else []
+        formats = ", ".join(f"{s} {spans.count(s)}" for s in sorted(set(spans))) or "-"
+        rows.append(
+            f"| {r.title or r.row}{_race_tag(r)} | {r.extra.get('space')} | {r.dataset} | "
+            f"{r.extra.get('search_seed')} | {entropy} | {formats} | "
+            f"{readable('span', r.architecture.get('span', '?'))} | `{r.path.name}` |"
+        )
+    if not rows:
+        return []
+    return [
+        "## The searches",
+        "",
+        "Per searched run: the controller's entropy at the first and the last search step, the "
+        "input formats of its ranked candidates (count), and the input format of its model.",
+        "",
+        "| model | space | dataset | search seed | entropy | ranked candidates' formats | "
+        "model's format | run |",
+        "|---|---|---|---|---|---|---|---|",
+        *rows,
+        "",
+    ]
 
 
 # --------------------------------------------------------------------------------------------
@@ -566,6 +696,7 @@ def write_report(
     out.mkdir(parents=True, exist_ok=True)
     records = collect(run_dirs)
     table, table_4 = table1(records), table4(records)
+    table_2, table_3 = table2(records), table3(records)
     if command is None:
         command = "autorc report " + " ".join(map(str, run_dirs)) + f" --out {out}"
     made = f"\nReproduce: `{command}`\n"
@@ -573,6 +704,10 @@ def write_report(
         atomic_write_text(out / "table1.md", table + made)
     if table_4:
         atomic_write_text(out / "table4.md", table_4 + made)
+    if table_2:
+        atomic_write_text(out / "table2.md", table_2 + made)
+    if table_3:
+        atomic_write_text(out / "table3.md", table_3 + made)
     cell_data = {f"{r}|{d}": c for (r, d), c in cells(records).items()}
     atomic_write_json(out / "table1.json", cell_data)
     curves = plot_rewards(records, out)
@@ -599,6 +734,18 @@ def write_report(
             table_4,
             made,
         ]
+    ablation_note = (
+        "Test score in %: every seed of every run of the row pooled (mean ± std over all "
+        "models), and on its own the spread between the search seeds' runs (the sample std of "
+        "their means): the noise that decides whether an ordering means anything. Rows with "
+        "`+ race` chose their model by the race (`select: race`), the others as the paper "
+        "does (`select: shared`)."
+    )
+    if table_2:
+        lines += ["## Table 2: search spaces", "", ablation_note, "", table_2, made]
+    if table_3:
+        lines += ["## Table 3: the changes to ENAS", "", ablation_note, "", table_3, made]
+    lines += search_details(records)
     for c in curves:
         lines += [f"![{c.stem}]({c.name})", ""]
     lines += wall_time_table(records)
@@ -640,6 +787,8 @@ def write_report(
         "report": out / "report.md",
         "table": table or table_4,
         "table1": table,
+        "table2": table_2,
+        "table3": table_3,
         "table4": table_4,
         "curves": curves,
         "diagrams": diagrams,

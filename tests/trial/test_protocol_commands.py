@@ -293,3 +293,40 @@ def test_the_race_picks_a_searched_model_that_reads_the_middle_context(tmp_path,
     # every input format the space leaves free reached the race (the shortlist's bests)
     formats = {e["architecture"]["span"] for e in race["entrants"] if e["origin"] != "preset"}
     assert formats == {"markers", "standard", "tokens"}
+
+
+def test_report_writes_the_ablation_tables_from_run_folders(tmp_path, tiny_config) -> None:
+    """Table 2 (spaces) and Table 3 (methods) from real tiny runs: two search seeds of AutoRC
+    on M, one on M1, one naive ENAS and one AutoRC with the race; pooled cells with the spread
+    between search seeds, and each search's entropy and candidates' formats."""
+    from autorc_nni.report import write_report
+
+    runs = []
+    for name, over in (
+        ("m-s0", {}),
+        ("m-s1", {"seed": 1}),
+        ("m1-s0", {"space": "M1"}),
+        ("naive", {"method": "naive-enas"}),
+        ("race", {"select": "race", "race": {"top": 2, "format_draws": 1, "rungs": [1.0]}}),
+    ):
+        path = write(tmp_path, tiny_config(**over), f"{name}.yml")
+        assert main(["run", "--config", str(path), "--out", str(tmp_path / name)]) == 0
+        runs.append(tmp_path / name)
+    r = write_report(runs, tmp_path / "rep")
+    t2, t3 = r["table2"], r["table3"]
+    lines2 = {line.split(" | ")[0].lstrip("| "): line for line in t2.splitlines()[2:]}
+    assert list(lines2) == ["M", "M + race", "M1"]
+    assert "(2 runs, 4 models; between search seeds ±" in lines2["M"]
+    assert "(1 runs, 2 models)" in lines2["M1"]
+    lines3 = [line.split(" | ")[0].lstrip("| ") for line in t3.splitlines()[2:]]
+    assert lines3 == ["naive ENAS", "AutoRC", "AutoRC + race"]
+    for name in ("table2.md", "table3.md"):
+        assert (tmp_path / "rep" / name).read_text().startswith("| Model |")
+    report = (tmp_path / "rep" / "report.md").read_text()
+    assert "## Table 2: search spaces" in report and "## Table 3: the changes to ENAS" in report
+    searches = report.split("## The searches")[1].split("\n## ")[0]
+    assert searches.count("| AutoRC |") == 3 and "| naive ENAS |" in searches
+    assert " → " in searches  # entropy first → last
+    # a report of a single run has no ablation table
+    single = write_report(runs[:1], tmp_path / "one")
+    assert single["table2"] == "" and single["table3"] == ""
