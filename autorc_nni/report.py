@@ -388,7 +388,8 @@ def search_details(records: list[Record]) -> list[str]:
         tag = next((t for t in sorted(ent) if t.endswith("/entropy")), None)
         entropy = f"{ent[tag][0][1]:.2f} → {ent[tag][-1][1]:.2f}" if tag else "-"
         ranking = r.search_dir / "ranking.json"
-        spans = [c["architecture"]["span"] for c in _load(ranking)] if ranking.is_file() else []
+        ranked: list[Any] = json.loads(ranking.read_text()) if ranking.is_file() else []
+        spans = [c["architecture"]["span"] for c in ranked]
         formats = ", ".join(f"{s} {spans.count(s)}" for s in sorted(set(spans))) or "-"
         rows.append(
             f"| {r.title or r.row}{_race_tag(r)} | {r.extra.get('space')} | {r.dataset} | "
