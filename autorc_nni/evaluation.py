@@ -64,7 +64,7 @@ TrainFn = Callable[[dict[str, Any], "Callable[[int, float], None] | None"], dict
 
 # Keys of the training config that the protocol sets itself (and a base config must not).
 HP_KEYS: tuple[str, ...] = ("lr", "batch_size", "warmup")
-PROTOCOL_KEYS: tuple[str, ...] = (*HP_KEYS, "seed", "out", "arch", "resume")
+PROTOCOL_KEYS: tuple[str, ...] = (*HP_KEYS, "seed", "out", "arch", "resume", "pause_at")
 
 # on_progress(kind, data): "epoch" (a dev evaluation inside a training: stage "hpo_trial" with
 # its number or "seed" with the seed, epoch, dev), "hpo_trial" (one Optuna trial finished:

@@ -527,7 +527,8 @@ def _train(cfg: TrainConfig, on_dev: Callable[[int, float], None] | None) -> dic
             ckpt_path,
         )
 
-    pause_step = round(cfg.pause_at * total_steps) if cfg.pause_at is not None else None
+    # at least one step (a small budget's first rung may round to none)
+    pause_step = max(1, round(cfg.pause_at * total_steps)) if cfg.pause_at is not None else None
     if pause_step is not None and state["global_step"] >= pause_step:
         # paused here (or beyond) before: the rung's dev score is in the checkpoint
         return _paused(cfg, state, pause_step, data.metric)
@@ -600,7 +601,6 @@ def _train(cfg: TrainConfig, on_dev: Callable[[int, float], None] | None) -> dic
                         "dev", predict_rows(model, dev_loader, device, use_bf16)
                     )
                     state["pauses"][str(step)] = dev_metrics["score"]
-                    writer.add_scalar("dev/rung_score", dev_metrics["score"], step)
                     save_checkpoint()
                     return _paused(cfg, state, pause_step, data.metric)
                 if cfg.checkpoint_every and step % cfg.checkpoint_every == 0:

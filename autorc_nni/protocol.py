@@ -205,6 +205,12 @@ def validate_train(cfg: PipelineConfig, where: str = "config") -> None:
     except ConfigError as e:
         msg = str(e)
         raise ConfigError(msg if msg.startswith(where) else f"{where}.train: {msg}") from None
+    if cfg.races():  # the race's own setting, with the same training config
+        try:
+            train_config_from_dict({**probe, **cfg.race.setting(cfg.hpo)}, f"{where}.race")
+        except ConfigError as e:
+            msg = str(e)
+            raise ConfigError(msg if msg.startswith(where) else f"{where}.race: {msg}") from None
 
 
 def pipeline_config_from_dict(data: dict[str, Any], where: str = "config") -> PipelineConfig:
@@ -249,10 +255,12 @@ def _check_run_dir(cfg: PipelineConfig, run_dir: Path) -> None:
         fresh = json.loads(json.dumps(config_to_dict(PipelineConfig())))
         before = {**{k: v for k, v in fresh.items() if k not in before}, **before}
         # strict only refuses data (what loads is the same either way): it may change on resume
+        # select and race do not change a run that cannot race (a preset), race not a shared one
+        free = _RUN_DIR_FREE | ({"select", "race"} if cfg.method in PRESETS else set())
+        if not cfg.races() and before.get("select") in (None, "shared"):
+            free = free | {"race"}
         diff = sorted(
-            k
-            for k in set(before) | set(now)
-            if k not in _RUN_DIR_FREE and before.get(k) != now.get(k)
+            k for k in set(before) | set(now) if k not in free and before.get(k) != now.get(k)
         )
         if diff:
             raise ConfigError(
@@ -459,9 +467,7 @@ def _run_pipeline(
     emit("candidates", {"candidates": cands})
     race = None
     if cfg.races():
-        t0 = time.perf_counter()
         race = race_stage(cfg, run_dir, cands, train_fn, emit)
-        race.setdefault("wall_seconds", round(time.perf_counter() - t0, 1))
         emit("race", race)
         w = race["entrants"][race["winner"]]
         # the winner goes through the evaluation (HPO, seeds) as rank 1

@@ -58,6 +58,7 @@ from autorc_nni.training import (
 )
 from search_spaces.spaces import SearchSpace, SearchSpaceError, get_space, to_architecture
 from strategies.autorc import AutoRCStrategy, make_evaluator
+from strategies.controller import ControllerError
 from strategies.loaders import ChildBatches, RewardBatches
 from strategies.methods import METHODS, get_method
 from strategies.module import AutoRCLightningModule, SupernetTrainingModule
@@ -538,12 +539,18 @@ def format_bests(
             out.append(of_fmt[0])
             continue
         drawn: dict[Architecture, dict[str, Any]] = {}
-        with torch.no_grad():
-            for _ in range(cfg.format_draws * 50):
-                if len(drawn) == cfg.format_draws:
-                    break
-                s, _, _ = module.controller.sample(generator=g, given={"span": fmt})
-                drawn.setdefault(to_architecture(s, space).canonical(), s)
+        invalid = module.controller.invalid_count  # a look-up, not the search: leave it alone
+        try:
+            with torch.no_grad():
+                for _ in range(cfg.format_draws * 50):
+                    if len(drawn) == cfg.format_draws:
+                        break
+                    s, _, _ = module.controller.sample(generator=g, given={"span": fmt})
+                    drawn.setdefault(to_architecture(s, space).canonical(), s)
+        except ControllerError as e:  # no valid model with this format: the others stand
+            log.warning("format_draws: no valid architecture with span=%s (%s)", fmt, e)
+        finally:
+            module.controller.invalid_count = invalid
         if drawn:
             best = max(
                 (score(canon, s) for canon, s in drawn.items()),

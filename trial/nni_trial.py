@@ -143,7 +143,7 @@ def _run(args: argparse.Namespace) -> int:
                 "stage": data["stage"],
                 "epoch": data["epoch"],
             }
-            report.update({k: data[k] for k in ("seed", "number") if k in data})
+            report.update({k: data[k] for k in ("seed", "number", "entrant") if k in data})
             nni.report_intermediate_result(report)
             n_reports += 1
         elif kind in ("hpo_trial", "seed"):  # one training finished: the console shows it

@@ -413,3 +413,9 @@ def test_heartbeats_reach_the_listeners(env):
 def test_pause_at_is_checked():
     with pytest.raises(ConfigError, match="pause_at"):
         TrainConfig(pause_at=1.0)
+
+
+def test_a_first_rung_smaller_than_a_step_pauses_after_one(env):
+    """A small budget's first rung may round to no step: it pauses after the first."""
+    paused = train(config(env, "pause_tiny", pause_at=0.01, resume=True, **SHORT))
+    assert paused["paused"] and paused["global_step"] == 1

@@ -263,3 +263,21 @@ def test_select_must_be_known() -> None:
         pipeline_config_from_dict({**SMALL, "select": "vote"})
     with pytest.raises(ConfigError, match="race.*eta|eta"):
         pipeline_config_from_dict({**SMALL, "select": "race", "race": {"eta": 1}})
+
+
+def test_pause_at_is_the_race_s_to_set(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="pause_at"):
+        pipeline_config_from_dict({**SMALL, "train": {"epochs": 1, "pause_at": 0.5}})
+
+
+def test_select_does_not_change_a_run_that_cannot_race(tmp_path: Path) -> None:
+    """A preset's run directory resumes whatever select says; a search's does not."""
+    be = {**SMALL, "method": "bert-entity"}
+    run_pipeline(pipeline_config_from_dict(be), tmp_path / "be", train_fn=FakeTrain())
+    again = pipeline_config_from_dict({**be, "select": "race"})
+    assert run_pipeline(again, tmp_path / "be", train_fn=FakeTrain())["method"] == "bert-entity"
+    search = fake_search(2)
+    run_pipeline(pipeline_config_from_dict(SMALL), tmp_path / "ar", search, FakeTrain())
+    raced = pipeline_config_from_dict({**SMALL, "select": "race", "race": {"lr": 1e-4}})
+    with pytest.raises(ConfigError, match=r"another config \(differs in \['race', 'select'\]\)"):
+        run_pipeline(raced, tmp_path / "ar", search, FakeTrain())

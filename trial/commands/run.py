@@ -73,12 +73,15 @@ def run(args: argparse.Namespace) -> int:
     # always turned the per-training progress bars off: each keeps its run directories resumable
     cfg = build_config(args, quiet_training=args.fixed_method is not None, **fixed)
     stem = Path(args.config).stem if args.config else cfg.dataset.rstrip("/").split("/")[-1]
-    out = Path(args.out or f"runs/{stem}-{cfg.row}-s{cfg.seed}")
+    race = "-race" if cfg.races() else ""
+    out = Path(args.out or f"runs/{stem}-{cfg.row}{race}-s{cfg.seed}")
 
     def on_event(kind: str, data: dict) -> None:
         if kind == "candidates":
             n = sum(c["evaluate"] for c in data["candidates"])
-            print(f"[{out}] {len(data['candidates'])} candidate(s), {n} to evaluate")
+            raced = sum(bool(c.get("race")) for c in data["candidates"])
+            what = f"{raced} to race" if cfg.races() else f"{n} to evaluate"
+            print(f"[{out}] {len(data['candidates'])} candidate(s), {what}", flush=True)
         elif kind == "rung":
             print(
                 f"[{out}] race: {data['name']} at rung {data['rung']} "
