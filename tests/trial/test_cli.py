@@ -91,3 +91,21 @@ def test_run_keeps_the_config_as_the_nni_trial_reads_it(tmp_path):
     cfg.write_text("method: bert-entity\ndataset: semeval10\ntrain: {epochs: 1}\n")
     args = build_parser(["run"]).parse_args(["run", "--config", str(cfg)])
     assert build_config(args, quiet_training=False) == load_config(cfg)
+
+
+def test_the_protocol_commands_take_a_data_folder(tmp_path, monkeypatch) -> None:
+    """`--data DIR` on hpo, repeat, run (and their aliases) stands for --dataset DIR; it was
+    refused as an ambiguous prefix of --dataset / --data-root."""
+    from trial.cli import build_parser
+    from trial.commands._common import config_data
+
+    for cmd in (
+        ["run"],
+        ["random-search"],
+        ["hpo", "--arch", "bert-entity"],
+        ["repeat", "--arch", "bert-entity"],
+        ["transfer", "--arch", "bert-entity"],
+    ):
+        args = build_parser().parse_args([*cmd, "--data", str(tmp_path), "--out", "x"])
+        data, _ = config_data(args)
+        assert data["dataset"] == str(tmp_path), cmd

@@ -60,6 +60,12 @@ def add_data_args(p: argparse.ArgumentParser, dataset_required: bool = True) -> 
         metavar="YAML",
         help="a pipeline config whose train/hpo/seeds sections are the defaults",
     )
+    p.add_argument(
+        "--data",
+        metavar="DIR",
+        help="a folder with the split files (its format: --format, or detected); "
+        "stands for --dataset DIR",
+    )
     flags = add_config_args(
         p,
         PipelineConfig,
