@@ -18,7 +18,6 @@ family      candidate for option ``o``
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -29,14 +28,12 @@ from torch.nn.utils import parametrize
 from autorc_nni.heads import INTERACTIONS
 from autorc_nni.posencs import PositionalEncoding, encode_with_posenc
 from search_spaces.copies import WeightCopies
+from search_spaces.quiet import quiet_nni
 
 if TYPE_CHECKING:
     from search_spaces.supernet import AutoRCSupernet
 
-# NNI 3.0 warns that some torch 2.13 classes are "not a nn.Module": harmless, silenced here only.
-warnings.filterwarnings(
-    "ignore", message=r".*is found to be not a nn\.Module", category=RuntimeWarning
-)
+quiet_nni()  # before NNI is imported (search_spaces.quiet)
 from nni.mutable import Categorical  # noqa: E402
 from nni.nas.nn.pytorch import LayerChoice, MutableModule  # noqa: E402
 from nni.nas.oneshot.pytorch.supermodule.base import BaseSuperNetModule  # noqa: E402

@@ -83,7 +83,6 @@ them, their state included; ``parameters_for`` lists exactly the parameters that
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -116,12 +115,10 @@ from search_spaces.candidates import (
 )
 from search_spaces.child import to_rcmodel
 from search_spaces.copies import WeightCopies
+from search_spaces.quiet import quiet_nni
 from search_spaces.spaces import SearchSpace, SearchSpaceError, get_space, to_architecture
 
-# NNI 3.0 warns that some torch 2.13 classes are "not a nn.Module": harmless, silenced here only.
-warnings.filterwarnings(
-    "ignore", message=r".*is found to be not a nn\.Module", category=RuntimeWarning
-)
+quiet_nni()  # before NNI is imported (search_spaces.quiet)
 from nni.mutable import frozen_context  # noqa: E402
 from nni.nas.nn.pytorch import LayerChoice, ModelSpace  # noqa: E402
 from nni.nas.oneshot.pytorch.supermodule.base import BaseSuperNetModule  # noqa: E402

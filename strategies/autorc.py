@@ -40,10 +40,9 @@ import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
 
-# NNI 3.0 warns that some torch 2.13 classes are "not a nn.Module": harmless, silenced here only.
-warnings.filterwarnings(
-    "ignore", message=r".*is found to be not a nn\.Module", category=RuntimeWarning
-)
+from search_spaces.quiet import quiet_nni
+
+quiet_nni()  # before NNI is imported (search_spaces.quiet)
 from nni.nas.evaluator.pytorch import Lightning, LightningModule, Trainer  # noqa: E402
 from nni.nas.execution import SequentialExecutionEngine  # noqa: E402
 from nni.nas.nn.pytorch import ModelSpace  # noqa: E402

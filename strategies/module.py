@@ -11,17 +11,15 @@ Three layers, as NNI composes one-shot strategies::
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 
-# NNI 3.0 warns that some torch 2.13 classes are "not a nn.Module": harmless, silenced here only.
-warnings.filterwarnings(
-    "ignore", message=r".*is found to be not a nn\.Module", category=RuntimeWarning
-)
+from search_spaces.quiet import quiet_nni
+
+quiet_nni()  # before NNI is imported (search_spaces.quiet)
 import nni  # noqa: E402
 from nni.nas.evaluator.pytorch import LightningModule  # noqa: E402
 from nni.nas.nn.pytorch import ModelSpace  # noqa: E402

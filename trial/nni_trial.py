@@ -32,7 +32,6 @@ import os
 import re
 import sys
 import traceback
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -95,10 +94,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    # NNI 3.0 warns that some torch 2.13 classes are "not a nn.Module": harmless, silenced here.
-    warnings.filterwarnings(
-        "ignore", message=r".*is found to be not a nn\.Module", category=RuntimeWarning
-    )
+    from search_spaces.quiet import quiet_nni
+
+    quiet_nni()
     import nni
     import torch
     from torch.utils.tensorboard import SummaryWriter
