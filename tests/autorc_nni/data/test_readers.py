@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 import zipfile
 from collections import Counter
 from pathlib import Path
@@ -160,10 +159,8 @@ def test_blue_tsv_ddi(data_root, split, count):
 def test_ddi_zip_train_and_test(data_root, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # nothing may be unpacked to disk
     zip_path = data_root / "ddi" / "DDICorpus-2013.zip"
-    t0 = time.perf_counter()
-    train = read("ddi", zip_path, subset="Train")
+    train = read("ddi", zip_path, subset="Train")  # its time: benchmarks/loading.py
     test = read("ddi", zip_path, subset="Test")
-    assert time.perf_counter() - t0 < 10
     assert list(tmp_path.iterdir()) == []
     assert len(train.examples) == 27791
     assert train.dropped == {"pair with ddi=true but no type": 1}
