@@ -236,6 +236,15 @@ class RankedArchitecture:
     scores: list[float]  # per weight copy
     path: str | None = None  # exported JSON (top_k only)
 
+    def row(self) -> dict[str, Any]:
+        """Its scores and architecture as plain data (ranking.json, format_best.json)."""
+        return {
+            "score": self.score,
+            "scores": self.scores,
+            "probability": self.probability,
+            "architecture": self.architecture.to_dict(),
+        }
+
 
 @dataclass
 class SearchResult:
@@ -562,17 +571,8 @@ def format_bests(
 
 def write_format_best(best: list[RankedArchitecture], out: Path) -> None:
     """``format_best.json``: the best model of each input format, with how it was found."""
-    rows = [
-        {
-            "span": r.architecture.span,
-            "rank": r.rank or None,  # None: drawn for its format, not among the k draws
-            "score": r.score,
-            "scores": r.scores,
-            "probability": r.probability,
-            "architecture": r.architecture.to_dict(),
-        }
-        for r in best
-    ]
+    # rank None: drawn for its format, not among the k draws
+    rows = [{"span": r.architecture.span, "rank": r.rank or None, **r.row()} for r in best]
     atomic_write_json(out / "format_best.json", rows)
 
 
@@ -621,17 +621,7 @@ def write_ranking(
             },
         )
         r.path = str(path)
-    rows = [
-        {
-            "rank": r.rank,
-            "score": r.score,
-            "scores": r.scores,
-            "probability": r.probability,
-            "exported": r.path,
-            "architecture": r.architecture.to_dict(),
-        }
-        for r in ranked
-    ]
+    rows = [{"rank": r.rank, **r.row(), "exported": r.path} for r in ranked]
     atomic_write_json(out / "ranking.json", rows)
     sampling = sampling or {"requested": cfg.k, "distinct": len(ranked), "draws": len(ranked)}
     support = (

@@ -9,24 +9,11 @@
 #
 # Each run resumes where it stopped: re-run the script after an interruption (several sessions
 # are fine). Commands, wall times and the commit go to results/ablations/commands.log.
-set -euo pipefail
-cd "$(dirname "$0")/../.."
+source "$(dirname "$0")/../common.sh" results/ablations
 RUNS=${1:-runs/ablations}
-OUT=results/ablations
-AUTORC=${AUTORC:-.venv/bin/python -m trial.cli}
-export AUTORC_DATA_DIR=${AUTORC_DATA_DIR:-$(cd .. && pwd)/shared/data}
-export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_DATASETS_OFFLINE=1
 DS=${DATASET:-semeval10}
 SEEDS=${SEEDS:-"0 1"}
-LOG=$OUT/commands.log
-mkdir -p "$RUNS" "$OUT"
-echo "# $(date -u +%FT%TZ) commit $(git rev-parse --short HEAD)$(git diff --quiet || echo +dirty) on $(nproc) cores" >> "$LOG"
-
-timed() {  # timed CMD...: run it, append the command and its wall time to the log
-  local t0=$SECONDS
-  "$@"
-  echo "$(( SECONDS - t0 )) s  $*" >> "$LOG"
-}
+mkdir -p "$RUNS"
 
 for s in $SEEDS; do
   # Table 2: AutoRC on each space (M is also Table 3's AutoRC row)

@@ -7,26 +7,11 @@
 #
 # Each run resumes where it stopped (re-run the script after an interruption). The commands, their
 # wall times and the commit are appended to results/cpu-repro/commands.log.
-set -euo pipefail
-cd "$(dirname "$0")/../.."
+source "$(dirname "$0")/../common.sh" results/cpu-repro
 RUNS=${1:-runs/cpu-repro}
-OUT=results/cpu-repro
-# `python -m trial.cli` from the project root runs this checkout's code (an editable install's
-# `autorc` script would run the checkout it was installed from)
-AUTORC=${AUTORC:-.venv/bin/python -m trial.cli}
-export AUTORC_DATA_DIR=${AUTORC_DATA_DIR:-$(cd .. && pwd)/shared/data}
-export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_DATASETS_OFFLINE=1
 DATASETS=${DATASETS:-"semeval10 ddi chemprot"}
 METHODS=${METHODS:-"bert-entity r-bert autorc random naive-enas"}
-LOG=$OUT/commands.log
-mkdir -p "$RUNS" "$OUT"
-echo "# $(date -u +%FT%TZ) commit $(git rev-parse --short HEAD)$(git diff --quiet || echo +dirty) on $(nproc) cores" >> "$LOG"
-
-timed() {  # timed CMD...: run it, append the command and its wall time to the log
-  local t0=$SECONDS
-  "$@"
-  echo "$(( SECONDS - t0 )) s  $*" >> "$LOG"
-}
+mkdir -p "$RUNS"
 
 for ds in $DATASETS; do
   for m in $METHODS; do

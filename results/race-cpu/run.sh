@@ -9,23 +9,10 @@
 #
 # Each run resumes where it stopped: re-run the script after an interruption. The commands, their
 # wall times and the commit are appended to results/race-cpu/commands.log.
-set -euo pipefail
-cd "$(dirname "$0")/../.."
+source "$(dirname "$0")/../common.sh" results/race-cpu
 RUNS=${1:-runs/race-cpu}
-OUT=results/race-cpu
-AUTORC=${AUTORC:-.venv/bin/python -m trial.cli}
-export AUTORC_DATA_DIR=${AUTORC_DATA_DIR:-$(cd .. && pwd)/shared/data}
-export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_DATASETS_OFFLINE=1
 DATASETS=${DATASETS:-"semeval10 chemprot ddi"}
-LOG=$OUT/commands.log
-mkdir -p "$RUNS" "$OUT"
-echo "# $(date -u +%FT%TZ) commit $(git rev-parse --short HEAD)$(git diff --quiet || echo +dirty) on $(nproc) cores" >> "$LOG"
-
-timed() {  # timed CMD...: run it, append the command and its wall time to the log
-  local t0=$SECONDS
-  "$@"
-  echo "$(( SECONDS - t0 )) s  $*" >> "$LOG"
-}
+mkdir -p "$RUNS"
 
 # ddi's training split is large (see README.md): a stated stratified subset of 6,000 statements
 # for the training of every stage; chemprot (4,169) and semeval10 (6,507) are used whole

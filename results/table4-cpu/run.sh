@@ -8,24 +8,10 @@
 #
 # Every run resumes where it stopped (re-run the script after an interruption). The commands,
 # their wall times and the commit are appended to results/table4-cpu/commands.log.
-set -euo pipefail
-cd "$(dirname "$0")/../.."
+source "$(dirname "$0")/../common.sh" results/table4-cpu
 RUNS=${1:-runs/table4-cpu}
-OUT=results/table4-cpu
-# `python -m trial.cli` from the project root runs this checkout's code
-AUTORC=${AUTORC:-.venv/bin/python -m trial.cli}
-export AUTORC_DATA_DIR=${AUTORC_DATA_DIR:-$(cd .. && pwd)/shared/data}
-export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_DATASETS_OFFLINE=1
 RUNSPECS=${RUNSPECS:-"conll04-ner:spert-like conll04-ner:autorc litbank-coref:pair-baseline litbank-coref:autorc"}
-LOG=$OUT/commands.log
-mkdir -p "$RUNS" "$OUT"
-echo "# $(date -u +%FT%TZ) commit $(git rev-parse --short HEAD)$(git diff --quiet || echo +dirty) on $(nproc) cores" >> "$LOG"
-
-timed() {  # timed CMD...: run it, append the command and its wall time to the log
-  local t0=$SECONDS
-  "$@"
-  echo "$(( SECONDS - t0 )) s  $*" >> "$LOG"
-}
+mkdir -p "$RUNS"
 
 for spec in $RUNSPECS; do
   cfg=${spec%%:*} method=${spec#*:}
