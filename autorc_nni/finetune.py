@@ -134,7 +134,7 @@ class TrainConfig:
     keep_checkpoint: bool = False  # keep checkpoint.pt after the run finishes
     progress: bool = True  # tqdm progress bar
     # seconds between two heartbeats to the progress listeners (autorc_nni.training)
-    heartbeat: float = 30.0
+    heartbeat: float = 15.0
     num_threads: int | None = None  # torch.set_num_threads; None leaves torch's default
     stop_after_steps: int | None = None  # stop abruptly after N steps, as if killed (for tests)
     # pause after this fraction of the full budget (epochs x steps): score dev there, keep the
@@ -542,6 +542,25 @@ def _train(cfg: TrainConfig, on_dev: Callable[[int, float], None] | None) -> dic
     use_bf16 = cfg.bf16 and device.type == "cuda"
     best_dev = None  # (dev predictions, seconds) of the best epoch, when it ran in this process
     beat = time.monotonic()  # the last heartbeat
+
+    def heartbeat(phase: str, epoch: int, loss: float | None, t0: float) -> None:
+        """Tell the progress listeners where the run is (phase: train, dev)."""
+        nonlocal beat
+        beat = time.monotonic()
+        spent = state["train_seconds"] + time.perf_counter() - t0
+        tell_progress(
+            {
+                "out": str(out),
+                "phase": phase,
+                "epoch": epoch + 1,
+                "epochs": cfg.epochs,
+                "step": state["global_step"],
+                "steps": total_steps,
+                "loss": loss,
+                "sentences_per_s": state["train_sentences"] / spent if spent > 0 else None,
+            }
+        )
+
     try:
         model.train()
         while state["epoch"] < cfg.epochs:
@@ -575,19 +594,7 @@ def _train(cfg: TrainConfig, on_dev: Callable[[int, float], None] | None) -> dic
                     bar.update(1)
                     bar.set_postfix(epoch=epoch + 1, loss=f"{loss_value:.4f}")
                 if time.monotonic() - beat >= cfg.heartbeat:
-                    beat = time.monotonic()
-                    spent = state["train_seconds"] + time.perf_counter() - t0
-                    tell_progress(
-                        {
-                            "out": str(out),
-                            "epoch": epoch + 1,
-                            "epochs": cfg.epochs,
-                            "step": step,
-                            "steps": total_steps,
-                            "loss": loss_value,
-                            "sentences_per_s": state["train_sentences"] / spent if spent else None,
-                        }
-                    )
+                    heartbeat("train", epoch, loss_value, t0)
                 if cfg.stop_after_steps is not None and step >= cfg.stop_after_steps:
                     state["train_seconds"] += time.perf_counter() - t0
                     writer.flush()
@@ -597,6 +604,7 @@ def _train(cfg: TrainConfig, on_dev: Callable[[int, float], None] | None) -> dic
                     # scored without touching the RNGs, the best model or the history, so the
                     # run resumes into exactly the training an unpaused run does)
                     state["train_seconds"] += time.perf_counter() - t0
+                    heartbeat("dev", epoch, loss_value, time.perf_counter())
                     dev_metrics, _, _ = data.score(
                         "dev", predict_rows(model, dev_loader, device, use_bf16)
                     )
@@ -610,6 +618,7 @@ def _train(cfg: TrainConfig, on_dev: Callable[[int, float], None] | None) -> dic
             state["train_seconds"] += time.perf_counter() - t0
 
             # end of epoch: dev evaluation, best model, checkpoint
+            heartbeat("dev", epoch, None, time.perf_counter())
             t_dev = time.perf_counter()
             dev_scored = predict_rows(model, dev_loader, device, use_bf16)
             dev_seconds = time.perf_counter() - t_dev
@@ -706,6 +715,18 @@ def _finish(
     not decoded twice: NER and coreference decode every candidate); otherwise dev is re-run."""
     from autorc_nni.model import RCModel
 
+    tell_progress(
+        {
+            "out": str(out),
+            "phase": "test",
+            "epoch": state["epoch"],
+            "epochs": cfg.epochs,
+            "step": state["global_step"],
+            "steps": state["global_step"],
+            "loss": None,
+            "sentences_per_s": None,
+        }
+    )
     best = RCModel.from_pretrained(out / "model").to(device)
     results: dict[str, Any] = {}
     records: dict[str, list] = {}

@@ -202,7 +202,7 @@ def _run(args: argparse.Namespace) -> int:
             {
                 "default": info["step"] / info["steps"],
                 "kind": "progress",
-                **{k: info[k] for k in ("epoch", "epochs", "step", "steps", "loss")},
+                **{k: info[k] for k in ("phase", "epoch", "epochs", "step", "steps", "loss")},
                 "out": str(Path(info["out"]).relative_to(run_dir))
                 if Path(info["out"]).is_relative_to(run_dir)
                 else info["out"],

@@ -405,9 +405,16 @@ def test_heartbeats_reach_the_listeners(env):
     with listen_progress(beats.append):
         train(config(env, "beat", heartbeat=0.0, **SHORT))
     train(config(env, "beat2", heartbeat=0.0, **SHORT))  # no listener: nothing is told
-    assert beats and [b["step"] for b in beats] == list(range(1, len(beats) + 1))
+    # every step (heartbeat 0 s), a beat before each epoch's dev scoring, one before the test
+    steps = [b["step"] for b in beats if b["phase"] == "train"]
+    assert steps == list(range(1, len(steps) + 1))
     assert {"out", "epoch", "epochs", "steps", "loss", "sentences_per_s"} <= set(beats[0])
-    assert beats[-1]["step"] == beats[-1]["steps"] and beats[-1]["epoch"] == SHORT["epochs"]
+    assert [b["epoch"] for b in beats if b["phase"] == "dev"] == [1, 2]
+    assert beats[-1]["phase"] == "test" and beats[-1]["step"] == steps[-1]
+    from trial.commands.demo import progress_words
+
+    assert progress_words(beats[0]).startswith("epoch 1/2, step 1/")
+    assert "scoring dev" in progress_words(next(b for b in beats if b["phase"] == "dev"))
 
 
 def test_pause_at_is_checked():

@@ -65,6 +65,21 @@ def _mean_reward(reports: list[dict]) -> dict:
     }
 
 
+def progress_words(info: dict) -> str:
+    """A training's heartbeat in words: where it is and what it does now."""
+    where = (
+        f"epoch {info.get('epoch')}/{info.get('epochs')}, "
+        f"step {info.get('step')}/{info.get('steps')}"
+    )
+    phase = info.get("phase", "train")
+    if phase == "dev":
+        return f"{where}, scoring dev"
+    if phase == "test":
+        return f"{where}, done: scoring the best model on dev and test"
+    loss = info.get("loss")
+    return where + ("" if loss is None else f", loss {loss:.4f}")
+
+
 def describe_metric(data: dict) -> str | None:
     """One console line for an intermediate result of ``trial.nni_trial`` (None: not ours)."""
     if not isinstance(data, dict) or "kind" not in data:
@@ -99,10 +114,7 @@ def describe_metric(data: dict) -> str | None:
     if kind == "dev":
         return f"candidate {data.get('rank')} evaluated: mean dev {100 * value:.2f}{tail}"
     if kind == "progress":
-        return (
-            f"training {data.get('out')}: epoch {data.get('epoch')}/{data.get('epochs')}, "
-            f"step {data.get('step')}/{data.get('steps')}, loss {data.get('loss', 0.0):.4f}"
-        )
+        return f"training {data.get('out')}: {progress_words(data)}"
     if kind == "rung":
         return (
             f"race: {data.get('entrant')} at rung {data.get('rung')} "

@@ -35,6 +35,7 @@ from trial.commands._common import (
     print_result,
 )
 from trial.commands._fields import add_config_args
+from trial.commands.demo import progress_words
 
 # for `autorc --help`, read without importing the command
 HELP = "run the whole protocol (search, HPO, seeds, report)"
@@ -103,11 +104,7 @@ def run(args: argparse.Namespace) -> int:
 
     def on_train(info: dict) -> None:  # a training's heartbeat, when its progress bar is off
         if not cfg.train.get("progress", True):
-            print(
-                f"[{info['out']}] epoch {info['epoch']}/{info['epochs']}, step "
-                f"{info['step']}/{info['steps']}, loss {info['loss']:.4f}",
-                flush=True,
-            )
+            print(f"[{info['out']}] {progress_words(info)}", flush=True)
 
     with listen_progress(on_train):
         result = run_protocol(cfg, out, on_event=on_event)
