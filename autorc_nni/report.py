@@ -136,6 +136,8 @@ def _record(path: Path, data: dict[str, Any]) -> Record:
         extra={
             "seconds": data.get("seconds") or {},
             "space": data.get("space"),
+            # the seeds stage of the best model: with its seed count, one training's wall time
+            "seeds_seconds": (best.get("seconds") or {}).get("seeds"),
             "search_seed": data.get("seed"),
             "select": data.get("select", "shared"),
             "race": path.parent / "race" / "race.json"
@@ -482,11 +484,23 @@ def draw_architecture(arch: Architecture, path: Path, title: str | None = None) 
     return Path(draw(arch, path, title=title))
 
 
+def one_training_seconds(records: list[Record]) -> dict[str, float]:
+    """Per dataset, the mean wall time of one training of a hand-made baseline (a preset run's
+    seeds stage over its number of seeds): the unit of a method's cost."""
+    per: dict[str, list[float]] = defaultdict(list)
+    for r in records:
+        s = r.extra.get("seeds_seconds")
+        if r.order[0] == ROW_KINDS.index("preset") and s and r.test:
+            per[r.dataset].append(float(s) / len(r.test))
+    return {ds: sum(v) / len(v) for ds, v in per.items()}
+
+
 def wall_time_table(records: list[Record]) -> list[str]:
     """Markdown lines: the wall time of each run's stages (from the ``seconds`` its results
     record), so the cost of a method is read beside its score."""
     rows = []
     places = _rows(records)
+    unit = one_training_seconds(records)
     for r in sorted(records, key=lambda r: (r.dataset, _row_key(places, r.row), str(r.path))):
         sec = r.extra.get("seconds") or {}
         if not sec:
@@ -494,11 +508,12 @@ def wall_time_table(records: list[Record]) -> list[str]:
         search, race = sec.get("search"), sec.get("race")
         evaluation = sec.get("evaluation", sum(v for v in sec.values() if v))
         total = (search or 0) + (race or 0) + (evaluation or 0)
+        times = f"{total / unit[r.dataset]:.1f}" if unit.get(r.dataset) else "-"
         rows.append(
             f"| {_title(places, r.row)} | {r.dataset} | "
             f"{'-' if not search else f'{search / 60:.1f}'} | "
             f"{'-' if not race else f'{race / 60:.1f}'} | {evaluation / 60:.1f} | "
-            f"{total / 60:.1f} | `{r.path.name}` |"
+            f"{total / 60:.1f} | {times} | `{r.path.name}` |"
         )
     if not rows:
         return []
@@ -506,10 +521,12 @@ def wall_time_table(records: list[Record]) -> list[str]:
         "## Wall time",
         "",
         "Minutes of wall time per stage (the processes that ran it; a stage found finished "
-        "on a resume counts 0).",
+        "on a resume counts 0), and the total as a multiple of one hand-made baseline's "
+        "training on that dataset (its seeds stage over its seeds; `-` without a baseline run).",
         "",
-        "| model | dataset | search | race | evaluation (HPO + seeds) | total | run |",
-        "|---|---|---:|---:|---:|---:|---|",
+        "| model | dataset | search | race | evaluation (HPO + seeds) | total | × one training "
+        "| run |",
+        "|---|---|---:|---:|---:|---:|---:|---|",
         *rows,
         "",
     ]

@@ -178,7 +178,10 @@ def test_report_shows_the_wall_time_of_each_stage(tmp_path: Path, runs: list[Pat
     assert "## Wall time" in report and "| AutoRC | ds_a |" in report
     result = json.loads((runs[2] / "result.json").read_text())
     assert set(result["seconds"]) == {"search", "race", "evaluation"}
-    assert "| model | dataset | search | race | evaluation (HPO + seeds) |" in report
+    assert (
+        "| model | dataset | search | race | evaluation (HPO + seeds) | total | × one training |"
+        in report
+    )
 
 
 def test_report_shows_the_decision_importance(tmp_path: Path) -> None:
@@ -289,3 +292,28 @@ def test_the_race_is_shown_and_a_hand_made_winner_said_plainly(tmp_path: Path) -
     assert "**The hand-made design r-bert won the race**" in report
     assert "Cost: " in report and "full trainings" in report
     assert list((tmp_path / "rep").glob("race_*.png"))
+
+
+def test_the_cost_unit_is_one_baseline_training(tmp_path: Path) -> None:
+    from autorc_nni.report import ROW_KINDS, Record, one_training_seconds
+
+    def rec(kind: str, ds: str, seeds_s: float, n: int) -> Record:
+        return Record(
+            row=kind,
+            dataset=ds,
+            metric="micro_f1",
+            task="rc",
+            method=kind,
+            test=[0.5] * n,
+            dev=[0.5] * n,
+            architecture={},
+            params={},
+            path=tmp_path,
+            order=(ROW_KINDS.index(kind), 0),
+            extra={"seeds_seconds": seeds_s},
+        )
+
+    unit = one_training_seconds(
+        [rec("preset", "a", 300.0, 3), rec("preset", "a", 120.0, 1), rec("search", "a", 999.0, 3)]
+    )
+    assert unit == {"a": 110.0}  # (100 + 120) / 2; a searched run is not the unit
