@@ -69,12 +69,13 @@ class RaceConfig:
 
     # hand-made designs that race beside the shortlist: preset names or architecture JSON files
     include: list[str] = field(default_factory=lambda: ["bert-entity", "r-bert"])
-    top: int = 4  # top-ranked searched candidates in the race (random search: all its draws)
+    top: int = 3  # top-ranked searched candidates in the race (random search: all its draws)
     # per input format the top draws lack: models drawn with it; its best enters (0: none)
     format_draws: int = 4
     eta: int = 3  # the best ceil(n / eta) entrants of a rung go on to the next
-    # rung budgets as fractions of the full training (increasing, the last 1.0)
-    rungs: list[float] = field(default_factory=lambda: [1 / 9, 1 / 3, 1.0])
+    # rung budgets as fractions of the full training (increasing, the last 1.0); the dev score
+    # at 1/9 of a MiniLM training (in its LR warm-up) ranks by noise: benchmarks/selection.py
+    rungs: list[float] = field(default_factory=lambda: [1 / 3, 1.0])
     # the race's training setting; None: the HPO grid's value when it has one, else TrainConfig's
     lr: float | None = None
     batch_size: int | None = None

@@ -54,8 +54,8 @@ def test_the_race_asks_the_search_for_format_bests_and_fits_in_k():
         {"select": "race", "search": {"k": 6}, "race": {"format_draws": 3}}
     )
     assert search_config(race).format_draws == 3
-    too_many = pipeline_config_from_dict({"select": "race", "search": {"k": 3}})
-    with pytest.raises(ConfigError, match=r"race.top \(4\) exceeds search.k \(3\)"):
+    too_many = pipeline_config_from_dict({"select": "race", "search": {"k": 2}})
+    with pytest.raises(ConfigError, match=r"race.top \(3\) exceeds search.k \(2\)"):
         check_config(too_many)
     with pytest.raises(ConfigError, match="format_draws"):
         search_config(pipeline_config_from_dict({"search": {"format_draws": 2}}))
