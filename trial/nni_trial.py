@@ -32,6 +32,7 @@ import os
 import re
 import sys
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +59,36 @@ def _best_model(best: dict[str, Any]) -> str | None:
     i = max(range(len(devs)), key=lambda j: (devs[j], -j))
     model = seeds_dir / f"seed_{best['seeds'][i]}" / "model"
     return str(model.resolve()) if model.is_dir() else None
+
+
+def intermediate_reporter() -> Callable[[dict[str, Any]], None]:
+    """``nni.report_intermediate_result`` on this trial's own channel to the NNI manager.
+
+    NNI's NAS engine swaps the default trial command channel for a mock one while it evaluates
+    a model (``nni.nas.evaluator``, ``nni.nas.execution.sequential``): a result reported from
+    inside the search (the running reward) would be held there and reach the web UI only when
+    the search ends. The channel of the trial, taken here before anything runs, is put back for
+    the time of each report."""
+    import nni
+    from nni.runtime.trial_command_channel import (
+        get_default_trial_command_channel,
+        set_default_trial_command_channel,
+    )
+
+    own = get_default_trial_command_channel()
+
+    def report(metric: dict[str, Any]) -> None:
+        current = get_default_trial_command_channel()
+        if current is own:
+            nni.report_intermediate_result(metric)
+            return
+        set_default_trial_command_channel(own)
+        try:
+            nni.report_intermediate_result(metric)
+        finally:
+            set_default_trial_command_channel(current)
+
+    return report
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -109,6 +140,7 @@ def _run(args: argparse.Namespace) -> int:
     from autorc_nni.training import listen_progress
 
     params = nni.get_next_parameter() or {}
+    send = intermediate_reporter()
     cfg = load_config(args.config, {**({"select": args.select} if args.select else {}), **params})
     exp = nni.get_experiment_id()
     root = Path(args.runs_root or f"runs/nni/{exp}")
@@ -120,7 +152,7 @@ def _run(args: argparse.Namespace) -> int:
 
     def on_reward(step: int, reward: float) -> None:
         nonlocal n_reports
-        nni.report_intermediate_result({"default": reward, "kind": "reward", "step": step})
+        send({"default": reward, "kind": "reward", "step": step})
         writer.add_scalar("trial/running_reward", reward, step)
         writer.flush()
         n_reports += 1
@@ -142,7 +174,7 @@ def _run(args: argparse.Namespace) -> int:
                 "epoch": data["epoch"],
             }
             report.update({k: data[k] for k in ("seed", "number", "entrant") if k in data})
-            nni.report_intermediate_result(report)
+            send(report)
             n_reports += 1
         elif kind in ("hpo_trial", "seed"):  # one training finished: the console shows it
             report = {
@@ -155,10 +187,10 @@ def _run(args: argparse.Namespace) -> int:
                 report.update(number=data["number"], budget=data["budget"], **data["params"])
             else:
                 report.update(seed=data["seed"], of=data["of"])
-            nni.report_intermediate_result(report)
+            send(report)
             n_reports += 1
         elif kind == "rung":  # one race entrant scored at one rung
-            nni.report_intermediate_result(
+            send(
                 {
                     "default": data["dev"],
                     "kind": "rung",
@@ -171,7 +203,7 @@ def _run(args: argparse.Namespace) -> int:
             n_reports += 1
         elif kind == "race":
             w = data["entrants"][data["winner"]]
-            nni.report_intermediate_result(
+            send(
                 {
                     "default": w["dev"][-1],
                     "kind": "race",
@@ -183,7 +215,7 @@ def _run(args: argparse.Namespace) -> int:
             n_reports += 1
         elif kind == "evaluated":
             rank = data.get("rank", 0)
-            nni.report_intermediate_result(
+            send(
                 {
                     "default": data["dev_mean"],
                     "kind": "dev",
@@ -198,7 +230,7 @@ def _run(args: argparse.Namespace) -> int:
         writer.flush()
 
     def on_train(info: dict[str, Any]) -> None:  # a training's heartbeat (every 30 s)
-        nni.report_intermediate_result(
+        send(
             {
                 "default": info["step"] / info["steps"],
                 "kind": "progress",
@@ -222,7 +254,7 @@ def _run(args: argparse.Namespace) -> int:
         writer.flush()
     best = result["best"]
     if n_reports == 0:  # a resumed, already finished run: still one intermediate point
-        nni.report_intermediate_result(
+        send(
             {
                 "default": best["dev_mean"],
                 "kind": "dev",

@@ -109,3 +109,33 @@ def test_the_protocol_commands_take_a_data_folder(tmp_path, monkeypatch) -> None
         args = build_parser().parse_args([*cmd, "--data", str(tmp_path), "--out", "x"])
         data, _ = config_data(args)
         assert data["dataset"] == str(tmp_path), cmd
+
+
+def test_intermediate_results_reach_the_manager_during_a_nas_evaluation() -> None:
+    """NNI's NAS engine swaps in a mock trial channel while it evaluates (the search): the
+    trial's reports must still go out on its own channel, as they are made."""
+    from nni.runtime.trial_command_channel import (
+        get_default_trial_command_channel,
+        set_default_trial_command_channel,
+    )
+
+    from trial.nni_trial import intermediate_reporter
+
+    class Channel:
+        def __init__(self) -> None:
+            self.sent: list[dict] = []
+
+        def send_metric(self, **kw) -> None:
+            self.sent.append(kw)
+
+    before = get_default_trial_command_channel()
+    own, mock = Channel(), Channel()
+    set_default_trial_command_channel(own)  # type: ignore[arg-type]
+    try:
+        send = intermediate_reporter()
+        set_default_trial_command_channel(mock)  # type: ignore[arg-type]  # inside the search
+        send({"default": 0.5, "kind": "reward"})
+        assert [m["value"]["kind"] for m in own.sent] == ["reward"] and mock.sent == []
+        assert get_default_trial_command_channel() is mock  # the search's channel is back
+    finally:
+        set_default_trial_command_channel(before)
