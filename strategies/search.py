@@ -79,6 +79,7 @@ _RESUME_FREE = {
     "eval_batch_size",
     "device",
     "format_draws",
+    "out",  # a search folder may be moved or copied: where it is does not change the search
 }
 
 

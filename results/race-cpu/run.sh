@@ -30,17 +30,29 @@ run() {  # run DATASET NAME ARGS...: one protocol run into RUNS/DATASET-NAME
     --out "$RUNS/$ds-$name"
 }
 
+# AutoRC with the paper's selection starts from the race run's search (the same search config
+# and seed: format_draws only adds draws after it), so the two selections are compared on one
+# search; its own re-ranking then writes its candidates
+shared_search() {  # shared_search DATASET SEED: copy the race run's finished search
+  local from=$RUNS/$1-autorc-race-s$2/search to=$RUNS/$1-autorc-shared-s$2/search
+  if [[ -f $from/summary.json && ! -e $to ]]; then
+    mkdir -p "$(dirname "$to")" && cp -r "$from" "$to" && rm -f "$to/.autorc.lock"
+  fi
+}
+
 for ds in $DATASETS; do
   run "$ds" bert-entity --method bert-entity
   run "$ds" r-bert --method r-bert
-  run "$ds" autorc-race-s0 --method autorc --select race --set "label=AutoRC + race"
-  run "$ds" autorc-shared-s0 --method autorc --select shared --set "label=AutoRC (shared)"
-  run "$ds" random-race --method random --select race --set "label=random + race"
-  if [[ $ds == semeval10 ]]; then
-    run "$ds" autorc-race-s1 --method autorc --select race --seed 1 --set "label=AutoRC + race"
-    run "$ds" autorc-shared-s1 --method autorc --select shared --seed 1 \
+  seeds=0
+  [[ $ds == semeval10 ]] && seeds="0 1"
+  for s in $seeds; do
+    run "$ds" "autorc-race-s$s" --method autorc --select race --seed "$s" \
+      --set "label=AutoRC + race"
+    shared_search "$ds" "$s"
+    run "$ds" "autorc-shared-s$s" --method autorc --select shared --seed "$s" \
       --set "label=AutoRC (shared)"
-  fi
+  done
+  run "$ds" random-race --method random --select race --set "label=random + race"
 done
 timed $AUTORC report "$RUNS"/* --out "$OUT" \
   --command "bash results/race-cpu/run.sh (then: autorc report $RUNS/* --out $OUT)"

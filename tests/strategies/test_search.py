@@ -238,3 +238,17 @@ def test_ranking_samples_are_functionally_distinct_and_a_narrow_support_is_said(
     assert all(a == a.canonical() for a in samples)
     samples, info = sample_distinct(_StubController(5), 4, get_space("M1"), g)
     assert info["distinct"] == 4 and info["draws"] < 4 * 200
+
+
+def test_a_finished_search_copied_elsewhere_resumes_there(planted, tmp_path):
+    """Moving or copying a search folder keeps it resumable (the race and the shared runs of
+    results/race-cpu share one search this way): the copy only ranks again, the same way."""
+    import shutil
+
+    first = run_search(_cfg(planted, tmp_path / "a", epochs=1.0, k=4, top_k=2))
+    shutil.copytree(tmp_path / "a", tmp_path / "b")
+    (tmp_path / "b" / ".autorc.lock").unlink(missing_ok=True)
+    again = run_search(_cfg(planted, tmp_path / "b", epochs=1.0, k=4, top_k=1, resume=True))
+    assert again.search_seconds < first.search_seconds and again.steps == first.steps
+    assert [r.architecture for r in again.ranking] == [r.architecture for r in first.ranking]
+    assert sorted(p.name for p in (tmp_path / "b" / "architectures").iterdir()) == ["rank1.json"]
