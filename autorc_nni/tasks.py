@@ -79,6 +79,12 @@ COREF_DATASETS: dict[str, tuple[str, str]] = {
 }
 NER_NEGATIVE = "None"
 COREF, NOT_COREF = "coref", "not"
+# what the coreference loader does with a span written in two clusters ("(22)|(23)"), printed with
+# the counts and places of the other reader records
+REPEATED_SPAN = (
+    "span in two or more clusters: trained and decoded as a mention of the last (scored against "
+    "the clusters as written, as scorer.pl)"
+)
 
 
 @dataclass
@@ -349,13 +355,13 @@ def _score_coref(data: TaskData, split: str, scored):
             best[key] = (p_coref, ex.meta["a"])
     decoded, pairs, records = [], [], []
     for doc in data.units[split]:
-        links = {m: best[(doc.key, m)][1] for m in doc.mentions() if (doc.key, m) in best}
-        groups = closure(doc.mentions(), links)
-        clusters = groups
+        spans = doc.spans()  # a span of two key clusters is one candidate, in one cluster
+        links = {m: best[(doc.key, m)][1] for m in spans if (doc.key, m) in best}
+        clusters = closure(spans, links)
         keep_single = data.options.singletons
         if keep_single is None:
             keep_single = bool(data.report.get("singletons_in_key"))
-        key_clusters = [list(c) for c in doc.clusters]
+        key_clusters = [list(c) for c in doc.clusters]  # as written: scored as scorer.pl
         if not keep_single:
             clusters = [c for c in clusters if len(c) > 1]
             key_clusters = [c for c in key_clusters if len(c) > 1]
@@ -584,9 +590,13 @@ def _load_coref(
         per_unit = [mention_pairs(doc, options.max_antecedents, max_len) for doc in docs]
         data._set_pool(split, per_unit, eval_seed)
         statements = data.statements[split]
+        repeated = [where for doc in docs for where in doc.repeated.values()]
+        if repeated:
+            data.dropped[split] = Counter({REPEATED_SPAN: len(repeated)})
+            data.dropped_where[split] = {REPEATED_SPAN: repeated[:5]}
         data.report[split] = {
             "documents": len(docs),
-            "mentions": sum(len(d.mentions()) for d in docs),
+            "mentions": sum(len(d.spans()) for d in docs),
             "entities": sum(len(d.clusters) for d in docs),
             "mention_pairs": len(statements),
             "coreferent_pairs": sum(ex.label == COREF for ex in statements),
@@ -597,9 +607,10 @@ def _load_coref(
 def mention_pairs(doc, max_antecedents: int, max_words: int) -> list[RelationExample]:
     """The mention pairs of one document: each mention b with up to ``max_antecedents``
     previous mentions a (in document order, nearest first), over the sentences from a's to b's,
-    widened alternately before and after while the words fit ``max_words``."""
-    mentions = doc.mentions()
-    cluster_of = {m: i for i, c in enumerate(doc.clusters) for m in c}
+    widened alternately before and after while the words fit ``max_words``. Each span is one
+    mention; a span of two clusters counts in the last (``CorefDocument.entity_of``)."""
+    mentions = doc.spans()
+    cluster_of = doc.entity_of()
     starts = doc.sentence_starts
     tokens = doc.tokens
     out = []
@@ -663,6 +674,7 @@ def task_stats(data: TaskData) -> dict[str, Any]:
                 "coreferent_pairs": data.report[split]["coreferent_pairs"],
                 "max_antecedents": data.options.max_antecedents,
             }
+    out["read"] = {split: data.read_drops(split) for split in ("train", "dev", "test")}
     return out
 
 
@@ -683,4 +695,11 @@ def format_task_stats(stats: dict[str, Any]) -> str:
                 f"{'  entities ' + t:<36}"
                 + "".join(f"{splits[s]['entities_by_type'].get(t, 0):>12}" for s in splits)
             )
+    for split, read in stats.get("read", {}).items():
+        for reason, n in read["read_dropped"].items():
+            places = read["read_dropped_where"].get(reason, [])
+            more = f" (and {n - len(places)} more)" if n > len(places) else ""
+            lines.append(f"{split}: {n} {reason}")
+            if places:
+                lines.append(f"  at {', '.join(places)}{more}")
     return "\n".join(lines)

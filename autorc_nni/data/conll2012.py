@@ -40,9 +40,16 @@ is silent about a broken file:
   mention, the earlier opening left unclosed, which is an error at ``#end document``.
 - A mention written twice in the same cluster is kept once (the scorer keeps one in a response;
   in a key it would count it twice, which no annotation means, so on such a key the scorer's
-  figures and ours differ); ``CorefDocument.duplicates`` counts them. The same span in two
-  clusters, nested mentions and mentions sharing a start are
-  all legal and kept.
+  figures and ours differ); ``CorefDocument.duplicates`` counts them. Nested mentions and
+  mentions sharing a start are legal and kept.
+- The same span in two clusters (a cell ``(22)|(23)``: one mention of two entities; OntoNotes and
+  GUM have them, LitBank not) is legal and kept in both, as the scorer keeps it in the key (it
+  prints "Repeated mention in the key" and indexes the span under the LAST of its clusters).
+  ``CorefDocument.repeated`` lists such spans with their places; ``entity_of`` gives each span
+  the scorer's one cluster, which is what training and decoding use (``autorc_nni.tasks``).
+- Clusters are ordered as the scorer meets their ids: by the token of their first bracket, then,
+  within a cell, the one-token mentions and then the openings in written order. The order
+  decides which cluster a repeated span is indexed under.
 - A document key (``NAME; part P``) seen twice in a file is an error (the scorer would score the
   last one only).
 
@@ -54,8 +61,9 @@ split or one file per split; or a flat folder of documents plus ``{split}.ids`` 
 LitBank ten-fold splits). ``write_conll2012`` writes documents (with their own or predicted
 clusters) in the form the scorer reads, atomically: five tab-separated columns (name, part,
 index in sentence, word, coreference), clusters numbered in their given order (a document's own
-ids when it is written with its own clusters), at each token the openings of longer mentions
-first, then the one-token mentions, then the closings of inner mentions first; ``-`` for none.
+ids when it is written with its own clusters), at each token the openings in cluster order (a
+cluster's longer mentions first; the file reads back with its clusters in the same order), then
+the one-token mentions, then the closings of inner mentions first; ``-`` for none.
 Two mentions of one cluster that cross (overlap without nesting) cannot be written in brackets
 (a closing pairs with the latest opening), so they are refused. A header without a part is
 written ``#begin document (NAME);``.
@@ -105,10 +113,22 @@ class CorefDocument:
     name: str
     part: str
     sentences: list[list[str]]
-    clusters: list[list[Mention]]  # document-level (start, end), end exclusive; sorted
+    clusters: list[list[Mention]]  # document-level (start, end), end exclusive; each sorted;
+    # in the order the scorer meets them in the file (first bracket first)
     source: str  # "path:line" of the #begin line
     cluster_ids: list[str] = field(default_factory=list)  # as written, parallel to clusters
     duplicates: int = 0  # mentions written twice in the same cluster, kept once
+    repeated: dict[Mention, str] = field(default_factory=dict)  # a span in two or more
+    # clusters -> "path:line" of its last token
+
+    def spans(self) -> list[Mention]:
+        """Every mention span once, sorted by (start, end)."""
+        return sorted({m for cluster in self.clusters for m in cluster})
+
+    def entity_of(self) -> dict[Mention, int]:
+        """Span -> the index of its cluster; a span in several clusters (``repeated``) belongs
+        to the LAST of them, as the official scorer's mention index has it."""
+        return {m: k for k, cluster in enumerate(self.clusters) for m in cluster}
 
     @property
     def key(self) -> str:
@@ -165,6 +185,9 @@ class _Builder:
     clusters: dict[str, list[Mention]] = field(default_factory=dict)  # in order of appearance
     seen: set[tuple[str, Mention]] = field(default_factory=set)
     duplicates: int = 0
+    first_seen: dict[str, int] = field(default_factory=dict)  # id -> rank of its first bracket
+    span_ids: dict[Mention, set[str]] = field(default_factory=dict)
+    span_lines: dict[Mention, int] = field(default_factory=dict)
 
     @property
     def key(self) -> str:
@@ -187,9 +210,12 @@ class _Builder:
             return
         singles, opens, closes = _parse_cell(cell, self.path, line)
         token = self.tokens
-        # the scorer's order, whatever the written one: one-token mentions, openings, closings
+        # the scorer's order, whatever the written one: one-token mentions, openings, closings;
+        # a cluster's rank is where the scorer first meets its id (GetIndex)
+        for cid in singles + opens:
+            self.first_seen.setdefault(cid, len(self.first_seen))
         for cid in singles:
-            self._add(cid, (token, token + 1))
+            self._add(cid, (token, token + 1), line)
         for cid in opens:
             self.open.setdefault(cid, []).append((token, line))
         for cid in closes:
@@ -200,14 +226,16 @@ class _Builder:
                     "which has no open mention"
                 )
             start, _ = stack.pop()
-            self._add(cid, (start, token + 1))
+            self._add(cid, (start, token + 1), line)
 
-    def _add(self, cid: str, mention: Mention) -> None:
+    def _add(self, cid: str, mention: Mention, line: int) -> None:
         if (cid, mention) in self.seen:
             self.duplicates += 1
             return
         self.seen.add((cid, mention))
         self.clusters.setdefault(cid, []).append(mention)
+        self.span_ids.setdefault(mention, set()).add(cid)
+        self.span_lines[mention] = line
 
     def finish(self, line: int) -> CorefDocument:
         self.end_sentence()
@@ -218,7 +246,12 @@ class _Builder:
                 f"{self.path}:{line}: #end document of {self.key} with cluster {cid} still open: "
                 f"its bracket '({cid}' at line {ln} is never closed"
             )
-        order = sorted(self.clusters, key=lambda cid: sorted(self.clusters[cid]))
+        order = sorted(self.clusters, key=self.first_seen.__getitem__)
+        repeated = {
+            m: f"{self.path}:{self.span_lines[m]}"
+            for m, ids in sorted(self.span_ids.items())
+            if len(ids) > 1
+        }
         return CorefDocument(
             name=self.name,
             part=self.part,
@@ -227,6 +260,7 @@ class _Builder:
             source=f"{self.path}:{self.begin_line}",
             cluster_ids=order,
             duplicates=self.duplicates,
+            repeated=repeated,
         )
 
 
@@ -594,7 +628,9 @@ def _cells(
             if end - start == 1:
                 singles[start].append(cid)
             else:
-                opens[start].append((-end, k, cid))  # longer spans open first
+                # in cluster order, so that a reader (the scorer's included) meets the ids in
+                # that order; a cluster's longer spans first
+                opens[start].append((k, -end, cid))
                 closes[end - 1].append((-start, k, cid))  # inner spans close first
     cells = []
     for t in range(n):

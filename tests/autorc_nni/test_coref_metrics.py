@@ -380,3 +380,36 @@ def test_a_multi_document_file_agrees_with_the_perl_scorer(
         assert ours["recall"] == pytest.approx(theirs[0] / theirs[1])
         assert ours["precision"] == pytest.approx(theirs[2] / theirs[3])
         assert abs(ours["f1"] * 100 - f1) < 0.011  # it prints F1 truncated to 2 decimals
+
+
+# one span that is a mention of two entities, as OntoNotes and GUM write it: "(22)|(23)"; the
+# ids are met in an order that sorting the clusters by their mentions would not give
+REPEATED_KEY = ["(23", "23)|(7)|(22)", "-", "(22)", "(7)|(23)", "-", "(9)|(22)|(23)", "(9)"]
+REPEATED_RESPONSES = {
+    "the key itself": REPEATED_KEY,
+    "the span in the later cluster": ["(1", "1)|(2)", "-", "(2)", "(1)", "-", "(4)|(2)|(1)", "(4)"],
+    "the span in the earlier one": ["(1", "1)|(3)", "-", "(2)", "(3)|(1)", "-", "(2)|(1)", "-"],
+    "entities merged": ["(1", "1)|(1)", "-", "(1)", "(1)", "-", "(3)|(1)", "(3)"],
+    "a repeat of its own": ["(1", "1)|(2)|(3)", "(4)", "(2)|(4)", "(3)|(1)", "-", "(5)|(2)", "-"],
+}
+
+
+def _cells_file(path: Path, cells: list[str]) -> Path:
+    lines = ["#begin document (gum_like); part 000"]
+    lines += [f"gum_like\t000\t{i}\tw{i}\t{cell}" for i, cell in enumerate(cells)]
+    path.write_text("\n".join([*lines, "", "#end document", ""]), encoding="utf-8")
+    return path
+
+
+def test_repeated_key_mentions_read_and_score_as_the_perl_scorer(scorer_dir, perl, tmp_path):
+    key_file = _cells_file(tmp_path / "key.conll", REPEATED_KEY)
+    [key] = read_conll2012(key_file)
+    assert key.cluster_ids == ["23", "7", "22", "9"]  # the scorer's order, not a sorted one
+    assert sorted(key.repeated) == [(1, 2), (4, 5), (6, 7)]
+    for name, cells in REPEATED_RESPONSES.items():
+        response_file = _cells_file(tmp_path / "response.conll", cells)
+        [response] = read_conll2012(response_file)
+        for metric, fn in METRICS.items():
+            theirs, _ = _run_scorer(perl, scorer_dir, metric, key_file, response_file)
+            ours = fn(key.clusters, response.clusters)
+            assert _close(ours, theirs), (name, metric, ours, theirs)

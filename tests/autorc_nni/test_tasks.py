@@ -8,10 +8,12 @@ from pathlib import Path
 import pytest
 import torch
 
+from autorc_nni.data.conll2012 import CorefDocument
 from autorc_nni.errors import DataError
 from autorc_nni.tasks import (
     COREF,
     NOT_COREF,
+    REPEATED_SPAN,
     TaskOptions,
     closure,
     entity_scores,
@@ -165,22 +167,8 @@ def test_spert_errors_name_file_and_record(tmp_path, bad, message):
 
 
 # -- coreference -----------------------------------------------------------------------------
-class Doc:
-    """The parts of a CorefDocument that pairing needs."""
-
-    def __init__(self, sentences, clusters, key="d; part 0"):
-        self.sentences, self.clusters, self.key = sentences, clusters, key
-        self.tokens = [w for s in sentences for w in s]
-        starts = [0]
-        for s in sentences:
-            starts.append(starts[-1] + len(s))
-        self.sentence_starts = starts
-
-    def sentence_of(self, token):
-        return max(i for i, s in enumerate(self.sentence_starts[:-1]) if s <= token)
-
-    def mentions(self):
-        return sorted({m for c in self.clusters for m in c})
+def Doc(sentences, clusters, name="d") -> CorefDocument:  # noqa: N802 (reads as a class)
+    return CorefDocument(name=name, part="0", sentences=sentences, clusters=clusters, source="-")
 
 
 def test_mention_pairs_antecedents_labels_and_windows():
@@ -205,6 +193,50 @@ def test_mention_pairs_antecedents_labels_and_windows():
     tight = mention_pairs(doc, max_antecedents=1, max_words=6)
     first = tight[0]  # John (sentence 0) <- He (sentence 1): 6 words, nothing more fits
     assert first.tokens == ("John", "came", ".", "He", "sat", ".")
+
+
+def _conll(path: Path, name: str, cells: list[str]) -> None:
+    lines = [f"#begin document ({name}); part 000"]
+    lines += [f"{name}\t000\t{i}\tw{i}\t{cell}" for i, cell in enumerate(cells)]
+    path.write_text("\n".join([*lines, "", "#end document", ""]), encoding="utf-8")
+
+
+def test_a_span_in_two_clusters_loads_as_one_mention_of_the_last(tmp_path, capsys):
+    """Legal CoNLL-2012 (OntoNotes, GUM): "(22)|(23)", one span mentioning two entities. It
+    loads, each span is one candidate, training labels follow the scorer's index (the last
+    cluster), the key is scored as written, and the loader says what it did and where."""
+    from trial.cli import main
+
+    cells = ["(22", "22)", "(9)", "(22)|(23)", "-", "(23)", "(9)"]
+    folder = tmp_path / "gum"
+    folder.mkdir()
+    for split in ("train", "dev", "test"):
+        _conll(folder / f"{split}.conll", f"{split}_doc", cells)
+    data = load_task_data("coref", str(folder))  # the statement-id check stays, and holds
+    train = data.statements["train"]
+    assert len({ex.id for ex in train}) == len(train)
+    [doc] = data.units["train"]
+    assert doc.repeated == {(3, 4): f"{folder / 'train.conll'}:5"}
+    assert data.report["train"]["mentions"] == 5  # (0, 2), (2, 3), (3, 4), (5, 6), (6, 7)
+    labels = {(ex.meta["a"], ex.meta["b"]): ex.label for ex in train}
+    assert labels[((3, 4), (5, 6))] == COREF  # with the last cluster, 23
+    assert labels[((0, 2), (3, 4))] == NOT_COREF  # not with 22's other mention
+    assert data.dropped["dev"] == {REPEATED_SPAN: 1}
+    assert data.read_drops("test")["read_dropped_where"] == {
+        REPEATED_SPAN: [f"{folder / 'test.conll'}:5"]
+    }
+    # decoding gives each span one cluster; the key keeps the span in both, as scorer.pl
+    scored = {
+        ex.id: (0, torch.tensor([0.1, 0.9] if ex.label == COREF else [0.9, 0.1]))
+        for ex in data.statements["test"]
+    }
+    metrics, records, decoded = data.score("test", scored)
+    [clusters] = decoded
+    assert clusters == [[(2, 3), (6, 7)], [(3, 4), (5, 6)]]  # no singletons: the key has none
+    assert 0 < metrics["muc_f1"] < 1  # 22's link through the shared span is missed
+    assert main(["data", "stats", "--task", "coref", "--data", str(folder)]) == 0
+    out = capsys.readouterr().out
+    assert f"test: 1 {REPEATED_SPAN}" in out and f"at {folder / 'test.conll'}:5" in out
 
 
 def test_closure_is_transitive_and_keeps_singletons():

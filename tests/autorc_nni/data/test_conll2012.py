@@ -73,9 +73,9 @@ NESTED = [
         (".", "_"),
     ],
 ]
-NESTED_CLUSTERS = [
-    [(0, 2)],  # 1
+NESTED_CLUSTERS = [  # in the order the scorer meets the ids: "(0" before "(1"
     [(0, 3), (4, 5)],  # 0
+    [(0, 2)],  # 1
     [(2, 3)],  # 2
     [(3, 4)],  # 3
     [(3, 4)],  # 4: the same span as 3, legal
@@ -95,7 +95,10 @@ def test_reads_nested_shared_start_and_one_token_mentions(tmp_path):
     assert (doc.name, doc.part, doc.key) == ("nw/x/00/x_0001", "000", "nw/x/00/x_0001; part 000")
     assert doc.source == f"{path}:1"
     assert doc.clusters == NESTED_CLUSTERS
-    assert doc.cluster_ids == ["1", "0", "2", "3", "4", "5", "6"]
+    assert doc.cluster_ids == ["0", "1", "2", "3", "4", "5", "6"]
+    assert doc.repeated == {(3, 4): f"{path}:5"}  # "(3)|(4)"
+    assert doc.entity_of()[(3, 4)] == 4  # the last cluster, as the scorer's index
+    assert doc.spans().count((3, 4)) == 1 and doc.mentions().count((3, 4)) == 2
     assert doc.sentences[0] == ["The", "old", "man", "saw", "him", "."]
     assert doc.tokens[6:8] == ["Anna", "K."]
     assert doc.sentence_starts == [0, 6, 14]
