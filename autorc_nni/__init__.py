@@ -85,6 +85,9 @@ _EXPORTS: dict[str, str] = {
     "table1": "report",
     # other entity tasks: span NER and coreference (docs/tasks.md)
     "TASKS": "tasks",
+    "Task": "tasks",
+    "get_task": "tasks",
+    "register_task": "tasks",
     "TaskData": "tasks",
     "TaskOptions": "tasks",
     "load_task_data": "tasks",

@@ -240,6 +240,16 @@ def _card(
     return "\n".join(lines)
 
 
+def _task_from_metrics(model: Any, metrics: dict[str, Any]) -> None:
+    """Give a model saved without its task the task and options its training recorded."""
+    from autorc_nni.tasks import get_task
+
+    task = get_task(str(metrics.get("task") or "rc"))
+    options = (metrics.get("config") or {}).get("task_options") or {}
+    model.task = task.name
+    model.task_options = {k: options[k] for k in task.options if k in options}
+
+
 def export_model(run: str | Path, out: str | Path) -> Path:
     """Write the shareable model folder of ``run`` (module docstring) to ``out``."""
     from autorc_nni.draw import draw_architecture
@@ -254,6 +264,8 @@ def export_model(run: str | Path, out: str | Path) -> Path:
     if out.exists() and any(out.iterdir()):
         raise ExportError(f"{out}: exists and is not empty; choose a new folder")
     model = RCModel.from_pretrained(model_dir)
+    if "task" not in _read(model_dir / "config.json"):  # saved before models kept their task
+        _task_from_metrics(model, metrics)
     model.save_pretrained(out)
     draw_architecture(model.arch, out / "architecture.png", title="architecture")
     (out / "README.md").write_text(_card(model.arch, metrics, result, train_dir))

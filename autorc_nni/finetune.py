@@ -55,8 +55,7 @@ from autorc_nni.files import (
     atomic_write_lines,
     atomic_write_text,
 )
-from autorc_nni.metrics import write_scorer_file
-from autorc_nni.tasks import TaskData, TaskOptions, check_task
+from autorc_nni.tasks import TaskData, TaskOptions, check_task, get_task
 from autorc_nni.training import (
     build_optimizer,
     check_resumable,
@@ -201,7 +200,7 @@ class PreparedData:
     def train_rows(self, epoch: int, seed: int):
         """The featurized training statements of ``epoch`` (rc: the same every epoch; ner and
         coref draw their negatives afresh)."""
-        if self.task is None or self.task.task == "rc" or epoch == self._train_epoch:
+        if self.task is None or not self.task.kind.resamples or epoch == self._train_epoch:
             return self.rows["train"]
         fs = self.featurizer.featurize(self.task.train_epoch(epoch, seed), _label2id(self.labels))
         self.rows["train"], self._train_epoch = fs.rows, epoch
@@ -219,12 +218,9 @@ def _label2id(labels: list[str]) -> dict[str, int]:
 def prepare_data(cfg: TrainConfig, tokenizer, arch: Architecture) -> PreparedData:
     """Load the task's statements (``autorc_nni.tasks``) and featurize them for ``arch.span``."""
     from autorc_nni.featurize import Featurizer
-    from autorc_nni.tasks import load_task_data
+    from autorc_nni.tasks import get_task, load_task_data
 
-    if cfg.task == "ner" and arch.span == "tokens":
-        raise ConfigError(
-            "span NER cannot use span=tokens (it hides the span's words): use markers or standard"
-        )
+    get_task(cfg.task).check_span(arch.span)
     # seeded subsets (benchmark files are often sorted by label); the data seed is fixed, not
     # cfg.seed, so runs over seeds see the same dev/test examples
     td = load_task_data(
@@ -258,7 +254,7 @@ def prepare_data(cfg: TrainConfig, tokenizer, arch: Architecture) -> PreparedDat
             "truncated": int(fs.truncated),
             "dropped": dict(fs.dropped),
             **td.read_drops(split),
-            **({} if td.task == "rc" else {"task": td.report.get(split, {})}),
+            **({"task": td.report[split]} if split in td.report else {}),
         }
         if len(fs.rows) == 0:
             raise AutoRCError(f"dataset {cfg.dataset!r}: no {split} example survived featurization")
@@ -286,10 +282,9 @@ def epoch_loader(
 
     with preserved_rng():
         groups = None
-        if cfg.task == "ner" and cfg.bucket:  # a sentence's spans together: one encoder pass
-            from autorc_nni.tasks import statement_group
-
-            groups = [statement_group(i) for i in rows["id"]]
+        task = get_task(cfg.task)
+        if task.groups_text and cfg.bucket:  # a sentence's spans together: one encoder pass
+            groups = [task.group_of(i) for i in rows["id"]]
         loader = make_loader(
             rows,
             batch_size=cfg.batch_size,
@@ -481,6 +476,8 @@ def _train(cfg: TrainConfig, on_dev: Callable[[int, float], None] | None) -> dic
         labels=data.labels,
         tokenizer=tokenizer,
         max_len=cfg.max_len,
+        task=cfg.task,
+        task_options=data.task.kind.saved_options(data.task) if data.task is not None else {},
     ).to(device)
     optimizer = build_optimizer(model, cfg.lr, cfg.weight_decay)
 
@@ -748,21 +745,8 @@ def _finish(
         "predictions": str(out / "test_predictions.jsonl"),
         "tensorboard": str(out / "tensorboard"),
     }
-    if "semeval_official" in results["test"]:
-        # ids 1..N in test order; run: perl semeval2010_task8_scorer-v1.2.pl PRED KEY
-        write_scorer_file(out / "test_predictions.scorer.txt", [r["pred"] for r in records["test"]])
-        write_scorer_file(out / "test_key.scorer.txt", [r["gold"] for r in records["test"]])
-        paths["scorer_predictions"] = str(out / "test_predictions.scorer.txt")
-        paths["scorer_key"] = str(out / "test_key.scorer.txt")
-    if data.task is not None and data.task.task == "coref":
-        # perl scorer.pl all test_key.conll test_predictions.conll none
-        from autorc_nni.data.conll2012 import write_conll2012
-
-        docs = data.task.units["test"]
-        write_conll2012(docs, decoded["test"], out / "test_predictions.conll")
-        write_conll2012(docs, None, out / "test_key.conll")
-        paths["conll_predictions"] = str(out / "test_predictions.conll")
-        paths["conll_key"] = str(out / "test_key.conll")
+    if data.task is not None:  # the files the task's official scorer reads
+        paths |= data.task.kind.write_test_files(data.task, records["test"], decoded["test"], out)
     seconds = state["train_seconds"]
     result = {
         "dev": results["dev"],

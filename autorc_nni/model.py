@@ -41,7 +41,7 @@ Saved model directory (``save_pretrained`` / ``from_pretrained``)::
     architecture.json   the Architecture record
     labels.json         the label list (label id = index)
     config.json         {"format": "autorc-rcmodel", "version": 1, num_labels, dropout, max_len,
-                         pooler_kwargs}
+                         pooler_kwargs, task, task_options} (a model without task is an rc one)
     heads.safetensors   state dict of everything but the encoder (safetensors; a heads.pt of an
                         earlier version is still read, weights only)
     encoder/            the encoder (HF save_pretrained)
@@ -52,7 +52,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -97,6 +97,9 @@ class RCModel(nn.Module):
         labels: label names (label id = index); default ``["0", "1", …]``.
         tokenizer: the encoder's tokenizer (needed by ``predict`` and ``save_pretrained``).
         pooler_kwargs: options per pooler type, e.g. ``{"dr": {"iterations": 3}}``.
+        task: the task it was trained for (``autorc_nni.tasks``: rc, ner, coref), which decides
+            what ``predict`` reads and returns.
+        task_options: the task's options it was trained with (``TaskOptions`` fields).
     """
 
     def __init__(
@@ -109,8 +112,12 @@ class RCModel(nn.Module):
         labels: Sequence[str] | None = None,
         tokenizer: Any = None,
         pooler_kwargs: dict[str, dict[str, Any]] | None = None,
+        task: str = "rc",
+        task_options: dict[str, Any] | None = None,
     ) -> None:
         super().__init__()
+        self.task = task
+        self.task_options = dict(task_options or {})
         self.arch = resolve_architecture(arch)
         if labels is not None and len(labels) != num_labels:
             raise ValueError(f"{len(labels)} labels given for num_labels={num_labels}")
@@ -185,38 +192,52 @@ class RCModel(nn.Module):
     def device(self) -> torch.device:
         return next(self.parameters()).device
 
-    @torch.no_grad()
-    def predict(
-        self, examples: Sequence[Any], batch_size: int = 32
-    ) -> list[tuple[str | None, float]]:
-        """Label and probability for each example (gold labels are ignored).
+    def predict(self, inputs: Sequence[Any], batch_size: int = 32) -> list[Any]:
+        """Predictions for ``inputs``, as the model's task makes them (``Task.predict``).
 
-        An example is a ``RelationExample`` or an OpenNRE-style dict: ``{"text": ..., "h":
-        {"pos": [s, e]}, "t": {"pos": [s, e]}}`` with character offsets, or ``{"token": [...],
-        "h": {"pos": ...}, "t": {"pos": ...}}`` with word offsets.
-
-        An example the featurizer drops (its two entities do not fit together in ``max_len``
-        wordpieces) gets ``(None, 0.0)``; every other gets its most probable label.
-
-        The usage OpenNRE users know from ``model.infer``::
+        rc: ``(label, probability)`` per statement. A statement is a ``RelationExample`` or an
+        OpenNRE-style dict: ``{"text": ..., "h": {"pos": [s, e]}, "t": {"pos": [s, e]}}`` with
+        character offsets, or ``{"token": [...], "h": {"pos": ...}, "t": {"pos": ...}}`` with
+        word offsets; one the featurizer drops (its two entities do not fit together in
+        ``max_len`` wordpieces) gets ``(None, 0.0)``. The usage OpenNRE users know from
+        ``model.infer``::
 
             model = RCModel.from_pretrained("runs/be/model")
             model.predict([RelationExample(tokens, head=(0, 1), tail=(3, 5), label=None, id="x")])
+
+        ner: a dict per sentence (``{"text": ...}`` or ``{"tokens": [...]}``, optional ``id``):
+        ``{"id", "tokens", "entities": [{"start", "end", "type", "prob", "words"}, ...]}`` (word
+        offsets, end exclusive; with ``text``, ``char_start`` / ``char_end`` too). coref: a dict
+        per document (``{"sentences": [[word, ...], ...], "mentions": [[s, e], ...]}``, word
+        offsets over the document): ``{"id", "clusters": [[[s, e], ...], ...], ...}``.
         """
+        from autorc_nni.tasks import get_task
+
+        task = get_task(self.task)
+        units = [
+            task.read_input(x, f"example {i}") if isinstance(x, Mapping) else x
+            for i, x in enumerate(inputs)
+        ]
+        out = task.predict(self, units, batch_size=batch_size)
+        if self.task == "rc":
+            return [(row["label"], row["prob"]) for row in out]
+        return out
+
+    @torch.no_grad()
+    def statement_probs(
+        self, examples: Sequence[RelationExample], batch_size: int = 32
+    ) -> list[torch.Tensor | None]:
+        """The label probabilities ``(C,)`` of each statement (gold labels are ignored);
+        ``None`` for one the featurizer drops (its two entities do not fit in ``max_len``
+        wordpieces together). Batches by length, in eval mode."""
         from autorc_nni.batching import collate
         from autorc_nni.featurize import Featurizer
 
         if self.tokenizer is None:
             raise AutoRCError("this model has no tokenizer; build it with tokenizer=… to predict")
-        from autorc_nni.data.readers import opennre_row
-
-        examples = [
-            ex if isinstance(ex, RelationExample) else opennre_row(dict(ex), f"example {i}")
-            for i, ex in enumerate(examples)
-        ]
         # Our own ids (the index) so rows map back to examples whatever their ids are.
         examples = [dataclasses.replace(ex, label=None, id=str(i)) for i, ex in enumerate(examples)]
-        results: list[tuple[str | None, float]] = [(None, 0.0)] * len(examples)
+        results: list[torch.Tensor | None] = [None] * len(examples)
         fmt = self.arch.span
         featurizer = Featurizer(self.tokenizer, self.max_len, formats=[fmt], cache=False)
         split = featurizer.featurize(examples, {})
@@ -233,10 +254,9 @@ class RCModel(nn.Module):
                 idx = order[start : start + batch_size]
                 batch = collate([rows[i] for i in idx], [fmt], max_len=self.max_len, pad_id=pad_id)
                 batch[fmt] = {k: v.to(device) for k, v in batch[fmt].items()}
-                probs = torch.softmax(self(batch).float(), dim=-1)  # (B, C)
-                best, label = probs.max(dim=-1)  # (B,), (B,)
-                for i, p, y in zip(idx, best.tolist(), label.tolist(), strict=True):
-                    results[int(rows[i]["id"])] = (self.labels[y], float(p))
+                probs = torch.softmax(self(batch).float(), dim=-1).cpu()  # (B, C)
+                for i, p in zip(idx, probs, strict=True):
+                    results[int(rows[i]["id"])] = p
         finally:
             self.train(was_training)
         return results
@@ -250,6 +270,8 @@ class RCModel(nn.Module):
             "dropout": self.dropout_p,
             "max_len": self.max_len,
             "pooler_kwargs": self.pooler_kwargs,
+            "task": self.task,
+            "task_options": self.task_options,
         }
 
     def heads_state_dict(self) -> dict[str, torch.Tensor]:
@@ -315,6 +337,8 @@ class RCModel(nn.Module):
             labels=labels,
             tokenizer=tokenizer,
             pooler_kwargs=cfg.get("pooler_kwargs") or {},
+            task=cfg.get("task") or "rc",  # absent in models saved before tasks were recorded
+            task_options=cfg.get("task_options") or {},
         )
         if heads_path.suffix == ".safetensors":
             from safetensors.torch import load_file

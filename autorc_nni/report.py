@@ -45,6 +45,7 @@ from autorc_nni.architecture import Architecture, readable
 from autorc_nni.errors import AutoRCError
 from autorc_nni.evaluation import mean_std
 from autorc_nni.files import atomic_write_json, atomic_write_text
+from autorc_nni.tasks import get_task
 
 log = logging.getLogger(__name__)
 
@@ -252,18 +253,19 @@ def _title(rows: dict[str, tuple[tuple[int, int], str]], row: str) -> str:
     return rows.get(row, ((0, 0), row))[1]
 
 
-TASK_NAMES = {"ner": "span NER", "coref": "coreference, gold mentions"}
+def _in_table(r: Record, table: str) -> bool:
+    return get_task(r.task).table == table
 
 
 def table1(records: list[Record]) -> str:
     """The Markdown table (rows × datasets) of the relation-classification records."""
-    return _table([r for r in records if r.task == "rc"])
+    return _table([r for r in records if _in_table(r, "table1")])
 
 
 def table4(records: list[Record]) -> str:
     """The paper's Table 4 for the other entity tasks: span NER and coreference rows (the
     baseline preset and AutoRC) × datasets, the task and metric in each column's head."""
-    return _table([r for r in records if r.task != "rc"])
+    return _table([r for r in records if _in_table(r, "table4")])
 
 
 def _table(records: list[Record]) -> str:
@@ -274,7 +276,7 @@ def _table(records: list[Record]) -> str:
     places = _rows(records)
     rows = sorted({r for r, _ in table}, key=lambda row: _row_key(places, row))
     metric = {r.dataset: r.metric for r in records}
-    task = {r.dataset: TASK_NAMES.get(r.task) for r in records}
+    task = {r.dataset: get_task(r.task).title for r in records}
 
     def head_of(d: str) -> str:
         m = (metric.get(d) or "?").replace("_", "-")
@@ -300,7 +302,9 @@ SPACE_ORDER = ("M", "M1", "M2", "M3")
 
 
 def _searched(records: list[Record]) -> list[Record]:
-    return [r for r in records if r.order[0] == ROW_KINDS.index("search") and r.task == "rc"]
+    return [
+        r for r in records if r.order[0] == ROW_KINDS.index("search") and _in_table(r, "table1")
+    ]
 
 
 def _race_tag(r: Record) -> str:

@@ -41,6 +41,7 @@ from autorc_nni.architecture import (
     readable,
 )
 from autorc_nni.errors import AutoRCError
+from autorc_nni.tasks import get_task
 
 __all__ = [
     "SPACES",
@@ -121,28 +122,31 @@ SPACES: dict[str, SearchSpace] = {
 }
 
 
-# Decisions on c1 have no effect in span NER (e1 = e2: nothing lies between them).
-_NER_FIXED = {"use_c1": False, "inter_c1": "none"}
-
-
 def task_space(space: str | SearchSpace, task: str = "rc") -> SearchSpace:
-    """``space`` as a task searches it (docs/design.md §10). rc and coref: unchanged. ner:
-    ``span`` without ``tokens`` (it would hide the span's words) and the c1 decisions fixed
-    (``use_c1`` off, ``inter_c1`` none; ``pool_c1`` is then never read)."""
+    """``space`` as a task searches it (docs/design.md §10): without the span options the task
+    cannot use (``Task.excluded_spans``; ner: ``tokens``, which would hide the span's words) and
+    with the decisions that have no effect on it fixed (``Task.fixed_decisions``; ner: ``use_c1``
+    off, ``inter_c1`` none, as e1 = e2; ``pool_c1`` is then never read). rc and coref: unchanged."""
     s = get_space(space)
-    if task != "ner":
+    t = get_task(task)
+    if not t.excluded_spans and not t.fixed_decisions:
         return s
     decisions, fixed = dict(s.decisions), dict(s.fixed)
     if "span" in decisions:
-        decisions["span"] = tuple(o for o in decisions["span"] if o != "tokens")
-    elif fixed["span"] == "tokens":
-        raise SearchSpaceError(f"space {s.name} fixes span=tokens, which span NER cannot use")
-    for label, value in _NER_FIXED.items():
+        decisions["span"] = tuple(o for o in decisions["span"] if o not in t.excluded_spans)
+    elif fixed["span"] in t.excluded_spans:
+        raise SearchSpaceError(
+            f"space {s.name} fixes span={fixed['span']}, which {t.title or t.name} cannot use"
+        )
+    for label, value in t.fixed_decisions.items():
         decisions.pop(label, None)
         fixed[label] = value
+    spans = ", ".join(decisions["span"]) if "span" in decisions else fixed["span"]
+    held = ", ".join(f"{k}={v}" for k, v in t.fixed_decisions.items())
     return SearchSpace(
         s.name,
-        f"{s.description}; span NER: span in {{markers, standard}}, no c1 (e1 = e2)",
+        f"{s.description}; {t.title or t.name}: span in {{{spans}}}"
+        + (f", {held}" if held else ""),
         decisions,
         fixed,
     )

@@ -47,7 +47,7 @@ from autorc_nni.architecture import DECISIONS, Architecture
 from autorc_nni.config import ConfigError, from_dict
 from autorc_nni.errors import AutoRCError
 from autorc_nni.files import atomic_torch_save, atomic_write_json, atomic_write_text, run_dir_lock
-from autorc_nni.tasks import TaskOptions, check_task
+from autorc_nni.tasks import TaskOptions, check_task, get_task
 from autorc_nni.training import (
     check_resumable,
     load_checkpoint,
@@ -328,8 +328,8 @@ def _prepare_data(cfg: SearchConfig, tokenizer, formats: tuple[str, ...]) -> _Da
             "dropped": dict(fs.dropped),
             **td.read_drops(s),
         }
-        if td.task != "rc":
-            report[s]["task"] = td.report.get(s, {})
+        if s in td.report:  # the task's own counts
+            report[s]["task"] = td.report[s]
 
     def epoch_rows(epoch: int) -> tuple[list[dict], list[int]]:
         fs = feat.featurize(td.train_epoch(epoch, cfg.seed), label2id)
@@ -346,7 +346,7 @@ def _prepare_data(cfg: SearchConfig, tokenizer, formats: tuple[str, ...]) -> _Da
         dev_lengths=row_lengths(rows["dev"], formats),
         collate=partial(collate, formats=formats, max_len=cfg.max_len, pad_id=pad_id),
         report=report,
-        epoch_rows=None if td.task == "rc" else epoch_rows,
+        epoch_rows=epoch_rows if td.kind.resamples else None,
         format=td.format,
         format_detected=td.format_detected,
     )
@@ -579,16 +579,15 @@ def write_format_best(best: list[RankedArchitecture], out: Path) -> None:
 
 def _validation_words(cfg: SearchConfig) -> str:
     """What the ranking scored, in words (``ranking.md``)."""
-    if cfg.task == "rc":
+    task = get_task(cfg.task)
+    if not task.resamples:
         return (
             f"a stratified sample of {cfg.limit_dev}" if cfg.limit_dev else "all"
         ) + " validation examples"
-    units = "sentences" if cfg.task == "ner" else "documents"
     which = f"a seeded sample of {cfg.limit_dev}" if cfg.limit_dev else "all"
-    negatives = "negative spans" if cfg.task == "ner" else "negative pairs"
     return (
-        f"the gold statements of {which} dev {units} with {negatives} sampled as for "
-        "training (the pair metric)"
+        f"the gold statements of {which} dev {task.unit}s with {task.negatives} sampled as "
+        "for training (the pair metric)"
     )
 
 

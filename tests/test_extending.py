@@ -1,11 +1,12 @@
 """docs/internals.md "How to add…", followed to the letter on a copy of the project.
 
-A throw-away pooler (``first``: the part's first token, untransformed) and a throw-away search
-method (``autorc-lean``: one copy, no warm-up) are added by editing exactly the files the page
-lists, nothing else. Then, in that copy, the pooler is in the search space, the supernet and a
-child exported from it compute the same logits with it, ``autorc space`` prints it, the existing
-contract tests (parametrised over the tables) cover it, and the method is a ``--method`` choice
-that builds its strategy and has a report row.
+A throw-away pooler (``first``: the part's first token, untransformed), a throw-away search
+method (``autorc-lean``: one copy, no warm-up) and a throw-away task (``typing``: entity typing)
+are added by editing exactly the files the page lists, nothing else. Then, in that copy, the
+pooler is in the search space, the supernet and a child exported from it compute the same logits
+with it, ``autorc space`` prints it, the existing contract tests (parametrised over the tables)
+cover it; the method is a ``--method`` choice that builds its strategy and has a report row; the
+task is a ``--task`` choice, keeps the task contract, narrows the space and trains.
 """
 
 from __future__ import annotations
@@ -37,6 +38,82 @@ class FirstPooler(Pooler):
 
 '''
 POOLER_ROW = '    "first": "first-token pool",\n'
+TASK_MODULE = '''"""``typing``: entity typing. Each gold entity of a SpERT sentence is a
+statement (e1 = e2 = the entity) labelled by its type; scored by micro-F1 over the types."""
+
+from __future__ import annotations
+
+from autorc_nni.data.record import RelationExample
+from autorc_nni.tasks.base import (
+    LoadSettings,
+    Scored,
+    Scores,
+    Task,
+    TaskData,
+    register_task,
+    sample_units,
+    split_files,
+)
+from autorc_nni.tasks.rc import argmax
+
+
+@register_task
+class EntityTyping(Task):
+    name = "typing"
+    title = "entity typing"
+    unit = "sentence"
+    excluded_spans = ("tokens",)
+    excluded_why = "it hides the entity's words"
+    fixed_decisions = {"use_c1": False, "inter_c1": "none"}
+
+    def load(self, dataset: str, settings: LoadSettings) -> TaskData:
+        from autorc_nni.data.spert import read_spert_sentences
+
+        files = split_files(dataset, settings.fmt, settings.data_root, "spert")
+        units = {s: read_spert_sentences(f) for s, f in files.items()}
+        for s in ("dev", "test"):
+            units[s] = sample_units(units[s], settings.limit_eval, settings.eval_seed)
+        types = sorted({t for us in units.values() for u in us for *_, t in u.entities})
+        statements = {
+            s: [
+                RelationExample(u.tokens, (a, b), (a, b), t, f"{u.id}#{a}-{b}", {"unit": u.id})
+                for u in us
+                for a, b, t in u.entities
+            ]
+            for s, us in units.items()
+        }
+        return TaskData(self.name, types, None, "micro_f1", statements, units)
+
+    def group_of(self, statement_id: str) -> str:
+        return statement_id.rsplit("#", 1)[0]
+
+    def score(self, data: TaskData, split: str, scored: Scored) -> Scores:
+        from autorc_nni.metrics import compute_metrics
+
+        gold, pred, records = [], [], []
+        for ex in data.statements[split]:
+            p, prob = argmax(scored, ex.id, 0)
+            gold.append(data.labels.index(str(ex.label)))
+            pred.append(p)
+            records.append({"id": ex.id, "gold": ex.label, "pred": data.labels[p], "p": prob})
+        return compute_metrics(gold, pred, data.labels, None, data.metric), records, None
+'''
+TASK_IMPORT = "from autorc_nni.tasks.entity_typing import EntityTyping\n"
+TASK_EXPORT = '    "EntityTyping",\n'
+TASK_DATA = """
+
+def _typing_data(folder: Path) -> str:
+    return _ner_data(folder)
+
+
+TINY_DATA["typing"] = _typing_data
+"""
+TASK_DOC = """
+## Entity typing (`--task typing`)
+
+Each gold entity of a SpERT sentence is a statement (e1 = e2 = the entity), labelled by its
+type; micro-F1 over the types.
+"""
 METHOD_ROW = (
     '    "autorc-lean": Method("AutoRC, one copy, no warm-up", hetero_sharing=True, '
     "copies=1, warmup_epochs=0.0),\n"
@@ -72,7 +149,7 @@ def extended(tmp_path_factory: pytest.TempPathFactory) -> Path:
         shutil.copytree(
             ROOT / name, copy / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
         )
-    touched = {"pooler": set(), "search method": set()}
+    touched: dict[str, set[str]] = {"pooler": set(), "search method": set(), "task": set()}
 
     poolers = "autorc_nni/poolers.py"
     insert_before(copy / poolers, "POOLERS.check_names(", POOLER_CLASS.lstrip("\n"))
@@ -105,6 +182,22 @@ def extended(tmp_path_factory: pytest.TempPathFactory) -> Path:
     methods = "strategies/methods.py"
     insert_before(copy / methods, '    "autorc3": Method(', METHOD_ROW)
     touched["search method"].add(methods)
+
+    # a task: its module, its import and export, its tiny dataset, its docs section
+    (copy / "autorc_nni/tasks/entity_typing.py").write_text(TASK_MODULE)
+    package = copy / "autorc_nni/tasks/__init__.py"
+    insert_before(package, "\n__all__ = [", TASK_IMPORT)
+    insert_before(package, '    "LoadSettings",\n', TASK_EXPORT)
+    tests = copy / "tests/autorc_nni/test_tasks.py"
+    tests.write_text(tests.read_text() + TASK_DATA)
+    docs = copy / "docs/tasks.md"
+    docs.write_text(docs.read_text() + TASK_DOC)
+    touched["task"] |= {
+        "autorc_nni/tasks/NAME.py",
+        "autorc_nni/tasks/__init__.py",
+        "tests/autorc_nni/test_tasks.py",
+        "docs/tasks.md",
+    }
 
     for kind, files in touched.items():
         assert files == recipe_files(kind), (
@@ -193,3 +286,38 @@ def test_a_new_method_is_a_cli_choice_with_its_strategy_and_report_row(extended:
         "tests/strategies/test_runner.py",
     )
     assert "failed" not in tests and re.search(r"[2-9]\d* passed|\d\d+ passed", tests), tests
+
+
+def test_a_new_task_is_a_cli_choice_kept_to_the_contract_and_trainable(
+    extended: Path, tmp_path: Path
+) -> None:
+    contract = pytest_in(extended, "contract", "tests/autorc_nni/test_tasks.py")
+    assert "4 passed" in contract, contract  # rc, ner, coref and typing
+    data = tmp_path / "typing"
+    run_in(
+        extended,
+        "-c",
+        "import sys, pathlib; sys.path.insert(0, 'tests/autorc_nni'); "
+        "from test_tasks import TINY_DATA; "
+        f"TINY_DATA['typing'](pathlib.Path({str(data)!r}))",
+    )
+    stats = run_in(
+        extended, "-m", "trial.cli", "data", "stats", "--task", "typing", "--data", str(data)
+    )
+    assert stats.startswith("task typing; labels: Loc, Org, Peop"), stats
+    space = run_in(
+        extended,
+        "-c",
+        "from search_spaces.spaces import task_space; s = task_space('M', 'typing'); "
+        "print(s.decisions['span'], s.fixed['use_c1'], s.description)",
+    )
+    assert space.startswith("('markers', 'standard') False") and "entity typing" in space
+    out = tmp_path / "run"
+    run_in(
+        extended,
+        *("-m", "trial.cli", "train", "--task", "typing", "--data", str(data)),
+        *("--arch", "bert-entity", "--encoder", "tiny", "--epochs", "1", "--out", str(out)),
+    )
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["task"] == "typing" and metrics["metric"] == "micro_f1"
+    assert 0.0 <= metrics["test"]["score"] <= 1.0

@@ -8,12 +8,14 @@ from pathlib import Path
 import pytest
 import torch
 
+from autorc_nni.config import ConfigError
 from autorc_nni.data.conll2012 import CorefDocument
 from autorc_nni.errors import DataError
 from autorc_nni.tasks import (
     COREF,
     NOT_COREF,
     REPEATED_SPAN,
+    TASKS,
     TaskOptions,
     closure,
     entity_scores,
@@ -270,3 +272,88 @@ def test_a_one_line_spert_array_still_gives_every_sentence_its_own_id(tmp_path):
     )
     with pytest.raises(DataError, match=r"test.json:record 2: entity 0 span \[0, 3\)"):
         load_task_data("ner", str(bad))
+
+
+# -- the contract, over the registry -------------------------------------------------------------
+def _rc_data(folder: Path) -> str:
+    from autorc_nni.data.synthetic import write_synthetic
+
+    return str(write_synthetic(folder, n_train=24, n_dev=12, n_test=12))
+
+
+def _ner_data(folder: Path) -> str:
+    rows = [
+        sent("Mr Smith lives in Paris", (0, 2, "Peop"), (4, 5, "Loc")),
+        sent("IBM hired John", (0, 1, "Org"), (2, 3, "Peop")),
+        sent("nothing here at all"),
+    ]
+    return str(write_spert(folder, {"train": rows, "dev": rows, "test": rows}))
+
+
+def _coref_data(folder: Path) -> str:
+    folder.mkdir(parents=True)
+    cells = ["(1", "1)", "(2)", "-", "(1)", "(3)", "(2)", "(3)", "(1)"]
+    for split in ("train", "dev", "test"):
+        _conll(folder / f"{split}.conll", f"{split}_doc", cells)
+    return str(folder)
+
+
+# a tiny dataset per task: a task added to TASKS without one here fails the contract test
+TINY_DATA = {"rc": _rc_data, "ner": _ner_data, "coref": _coref_data}
+
+
+def _one_hot(data, split: str, right: bool) -> dict:
+    """Probabilities that give every statement its gold label (right) or the negative one."""
+    n = len(data.labels)
+    out = {}
+    for ex in data.statements[split]:
+        label = ex.label if right else data.negative_label
+        probs = torch.zeros(n)
+        probs[data.labels.index(label)] = 1.0
+        out[ex.id] = (data.labels.index(ex.label), probs)
+    return out
+
+
+@pytest.mark.parametrize("name", TASKS.names())
+def test_every_registered_task_keeps_the_contract(name, tmp_path):
+    from autorc_nni.tasks import format_task_stats, get_task, task_stats
+
+    task = get_task(name)
+    assert name in TINY_DATA, f"task {name!r} has no tiny dataset in TINY_DATA"
+    assert set(task.options) <= set(TaskOptions.__dataclass_fields__)
+    data = load_task_data(name, TINY_DATA[name](tmp_path / name))
+    assert data.task == name and data.kind is task
+    assert data.metric and (data.negative_label is None or data.negative_label in data.labels)
+    for split in ("train", "dev", "test"):
+        ids = [ex.id for ex in data.statements[split]]
+        assert ids and len(ids) == len(set(ids))
+        assert all(ex.label in data.labels for ex in data.statements[split])
+        units = {task.group_of(i) for i in ids}
+        if data.units.get(split):  # statements belong to the units they are decoded by
+            assert units <= {getattr(u, "id", None) or u.key for u in data.units[split]}
+    # epochs: deterministic; a resampling task keeps every gold statement
+    first = data.train_epoch(0, seed=1)
+    assert first == data.train_epoch(0, seed=1)
+    gold = {ex.id for ex in data.statements["train"] if ex.label != data.negative_label}
+    if task.resamples:
+        assert gold <= {ex.id for ex in data.train_epoch(3, seed=1)}
+    else:
+        assert first == data.train_epoch(3, seed=1)
+    # scoring: the gold labels score 1, the negative label 0; the metric keys are there
+    metrics, records, decoded = data.score("test", _one_hot(data, "test", right=True))
+    assert metrics["metric"] == data.metric and metrics["score"] == pytest.approx(1.0)
+    assert records and (decoded is None or len(decoded) == len(data.units["test"]))
+    assert "%" not in task.score_line(metrics) and task.score_line(metrics)
+    if data.negative_label is not None:
+        wrong, _, _ = data.score("test", _one_hot(data, "test", right=False))
+        assert wrong["score"] == 0.0
+    # the files for the official scorer exist; the stats print
+    out = tmp_path / "out"
+    out.mkdir()
+    for path in task.write_test_files(data, records, decoded, out).values():
+        assert Path(path).is_file() and Path(path).parent == out
+    text = format_task_stats(task_stats(data))
+    assert text.startswith(f"task {name}")
+    for span in task.excluded_spans:
+        with pytest.raises(ConfigError, match=f"span={span}"):
+            task.check_span(span)

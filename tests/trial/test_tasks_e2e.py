@@ -236,3 +236,94 @@ def test_nni_trial_runs_a_ner_config(tmp_path, monkeypatch):
     assert nni_trial.main(["--config", str(cfg), "--runs-root", str(tmp_path / "runs")]) == 0
     result = json.loads((tmp_path / "runs" / "default" / "result.json").read_text())
     assert result["task"] == "ner" and result["method"] == "spert-like"
+
+
+# -- predict: the tasks' models on new input ---------------------------------------------------
+def _train_ner(data: Path, out: Path) -> Path:
+    argv = ["train", "--task", "ner", "--data", str(data), "--arch", "spert-like"]
+    argv += ["--encoder", "tiny", "--epochs", "2", "--max-span-len", "2", "--neg-per-sentence"]
+    argv += ["4", "--lr", "5e-3", "--out", str(out), "--no-progress", "--threads", "1"]
+    assert main(argv) == 0
+    return out
+
+
+def test_a_ner_model_predicts_entities_from_words_text_and_the_python_api(
+    tmp_path, monkeypatch, capsys
+):
+    import io
+    import sys
+
+    from autorc_nni.model import RCModel
+
+    monkeypatch.setenv("AUTORC_CACHE_DIR", str(tmp_path / "cache"))
+    data = write_planted_ner(tmp_path / "ner", n_train=48, n_dev=16)
+    out = _train_ner(data, tmp_path / "run")
+    capsys.readouterr()
+    # the run's own test predictions, decoded by the evaluation: predict gives the same
+    run_rows = [json.loads(x) for x in (out / "test_predictions.jsonl").read_text().splitlines()]
+    lines = "".join(json.dumps({"id": r["id"], "tokens": r["tokens"]}) + "\n" for r in run_rows)
+    monkeypatch.setattr(sys, "stdin", io.StringIO(lines))
+    assert main(["predict", "--model", str(out / "model"), "--json"]) == 0
+    rows = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert [r["id"] for r in rows] == [r["id"] for r in run_rows]
+    for row, run in zip(rows, run_rows, strict=True):
+        assert [[e["start"], e["end"], e["type"]] for e in row["entities"]] == [
+            p[:3] for p in run["pred"]
+        ]
+    assert any(r["entities"] for r in rows), "the tiny model found nothing: the test shows nothing"
+    # text in, words and character offsets out; the Python API answers the same
+    words = run_rows[0]["tokens"]
+    text = " ".join(words)
+    model = RCModel.from_pretrained(out / "model")
+    assert model.task == "ner" and model.task_options["max_span_len"] == 2
+    [from_text] = model.predict([{"text": text, "id": "t"}])
+    [from_words] = model.predict([{"tokens": words, "id": "t"}])
+    assert [e["type"] for e in from_text["entities"]] == [e["type"] for e in from_words["entities"]]
+    for e in from_text["entities"]:
+        assert text[e["char_start"] : e["char_end"]] == e["words"]
+    # a bad line is reported with its number; the others are predicted; exit 1
+    stream = lines.splitlines()[0] + '\n{"tokens": "not a list"}\n{"words": []}\n'
+    monkeypatch.setattr(sys, "stdin", io.StringIO(stream))
+    assert main(["predict", "--model", str(out / "model")]) == 1
+    captured = capsys.readouterr()
+    assert "<stdin>:2: 'tokens' must be a list" in captured.err
+    assert "<stdin>:3: needs 'tokens'" in captured.err
+    assert all(line.startswith(run_rows[0]["id"]) for line in captured.out.splitlines())
+
+
+def test_a_coref_model_predicts_clusters_from_json_and_conll(coref_data, tmp_path, capsys):
+    from autorc_nni.export import export_model
+    from autorc_nni.model import RCModel
+
+    out = coref_data / "train"
+    argv = ["train", "--task", "coref", "--data", str(coref_data / "docs"), "--splits"]
+    argv += [str(coref_data / "splits"), "--arch", "pair-baseline", "--encoder", "tiny"]
+    argv += ["--epochs", "2", "--lr", "5e-3", "--max-len", "48", "--max-antecedents", "4"]
+    argv += ["--out", str(out), "--no-progress", "--threads", "1"]
+    assert main(argv) == 0
+    capsys.readouterr()
+    key = read_conll2012(out / "test_key.conll")
+    decoded = read_conll2012(out / "test_predictions.conll")
+    # CoNLL-2012 in (its mentions), clusters out: those the evaluation decoded
+    conll = tmp_path / "pred.conll"
+    argv = ["predict", "--model", str(out / "model"), "--input", str(out / "test_key.conll")]
+    assert main([*argv, "--format", "conll2012", "--json", "--conll", str(conll)]) == 0
+    rows = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert [r["id"] for r in rows] == [d.name for d in key]
+    for row, doc in zip(rows, decoded, strict=True):
+        assert sorted(map(sorted, row["clusters"])) == sorted(
+            [list(m) for m in c] for c in doc.clusters
+        )
+        assert row["pairs"] > 0
+    # pairs that do not fit max_len are counted as the evaluation counted them
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert sum(r["pairs_dropped"] for r in rows) == sum(metrics["data"]["test"]["dropped"].values())
+    assert [d.clusters for d in read_conll2012(conll)] == [d.clusters for d in decoded]
+    # JSON documents through the exported model's Python API: the same clusters
+    exported = export_model(out, tmp_path / "export")
+    model = RCModel.from_pretrained(exported)
+    assert model.task == "coref" and model.task_options["singletons"] is False
+    docs = [{"id": d.name, "sentences": d.sentences, "mentions": d.spans()} for d in key]
+    assert [r["clusters"] for r in model.predict(docs)] == [r["clusters"] for r in rows]
+    with pytest.raises(Exception, match=r"example 0: mention 0 \[5, 2\] is not"):
+        model.predict([{"sentences": [["a", "b"]], "mentions": [[5, 2]]}])

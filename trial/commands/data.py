@@ -18,7 +18,7 @@ import json
 from autorc_nni.data import DATASETS, READERS, load_dataset
 from autorc_nni.errors import AutoRCError
 from autorc_nni.stats import compute_stats, format_stats
-from autorc_nni.tasks import TaskOptions, format_task_stats, load_task_data, task_stats
+from autorc_nni.tasks import TASKS, TaskOptions, format_task_stats, load_task_data, task_stats
 from trial.commands._common import STRICT_HELP
 
 # for `autorc --help`, read without importing the command
@@ -40,7 +40,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     stats.add_argument(
         "--task",
-        choices=["rc", "ner", "coref"],
+        choices=TASKS.names(),
         default="rc",
         help="rc (default): relation statements; ner: entity spans; coref: documents and mentions",
     )

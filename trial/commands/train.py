@@ -18,6 +18,7 @@ import argparse
 
 from autorc_nni.architecture import PRESETS
 from autorc_nni.finetune import TrainConfig, train, train_config_from_dict
+from autorc_nni.tasks import get_task
 from trial.commands._common import add_config_command_args, flat_config
 
 # for `autorc --help`, read without importing the command
@@ -46,17 +47,7 @@ def print_scores(result: dict) -> None:
     metric = result["metric"]
     for split in ("dev", "test"):
         m = result[split]
-        if result.get("task") == "coref":
-            line = (
-                f"MUC {100 * m['muc_f1']:.2f}  B3 {100 * m['b3_f1']:.2f}  "
-                f"CEAF-e {100 * m['ceafe_f1']:.2f}  CoNLL F1 {100 * m['conll_f1']:.2f}"
-            )
-        else:
-            line = f"micro-F1 {100 * m['micro_f1']:.2f}  macro-F1 {100 * m['macro_f1']:.2f}"
-            if "accuracy" in m:
-                line += f"  accuracy {100 * m['accuracy']:.2f}"
-            if "semeval_official" in m:
-                line += f"  official {100 * m['semeval_official']:.2f}"
+        line = get_task(result.get("task") or "rc").score_line(m)
         print(f"{split:<4} {metric} {100 * m['score']:.2f}  {line}")
 
 
