@@ -84,6 +84,9 @@ _EXPORTS: dict[str, str] = {
     "collect_runs": "report",
     "table1": "report",
     # other entity tasks: span NER and coreference (docs/tasks.md)
+    "Extractor": "extract",
+    "extraction_html": "extract",
+    "score_extraction": "extract",
     "TASKS": "tasks",
     "Task": "tasks",
     "get_task": "tasks",

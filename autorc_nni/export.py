@@ -248,6 +248,8 @@ def _task_from_metrics(model: Any, metrics: dict[str, Any]) -> None:
     options = (metrics.get("config") or {}).get("task_options") or {}
     model.task = task.name
     model.task_options = {k: options[k] for k in task.options if k in options}
+    if task.name == "rc":
+        model.task_options["negative_label"] = metrics.get("negative_label")
 
 
 def export_model(run: str | Path, out: str | Path) -> Path:

@@ -101,6 +101,10 @@ class RelationClassification(Task):
             out.append({"id": ex.id, "label": model.labels[p], "prob": float(probs[p])})
         return out
 
+    def saved_options(self, data: TaskData) -> dict[str, Any]:
+        # the "no relation" label, which an extractor leaves out of its relations
+        return {"negative_label": data.negative_label}
+
     def split_stats(self, data: TaskData, split: str) -> dict[str, Any]:
         return {"statements": len(data.statements[split])}
 

@@ -12,6 +12,7 @@ EXPECTED = {
     "data",
     "demo",
     "export",
+    "extract",
     "hpo",
     "predict",
     "random-search",
