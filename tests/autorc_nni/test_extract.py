@@ -301,3 +301,28 @@ def test_the_cli_extracts_scores_and_reports_bad_lines(models, tmp_path, capsys,
     assert {k: scores[k] for k in again} == again
     assert scores["entities"]["gold"] == sum(len(s.entities) for s in gold)
     assert scores["relations"]["gold"] == sum(len(s.relations) for s in gold)
+
+
+def test_a_coreference_model_groups_the_entities(models, tmp_path):
+    """With --coref, every entity gets a cluster and the clusters of two or more list entity
+    ids; the coreference model reads the NER entities as its mentions."""
+    from autorc_nni.data.conll2012 import write_conll2012
+    from tests.trial.test_tasks_e2e import synthetic_docs
+
+    docs = tmp_path / "coref"
+    docs.mkdir()
+    for split, n, seed in (("train", 6, 1), ("dev", 2, 2), ("test", 2, 3)):
+        write_conll2012(synthetic_docs(n, seed), None, docs / f"{split}.conll")
+    out = tmp_path / "coref-run"
+    argv = ["train", "--task", "coref", "--data", str(docs), "--arch", "pair-baseline"]
+    argv += ["--encoder", "tiny", "--epochs", "1", "--max-len", "48", "--max-antecedents", "4"]
+    assert main([*argv, "--out", str(out), "--no-progress", "--threads", "1"]) == 0
+    ex = Extractor.from_pretrained(models.ner, models.rc, out / "model")
+    [doc] = ex.extract(["Anna works for IBM. Anna lives in Oslo. Boris works for Fiat."])
+    assert doc["entities"] and all(isinstance(e["cluster"], int) for e in doc["entities"])
+    ids = {e["id"]: e["cluster"] for e in doc["entities"]}
+    for cluster in doc["clusters"]:
+        assert len(cluster) > 1 and len({ids[i] for i in cluster}) == 1
+    assert sorted(i for c in doc["clusters"] for i in c) == sorted(
+        i for i, c in ids.items() if list(ids.values()).count(c) > 1
+    )
