@@ -530,8 +530,14 @@ def run_seeds(
     A seed whose ``metrics.json`` exists is not trained again. Writes ``out_dir/seeds.json``::
 
         {"params", "metric", "seeds": [S…], "dev": [..], "test": [..], "dev_mean", "dev_std",
-         "test_mean", "test_std", "dirs": [..]}
+         "test_mean", "test_std", "dirs": [..], "test_metrics": {name: [..]}}
+
+    ``test_metrics``: per seed, the test metrics the task reports beside the selection metric
+    (``Task.report_metrics``: MUC, B3, CEAF-e and CoNLL F1 for coreference).
     """
+    from autorc_nni.tasks import get_task
+
+    report_keys = get_task(str(train_base.get("task") or "rc")).report_metrics
     train_fn = train_fn or default_train_fn
     check_train_base(train_base)
     unknown = sorted(set(params) - set(HP_KEYS))
@@ -543,6 +549,7 @@ def run_seeds(
     if not arch_path.is_file():
         arch.save(arch_path)
     devs, tests, dirs = [], [], []
+    test_metrics: dict[str, list[float | None]] = {k: [] for k in report_keys}
     metric = None
     for s in seeds.seeds():
         out = out_dir / f"seed_{s}"
@@ -559,6 +566,10 @@ def run_seeds(
         devs.append(dev)
         tests.append(test)
         dirs.append(str(out))
+        test_all = result.get("test") if isinstance(result.get("test"), dict) else {}
+        for k in report_keys:
+            value = test_all.get(k)
+            test_metrics[k].append(float(value) if isinstance(value, int | float) else None)
     summary: dict[str, Any] = {
         "params": params,
         "metric": metric,
@@ -566,6 +577,7 @@ def run_seeds(
         "dev": devs,
         "test": tests,
         "dirs": dirs,
+        "test_metrics": test_metrics,
     }
     summary["dev_mean"], summary["dev_std"] = mean_std(devs)
     if all(t is not None for t in tests):
@@ -634,7 +646,9 @@ def evaluate_architecture(
                 "dev_std",
                 "test_mean",
                 "test_std",
+                "test_metrics",
             )
+            if k in s
         },
     }
     atomic_write_json(done, result)

@@ -141,6 +141,8 @@ def _record(path: Path, data: dict[str, Any]) -> Record:
             "seeds_seconds": (best.get("seconds") or {}).get("seeds"),
             "search_seed": data.get("seed"),
             "select": data.get("select", "shared"),
+            # per seed, the test metrics the task reports beside the selection metric
+            "test_metrics": best.get("test_metrics") or {},
             "race": path.parent / "race" / "race.json"
             if (path.parent / "race" / "race.json").is_file()
             else None,
@@ -264,8 +266,55 @@ def table1(records: list[Record]) -> str:
 
 def table4(records: list[Record]) -> str:
     """The paper's Table 4 for the other entity tasks: span NER and coreference rows (the
-    baseline preset and AutoRC) × datasets, the task and metric in each column's head."""
-    return _table([r for r in records if _in_table(r, "table4")])
+    baseline preset and AutoRC) × datasets, the task and metric in each column's head; then,
+    per dataset, every metric the task reports (``Task.report_metrics``: MUC, B3, CEAF-e and
+    CoNLL F1 for coreference), mean ± std over the best model's seeds."""
+    chosen = [r for r in records if _in_table(r, "table4")]
+    main = _table(chosen)
+    details = [metrics_table(chosen, d) for d in sorted({r.dataset for r in chosen})]
+    return "\n".join([main, *[t for t in details if t]]) if main else ""
+
+
+_METRIC_NAMES = {"muc_f1": "MUC", "b3_f1": "B3", "ceafe_f1": "CEAF-e", "conll_f1": "CoNLL F1"}
+
+
+def metrics_table(records: list[Record], dataset: str) -> str:
+    """Rows × the task's report metrics on ``dataset`` (test, mean ± std over seeds; a row
+    with several runs: the mean over runs of their means). Empty when the runs recorded only
+    the selection metric."""
+    rows: dict[str, list[Record]] = defaultdict(list)
+    for r in records:
+        if r.dataset == dataset and r.extra.get("test_metrics"):
+            rows[r.row].append(r)
+    if not rows:
+        return ""
+    keys = get_task(next(iter(rows.values()))[0].task).report_metrics
+    places = _rows(records)
+    title = get_task(next(iter(rows.values()))[0].task).title
+    head = ["Model", *[_METRIC_NAMES.get(k, k.replace("_", "-")) for k in keys]]
+    lines = [
+        f"**{dataset}** ({title}, test):",
+        "",
+        "| " + " | ".join(head) + " |",
+        "|" + "---|" * len(head),
+    ]
+    for row in sorted(rows, key=lambda row: _row_key(places, row)):
+        vals = []
+        for k in keys:
+            per_run = [
+                [v for v in r.extra["test_metrics"].get(k) or [] if v is not None]
+                for r in rows[row]
+            ]
+            if not all(per_run):
+                vals.append("-")
+            elif len(per_run) == 1:
+                m, s = mean_std(per_run[0])
+                vals.append(fmt_cell(m, s, 1, len(per_run[0])))
+            else:
+                m, s = mean_std([mean_std(v)[0] for v in per_run])
+                vals.append(fmt_cell(m, s, len(per_run)))
+        lines.append(f"| {_title(places, row)} | " + " | ".join(vals) + " |")
+    return "\n".join(lines) + "\n"
 
 
 def _table(records: list[Record]) -> str:

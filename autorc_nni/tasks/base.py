@@ -100,6 +100,8 @@ class Task:
     groups_text: ClassVar[bool] = False  # a unit's statements share one text: ``--bucket`` batches
     # them together (one encoder pass)
     options: ClassVar[tuple[str, ...]] = ()  # the ``TaskOptions`` fields it reads
+    report_metrics: ClassVar[tuple[str, ...]] = ("micro_f1", "macro_f1")  # test metrics kept
+    # per seed (``test_metrics`` of a result) and tabled beside the selection metric
     excluded_spans: ClassVar[tuple[str, ...]] = ()  # span options its statements cannot use,
     excluded_why: ClassVar[str] = ""  # and why, in words
     fixed_decisions: ClassVar[Mapping[str, Any]] = {}  # search decisions without effect on it

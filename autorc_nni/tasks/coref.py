@@ -126,6 +126,7 @@ class Coreference(Task):
     negatives = "negative pairs"
     resamples = True
     options = ("max_antecedents", "neg_ratio", "singletons")
+    report_metrics = ("muc_f1", "b3_f1", "ceafe_f1", "conll_f1")
 
     def load(self, dataset: str, settings: LoadSettings) -> TaskData:
         from autorc_nni.data.conll2012 import load_conll2012

@@ -191,6 +191,21 @@ def test_coref_pipeline_runs_search_and_baseline(coref_data, tmp_path):
     assert result["task"] == "coref" and result["metric"] == "muc_f1"
     summary = json.loads((tmp_path / "runs" / "autorc" / "search" / "summary.json").read_text())
     assert summary["labels"] == ["not", "coref"] and summary["task"] == "coref"
+    # every coreference figure comes from a generated file: MUC, B3, CEAF-e and CoNLL F1 per
+    # row, mean ± std of what each seed's metrics.json holds
+    best = result["best"]
+    assert sorted(best["test_metrics"]) == ["b3_f1", "ceafe_f1", "conll_f1", "muc_f1"]
+    seed_dirs = sorted((tmp_path / "runs" / "autorc").glob("eval/rank_01/seeds/seed_*"))
+    conll = [json.loads((d / "metrics.json").read_text())["test"]["conll_f1"] for d in seed_dirs]
+    assert best["test_metrics"]["conll_f1"] == pytest.approx(conll) and any(conll)
+    assert main(["report", str(tmp_path / "runs"), "--out", str(tmp_path / "rep")]) == 0
+    table = (tmp_path / "rep" / "table4.md").read_text()
+    details = table[table.index("| Model | MUC | B3 | CEAF-e | CoNLL F1 |") :]
+    from autorc_nni.evaluation import mean_std
+    from autorc_nni.report import fmt_cell
+
+    row = next(line for line in details.splitlines() if line.startswith("| AutoRC |"))
+    assert row.endswith(f"| {fmt_cell(*mean_std(conll), 1, len(conll))} |"), row
 
 
 def test_data_stats_for_both_tasks(coref_data, tmp_path, capsys):
