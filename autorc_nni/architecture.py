@@ -28,7 +28,11 @@ FORMAT_NAMES: dict[str, str] = {
     "markers": "entity markers",
     "tokens": "entity tokens",
     "standard": "standard input",
+    "levitated": "levitated markers",  # PL-Marker's (Ye et al. 2022), packed; not the paper's
 }
+# the paper's three input formats: the span decision of the spaces M..M3 (a task may add more,
+# ``Task.extra_spans``)
+PAPER_FORMATS: tuple[str, ...] = ("markers", "tokens", "standard")
 POSENC_NAMES: dict[str, str] = {
     "none": "none",
     "add": "add to embedding",

@@ -13,8 +13,14 @@ to the start of e1 and of e2 (docs/design.md §3: wordpiece index − entity sta
         "attention_mask": LongTensor (B, L),
         "spans":          LongTensor (B, 5, 2),   # [start, end) per part, PARTS order
         "dist":           LongTensor (B, 2, L),   # token index − start of e1 / e2, clipped
+        # levitated format only (its markers sit after the text):
+        "position_ids":   LongTensor (B, L),      # text 0..n-1, a marker its span's word's
+        "text_len":       LongTensor (B,),        # n: the framed text before the markers
       },
     }
+
+In the levitated format ``dist`` counts in position ids (a marker is as far from an entity as
+its span's words are).
 
 ``BucketBatchSampler`` groups examples of similar length so that little padding is needed;
 ``make_loader`` builds the ``DataLoader``.
@@ -54,9 +60,22 @@ def collate(
             mask[i, : len(s)] = 1
         spans = torch.as_tensor([r[f"{f}_spans"] for r in rows], dtype=torch.long)  # (B, 5, 2)
         starts = spans[:, :2, 0]  # (B, 2): start of e1, e2
-        pos = torch.arange(L, dtype=torch.long)  # (L,)
-        dist = (pos.view(1, 1, L) - starts.unsqueeze(-1)).clamp(-max_len, max_len)  # (B, 2, L)
-        batch[f] = {"input_ids": input_ids, "attention_mask": mask, "spans": spans, "dist": dist}
+        inputs = {"input_ids": input_ids, "attention_mask": mask, "spans": spans}
+        if f"{f}_positions" in rows[0]:  # levitated markers: position ids of their own
+            positions = torch.zeros((B, L), dtype=torch.long)
+            for i, r in enumerate(rows):
+                p = r[f"{f}_positions"]
+                positions[i, : len(p)] = torch.as_tensor(p, dtype=torch.long)
+            inputs["position_ids"] = positions  # (B, L)
+            inputs["text_len"] = torch.tensor([int(r[f"{f}_text"]) for r in rows])  # (B,)
+            # distances in positions: a marker is as far from its entity as its span's words
+            start_pos = positions.gather(1, starts)  # (B, 2)
+            dist = positions.unsqueeze(1) - start_pos.unsqueeze(-1)  # (B, 2, L)
+        else:
+            pos = torch.arange(L, dtype=torch.long)  # (L,)
+            dist = pos.view(1, 1, L) - starts.unsqueeze(-1)  # (B, 2, L)
+        inputs["dist"] = dist.clamp(-max_len, max_len)
+        batch[f] = inputs
     return batch
 
 

@@ -56,6 +56,13 @@ TOKENS = {
         "e2": "tail words",
         "c2": "… w [SEP]",
     },
+    "levitated": {  # the markers after the text, at the positions of their spans
+        "c0": "[CLS] w …",
+        "e1": "[E1][/E1] @ head",
+        "c1": "… w …",
+        "e2": "[E2][/E2] @ tail",
+        "c2": "… w [SEP]",
+    },
 }
 
 

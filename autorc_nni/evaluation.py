@@ -51,7 +51,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from autorc_nni.architecture import DECISIONS, Architecture, ArchitectureError
+from autorc_nni.architecture import DECISIONS, PAPER_FORMATS, Architecture, ArchitectureError
 from autorc_nni.config import ConfigError
 from autorc_nni.errors import AutoRCError
 from autorc_nni.files import atomic_write_json
@@ -667,14 +667,15 @@ def random_architectures(
 ) -> tuple[list[Architecture], int]:
     """``n`` functionally distinct valid architectures drawn by Optuna's seeded ``RandomSampler``.
 
-    ``decisions`` (label -> options; default: the full space ``DECISIONS``) are the free
+    ``decisions`` (label -> options; default: the space M, the paper's) are the free
     decisions, ``fixed`` the values a reduced space pins. An invalid draw (no feature) or a
     repeat of a model already drawn (equal canonical forms, ``Architecture.canonical``) is
     resampled; returns the canonical architectures and the number of resampled draws.
     """
     import optuna
 
-    decisions = dict(DECISIONS if decisions is None else decisions)
+    # default: the paper's space M (its three input formats)
+    decisions = dict({**DECISIONS, "span": PAPER_FORMATS} if decisions is None else decisions)
     fixed = dict(fixed or {})
     unknown = sorted((set(decisions) | set(fixed)) - set(DECISIONS))
     if unknown:

@@ -26,6 +26,15 @@ Formats (word spans are end-exclusive; e1 = head, e2 = tail):
   outer one and is *widened to the union*:
   ``[E1] a [E2] b c [/E2] [/E1]``. The inner entity keeps its exact words; the outer one covers
   its words plus the inner entity's overhang. (``standard`` keeps both exact.)
+- ``levitated`` (packed levitated markers, Ye et al. 2022, PL-Marker): the words unchanged, then
+  after the frame one marker pair per entity, ``[E1] [/E1]`` (and ``[E2] [/E2]``; one pair when
+  e1 = e2), each marker with the position id of its span's first / last wordpiece
+  (``levitated_positions``; ``levitated_text`` = the length of the framed text). An entity's
+  range is its two markers; c0, c1, c2 are the text's, as in ``standard``. The attention mask
+  (``autorc_nni.batching``) lets the text see only the text and the markers see the text and
+  the markers of their own statement, so the text's states do not depend on the markers and the
+  statements of one text can share one encoder pass (``autorc_nni.posencs``). The window keeps
+  room for the markers.
 - ``tokens``: each mention is replaced by the single token ``[ENTITY-1]`` / ``[ENTITY-2]``; the
   entity range is that one token. **Nested or overlapping** mentions: the union of the two spans
   is replaced by both tokens, in the order of their starts (e1 first on a tie), e.g. words a b c
@@ -74,7 +83,7 @@ from autorc_nni.encoders import SPECIAL_TOKENS, has_special_tokens
 from autorc_nni.errors import AutoRCError, DataError
 
 # Bump when the row layout or the splicing rules change: old cache entries are then ignored.
-FEATURIZE_VERSION = 2  # 2: one marker pair around e1 = e2 (span NER)
+FEATURIZE_VERSION = 3  # 2: one marker pair around e1 = e2 (span NER); 3: levitated markers
 
 Span = tuple[int, int]
 
@@ -214,6 +223,8 @@ class Featurizer:
         cols: dict[str, list] = {
             f"{f}_{c}": [] for f in self.formats for c in ("input_ids", "spans")
         }
+        if "levitated" in self.formats:
+            cols["levitated_positions"], cols["levitated_text"] = [], []
         cols["label"], cols["id"] = [], []
         truncated, dropped, dropped_ids = 0, Counter(), []
         for ex, label, (flat, off) in zip(
@@ -224,10 +235,13 @@ class Featurizer:
                 dropped[f"entities do not fit in max_len={self.max_len}"] += 1
                 dropped_ids.append(ex.id)
                 continue
-            for fmt, (ids, spans, _cut) in zip(self.formats, built, strict=True):
+            for fmt, (ids, spans, _cut, lev) in zip(self.formats, built, strict=True):
                 cols[f"{fmt}_input_ids"].append(ids)
                 cols[f"{fmt}_spans"].append(spans)
-            truncated += any(cut for _, _, cut in built)
+                if lev is not None:
+                    cols[f"{fmt}_positions"].append(lev[0])
+                    cols[f"{fmt}_text"].append(lev[1])
+            truncated += any(cut for _, _, cut, _ in built)
             cols["label"].append(label)
             cols["id"].append(ex.id)
         # straight to Arrow (C speed), with the schema of ``_features()``
@@ -264,11 +278,14 @@ class Featurizer:
             yield ids, off
 
     def _build(self, fmt: str, ex: RelationExample, flat: list[int], off: list[int]):
-        """``(ids, spans, windowed)`` for one format, or ``None`` if the entities do not fit."""
-        body_fn = getattr(self, f"_body_{fmt}")
+        """``(ids, spans, windowed, levitated)`` for one format, or ``None`` if the entities
+        do not fit; ``levitated``: ``(positions, text length)`` of the levitated format."""
+        levitated = fmt == "levitated"
+        body_fn = getattr(self, "_body_standard" if levitated else f"_body_{fmt}")
         body, e1, e2 = body_fn(ex, flat, off)
         lo, hi = min(e1[0], e2[0]), max(e1[1], e2[1])
-        win = _window(len(body), lo, hi, self.room)
+        n_markers = (2 if ex.head == ex.tail else 4) if levitated else 0
+        win = _window(len(body), lo, hi, self.room - n_markers)
         if win is None:
             return None
         start, end = win
@@ -294,7 +311,20 @@ class Featurizer:
         else:  # nested or overlapping: c1 is empty, at the end of the rightmost entity
             c1 = (hi, hi)
         spans = [list(e1), list(e2), [0, lo], list(c1), [hi, len(ids)]]
-        return ids, spans, (start, end) != (0, len(body))
+        cut = (start, end) != (0, len(body))
+        if not levitated:
+            return ids, spans, cut, None
+        # the levitated markers after the text: each pair takes the positions of its span's
+        # first and last wordpiece; an entity's range is its pair of markers
+        n = len(ids)
+        sp = self.special
+        pairs = [(e1, "1")] if ex.head == ex.tail else [(e1, "1"), (e2, "2")]
+        markers = [t for _, k in pairs for t in (sp[f"[E{k}]"], sp[f"[/E{k}]"])]
+        positions = list(range(n)) + [p for (a, b), _ in pairs for p in (a, b - 1)]
+        m1 = [n, n + 2]
+        m2 = [n + 2, n + 4] if len(pairs) == 2 else m1
+        spans = [m1, m2, *spans[2:]]
+        return ids + markers, spans, cut, (positions, n)
 
     # The three splices: ``(body, e1 range, e2 range)`` without the frame. ``flat`` is the
     # sentence's wordpieces (or any per-piece list), ``sp`` the ids to splice in (default: the
@@ -378,6 +408,9 @@ class Featurizer:
             feats[f"{f}_spans"] = datasets.List(
                 datasets.List(datasets.Value("int32"), length=2), length=len(PARTS)
             )
+            if f == "levitated":  # each token's position id; the text's length before markers
+                feats[f"{f}_positions"] = datasets.List(datasets.Value("int32"))
+                feats[f"{f}_text"] = datasets.Value("int32")
         feats["label"] = datasets.Value("int64")
         feats["id"] = datasets.Value("string")
         return datasets.Features(feats)

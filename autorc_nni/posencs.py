@@ -128,6 +128,8 @@ def encode_with_posenc(
     share one encoder pass, and their states are gathered back per row.
     """
     ids, attn, dist = inputs["input_ids"], inputs["attention_mask"], inputs["dist"]
+    if "text_len" in inputs:  # levitated markers
+        return posenc.extend(_encode_levitated(encoder, posenc, inputs), dist)
     if posenc.modifies_input:
         embeds = encoder.get_input_embeddings()(ids)  # (B, L, H)
         embeds = posenc.embed(embeds, dist)  # (B, L, H)
@@ -141,6 +143,90 @@ def encode_with_posenc(
         else:
             states = encoder(input_ids=ids, attention_mask=attn).last_hidden_state  # (B, L, H)
     return posenc.extend(states, dist)  # (B, L, D)
+
+
+# the most marker tokens one packed pass holds beside its text (attention grows with the square)
+PACK_MARKERS = 256
+
+
+def levitated_mask(owner: torch.Tensor, valid: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """The additive attention mask of levitated markers: ``owner (B, L)`` is -1 for a text token
+    and the statement's number for a marker, ``valid (B, L)`` false on padding. A text token
+    sees the text only; a marker sees the text and the markers of its own statement. Returns
+    ``(B, 1, L, L)``: 0 where query i may attend key j, the dtype's minimum elsewhere."""
+    text = (owner < 0) & valid  # (B, L)
+    same = (owner.unsqueeze(2) == owner.unsqueeze(1)) & (owner.unsqueeze(2) >= 0)  # (B, L, L)
+    allowed = text.unsqueeze(1) | (same & valid.unsqueeze(1))  # (B, L, L): query i, key j
+    mask = torch.zeros(allowed.shape, dtype=dtype, device=owner.device)
+    return mask.masked_fill(~allowed, torch.finfo(dtype).min).unsqueeze(1)
+
+
+def _encode_levitated(
+    encoder: nn.Module, posenc: PositionalEncoding, inputs: dict[str, torch.Tensor]
+) -> torch.Tensor:
+    """Token states ``(B, L, H)`` of levitated-marker rows (text, then the row's markers).
+
+    The rows that share their text (the candidate spans or pairs of one sentence) are packed:
+    one pass holds the text once and the markers of up to ``PACK_MARKERS`` tokens' worth of
+    rows, each row's markers seeing the text and each other only; the states are then laid out
+    per row as if it had been encoded alone, which the mask makes exact (the text never sees a
+    marker). With a positional encoding that changes the embeddings per row nothing is shared.
+    """
+    ids, attn, pos = inputs["input_ids"], inputs["attention_mask"], inputs["position_ids"]
+    text_len = inputs["text_len"].tolist()
+    lengths = attn.sum(1).tolist()
+    dtype = encoder.get_input_embeddings().weight.dtype
+    B, L = ids.shape
+    if posenc.modifies_input:
+        owner = torch.arange(L, device=ids.device).unsqueeze(0).expand(B, L)
+        owner = torch.where(owner < inputs["text_len"].unsqueeze(1), -1, 0)  # (B, L)
+        embeds = posenc.embed(encoder.get_input_embeddings()(ids), inputs["dist"])  # (B, L, H)
+        mask = levitated_mask(owner, attn.bool(), dtype)  # (B, 1, L, L)
+        return encoder(
+            inputs_embeds=embeds, attention_mask=mask, position_ids=pos
+        ).last_hidden_state
+    groups: dict[tuple[int, ...], list[int]] = {}
+    for i in range(B):
+        groups.setdefault(tuple(ids[i, : text_len[i]].tolist()), []).append(i)
+    packs: list[tuple[int, list[int]]] = []  # (a row holding the text, the rows of the pack)
+    for rows in groups.values():
+        chunk: list[int] = []
+        size = 0
+        for i in rows:
+            m = lengths[i] - text_len[i]
+            if chunk and size + m > PACK_MARKERS:
+                packs.append((chunk[0], chunk))
+                chunk, size = [], 0
+            chunk.append(i)
+            size += m
+        packs.append((chunk[0], chunk))
+    lp = max(text_len[t] + sum(lengths[i] - text_len[i] for i in rows) for t, rows in packs)
+    P = len(packs)
+    p_ids = torch.zeros((P, lp), dtype=ids.dtype, device=ids.device)
+    p_pos = torch.zeros((P, lp), dtype=pos.dtype, device=ids.device)
+    owner = torch.full((P, lp), -1, dtype=torch.long, device=ids.device)
+    valid = torch.zeros((P, lp), dtype=torch.bool, device=ids.device)
+    where: list[tuple[int, int, int]] = []  # (row, pack, first marker column in the pack)
+    for p, (t, rows) in enumerate(packs):
+        n = text_len[t]
+        p_ids[p, :n], p_pos[p, :n] = ids[t, :n], pos[t, :n]
+        col = n
+        for k, i in enumerate(rows):
+            m = lengths[i] - text_len[i]
+            p_ids[p, col : col + m] = ids[i, text_len[i] : lengths[i]]
+            p_pos[p, col : col + m] = pos[i, text_len[i] : lengths[i]]
+            owner[p, col : col + m] = k
+            where.append((i, p, col))
+            col += m
+        valid[p, :col] = True
+    mask = levitated_mask(owner, valid, dtype)  # (P, 1, lp, lp)
+    out = encoder(input_ids=p_ids, attention_mask=mask, position_ids=p_pos).last_hidden_state
+    states = out.new_zeros((B, L, out.shape[-1]))  # (B, L, H)
+    for i, p, col in where:
+        n, m = text_len[i], lengths[i] - text_len[i]
+        states[i, :n] = out[p, :n]
+        states[i, n : n + m] = out[p, col : col + m]
+    return states
 
 
 POSENCS.check_names(POSENC_NAMES, "autorc_nni.architecture.POSENC_NAMES")

@@ -12,6 +12,8 @@ and ``--eval-sentences`` dev/test sentences (every candidate), written to a temp
 
 - ``spert-like``: standard input, sentence-grouped batches (the default);
 - ``spert-like --no-bucket``: the same model in random batches (few duplicate inputs);
+- ``spert-like`` over ``span=levitated``: each candidate a marker pair after the sentence, the
+  candidates of a sentence packed into one encoder pass (``autorc_nni.posencs``);
 - ``bert-entity``: entity markers, one pass per candidate.
 
 It prints training statements/s, evaluation candidates/s and what that makes one epoch of the
@@ -37,6 +39,8 @@ RESULTS = ROOT / "benchmarks" / "results"
 CONFIGS = {
     "spert-like (standard, grouped)": ["--arch", "spert-like"],
     "spert-like (standard, random batches)": ["--arch", "spert-like", "--no-bucket"],
+    # SpERT-like features over packed levitated markers ({levitated}: its architecture file)
+    "spert-like (levitated, grouped)": ["--arch", "{levitated}"],
     "bert-entity (markers)": ["--arch", "bert-entity"],
 }
 
@@ -72,8 +76,15 @@ def main() -> int:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         data = subset(data_root, Path(tmp) / "data", args.sentences, args.eval_sentences)
-        for name, extra in CONFIGS.items():
-            out = Path(tmp) / name.split()[0]
+        import dataclasses
+
+        from autorc_nni.architecture import PRESETS
+
+        levitated = Path(tmp) / "spert-levitated.json"
+        dataclasses.replace(PRESETS["spert-like"], span="levitated").save(levitated)
+        for k, (name, extra) in enumerate(CONFIGS.items()):
+            extra = [a.replace("{levitated}", str(levitated)) for a in extra]
+            out = Path(tmp) / f"run{k}"
             cmd = [
                 sys.executable,
                 "-m",

@@ -35,6 +35,7 @@ from typing import Any
 from autorc_nni.architecture import (
     CONTEXT_PARTS,
     DECISIONS,
+    PAPER_FORMATS,
     PARTS,
     Architecture,
     ArchitectureError,
@@ -102,6 +103,7 @@ class SearchSpace:
 
 def _space(name: str, description: str, fixed: dict[str, Any]) -> SearchSpace:
     free = {label: opts for label, opts in DECISIONS.items() if label not in fixed}
+    free["span"] = PAPER_FORMATS  # the paper's three; a task may add its own (task_space)
     return SearchSpace(name, description, free, dict(fixed))
 
 
@@ -123,17 +125,20 @@ SPACES: dict[str, SearchSpace] = {
 
 
 def task_space(space: str | SearchSpace, task: str = "rc") -> SearchSpace:
-    """``space`` as a task searches it (docs/design.md §10): without the span options the task
-    cannot use (``Task.excluded_spans``; ner: ``tokens``, which would hide the span's words) and
-    with the decisions that have no effect on it fixed (``Task.fixed_decisions``; ner: ``use_c1``
-    off, ``inter_c1`` none, as e1 = e2; ``pool_c1`` is then never read). rc and coref: unchanged."""
+    """``space`` as a task searches it (docs/design.md §10): with the span options the task adds
+    to the paper's three (``Task.extra_spans``; ner and coref: ``levitated``, a text's candidates
+    in one encoder pass), without those it cannot use (``Task.excluded_spans``; ner: ``tokens``,
+    which would hide the span's words), and with the decisions that have no effect on it fixed
+    (``Task.fixed_decisions``; ner: ``use_c1`` off, ``inter_c1`` none, as e1 = e2; ``pool_c1`` is
+    then never read). rc: unchanged."""
     s = get_space(space)
     t = get_task(task)
-    if not t.excluded_spans and not t.fixed_decisions:
+    if not t.excluded_spans and not t.fixed_decisions and not t.extra_spans:
         return s
     decisions, fixed = dict(s.decisions), dict(s.fixed)
     if "span" in decisions:
-        decisions["span"] = tuple(o for o in decisions["span"] if o not in t.excluded_spans)
+        spans = (*decisions["span"], *(o for o in t.extra_spans if o not in decisions["span"]))
+        decisions["span"] = tuple(o for o in spans if o not in t.excluded_spans)
     elif fixed["span"] in t.excluded_spans:
         raise SearchSpaceError(
             f"space {s.name} fixes span={fixed['span']}, which {t.title or t.name} cannot use"
@@ -141,11 +146,11 @@ def task_space(space: str | SearchSpace, task: str = "rc") -> SearchSpace:
     for label, value in t.fixed_decisions.items():
         decisions.pop(label, None)
         fixed[label] = value
-    spans = ", ".join(decisions["span"]) if "span" in decisions else fixed["span"]
+    offered = ", ".join(decisions["span"]) if "span" in decisions else str(fixed["span"])
     held = ", ".join(f"{k}={v}" for k, v in t.fixed_decisions.items())
     return SearchSpace(
         s.name,
-        f"{s.description}; {t.title or t.name}: span in {{{spans}}}"
+        f"{s.description}; {t.title or t.name}: span in {{{offered}}}"
         + (f", {held}" if held else ""),
         decisions,
         fixed,

@@ -132,6 +132,7 @@ HETEROGENEOUS_GROUPS: dict[str, str] = {
     "markers": "markers+standard",
     "standard": "markers+standard",
     "tokens": "tokens",
+    "levitated": "markers+standard",  # the text as standard, then marker pairs as markers
 }
 NAIVE_GROUP = "all"
 

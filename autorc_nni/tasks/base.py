@@ -105,6 +105,7 @@ class Task:
     excluded_spans: ClassVar[tuple[str, ...]] = ()  # span options its statements cannot use,
     excluded_why: ClassVar[str] = ""  # and why, in words
     fixed_decisions: ClassVar[Mapping[str, Any]] = {}  # search decisions without effect on it
+    extra_spans: ClassVar[tuple[str, ...]] = ()  # span options its search adds to the paper's
 
     def load(self, dataset: str, settings: LoadSettings) -> TaskData:
         """The statements of ``dataset`` (a registered name or a folder)."""

@@ -127,6 +127,7 @@ class Coreference(Task):
     resamples = True
     options = ("max_antecedents", "neg_ratio", "singletons")
     report_metrics = ("muc_f1", "b3_f1", "ceafe_f1", "conll_f1")
+    extra_spans = ("levitated",)  # a window's mention pairs in one encoder pass
 
     def load(self, dataset: str, settings: LoadSettings) -> TaskData:
         from autorc_nni.data.conll2012 import load_conll2012

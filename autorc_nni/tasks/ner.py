@@ -102,7 +102,8 @@ class SpanNER(Task):
     groups_text = True
     options = ("max_span_len", "neg_per_sentence")
     excluded_spans = ("tokens",)
-    excluded_why = "it hides the span's words: use markers or standard"
+    excluded_why = "it hides the span's words: use markers, standard or levitated"
+    extra_spans = ("levitated",)  # a sentence's candidates in one encoder pass
     fixed_decisions = {"use_c1": False, "inter_c1": "none"}  # e1 = e2: nothing lies between
 
     def load(self, dataset: str, settings: LoadSettings) -> TaskData:

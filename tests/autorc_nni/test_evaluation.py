@@ -15,7 +15,7 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
-from autorc_nni.architecture import DECISIONS, PRESETS, Architecture
+from autorc_nni.architecture import DECISIONS, PAPER_FORMATS, PRESETS, Architecture
 from autorc_nni.config import ConfigError, from_dict
 from autorc_nni.evaluation import (
     HP_KEYS,
@@ -303,11 +303,11 @@ def test_evaluate_architecture_chains_hpo_and_seeds(tmp_path: Path) -> None:
 
 def test_random_architectures_are_valid_distinct_and_seeded() -> None:
     archs, _ = random_architectures(10, seed=3)
-    assert len(set(archs)) == 10
+    assert len(set(archs)) == 10 and {a.span for a in archs} <= set(PAPER_FORMATS)
     assert archs == random_architectures(10, seed=3)[0]
     assert archs != random_architectures(10, seed=4)[0]
     # a reduced space: fixed values are kept, only free decisions vary
-    free = {k: DECISIONS[k] for k in ("span", "use_e1", "use_e2")}
+    free = {k: DECISIONS[k] for k in ("span", "use_e1", "use_e2")} | {"span": PAPER_FORMATS}
     fixed = {k: v for k, v in PRESETS["bert-entity"].to_dict().items() if k not in free}
     small, rejected = random_architectures(5, seed=0, decisions=free, fixed=fixed)
     assert all(a.pool_e1 == "start" and not a.use_c0 for a in small)

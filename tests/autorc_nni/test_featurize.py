@@ -125,10 +125,38 @@ def full_lengths(t: Tok, ex: RelationExample) -> dict[str, tuple[int, int]]:
         "standard": (n_all, extent),
         "markers": (n_all + m, extent + m),
         "tokens": (tok_body, tok_extent),
+        "levitated": (n_all + m, extent + m),  # the window keeps room for the markers
     }
 
 
+def check_levitated(t: Tok, row: dict, ex: RelationExample, max_len: int) -> None:
+    """The framed text, then one marker pair per entity at its span's first / last piece."""
+    ids, spans, pos = row["levitated_input_ids"], row["levitated_spans"], row["levitated_positions"]
+    n = row["levitated_text"]
+    assert len(ids) == len(pos) <= max_len and pos[:n] == list(range(n))
+    assert ids[0] == t.cls and ids[n - 1] == t.sep and t.sep not in ids[n:]
+    pairs = [ex.head] if ex.head == ex.tail else [ex.head, ex.tail]
+    assert len(ids) == n + 2 * len(pairs)
+    e1, e2, c0, c1, c2 = spans
+    assert e1 == [n, n + 2] and e2 == ([n, n + 2] if len(pairs) == 1 else [n + 2, n + 4])
+    ranges = []
+    for k, (ws, we) in enumerate(pairs):
+        first, last = pos[n + 2 * k], pos[n + 2 * k + 1]
+        assert ids[n + 2 * k : n + 2 * k + 2] == [t.sp[f"[E{k + 1}]"], t.sp[f"[/E{k + 1}]"]]
+        assert ids[first : last + 1] == t.pieces(ex.tokens[ws:we])  # the span's own pieces
+        ranges.append((first, last + 1))
+    lo, hi = min(r[0] for r in ranges), max(r[1] for r in ranges)
+    assert c0 == [0, lo] and c2 == [hi, n]
+    if disjoint(ex):
+        assert c1 == [min(r[1] for r in ranges), max(r[0] for r in ranges)]
+    else:
+        assert c1 == [hi, hi]
+
+
 def check_row(t: Tok, row: dict, ex: RelationExample, fmt: str, max_len: int) -> None:
+    if fmt == "levitated":
+        check_levitated(t, row, ex, max_len)
+        return
     ids, spans = row[f"{fmt}_input_ids"], row[f"{fmt}_spans"]
     (e1, e2, c0, c1, c2), n = spans, len(ids)
     assert n <= max_len

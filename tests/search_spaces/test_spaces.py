@@ -10,8 +10,8 @@ import pytest
 
 from autorc_nni.architecture import (
     DECISIONS,
-    FORMAT_NAMES,
     INTERACTION_NAMES,
+    PAPER_FORMATS,
     POOLER_NAMES,
     POSENC_NAMES,
     PRESETS,
@@ -35,8 +35,13 @@ def test_spaces_are_sub_tables_of_decisions_in_controller_order():
         assert set(free) | set(fixed) == set(DECISIONS) and not set(free) & set(fixed)
         assert list(free) == [d for d in DECISIONS if d in free]  # controller order
         for label, options in free.items():
-            assert options == DECISIONS[label]
-    assert S.space_decisions("M") == DECISIONS and S.fixed_values("M") == {}
+            # the input format: the paper's three (levitated markers are a task's addition)
+            assert options == (PAPER_FORMATS if label == "span" else DECISIONS[label])
+    assert S.space_decisions("M") == {**DECISIONS, "span": PAPER_FORMATS}
+    assert S.fixed_values("M") == {}
+    assert "levitated" in DECISIONS["span"]
+    for task, spans in (("rc", PAPER_FORMATS), ("ner", ("markers", "standard", "levitated"))):
+        assert S.task_space("M", task).decisions["span"] == spans
 
 
 def test_reduced_spaces_fix_what_table_2_says():
@@ -59,12 +64,13 @@ def test_m3_with_markers_is_bert_entity():
 
 
 # Option counts of each family, read from the tables (a new pooler changes P, not these tests).
-F, E, P, X = (len(t) for t in (FORMAT_NAMES, POSENC_NAMES, POOLER_NAMES, INTERACTION_NAMES))
+F, E, P, X = (len(t) for t in (PAPER_FORMATS, POSENC_NAMES, POOLER_NAMES, INTERACTION_NAMES))
 
 
 def test_literal_sizes():
     # the paper's M: span, posenc, 5 poolers, 5 switches, e1e2 and 3 context interactions
-    assert S.space_size("M") == space_size() == F * E * P**5 * 2**5 * X * X**3
+    paper = {**DECISIONS, "span": PAPER_FORMATS}
+    assert S.space_size("M") == space_size(paper) == F * E * P**5 * 2**5 * X * X**3
     assert S.space_size("M1") == F * E * P**5 * 2**5
     assert S.space_size("M2") == F * E * 2**5
     assert S.space_size("M3") == F
@@ -173,7 +179,7 @@ def test_bad_samples_name_what_is_wrong():
 def test_autorc_space_prints_table_and_both_counts(capsys):
     assert main(["space"]) == 0
     out = capsys.readouterr().out
-    for label, options in DECISIONS.items():
+    for label, options in S.space_decisions("M").items():
         line = next(ln for ln in out.splitlines() if ln.strip().startswith(label + " "))
         assert f"{len(options)}:" in line and all(str(o) in line for o in options)
     assert "72,900,000" in out and "72,871,875" in out
