@@ -18,10 +18,8 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import datetime as dt
 import json
 import os
-import platform
 import shutil
 import subprocess
 import sys
@@ -29,8 +27,8 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "benchmarks" / "results"
+from _common import ROOT, provenance, write_result  # benchmarks/_common.py
+
 FORMATS = ("markers", "standard", "levitated")
 
 
@@ -112,20 +110,14 @@ def main() -> int:
             rows.append(row)
             print(json.dumps(row))
     result = {
-        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, torch threads {args.threads}",
-        "commit": subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
-        ).stdout.strip(),
-        "setting": vars(args),
+        **provenance(args.threads, vars(args)),
         "rows": rows,
     }
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "coref_pairs.json").write_text(json.dumps(result, indent=2) + "\n")
+    written = write_result("coref_pairs", result)
     print("| format | train pairs/s | eval pairs/s |\n|---|---:|---:|")
     for r in rows:
         print(f"| {r['format']} | {r['train_pairs_per_s']} | {r['eval_pairs_per_s']} |")
-    print(f"written: {RESULTS / 'coref_pairs.json'}")
+    print(f"written: {written}")
     return 0
 
 

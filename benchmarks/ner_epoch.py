@@ -24,18 +24,16 @@ candidates, and writes ``benchmarks/results/ner_epoch.json``.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "benchmarks" / "results"
+from _common import ROOT, provenance, write_result  # benchmarks/_common.py
+
 CONFIGS = {
     "spert-like (standard, grouped)": ["--arch", "spert-like"],
     "spert-like (standard, random batches)": ["--arch", "spert-like", "--no-bucket"],
@@ -134,18 +132,12 @@ def main() -> int:
             rows.append(row)
             print(json.dumps(row))
     result = {
-        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, torch threads {args.threads}",
-        "commit": subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
-        ).stdout.strip(),
-        "setting": vars(args),
+        **provenance(args.threads, vars(args)),
         "full_train_statements": {"neg10": statements[10], "neg100": statements[100]},
         "full_dev_candidates": dev_candidates,
         "rows": rows,
     }
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "ner_epoch.json").write_text(json.dumps(result, indent=2) + "\n")
+    written = write_result("ner_epoch", result)
     print(
         "| config | train statements/s | eval candidates/s | full epoch, 10 neg (min) | "
         "full epoch, 100 neg (min) | all dev candidates (min) |\n|---|---:|---:|---:|---:|---:|"
@@ -156,7 +148,7 @@ def main() -> int:
             f"{r['full_epoch_minutes_neg10']} | {r['full_epoch_minutes_neg100']} | "
             f"{r['full_dev_pass_minutes']} |"
         )
-    print(f"written: {RESULTS / 'ner_epoch.json'}")
+    print(f"written: {written}")
     return 0
 
 

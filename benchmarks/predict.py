@@ -27,19 +27,14 @@ from __future__ import annotations
 
 import argparse
 import copy
-import datetime as dt
+import dataclasses
 import json
 import os
-import platform
-import subprocess
 import time
-from pathlib import Path
 from typing import Any
 
 import torch
-
-ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "benchmarks" / "results"
+from _common import provenance, write_result  # benchmarks/_common.py
 
 
 def quantized(model: Any) -> Any:
@@ -103,9 +98,9 @@ def rc_rows(args: argparse.Namespace, model: Any) -> dict[str, Any]:
     data = load_task_data("rc", args.rc_data, data_root=args.data_root)
     test = data.statements["test"]
     part = test[: args.statements]
-    _, predict_s = timed(model.predict, part, batch_size=args.batch_size)
+    _, predict_s = timed(model.predict, part, batch_size=args.batch_size, repeat=2)
     feat = Featurizer(model.tokenizer, model.max_len, formats=[model.arch.span], cache=False)
-    rows = feat.featurize(part, {}).rows.to_list()
+    rows = feat.featurize([dataclasses.replace(x, label=None) for x in part], {}).rows.to_list()
     bare_s = bare_encoder_seconds(model, rows, args.batch_size)
     out = {
         "what": f"rc predict ({args.rc_data}, {model.arch.span})",
@@ -226,16 +221,10 @@ def main() -> int:
         rows += ner_rows(args, ner, extractor)
         print(json.dumps(rows[-1]))
     result = {
-        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, torch threads {args.threads}",
-        "commit": subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
-        ).stdout.strip(),
-        "setting": {k: v for k, v in vars(args).items() if k != "data_root"},
+        **provenance(args.threads, {k: v for k, v in vars(args).items() if k != "data_root"}),
         "rows": rows,
     }
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "predict.json").write_text(json.dumps(result, indent=2) + "\n")
+    written = write_result("predict", result)
     print("| what | items | per s | bare encoder per s | fraction | int8 speed-up | F1 → int8 |")
     print("|---|---:|---:|---:|---:|---:|---|")
     for r in rows:
@@ -248,7 +237,7 @@ def main() -> int:
             f"| {r['what']} | {r['items']} | {r['per_s']} | {r['bare_encoder_per_s']} | "
             f"{r['fraction']} | {int8} |"
         )
-    print(f"written: {RESULTS / 'predict.json'}")
+    print(f"written: {written}")
     return 0
 
 
