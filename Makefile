@@ -39,8 +39,8 @@ test-scale: install servers
 	AUTORC_REQUIRE_SERVERS=1 $(PY) -m pytest -m scale -q
 
 lint: install
-	$(VENV)/bin/ruff check autorc_nni search_spaces strategies trial tests benchmarks
-	$(VENV)/bin/ruff format --check autorc_nni search_spaces strategies trial tests benchmarks
+	$(VENV)/bin/ruff check autorc_nni search_spaces strategies pipeline trial tests benchmarks
+	$(VENV)/bin/ruff format --check autorc_nni search_spaces strategies pipeline trial tests benchmarks
 	$(VENV)/bin/mypy
 
 demo: install

@@ -68,21 +68,6 @@ _EXPORTS: dict[str, str] = {
     "TrainConfig": "finetune",
     "train": "finetune",
     "train_config_from_dict": "finetune",
-    # protocol
-    "HPOConfig": "evaluation",
-    "SeedsConfig": "evaluation",
-    "run_hpo": "evaluation",
-    "run_seeds": "evaluation",
-    "HPOSpace": "evaluation",
-    "evaluate_architecture": "evaluation",
-    "random_architectures": "evaluation",
-    "PipelineConfig": "protocol",
-    "load_pipeline_config": "protocol",
-    "pipeline_config_from_dict": "protocol",
-    "run_pipeline": "protocol",
-    "write_report": "report",
-    "collect_runs": "report",
-    "table1": "report",
     # other entity tasks: span NER and coreference (docs/tasks.md)
     "Extractor": "extract",
     "extraction_html": "extract",
@@ -111,7 +96,7 @@ _EXPORTS: dict[str, str] = {
 }
 
 # public names that differ from the defining module's name
-_RENAMED: dict[str, str] = {"collect_runs": "collect"}
+_RENAMED: dict[str, str] = {}
 
 __all__ = sorted(_EXPORTS)
 

@@ -12,7 +12,7 @@ what each *signal* would have chosen with what full training says:
   ones of the space (at least 12 in all);
 - every one is fine-tuned stand-alone with the race's setting and training seed, paused at each
   rung of ``--rungs`` (its dev score recorded there, as the race sees it) and resumed to the full
-  budget (``autorc_nni.race.train_to_rung``: the same trainings a race makes);
+  budget (``pipeline.race.train_to_rung``: the same trainings a race makes);
 - the signals: the shared-weight score of the search (searched models only) and each rung's dev
   score; for each, Kendall's tau against the full-budget dev score, and the full-budget rank of
   the model it ranks first;
@@ -74,10 +74,10 @@ def main() -> int:
     p.add_argument("--out", default=str(RESULTS / "selection.json"))
     args = p.parse_args()
 
-    from autorc_nni.evaluation import random_architectures
-    from autorc_nni.race import Entrant, entrant_list, train_to_rung
+    from pipeline.evaluation import random_architectures
+    from pipeline.race import Entrant, entrant_list, train_to_rung
+    from pipeline.runner import load_config, search_config
     from search_spaces.spaces import fixed_values, space_decisions, task_space
-    from strategies.runner import load_config, search_config
     from strategies.search import run_search
 
     overrides: dict[str, Any] = {"select": "race"}
@@ -226,7 +226,7 @@ def main() -> int:
 
 
 def _train_fn():
-    from autorc_nni.evaluation import default_train_fn
+    from pipeline.evaluation import default_train_fn
 
     return default_train_fn
 

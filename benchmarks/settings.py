@@ -130,7 +130,7 @@ def finetune(args: argparse.Namespace) -> dict:
 
 
 def _scalars(logdir: Path, tag: str) -> list[tuple[int, float]]:
-    from autorc_nni.report import read_scalars
+    from pipeline.report import read_scalars
 
     return read_scalars(logdir, tag).get(tag, [])
 

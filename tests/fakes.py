@@ -1,8 +1,8 @@
 """Stand-ins for the search layer in library tests (which may not import a strategy).
 
 ``@searching`` gives a fake search function the ``methods`` table a
-:class:`autorc_nni.protocol.SearchFn` carries: two methods with the rows the real table gives
-them (``strategies.runner.REPORT_ROWS``; a test in tests/strategies checks they agree).
+:class:`pipeline.protocol.SearchFn` carries: two methods with the rows the real table gives
+them (``pipeline.runner.REPORT_ROWS``; a test in tests/strategies checks they agree).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from autorc_nni.protocol import ReportRow
+from pipeline.protocol import ReportRow
 
 ROWS: dict[str, ReportRow] = {
     "naive-enas": ReportRow("naive ENAS", "search", 0),

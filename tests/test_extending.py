@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("autorc_nni", "search_spaces", "strategies", "trial", "tests", "docs")
+PACKAGES = ("autorc_nni", "search_spaces", "strategies", "pipeline", "trial", "tests", "docs")
 
 POOLER_CLASS = '''
 @POOLERS.register("first")
@@ -269,8 +269,8 @@ def test_a_new_method_is_a_cli_choice_with_its_strategy_and_report_row(extended:
         extended,
         "-c",
         textwrap.dedent("""
-        from autorc_nni.protocol import pipeline_config_from_dict, report_row
-        from strategies.runner import Search, check_config
+        from pipeline.protocol import pipeline_config_from_dict, report_row
+        from pipeline.runner import Search, check_config
         cfg = check_config(pipeline_config_from_dict({"method": "autorc-lean"}))
         row = report_row(cfg, Search())
         assert row.title == "AutoRC, one copy, no warm-up" and row.kind == "search", row
@@ -283,7 +283,7 @@ def test_a_new_method_is_a_cli_choice_with_its_strategy_and_report_row(extended:
         extended,
         "autorc-lean or report_row or tables",
         "tests/strategies/test_autorc.py",
-        "tests/strategies/test_runner.py",
+        "tests/pipeline/test_runner.py",
     )
     assert "failed" not in tests and re.search(r"[2-9]\d* passed|\d\d+ passed", tests), tests
 

@@ -6,7 +6,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-ORDER = ["autorc_nni", "search_spaces", "strategies", "trial"]
+ORDER = ["autorc_nni", "search_spaces", "strategies", "pipeline", "trial"]
 
 
 def imported_packages(path: Path) -> set[str]:

@@ -132,8 +132,8 @@ def _run(args: argparse.Namespace) -> int:
     import torch
     from torch.utils.tensorboard import SummaryWriter
 
-    from autorc_nni.report import read_scalars
-    from strategies.runner import load_config, run
+    from pipeline.report import read_scalars
+    from pipeline.runner import load_config, run
 
     if args.threads:
         torch.set_num_threads(args.threads)

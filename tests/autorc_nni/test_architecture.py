@@ -225,7 +225,7 @@ def test_learned_presets_load_from_json_and_name_their_source(tmp_path, monkeypa
 
 def test_arch_preset_writes_a_runs_best_architecture(tmp_path, capsys):
     import autorc_nni.architecture as A
-    from autorc_nni.protocol import pipeline_config_from_dict, run_pipeline
+    from pipeline.protocol import pipeline_config_from_dict, run_pipeline
 
     cfg = pipeline_config_from_dict(
         {

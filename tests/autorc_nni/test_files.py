@@ -42,7 +42,7 @@ def test_a_killed_holder_leaves_no_stale_lock(tmp_path: Path) -> None:
 
 
 def test_pipeline_refuses_a_second_process_on_its_run_dir(tmp_path: Path) -> None:
-    from autorc_nni.protocol import pipeline_config_from_dict, run_pipeline
+    from pipeline.protocol import pipeline_config_from_dict, run_pipeline
 
     cfg = pipeline_config_from_dict(
         {

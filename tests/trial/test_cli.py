@@ -83,9 +83,9 @@ def test_random_search_and_transfer_are_run_and_repeat_under_their_names():
 
 
 def test_run_keeps_the_config_as_the_nni_trial_reads_it(tmp_path):
-    """`autorc run --config F` and the NNI trial (strategies.runner.load_config) must build the
+    """`autorc run --config F` and the NNI trial (pipeline.runner.load_config) must build the
     same config, or a run directory made by one could not be resumed by the other."""
-    from strategies.runner import load_config
+    from pipeline.runner import load_config
     from trial.commands._common import build_config
 
     cfg = tmp_path / "c.yml"

@@ -9,7 +9,7 @@ import pytest
 import yaml
 from nni.experiment.config import ExperimentConfig
 
-from strategies.runner import load_config
+from pipeline.runner import load_config
 
 ROOT = Path(__file__).resolve().parents[2]
 EXPERIMENTS = [

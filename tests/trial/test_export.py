@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from autorc_nni.export import ExportError, export_model, find_best_model
 from autorc_nni.model import RCModel
+from pipeline.export import ExportError, export_model, find_best_model
 from tests.trial.conftest import synthetic_rows
 from trial.cli import main
 

@@ -95,7 +95,7 @@ def test_every_config_field_is_a_flag_with_its_comment(command, cls, kept_off):
 
 
 def test_protocol_commands_take_their_flags_from_the_pipeline_dataclasses():
-    from autorc_nni.evaluation import HPOConfig
+    from pipeline.evaluation import HPOConfig
     from trial.commands._common import config_data
 
     argv = [

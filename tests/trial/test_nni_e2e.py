@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from autorc_nni.report import read_scalars
+from pipeline.report import read_scalars
 from trial.nni_experiment import Experiment
 
 ROOT = Path(__file__).resolve().parents[2]

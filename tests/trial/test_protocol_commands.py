@@ -207,8 +207,8 @@ def test_strict_reaches_every_stage(tmp_path: Path, tiny_config, capsys) -> None
     """--strict (or strict: in the config) is passed to the search and to every training run,
     like negative_label; unset, the stages' configs are as before; it may differ on resume."""
     from autorc_nni.config import ConfigError
-    from autorc_nni.protocol import _check_run_dir, pipeline_config_from_dict
-    from strategies.runner import search_config
+    from pipeline.protocol import _check_run_dir, pipeline_config_from_dict
+    from pipeline.runner import search_config
     from trial.cli import build_parser
     from trial.commands._common import build_config
 
@@ -299,7 +299,7 @@ def test_report_writes_the_ablation_tables_from_run_folders(tmp_path, tiny_confi
     """Table 2 (spaces) and Table 3 (methods) from real tiny runs: two search seeds of AutoRC
     on M, one on M1, one naive ENAS and one AutoRC with the race; pooled cells with the spread
     between search seeds, and each search's entropy and candidates' formats."""
-    from autorc_nni.report import write_report
+    from pipeline.report import write_report
 
     runs = []
     for name, over in (

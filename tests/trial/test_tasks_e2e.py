@@ -201,8 +201,8 @@ def test_coref_pipeline_runs_search_and_baseline(coref_data, tmp_path):
     assert main(["report", str(tmp_path / "runs"), "--out", str(tmp_path / "rep")]) == 0
     table = (tmp_path / "rep" / "table4.md").read_text()
     details = table[table.index("| Model | MUC | B3 | CEAF-e | CoNLL F1 |") :]
-    from autorc_nni.evaluation import mean_std
-    from autorc_nni.report import fmt_cell
+    from pipeline.evaluation import mean_std
+    from pipeline.report import fmt_cell
 
     row = next(line for line in details.splitlines() if line.startswith("| AutoRC |"))
     assert row.endswith(f"| {fmt_cell(*mean_std(conll), 1, len(conll))} |"), row
@@ -307,8 +307,8 @@ def test_a_ner_model_predicts_entities_from_words_text_and_the_python_api(
 
 
 def test_a_coref_model_predicts_clusters_from_json_and_conll(coref_data, tmp_path, capsys):
-    from autorc_nni.export import export_model
     from autorc_nni.model import RCModel
+    from pipeline.export import export_model
 
     out = coref_data / "train"
     argv = ["train", "--task", "coref", "--data", str(coref_data / "docs"), "--splits"]

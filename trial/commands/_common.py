@@ -2,8 +2,8 @@
 
 Each command builds one pipeline config: the YAML given with ``--config`` (optional), then the
 command-line flags on top, then ``--set key=value`` overrides; the result is validated by
-:func:`autorc_nni.protocol.pipeline_config_from_dict` and
-:func:`strategies.runner.check_config` (the method and space tables), so a bad flag or key is
+:func:`pipeline.protocol.pipeline_config_from_dict` and
+:func:`pipeline.runner.check_config` (the method and space tables), so a bad flag or key is
 refused before
 anything trains.
 """
@@ -17,9 +17,9 @@ from typing import Any
 import yaml
 
 from autorc_nni.config import ConfigError, read_yaml, set_dotted
-from autorc_nni.protocol import PipelineConfig, pipeline_config_from_dict
 from autorc_nni.tasks import TASKS
-from strategies.runner import check_config
+from pipeline.protocol import PipelineConfig, pipeline_config_from_dict
+from pipeline.runner import check_config
 from trial.commands._fields import Flags, add_config_args, apply_flags
 
 STRICT_HELP = (
@@ -100,7 +100,7 @@ def add_data_args(p: argparse.ArgumentParser, dataset_required: bool = True) -> 
 def add_hpo_args(p: argparse.ArgumentParser, pruning: bool = False) -> None:
     """``hpo`` fields as flags (``--trials``, ``--storage``, ``--study``, ``--sampler-seed``,
     and ``--pruning`` where asked)."""
-    from autorc_nni.evaluation import HPOConfig
+    from pipeline.evaluation import HPOConfig
 
     only = ["trials", "storage", "study", "sampler_seed"] + (["pruning"] if pruning else [])
     keep_flags(p, add_config_args(p, HPOConfig, prefix="hpo.", only=only))
@@ -108,7 +108,7 @@ def add_hpo_args(p: argparse.ArgumentParser, pruning: bool = False) -> None:
 
 def add_seed_args(p: argparse.ArgumentParser) -> None:
     """``seeds`` fields as flags (``--seeds N``, ``--first-seed``)."""
-    from autorc_nni.evaluation import SeedsConfig
+    from pipeline.evaluation import SeedsConfig
 
     rename = {"n": "seeds", "first": "first_seed"}
     keep_flags(p, add_config_args(p, SeedsConfig, prefix="seeds.", rename=rename))

@@ -18,7 +18,7 @@ from pathlib import Path
 import yaml
 
 from autorc_nni.config import ConfigError
-from autorc_nni.report import write_report
+from pipeline.report import write_report
 from trial.nni_experiment import Experiment
 
 ROOT = Path(__file__).resolve().parents[2]

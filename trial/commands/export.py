@@ -6,7 +6,7 @@
 The folder loads with ``RCModel.from_pretrained(DIR)`` and holds what a model hub expects:
 weights in safetensors, the tokenizer, the architecture JSON and diagram, and a model card
 (``README.md``) with the dataset and its split counts, dev/test scores with std over seeds, the
-hyper-parameters, the encoder and the exact command that trained it (``autorc_nni.export``).
+hyper-parameters, the encoder and the exact command that trained it (``pipeline.export``).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from autorc_nni.export import export_model
+    from pipeline.export import export_model
 
     out = export_model(args.run, args.out)
     print(f"exported to {out} (model card: {out / 'README.md'})")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 
 from autorc_nni.architecture import PRESETS, resolve_architecture
-from autorc_nni.evaluation import run_hpo
+from pipeline.evaluation import run_hpo
 from trial.commands._common import add_data_args, add_hpo_args, build_config
 
 # for `autorc --help`, read without importing the command

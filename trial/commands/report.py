@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import argparse
 
-from autorc_nni.report import write_report
+from pipeline.report import write_report
 
 # for `autorc --help`, read without importing the command
 HELP = "results table, reward curves and architecture diagrams"

@@ -19,13 +19,13 @@ import argparse
 from pathlib import Path
 
 from autorc_nni.architecture import PRESETS
-from autorc_nni.protocol import RANDOM, PipelineConfig
-from autorc_nni.race import SELECTIONS
-from autorc_nni.report import write_report
 from autorc_nni.training import listen_progress
+from pipeline.protocol import RANDOM, PipelineConfig
+from pipeline.race import SELECTIONS
+from pipeline.report import write_report
+from pipeline.runner import run as run_protocol
 from search_spaces.spaces import SPACES
 from strategies.methods import METHODS
-from strategies.runner import run as run_protocol
 from trial.commands._common import (
     add_data_args,
     add_hpo_args,

@@ -30,7 +30,7 @@ from typing import Any
 
 from autorc_nni.architecture import Architecture
 from autorc_nni.errors import AutoRCError
-from autorc_nni.evaluation import mean_std
+from pipeline.evaluation import mean_std
 
 __all__ = ["ExportError", "export_model", "find_best_model", "train_command"]
 

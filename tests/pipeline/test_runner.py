@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from autorc_nni.config import ConfigError
-from autorc_nni.protocol import pipeline_config_from_dict
+from pipeline.protocol import pipeline_config_from_dict
+from pipeline.runner import REPORT_ROWS, Search, check_config
 from strategies.methods import METHODS
-from strategies.runner import REPORT_ROWS, Search, check_config
 from tests.fakes import ROWS
 
 
@@ -33,7 +33,7 @@ def test_random_and_presets_need_no_search_section():
 
 
 def test_the_run_data_limits_reach_the_search_unless_it_sets_its_own():
-    from strategies.runner import search_config
+    from pipeline.runner import search_config
 
     cfg = pipeline_config_from_dict({"train": {"limit_train": 400, "limit_eval": 50}})
     s = search_config(cfg)
@@ -46,7 +46,7 @@ def test_the_run_data_limits_reach_the_search_unless_it_sets_its_own():
 
 
 def test_the_race_asks_the_search_for_format_bests_and_fits_in_k():
-    from strategies.runner import search_config
+    from pipeline.runner import search_config
 
     shared = pipeline_config_from_dict({"search": {"k": 6}})
     assert search_config(shared).format_draws == 0  # the paper's protocol is unchanged

@@ -1,11 +1,11 @@
 """The protocol with its search: ``autorc run --config FILE`` and the NNI trial call this.
 
-:mod:`autorc_nni.protocol` holds the stages (the library may not import a strategy); this module
+:mod:`pipeline.protocol` holds the stages (the library may not import a strategy); this module
 supplies the two things only a strategy layer can: the architecture search
 (:func:`strategies.search.run_search`, configured from the pipeline's ``search`` section) and
 the search space of the random-search baseline (``search_spaces.spaces``).
 
-    from strategies.runner import load_config, run
+    from pipeline.runner import load_config, run
     cfg = load_config("configs/default.yml", {"seed": 1})
     result = run(cfg, "runs/semeval10-autorc-s1")
 """
@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 from autorc_nni.architecture import PRESETS
 from autorc_nni.config import ConfigError
-from autorc_nni.evaluation import TrainFn
-from autorc_nni.protocol import (
+from pipeline.evaluation import TrainFn
+from pipeline.protocol import (
     RANDOM,
     EventFn,
     PipelineConfig,
@@ -131,7 +131,7 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Pi
 
 
 class Search:
-    """The ``search_fn`` of :func:`autorc_nni.protocol.run_pipeline`: runs the real search
+    """The ``search_fn`` of :func:`pipeline.protocol.run_pipeline`: runs the real search
     (:func:`strategies.search.run_search`) and knows the report row of every method.
 
     ``on_reward(step, mean reward)`` (optional) is called at most every ``interval`` seconds

@@ -45,7 +45,8 @@ from typing import Any
 
 from autorc_nni.architecture import PRESETS, Architecture, resolve_architecture
 from autorc_nni.config import ConfigError
-from autorc_nni.evaluation import (
+from autorc_nni.files import atomic_write_json
+from pipeline.evaluation import (
     HP_KEYS,
     METRICS_FILE,
     HPOConfig,
@@ -55,7 +56,6 @@ from autorc_nni.evaluation import (
     read_json,
     scores_of,
 )
-from autorc_nni.files import atomic_write_json
 
 log = logging.getLogger(__name__)
 

@@ -12,19 +12,19 @@ re-run after a crash (or ``nnictl resume``) loses no finished stage::
       candidates.json       the ranked candidates: k searched, n random, or one baseline
       eval/rank_NN/         per evaluated candidate: architecture.json, hpo/, seeds/, result.json
       result.json           the best learned model (highest mean dev score) and every candidate
-      report.md             Table-1 style summary of this run (autorc_nni.report)
+      report.md             Table-1 style summary of this run (pipeline.report)
 
 The candidates come from, by ``method``:
 
 - a search method (a row of ``strategies.methods.METHODS``: ``autorc`` and its ablations): the
-  search function given by the caller (``strategies.runner`` runs ``strategies.search``:
+  search function given by the caller (``pipeline.runner`` runs ``strategies.search``:
   the library never imports a strategy), which returns the k sampled architectures ranked by
   their shared-weight dev score; the top ``top`` (ke) are evaluated;
 - ``random`` (the random-search baseline, paper §5.4): ``random_n`` random valid architectures
   of the space (Optuna ``RandomSampler``), all evaluated;
 - a preset (``bert-entity``, ``r-bert``): that one architecture.
 
-"Evaluated" means :func:`autorc_nni.evaluation.evaluate_architecture`: Optuna HPO, then seeds.
+"Evaluated" means :func:`pipeline.evaluation.evaluate_architecture`: Optuna HPO, then seeds.
 """
 
 from __future__ import annotations
@@ -39,7 +39,9 @@ from typing import Any, Protocol
 
 from autorc_nni.architecture import PRESETS, Architecture, preset_title
 from autorc_nni.config import ConfigError, from_dict, read_yaml, set_dotted
-from autorc_nni.evaluation import (
+from autorc_nni.files import atomic_write_json, run_dir_lock
+from autorc_nni.tasks import TaskOptions, check_task
+from pipeline.evaluation import (
     HPOConfig,
     SeedsConfig,
     TrainFn,
@@ -49,9 +51,7 @@ from autorc_nni.evaluation import (
     random_architectures,
     read_json,
 )
-from autorc_nni.files import atomic_write_json, run_dir_lock
-from autorc_nni.race import SELECTIONS, Entrant, RaceConfig, entrant_list, run_race
-from autorc_nni.tasks import TaskOptions, check_task
+from pipeline.race import SELECTIONS, Entrant, RaceConfig, entrant_list, run_race
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +70,7 @@ class ReportRow:
 
 
 class SearchFn(Protocol):
-    """What a search layer gives :func:`run_pipeline` (``strategies.runner`` gives one).
+    """What a search layer gives :func:`run_pipeline` (``pipeline.runner`` gives one).
 
     ``search_fn(cfg, out_dir)`` returns the ranked candidates,
     ``[{"architecture": Architecture, "score": float}]``; ``search_fn.methods`` maps each
@@ -117,14 +117,14 @@ class PipelineConfig:
     seeds: SeedsConfig = field(default_factory=SeedsConfig)  # seeds of the chosen setting
     # how the model to evaluate is chosen: "shared" (the paper: the top ke by shared-weight
     # score) or "race" (the shortlist and race.include raced by stand-alone training on dev;
-    # autorc_nni.race); a preset run has nothing to choose and ignores it
+    # pipeline.race); a preset run has nothing to choose and ignores it
     select: str = "shared"
     race: RaceConfig = field(default_factory=RaceConfig)  # the race of select: race
 
     def __post_init__(self) -> None:
         check_task(self.task)
         # the method and the space are names of the search layer's tables: it checks them
-        # (strategies.runner.load_config); run_pipeline refuses a method it cannot run
+        # (pipeline.runner.load_config); run_pipeline refuses a method it cannot run
         for key in ("method", "space"):
             if not isinstance(getattr(self, key), str) or not getattr(self, key):
                 raise ConfigError(f"{key}: expected a name, got {getattr(self, key)!r}")
@@ -420,7 +420,7 @@ def report_row(cfg: PipelineConfig, search_fn: SearchFn | None) -> ReportRow:
                     ""
                     if methods
                     else "; a search method needs the search layer: run it with "
-                    "`autorc run` (strategies.runner), which supplies the search"
+                    "`autorc run` (pipeline.runner), which supplies the search"
                 )
             )
         row = methods[cfg.method]

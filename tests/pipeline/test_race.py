@@ -1,4 +1,4 @@
-"""The race (autorc_nni.race): successive halving on stand-alone training, promotion by resumption,
+"""The race (pipeline.race): successive halving on stand-alone training, promotion by resumption,
 pruned checkpoints deleted, resumable after a kill at any training."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import pytest
 
 from autorc_nni.architecture import PRESETS, Architecture
 from autorc_nni.config import ConfigError
-from autorc_nni.evaluation import HPOConfig, HPOSpace
-from autorc_nni.race import Entrant, RaceConfig, entrant_list, run_race
+from pipeline.evaluation import HPOConfig, HPOSpace
+from pipeline.race import Entrant, RaceConfig, entrant_list, run_race
 
 
 class FakeTrain:

@@ -1,6 +1,6 @@
 """Results tables and figures from run directories (``autorc report RUN_DIR…``).
 
-What a run directory holds is described in :mod:`autorc_nni.protocol`; this module reads the
+What a run directory holds is described in :mod:`pipeline.protocol`; this module reads the
 ``result.json`` files found under the given directories:
 
 - a *pipeline* result (``kind: pipeline``): one run of a method on a dataset; its performance is
@@ -43,15 +43,15 @@ from typing import Any
 
 from autorc_nni.architecture import Architecture, readable
 from autorc_nni.errors import AutoRCError
-from autorc_nni.evaluation import mean_std
 from autorc_nni.files import atomic_write_json, atomic_write_text
 from autorc_nni.tasks import get_task
+from pipeline.evaluation import mean_std
 
 log = logging.getLogger(__name__)
 
 # The blocks of a table, in order: baselines, the random search, the search methods, then the
 # learned models (AR_<dataset>, and their transfers to other datasets). Each run's result.json
-# says where it belongs: its ``row`` (autorc_nni.protocol.ReportRow).
+# says where it belongs: its ``row`` (pipeline.protocol.ReportRow).
 ROW_KINDS = ("preset", "random", "search", "learned")
 
 

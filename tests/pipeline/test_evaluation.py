@@ -17,7 +17,7 @@ from optuna.trial import TrialState
 
 from autorc_nni.architecture import DECISIONS, PAPER_FORMATS, PRESETS, Architecture
 from autorc_nni.config import ConfigError, from_dict
-from autorc_nni.evaluation import (
+from pipeline.evaluation import (
     HP_KEYS,
     HPOConfig,
     HPOError,
@@ -154,7 +154,7 @@ def test_killed_study_marks_running_trial_failed_and_reruns(tmp_path: Path) -> N
     script = textwrap.dedent(f"""
         import time, pathlib
         from autorc_nni.architecture import PRESETS
-        from autorc_nni.evaluation import HPOConfig, run_hpo
+        from pipeline.evaluation import HPOConfig, run_hpo
         calls = []
         def train(kw, report=None):
             calls.append(kw)
@@ -335,7 +335,7 @@ def test_pruning_on_the_dev_curve(tmp_path: Path) -> None:
 
 def test_default_train_fn_passes_the_dev_curve_to_train(monkeypatch) -> None:
     import autorc_nni.finetune as train_mod
-    from autorc_nni.evaluation import default_train_fn
+    from pipeline.evaluation import default_train_fn
 
     seen = {}
 

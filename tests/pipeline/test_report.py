@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from autorc_nni.architecture import PRESETS, Architecture
-from autorc_nni.protocol import pipeline_config_from_dict, run_pipeline
-from autorc_nni.report import ReportError, cells, collect, write_report
+from pipeline.protocol import pipeline_config_from_dict, run_pipeline
+from pipeline.report import ReportError, cells, collect, write_report
 from tests.fakes import searching
 
 
@@ -251,7 +251,7 @@ def test_report_and_table_say_how_to_reproduce_them(tmp_path: Path, runs: list[P
 
 
 def test_a_dataset_folder_is_named_by_its_folder(tmp_path: Path) -> None:
-    from autorc_nni.report import dataset_name
+    from pipeline.report import dataset_name
 
     assert dataset_name("/data/corpora/kbp37/") == "kbp37"
     assert dataset_name("runs/x/kbp37") == "kbp37"
@@ -262,8 +262,8 @@ def test_a_dataset_folder_is_named_by_its_folder(tmp_path: Path) -> None:
 def test_the_race_is_shown_and_a_hand_made_winner_said_plainly(tmp_path: Path) -> None:
     """A race run's report: the race table (every entrant's dev per rung, where it stopped),
     the plot, the cost; when a preset wins, the report says so."""
-    from autorc_nni.evaluation import HPOConfig, HPOSpace, SeedsConfig
-    from autorc_nni.protocol import PipelineConfig
+    from pipeline.evaluation import HPOConfig, HPOSpace, SeedsConfig
+    from pipeline.protocol import PipelineConfig
 
     def train(kw, report=None):
         arch = Architecture.load(kw["arch"])
@@ -295,7 +295,7 @@ def test_the_race_is_shown_and_a_hand_made_winner_said_plainly(tmp_path: Path) -
 
 
 def test_the_cost_unit_is_one_baseline_training(tmp_path: Path) -> None:
-    from autorc_nni.report import ROW_KINDS, Record, one_training_seconds
+    from pipeline.report import ROW_KINDS, Record, one_training_seconds
 
     def rec(kind: str, ds: str, seeds_s: float, n: int) -> Record:
         return Record(

@@ -9,7 +9,7 @@ import pytest
 
 from autorc_nni.architecture import PRESETS, Architecture
 from autorc_nni.config import ConfigError
-from autorc_nni.protocol import load_pipeline_config, pipeline_config_from_dict, run_pipeline
+from pipeline.protocol import load_pipeline_config, pipeline_config_from_dict, run_pipeline
 from tests.fakes import searching
 
 
@@ -138,7 +138,7 @@ def test_bad_config_is_refused_naming_the_key(tmp_path: Path, patch: dict, key: 
 
 def test_a_method_no_layer_can_run_is_refused_before_any_work(tmp_path: Path) -> None:
     """The library knows random and the presets; a search method needs a search layer that
-    lists it (strategies.runner checks the names against its tables when a config loads)."""
+    lists it (pipeline.runner checks the names against its tables when a config loads)."""
     cfg = pipeline_config_from_dict({**SMALL, "method": "enas"})
     with pytest.raises(
         ConfigError, match=r"'enas' is not one of \['naive-enas', 'autorc', 'random'"
