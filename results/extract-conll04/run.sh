@@ -9,7 +9,8 @@
 # interrupted training. Commands and wall times go to results/extract-conll04/commands.log.
 source "$(dirname "$0")/../common.sh" results/extract-conll04
 RUNS=${1:-runs/extract}
-NER_EPOCHS=${NER_EPOCHS:-2}
+NER_EPOCHS=${NER_EPOCHS:-1}
+NER_NEG=${NER_NEG:-10}
 RC_EPOCHS=${RC_EPOCHS:-1}
 mkdir -p "$RUNS"
 
@@ -21,14 +22,15 @@ train() {  # train OUT ARGS...: once (a finished run is kept), resumed after an 
   timed $AUTORC train "$@" --encoder minilm --seed 1 --out "$out" "${resume[@]}"
 }
 
-# entities: the SpERT-like span classifier over packed levitated markers, 20 negatives a sentence
+# entities: the SpERT-like span classifier over packed levitated markers, NER_NEG negatives a
+# sentence
 ARCH=$RUNS/spert-levitated.json
 [[ -f $ARCH ]] || .venv/bin/python -c "
 import dataclasses, sys
 from autorc_nni.architecture import PRESETS
 dataclasses.replace(PRESETS['spert-like'], span='levitated').save(sys.argv[1])" "$ARCH"
 train "$RUNS/ner" --task ner --dataset conll04 --arch "$ARCH" --epochs "$NER_EPOCHS" \
-  --neg-per-sentence 20 --batch-size 16 --lr 1e-4
+  --neg-per-sentence "$NER_NEG" --batch-size 32 --lr 1e-4
 # relations: R-BERT on the relation view (every ordered entity pair of a sentence)
 train "$RUNS/rc" --dataset conll04 --arch r-bert --epochs "$RC_EPOCHS" --batch-size 32 --lr 2e-4
 # the chain on the test set, scored; the predictions and an HTML page of the first sentences
