@@ -239,7 +239,7 @@ class Extractor:
         from autorc_nni.tasks import get_task
 
         units, offsets = [], []
-        for doc, result in zip(docs, out, strict=True):
+        for i, (doc, result) in enumerate(zip(docs, out, strict=True)):
             starts = [0]
             for words, _ in doc.sentences:
                 starts.append(starts[-1] + len(words))
@@ -252,7 +252,7 @@ class Extractor:
             )
             units.append(
                 CorefDocument(
-                    name=result["id"],
+                    name=str(i),  # by place: two documents may share an id
                     part="",
                     sentences=[w for w, _ in doc.sentences],
                     clusters=[[m] for m in mentions],

@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from autorc_nni.architecture import POSENC_NAMES
+from autorc_nni.errors import AutoRCError
 from autorc_nni.registry import Registry
 
 __all__ = [
@@ -172,6 +173,12 @@ def _encode_levitated(
     per row as if it had been encoded alone, which the mask makes exact (the text never sees a
     marker). With a positional encoding that changes the embeddings per row nothing is shared.
     """
+    kind = getattr(encoder.config, "model_type", "bert")
+    if kind != "bert":  # position ids from 0 and a 4D additive mask: what BertModel reads
+        raise AutoRCError(
+            f"span=levitated needs a BERT-type encoder (absolute position ids from 0, a 4D "
+            f"attention mask); this encoder is {kind!r}"
+        )
     ids, attn, pos = inputs["input_ids"], inputs["attention_mask"], inputs["position_ids"]
     text_len = inputs["text_len"].tolist()
     lengths = attn.sum(1).tolist()

@@ -62,7 +62,9 @@ LitBank ten-fold splits). ``write_conll2012`` writes documents (with their own o
 clusters) in the form the scorer reads, atomically: five tab-separated columns (name, part,
 index in sentence, word, coreference), clusters numbered in their given order (a document's own
 ids when it is written with its own clusters), at each token the openings in cluster order (a
-cluster's longer mentions first; the file reads back with its clusters in the same order), then
+cluster's longer mentions first; a document read from a file is written back with its clusters
+in the order it was read, which is the scorer's; clusters built in another order are read back
+in the scorer's order of first appearance, one-token mentions before openings), then
 the one-token mentions, then the closings of inner mentions first; ``-`` for none.
 Two mentions of one cluster that cross (overlap without nesting) cannot be written in brackets
 (a closing pairs with the latest opening), so they are refused. A header without a part is

@@ -127,7 +127,7 @@ class Coreference(Task):
     resamples = True
     options = ("max_antecedents", "neg_ratio", "singletons")
     report_metrics = ("muc_f1", "b3_f1", "ceafe_f1", "conll_f1")
-    extra_spans = ("levitated",)  # a window's mention pairs in one encoder pass
+    extra_spans = ("levitated",)  # the pairs that share a window share one encoder pass
 
     def load(self, dataset: str, settings: LoadSettings) -> TaskData:
         from autorc_nni.data.conll2012 import load_conll2012
@@ -297,8 +297,10 @@ class Coreference(Task):
         A document's own clusters, if any, are not read: its mentions are."""
         options = TaskOptions(**model.task_options)
         pos = model.labels.index(COREF)
+        # named by their place in the input: two documents may share an id
         docs = [
-            dataclasses.replace(d, clusters=[[m] for m in d.spans()], repeated={}) for d in units
+            dataclasses.replace(d, name=str(i), clusters=[[m] for m in d.spans()], repeated={})
+            for i, d in enumerate(units)
         ]
         pairs = [
             ex for d in docs for ex in mention_pairs(d, options.max_antecedents, model.max_len)
@@ -309,11 +311,12 @@ class Coreference(Task):
         dropped = Counter(ex.meta["unit"] for ex, p in zip(pairs, probs, strict=True) if p is None)
         counts = Counter(ex.meta["unit"] for ex in pairs)
         out = []
-        for doc, clusters in zip(docs, self.link(docs, pairs, p_coref, keep), strict=True):
+        linked = self.link(docs, pairs, p_coref, keep)
+        for unit, doc, clusters in zip(units, docs, linked, strict=True):
             words = doc.tokens
             out.append(
                 {
-                    "id": doc.name,
+                    "id": unit.key if unit.part else unit.name,
                     "clusters": [[list(m) for m in c] for c in clusters],
                     "texts": [[" ".join(words[a:b]) for a, b in c] for c in clusters],
                     "pairs": counts[doc.key],

@@ -234,7 +234,10 @@ class SpanNER(Task):
         ``char_start``, ``char_end`` for text input), by start."""
         options = TaskOptions(**model.task_options)
         names = model.labels
-        statements = [ex for u in units for ex in self.statements(u.id, u.tokens, options)]
+        # keyed by the sentence's place in the input: two sentences may share an id
+        statements = [
+            ex for i, u in enumerate(units) for ex in self.statements(str(i), u.tokens, options)
+        ]
         probs = model.statement_probs(statements, batch_size)
         found: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for ex, p in zip(statements, probs, strict=True):
@@ -246,8 +249,8 @@ class SpanNER(Task):
                 {"start": start, "end": end, "type": names[k], "prob": round(float(p[k]), 6)}
             )
         out = []
-        for u in units:
-            entities = sorted(found.get(u.id, []), key=lambda e: (e["start"], e["end"]))
+        for i, u in enumerate(units):
+            entities = sorted(found.get(str(i), []), key=lambda e: (e["start"], e["end"]))
             for e in entities:
                 e["words"] = " ".join(u.tokens[e["start"] : e["end"]])
                 if u.chars is not None:

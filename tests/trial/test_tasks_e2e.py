@@ -324,7 +324,7 @@ def test_a_coref_model_predicts_clusters_from_json_and_conll(coref_data, tmp_pat
     argv = ["predict", "--model", str(out / "model"), "--input", str(out / "test_key.conll")]
     assert main([*argv, "--format", "conll2012", "--json", "--conll", str(conll)]) == 0
     rows = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
-    assert [r["id"] for r in rows] == [d.name for d in key]
+    assert [r["id"] for r in rows] == [d.key for d in key]  # name and part
     for row, doc in zip(rows, decoded, strict=True):
         assert sorted(map(sorted, row["clusters"])) == sorted(
             [list(m) for m in c] for c in doc.clusters
@@ -342,3 +342,52 @@ def test_a_coref_model_predicts_clusters_from_json_and_conll(coref_data, tmp_pat
     assert [r["clusters"] for r in model.predict(docs)] == [r["clusters"] for r in rows]
     with pytest.raises(Exception, match=r"example 0: mention 0 \[5, 2\] is not"):
         model.predict([{"sentences": [["a", "b"]], "mentions": [[5, 2]]}])
+
+
+def test_predict_keeps_inputs_apart_that_share_an_id():
+    """Two sentences (documents) with one id are two inputs, not one: each gets its own
+    entities (clusters), the id as given."""
+    import torch
+
+    from autorc_nni.tasks import get_task
+
+    class Fake:  # labels every one-word span of "x" a person, everything else nothing
+        labels = ["None", "Peop"]
+        task_options = {"max_span_len": 2}
+
+        def statement_probs(self, statements, batch_size=32):
+            def p(ex):
+                word = " ".join(ex.tokens[ex.head[0] : ex.head[1]])
+                return torch.tensor([0.1, 0.9] if word == "x" else [0.9, 0.1])
+
+            return [p(ex) for ex in statements]
+
+    ner = get_task("ner")
+    units = [
+        ner.read_input({"id": "s", "text": "a x b c"}, "1"),
+        ner.read_input({"id": "s", "text": "x y"}, "2"),
+    ]
+    rows = ner.predict(Fake(), units)
+    assert [r["id"] for r in rows] == ["s", "s"]
+    assert [[(e["start"], e["words"]) for e in r["entities"]] for r in rows] == [
+        [(1, "x")],
+        [(0, "x")],
+    ]
+    assert rows[1]["entities"][0]["char_end"] == 1
+
+    class FakeCoref:  # every pair corefers
+        labels = ["not", "coref"]
+        task_options = {"max_antecedents": 4, "singletons": False}
+        max_len = 64
+
+        def statement_probs(self, statements, batch_size=32):
+            return [torch.tensor([0.1, 0.9]) for _ in statements]
+
+    coref = get_task("coref")
+    docs = [
+        coref.read_input({"id": "d", "sentences": [["a", "b", "c", "d"]], "mentions": m}, w)
+        for w, m in (("1", [[0, 1], [2, 3]]), ("2", [[1, 2], [2, 3]]))
+    ]
+    rows = coref.predict(FakeCoref(), docs)
+    assert [r["id"] for r in rows] == ["d", "d"]
+    assert [r["clusters"] for r in rows] == [[[[0, 1], [2, 3]]], [[[1, 2], [2, 3]]]]
