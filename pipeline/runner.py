@@ -113,9 +113,15 @@ def search_config(
         raise ConfigError(msg if msg.startswith(where) else f"{where}.search: {msg}") from None
 
 
+def method_names() -> list[str]:
+    """Every valid ``method:``, in report order: the search methods (``strategies.methods``),
+    the random-search baseline, the presets. The one list the CLI and config checks read."""
+    return [*METHODS, RANDOM, *PRESETS]
+
+
 def check_config(cfg: PipelineConfig, where: str = "config") -> PipelineConfig:
     """Refuse a method or space outside the tables, and a bad search section."""
-    methods = [*METHODS, RANDOM, *PRESETS]
+    methods = method_names()
     if cfg.method not in methods:
         raise ConfigError(f"{where}: method: {cfg.method!r} is not one of {methods}")
     if cfg.space not in SPACES:

@@ -18,14 +18,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from autorc_nni.architecture import PRESETS
 from autorc_nni.training import listen_progress
-from pipeline.protocol import RANDOM, PipelineConfig
+from pipeline.protocol import PipelineConfig
 from pipeline.race import SELECTIONS
 from pipeline.report import write_report
+from pipeline.runner import method_names
 from pipeline.runner import run as run_protocol
 from search_spaces.spaces import SPACES
-from strategies.methods import METHODS
 from trial.commands._common import (
     add_data_args,
     add_hpo_args,
@@ -53,7 +52,7 @@ def add_run_args(p: argparse.ArgumentParser, method: str | None = None) -> None:
         rename={"random_n": "n"},
         choices={
             "space": list(SPACES),
-            "method": [*METHODS, RANDOM, *PRESETS],
+            "method": method_names(),
             "select": list(SELECTIONS),
         },
     )
