@@ -31,6 +31,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator, Mapping, Sequence
 from functools import partial
+from typing import Any
 
 import pyarrow.compute as pc
 import torch
@@ -127,12 +128,13 @@ class BucketBatchSampler(Sampler[list[int]]):
     def _batches(self) -> list[list[int]]:
         rng = random.Random(self.seed * 1_000_003 + self.epoch)
         idx = list(range(len(self.lengths)))
-        key = self.lengths.__getitem__
-        if self.groups is not None:  # equal lengths: whole groups in a random order
-            rank = list(range(self.n_groups))
-            if self.shuffle:
-                rng.shuffle(rank)
-            key = lambda i: (self.lengths[i], rank[self.groups[i]])  # noqa: E731
+        groups, rank = self.groups, list(range(self.n_groups if self.groups is not None else 0))
+        if groups is not None and self.shuffle:  # equal lengths: whole groups in a random order
+            rng.shuffle(rank)
+
+        def key(i: int) -> tuple[int, int]:
+            return (self.lengths[i], rank[groups[i]] if groups is not None else 0)
+
         if self.shuffle:
             rng.shuffle(idx)  # random tie-break among equal lengths (sort is stable)
         idx.sort(key=key)
@@ -159,7 +161,7 @@ class BucketBatchSampler(Sampler[list[int]]):
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
 
-def row_lengths(rows, formats: Sequence[str]) -> list[int]:
+def row_lengths(rows: Any, formats: Sequence[str]) -> list[int]:
     """Per row, its longest sequence over ``formats`` (the padded length it needs)."""
     if hasattr(rows, "with_format"):  # a datasets.Dataset: read the lengths from Arrow
         table = rows.with_format("arrow")
@@ -170,7 +172,7 @@ def row_lengths(rows, formats: Sequence[str]) -> list[int]:
 
 
 def make_loader(
-    rows,
+    rows: Any,
     batch_size: int,
     formats: Sequence[str] = FORMATS,
     shuffle: bool = True,

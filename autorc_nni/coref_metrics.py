@@ -56,13 +56,13 @@ _METRICS = ("muc", "b3", "ceafe")
 
 def _prepare(key: Clusters, response: Clusters) -> tuple[list[list[Mention]], list[list[Mention]]]:
     """Key and response clusters as the scorer's ``IdentifMentions`` leaves them."""
-    key_chains = [[tuple(m) for m in c] for c in key if len(c)]
+    key_chains = [[(int(s), int(e)) for s, e in c] for c in key if len(c)]
     key_spans = {m for c in key_chains for m in c}
     matched: set[Mention] = set()
     response_chains: list[list[Mention]] = []
     for cluster in response:
         kept: list[Mention] = []
-        for m in map(tuple, cluster):
+        for m in ((int(s), int(e)) for s, e in cluster):
             if m in matched:  # a repeat of a matched mention; twinless repeats are not seen
                 continue
             if m in key_spans:

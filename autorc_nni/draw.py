@@ -215,8 +215,10 @@ def architecture_figure(arch: Architecture, title: str | None = None) -> Figure:
         face = COLOR[slot] if slot in PARTS else "#ffffff"
         text = slot if slot in PARTS else f"{slot[:2]}{SYMBOL[arch.interaction(slot)]}{slot[2:]}"
         _box(ax, cx, y_feat, cell - 0.08, 0.5, text, face, size=8.5)
-        src = (X[slot], y_pool + 0.5) if slot in PARTS else (nodes[slot][0], nodes[slot][1] + 0.27)
-        _arrow(ax, src, (cx, y_feat - 0.27), color="#333333", lw=1.1)
+        start = (
+            (X[slot], y_pool + 0.5) if slot in PARTS else (nodes[slot][0], nodes[slot][1] + 0.27)
+        )
+        _arrow(ax, start, (cx, y_feat - 0.27), color="#333333", lw=1.1)
     y_clf = 9.75
     _box(
         ax,

@@ -50,7 +50,7 @@ class ImportanceError(AutoRCError, ValueError):
     """An unknown evaluator, or rows that are not (Architecture, score) pairs."""
 
 
-def _evaluator(name: str, seed: int):
+def _evaluator(name: str, seed: int) -> Any:
     from optuna.importance import (
         FanovaImportanceEvaluator,
         MeanDecreaseImpurityImportanceEvaluator,
@@ -211,9 +211,9 @@ def _optuna_importances(
     seed: int,
 ) -> dict[str, float]:
     import optuna
-    from optuna.distributions import CategoricalDistribution
+    from optuna.distributions import BaseDistribution, CategoricalDistribution
 
-    distributions = {
+    distributions: dict[str, BaseDistribution] = {
         lb: CategoricalDistribution(list(_options(lb, opts))) for lb, opts in decisions.items()
     }
     trials = [

@@ -105,7 +105,7 @@ class RCModel(nn.Module):
     def __init__(
         self,
         arch: Architecture | str,
-        encoder: nn.Module,
+        encoder: Any,  # an HF BertModel-like model
         num_labels: int,
         dropout: float = 0.1,
         max_len: int = 256,

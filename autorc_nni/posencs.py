@@ -11,6 +11,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import nn
 
@@ -61,6 +63,7 @@ class PositionalEncoding(nn.Module):
         if width:
             self.tables = nn.ModuleList(nn.Embedding(2 * max_len + 1, width) for _ in range(2))
             for t in self.tables:
+                assert isinstance(t, nn.Embedding)
                 nn.init.normal_(t.weight, std=init_std)
 
     def table_width(self, hidden: int) -> int:
@@ -119,7 +122,7 @@ class ConcatPositionalEncoding(PositionalEncoding):
 
 # -- parts, features, classifier ---------------------------------------------------------------
 def encode_with_posenc(
-    encoder: nn.Module, posenc: PositionalEncoding, inputs: dict[str, torch.Tensor]
+    encoder: Any, posenc: PositionalEncoding, inputs: dict[str, torch.Tensor]
 ) -> torch.Tensor:
     """The token states the poolers see: ``input_ids (B, L)`` -> ``(B, L, out_dim)``.
 
@@ -163,7 +166,7 @@ def levitated_mask(owner: torch.Tensor, valid: torch.Tensor, dtype: torch.dtype)
 
 
 def _encode_levitated(
-    encoder: nn.Module, posenc: PositionalEncoding, inputs: dict[str, torch.Tensor]
+    encoder: Any, posenc: PositionalEncoding, inputs: dict[str, torch.Tensor]
 ) -> torch.Tensor:
     """Token states ``(B, L, H)`` of levitated-marker rows (text, then the row's markers).
 

@@ -123,7 +123,8 @@ class Controller(nn.Module):
             log_prob = log_prob + logp[i]
             entropy = entropy - (p * logp).sum()
             probs_path.append(p)
-            x = self.embeddings[t].weight[i : i + 1]  # (1, H): embedding of this choice
+            table: Any = self.embeddings[t]
+            x = table.weight[i : i + 1]  # (1, H): the embedding of this choice
         return indices, log_prob, entropy, probs_path
 
     def _to_sample(self, indices: Sequence[int]) -> dict[str, Any]:
