@@ -8,6 +8,7 @@ import json
 import os
 import platform
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -34,3 +35,15 @@ def write_result(name: str, result: dict[str, Any]) -> Path:
     path = RESULTS / f"{name}.json"
     path.write_text(json.dumps(result, indent=2) + "\n")
     return path
+
+
+def train_command(task: str, data: Path, out: Path, threads: int, *extra: str) -> list[str]:
+    """``autorc train`` of one benchmark configuration: MiniLM-L6, 1 epoch, max_len 128,
+    evaluation batches of 64, seed 1, no progress bar; ``extra`` adds or overrides flags."""
+    return [
+        sys.executable,
+        *("-m", "trial.cli", "train", "--task", task, "--data", str(data)),
+        *("--encoder", "minilm", "--epochs", "1", "--max-len", "128"),
+        *("--eval-batch-size", "64", "--threads", str(threads), "--seed", "1"),
+        *("--out", str(out), "--no-progress", *extra),
+    ]

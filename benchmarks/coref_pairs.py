@@ -22,12 +22,11 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-from _common import ROOT, provenance, write_result  # benchmarks/_common.py
+from _common import ROOT, provenance, train_command, write_result  # benchmarks/_common.py
 
 FORMATS = ("markers", "standard", "levitated")
 
@@ -62,37 +61,14 @@ def main() -> int:
             arch = Path(tmp) / f"pair-{fmt}.json"
             dataclasses.replace(PRESETS["pair-baseline"], span=fmt).save(arch)
             out = Path(tmp) / f"run-{fmt}"
-            cmd = [
-                sys.executable,
-                "-m",
-                "trial.cli",
-                "train",
-                "--task",
+            cmd = train_command(
                 "coref",
-                "--data",
-                str(data),
-                "--arch",
-                str(arch),
-                "--encoder",
-                "minilm",
-                "--epochs",
-                "1",
-                "--max-antecedents",
-                str(args.max_antecedents),
-                "--limit-train",
-                str(args.limit_train),
-                "--max-len",
-                "128",
-                "--eval-batch-size",
-                "64",
-                "--threads",
-                str(args.threads),
-                "--seed",
-                "1",
-                "--out",
-                str(out),
-                "--no-progress",
-            ]
+                data,
+                out,
+                args.threads,
+                *("--arch", str(arch), "--max-antecedents", str(args.max_antecedents)),
+                *("--limit-train", str(args.limit_train)),
+            )
             t0 = time.perf_counter()
             subprocess.run(cmd, check=True, cwd=ROOT, capture_output=True, text=True)
             wall = time.perf_counter() - t0

@@ -27,12 +27,11 @@ import argparse
 import json
 import os
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-from _common import ROOT, provenance, write_result  # benchmarks/_common.py
+from _common import ROOT, provenance, train_command, write_result  # benchmarks/_common.py
 
 CONFIGS = {
     "spert-like (standard, grouped)": ["--arch", "spert-like"],
@@ -83,34 +82,9 @@ def main() -> int:
         for k, (name, extra) in enumerate(CONFIGS.items()):
             extra = [a.replace("{levitated}", str(levitated)) for a in extra]
             out = Path(tmp) / f"run{k}"
-            cmd = [
-                sys.executable,
-                "-m",
-                "trial.cli",
-                "train",
-                "--task",
-                "ner",
-                "--data",
-                str(data),
-                "--encoder",
-                "minilm",
-                "--epochs",
-                "1",
-                "--neg-per-sentence",
-                str(args.neg),
-                "--max-len",
-                "128",
-                "--eval-batch-size",
-                "64",
-                "--threads",
-                str(args.threads),
-                "--seed",
-                "1",
-                "--out",
-                str(out),
-                "--no-progress",
-                *extra,
-            ]
+            cmd = train_command(
+                "ner", data, out, args.threads, "--neg-per-sentence", str(args.neg), *extra
+            )
             t0 = time.perf_counter()
             subprocess.run(cmd, check=True, cwd=ROOT, capture_output=True, text=True)
             wall = time.perf_counter() - t0
