@@ -103,7 +103,8 @@ class SearchSpace:
 
 def _space(name: str, description: str, fixed: dict[str, Any]) -> SearchSpace:
     free = {label: opts for label, opts in DECISIONS.items() if label not in fixed}
-    free["span"] = PAPER_FORMATS  # the paper's three; a task may add its own (task_space)
+    if "span" in free:
+        free["span"] = PAPER_FORMATS  # the paper's three; a task may add its own (task_space)
     return SearchSpace(name, description, free, dict(fixed))
 
 

@@ -40,6 +40,8 @@ def test_spaces_are_sub_tables_of_decisions_in_controller_order():
     assert S.space_decisions("M") == {**DECISIONS, "span": PAPER_FORMATS}
     assert S.fixed_values("M") == {}
     assert "levitated" in DECISIONS["span"]
+    fixed_span = S._space("F", "the input format fixed", {"span": "standard"})
+    assert "span" not in fixed_span.decisions and fixed_span.fixed["span"] == "standard"
     for task, spans in (("rc", PAPER_FORMATS), ("ner", ("markers", "standard", "levitated"))):
         assert S.task_space("M", task).decisions["span"] == spans
 
