@@ -281,9 +281,9 @@ def _negative_label(rc: Any) -> str | None:
     """The RC model's "no relation" label: the one it was trained with, else found by name."""
     from autorc_nni.data.datasets import NEGATIVE_NAMES
 
-    saved = rc.task_options.get("negative_label")
-    if saved is not None:
-        return str(saved)
+    if "negative_label" in rc.task_options:  # saved by training (None: the set has none)
+        saved = rc.task_options["negative_label"]
+        return None if saved is None else str(saved)
     found = [n for n in NEGATIVE_NAMES if n in set(rc.labels)]
     return found[0] if found else None
 

@@ -284,11 +284,12 @@ def test_the_cli_extracts_scores_and_reports_bad_lines(models, tmp_path, capsys,
         json.dumps({"id": "a", "text": "Elena works for Fiat."}),
         json.dumps({"id": "b", "sentences": "not lists"}),
         json.dumps({"id": "c", "sentences": [["Farid", "lives", "in", "Kyoto", "."]]}),
+        json.dumps({"text": "Anna lives in Lima."}),  # no id: named by its line
     ]
     monkeypatch.setattr(sys, "stdin", io.StringIO("\n".join(lines) + "\n"))
     assert main([*argv, "--jsonl"]) == 1
     captured = capsys.readouterr()
-    assert [json.loads(x)["id"] for x in captured.out.splitlines()] == ["a", "c"]
+    assert [json.loads(x)["id"] for x in captured.out.splitlines()] == ["a", "c", "<stdin>:4"]
     assert "<stdin>:2: needs 'text'" in captured.err
     # scored on the gold sentences: the printed figures are score_extraction's on that output
     preds = tmp_path / "test.jsonl"

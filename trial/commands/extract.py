@@ -77,7 +77,11 @@ def run(args: argparse.Namespace) -> int:
         try:
             if args.jsonl:
                 documents = read_json_lines(
-                    stream, lambda obj, at: (read_document(obj, at), obj)[1], where, errors
+                    # a document without an id is named by where it was read ("FILE:LINE")
+                    stream,
+                    lambda obj, at: (read_document(obj, at), {"id": at, **obj})[1],
+                    where,
+                    errors,
                 )
             else:
                 documents = [{"id": where, "text": stream.read()}]
