@@ -110,11 +110,13 @@ def rc_rows(args: argparse.Namespace, model: Any) -> dict[str, Any]:
         "fraction": round(bare_s / predict_s, 3),
     }
     if args.int8:
-        out |= int8_rc(model, data, test, part, predict_s, args.batch_size)
+        out |= int8_rc(model, data, part, predict_s, args.batch_size)
     return out
 
 
-def _rc_f1(model: Any, data: Any, statements: list, batch_size: int) -> float:
+def _test_f1(model: Any, data: Any, batch_size: int) -> float:
+    """Micro-F1 of ``model`` over every test statement of ``data``, scored by its task."""
+    statements = data.statements["test"]
     scored = {}
     for ex, probs in zip(statements, model.statement_probs(statements, batch_size), strict=True):
         if probs is not None:
@@ -123,10 +125,10 @@ def _rc_f1(model: Any, data: Any, statements: list, batch_size: int) -> float:
     return float(metrics["micro_f1"])
 
 
-def int8_rc(model, data, test, part, predict_s, batch_size) -> dict[str, Any]:
+def int8_rc(model, data, part, predict_s, batch_size) -> dict[str, Any]:
     q = quantized(model)
     _, q_s = timed(q.predict, part, batch_size=batch_size)
-    f1, q_f1 = _rc_f1(model, data, test, batch_size), _rc_f1(q, data, test, batch_size)
+    f1, q_f1 = _test_f1(model, data, batch_size), _test_f1(q, data, batch_size)
     return {
         "int8_speedup": round(predict_s / q_s, 2),
         "test_f1": round(100 * f1, 2),
@@ -156,7 +158,10 @@ def ner_rows(args: argparse.Namespace, model: Any, extractor: Any) -> list[dict[
     if args.int8:
         q = quantized(model)
         _, q_s = timed(q.predict, units, batch_size=args.ner_batch_size)
-        f1, q_f1 = _ner_f1(model, data, args), _ner_f1(q, data, args)
+        f1, q_f1 = (
+            _test_f1(model, data, args.ner_batch_size),
+            _test_f1(q, data, args.ner_batch_size),
+        )
         rows[0] |= {
             "int8_speedup": round(predict_s / q_s, 2),
             "test_f1": round(100 * f1, 2),
@@ -177,17 +182,6 @@ def ner_rows(args: argparse.Namespace, model: Any, extractor: Any) -> list[dict[
             }
         )
     return rows
-
-
-def _ner_f1(model: Any, data: Any, args: argparse.Namespace) -> float:
-    statements = data.statements["test"]
-    scored = {}
-    probs = model.statement_probs(statements, args.ner_batch_size)
-    for ex, p in zip(statements, probs, strict=True):
-        if p is not None:
-            scored[ex.id] = (data.labels.index(ex.label), p)
-    metrics, _, _ = data.score("test", scored)
-    return float(metrics["micro_f1"])
 
 
 def main() -> int:

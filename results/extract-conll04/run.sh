@@ -33,7 +33,8 @@ train "$RUNS/ner" --task ner --dataset conll04 --arch "$ARCH" --epochs "$NER_EPO
   --neg-per-sentence "$NER_NEG" --batch-size 32 --lr 1e-4
 # relations: R-BERT on the relation view (every ordered entity pair of a sentence)
 train "$RUNS/rc" --dataset conll04 --arch r-bert --epochs "$RC_EPOCHS" --batch-size 32 --lr 2e-4
-# the chain on the test set, scored; the predictions and an HTML page of the first sentences
+# the chain on the test set, scored; the predictions and an HTML page of the first sentences stay
+# in RUNS (they hold the dataset's text, which the repository does not)
 timed $AUTORC extract --ner "$RUNS/ner/model" --rc "$RUNS/rc/model" --score conll04 \
   --out "$RUNS/test_extracted.jsonl" | tee "$OUT/scores.json"
 head -n 20 "$RUNS/test_extracted.jsonl" > "$RUNS/first20.jsonl"
@@ -42,4 +43,4 @@ import json, sys
 from autorc_nni.extract import extraction_html
 rows = [json.loads(x) for x in open(sys.argv[1])]
 open(sys.argv[2], 'w').write(extraction_html(rows, 'CoNLL04 test: the first 20 sentences'))
-" "$RUNS/first20.jsonl" "$OUT/first20.html"
+" "$RUNS/first20.jsonl" "$RUNS/first20.html"
