@@ -82,17 +82,86 @@ def _check_type(value: Any, tp: Any, where: str) -> Any:
     return value
 
 
+# Field metadata of a nested config whose keys a mapping may also give at the top level (the
+# data section of every stage's config: ``dataset: x`` or ``data: {dataset: x}``)
+FLAT = {"flat": True}
+
+
+def _init_fields(cls: Any) -> dict[str, dataclasses.Field]:
+    return {f.name: f for f in dataclasses.fields(cls) if f.init}
+
+
+def _flat_sections(cls: Any) -> dict[str, Any]:
+    """Field name -> dataclass, for the fields of ``cls`` marked :data:`FLAT`."""
+    hints = typing.get_type_hints(cls)
+    return {n: hints[n] for n, f in _init_fields(cls).items() if f.metadata.get("flat") is True}
+
+
+def _gather_flat(cls: Any, data: dict[str, Any], where: str) -> dict[str, Any]:
+    """``data`` with the top-level keys of each :data:`FLAT` section moved under it."""
+    own = _init_fields(cls)
+    out = dict(data)
+    for name, sub in _flat_sections(cls).items():
+        keys = [k for k in data if k in _init_fields(sub) and k not in own]
+        if not keys:
+            continue
+        nested = out.get(name, {})
+        if not isinstance(nested, dict):
+            raise ConfigError(f"{where}.{name}: expected a mapping, got {type(nested).__name__}")
+        both = sorted(set(keys) & set(nested))
+        if both:
+            raise ConfigError(f"{where}: {both} given both at the top level and under {name}:")
+        out[name] = {**nested, **{k: out.pop(k) for k in keys}}
+    return out
+
+
+def known_keys(cls: Any) -> list[str]:
+    """The keys a mapping for dataclass ``cls`` may hold (a flat section's keys included)."""
+    names = set(_init_fields(cls))
+    for sub in _flat_sections(cls).values():
+        names |= set(known_keys(sub))
+    return sorted(names)
+
+
+def to_dict(cfg: Any) -> dict[str, Any]:
+    """``dataclasses.asdict(cfg)`` with each :data:`FLAT` section's keys at the top level: the
+    form configs are written in (``metrics.json``, checkpoints, a run's ``config.json``)."""
+    out = dataclasses.asdict(cfg)
+    for name in _flat_sections(type(cfg)):
+        out.update(out.pop(name))
+    return out
+
+
+def flat_defaults(cls: Any) -> dict[str, Any]:
+    """Each key of :func:`to_dict` and its default, as :func:`to_dict` writes it (a nested
+    config as a mapping; a flat section's keys included)."""
+    out: dict[str, Any] = {}
+    flat = _flat_sections(cls)
+    for name, f in _init_fields(cls).items():
+        if name in flat:
+            out.update(flat_defaults(flat[name]))
+        elif f.default is not dataclasses.MISSING:
+            out[name] = f.default
+        elif f.default_factory is not dataclasses.MISSING:
+            value = f.default_factory()
+            is_config = dataclasses.is_dataclass(value) and not isinstance(value, type)
+            out[name] = dataclasses.asdict(value) if is_config else value
+    return out
+
+
 def from_dict(cls: type[C], data: dict[str, Any], where: str = "config") -> C:
     """Build dataclass ``cls`` from ``data``; unknown keys and wrong types raise ConfigError.
 
-    ``where`` prefixes every message (a file name, or a dotted path for nested configs).
+    ``where`` prefixes every message (a file name, or a dotted path for nested configs). The
+    keys of a section marked :data:`FLAT` may be given at the top level or under the section.
     """
     if not isinstance(data, dict):
         raise ConfigError(f"{where}: expected a mapping, got {type(data).__name__}")
-    fields = {f.name: f for f in dataclasses.fields(typing.cast(Any, cls)) if f.init}
+    data = _gather_flat(cls, data, where)
+    fields = _init_fields(cls)
     unknown = sorted(set(data) - set(fields))
     if unknown:
-        raise ConfigError(f"{where}: unknown key(s) {unknown}; known keys: {sorted(fields)}")
+        raise ConfigError(f"{where}: unknown key(s) {unknown}; known keys: {known_keys(cls)}")
     hints = typing.get_type_hints(cls)
     kwargs = {}
     for name, value in data.items():

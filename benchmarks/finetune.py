@@ -97,12 +97,8 @@ def bare_encoder(args: argparse.Namespace, arch: str) -> dict:
 
     from autorc_nni.architecture import resolve_architecture
     from autorc_nni.encoders import load_encoder
-    from autorc_nni.finetune import (
-        epoch_loader,
-        prepare_data,
-        seed_everything,
-        train_config_from_dict,
-    )
+    from autorc_nni.finetune import epoch_loader, train_config_from_dict, training_data
+    from autorc_nni.training import seed_everything
 
     cfg = train_config_from_dict(
         {
@@ -120,9 +116,9 @@ def bare_encoder(args: argparse.Namespace, arch: str) -> dict:
     torch.set_num_threads(args.threads)
     spec = resolve_architecture(arch)
     seed_everything(cfg.seed)
-    tokenizer, encoder = load_encoder(cfg.encoder, seed=cfg.seed)
-    data = prepare_data(cfg, tokenizer, spec)
-    batches, n = epoch_loader(data.train_rows(0, cfg.seed), cfg, (spec.span,), epoch=0)
+    tokenizer, encoder = load_encoder(cfg.data.encoder, seed=cfg.seed)
+    data = training_data(cfg, tokenizer, spec)
+    batches, n = epoch_loader(data.rows["train"], cfg, (spec.span,), epoch=0)
     head = nn.Linear(encoder.config.hidden_size, len(data.labels))
     params = [*encoder.parameters(), *head.parameters()]
     optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)

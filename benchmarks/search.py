@@ -185,7 +185,7 @@ def interleaved(args: argparse.Namespace, out: Path) -> dict:
     from autorc_nni.featurize import Featurizer
     from autorc_nni.model import RCModel
     from autorc_nni.training import build_optimizer
-    from strategies.search import SearchConfig, run_search
+    from strategies.search import run_search, search_config_from_dict
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -230,24 +230,26 @@ def interleaved(args: argparse.Namespace, out: Path) -> dict:
 
     if out.exists():
         shutil.rmtree(out)
-    cfg = SearchConfig(
-        dataset=args.dataset,
-        encoder=args.encoder,
-        space="M",
-        method="autorc",
-        epochs=1.0,
-        batch_size=args.batch_size,
-        lr=5e-5,
-        search_warmup_epochs=0.0,
-        child_steps=child_steps,
-        seed=args.seed,
-        limit_train=args.limit_train,
-        limit_dev=args.limit_dev,
-        k=1,
-        top_k=1,
-        checkpoint_every=0,
-        progress=False,
-        out=str(out),
+    cfg = search_config_from_dict(
+        dict(
+            dataset=args.dataset,
+            encoder=args.encoder,
+            space="M",
+            method="autorc",
+            epochs=1.0,
+            batch_size=args.batch_size,
+            lr=5e-5,
+            search_warmup_epochs=0.0,
+            child_steps=child_steps,
+            seed=args.seed,
+            limit_train=args.limit_train,
+            limit_dev=args.limit_dev,
+            k=1,
+            top_k=1,
+            checkpoint_every=0,
+            progress=False,
+            out=str(out),
+        )
     )
     print(
         f"[{time.strftime('%H:%M:%S')}] interleaved search + fine-tuning in one process", flush=True

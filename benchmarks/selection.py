@@ -87,7 +87,7 @@ def main() -> int:
     work = Path(args.work)
     t0 = time.perf_counter()
     scfg = search_config(cfg, work / "search")
-    print(f"[{time.strftime('%H:%M:%S')}] search: {scfg.dataset}, {scfg.epochs} epoch(s)")
+    print(f"[{time.strftime('%H:%M:%S')}] search: {scfg.data.dataset}, {scfg.epochs} epoch(s)")
     ts = time.perf_counter()
     result = run_search(scfg)
     search_seconds = time.perf_counter() - ts
@@ -99,7 +99,7 @@ def main() -> int:
         for r in result.format_best
         if r.rank == 0
     ]
-    space = task_space(cfg.space, cfg.task)
+    space = task_space(cfg.space, cfg.data.task)
     randoms, _ = random_architectures(
         args.random, cfg.seed + 100, space_decisions(space), fixed_values(space)
     )
@@ -188,8 +188,8 @@ def main() -> int:
             )
     out = {
         "benchmark": "selection",
-        "dataset": cfg.dataset,
-        "encoder": cfg.encoder,
+        "dataset": cfg.data.dataset,
+        "encoder": cfg.data.encoder,
         "config": args.config,
         "train": cfg.train,
         "setting": setting,

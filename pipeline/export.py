@@ -24,11 +24,11 @@ from __future__ import annotations
 
 import json
 import shlex
-from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
 from autorc_nni.architecture import Architecture
+from autorc_nni.config import flat_defaults
 from autorc_nni.errors import AutoRCError
 from pipeline.evaluation import mean_std
 
@@ -107,7 +107,7 @@ def train_command(config: dict[str, Any], arch_file: str = "architecture.json") 
         "keep_checkpoint",
         "stop_after_steps",
     }
-    defaults = {f.name: f.default for f in fields(TrainConfig)}
+    defaults = flat_defaults(TrainConfig)
     argv = ["autorc", "train", "--arch", arch_file]
     for key, flag in flags.items():
         value = config.get(key)

@@ -38,9 +38,9 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from autorc_nni.architecture import PRESETS, Architecture, preset_title
-from autorc_nni.config import ConfigError, from_dict, read_yaml, set_dotted
+from autorc_nni.config import ConfigError, from_dict, known_keys, read_yaml, set_dotted, to_dict
 from autorc_nni.files import atomic_write_json, run_dir_lock
-from autorc_nni.tasks import TaskOptions, check_task
+from autorc_nni.stage import DataConfig, data_field
 from pipeline.evaluation import (
     HPOConfig,
     SeedsConfig,
@@ -95,18 +95,10 @@ class PipelineConfig:
     # a search method (strategies.methods), "random" (baseline), or a preset name
     method: str = "autorc"
     label: str | None = None  # row name in reports; None: the method
-    task: str = "rc"  # rc | ner | coref (autorc_nni.tasks): Table 1 rows for rc, Table 4 otherwise
-    dataset: str = "semeval10"  # registered dataset name or a folder (then give format)
-    format: str | None = None  # reader for a dataset folder (opennre, tacred, semeval, ...)
-    # None: the dataset's (found in a folder's labels); "none": no negative label
-    negative_label: str | None = None
-    # refuse records that cannot be relation statements (else dropped, counted)
-    strict: bool = False
-    data_dir: str | None = None  # data root for named datasets (default $AUTORC_DATA_DIR)
-    # coref: a folder of {train,dev,test}.ids naming documents of the dataset folder
-    splits: str | None = None
-    task_options: TaskOptions = field(default_factory=TaskOptions)  # ner / coref options
-    encoder: str = "minilm"  # minilm, tiny, an HF name or a local path
+    # the task, the dataset and the encoder, for every stage (autorc_nni.stage.DataConfig: task,
+    # dataset, data_dir, format, negative_label, strict, splits, task_options, encoder), written
+    # at the top level of the config or under data:; rc gives Table 1 rows, ner and coref Table 4
+    data: DataConfig = data_field()
     space: str = "M"  # search space: M, M1, M2, M3 (search_spaces.spaces)
     seed: int = 0  # seed of the search (or of the random-search draws)
     search: dict[str, Any] = field(default_factory=dict)  # SearchConfig keys (strategies.search)
@@ -122,7 +114,6 @@ class PipelineConfig:
     race: RaceConfig = field(default_factory=RaceConfig)  # the race of select: race
 
     def __post_init__(self) -> None:
-        check_task(self.task)
         # the method and the space are names of the search layer's tables: it checks them
         # (pipeline.runner.load_config); run_pipeline refuses a method it cannot run
         for key in ("method", "space"):
@@ -141,10 +132,7 @@ class PipelineConfig:
                 "and bias the dev mean upward; choose a training seed outside them"
             )
         check_train_base(self.train, "train")
-        shared = sorted(
-            set(self.train)
-            & {"dataset", "format", "data_dir", "encoder", "negative_label", "strict", *_TASK_KEYS}
-        )
+        shared = sorted(set(self.train) & set(known_keys(DataConfig)))
         if shared:
             raise ConfigError(f"train: {shared} are set once at the top level of the config")
 
@@ -161,31 +149,13 @@ class PipelineConfig:
         return self.select == "race" and self.method not in PRESETS
 
     def data_keys(self) -> dict[str, Any]:
-        """The task and data keys a stage's config (``TrainConfig``, ``SearchConfig``) takes
-        from this one: the task keys, then format, data_dir, negative_label and strict where
-        set."""
-        keys = dict(self.task_keys())
-        for name in ("format", "data_dir", "negative_label"):
-            if getattr(self, name) is not None:
-                keys[name] = getattr(self, name)
-        if self.strict:
-            keys["strict"] = True
-        return keys
+        """The data section as every stage's config (``TrainConfig``, ``SearchConfig``) takes
+        it, flat: the keys left at None (or ``strict`` at false) are left out."""
+        return {k: v for k, v in asdict(self.data).items() if v is not None and v is not False}
 
     def train_base(self) -> dict[str, Any]:
         """The TrainConfig keys every HPO trial and seed run shares."""
-        return {"dataset": self.dataset, "encoder": self.encoder, **self.train, **self.data_keys()}
-
-    def task_keys(self) -> dict[str, Any]:
-        """The task keys every stage (search, HPO, seeds) shares."""
-        keys: dict[str, Any] = {"task": self.task, "task_options": asdict(self.task_options)}
-        if self.splits is not None:
-            keys["splits"] = self.splits
-        return keys
-
-
-# set once at the top level of a pipeline config, for every stage
-_TASK_KEYS = ("task", "splits", "task_options")
+        return {**self.train, **self.data_keys()}
 
 
 def validate_train(cfg: PipelineConfig, where: str = "config") -> None:
@@ -236,7 +206,7 @@ def load_pipeline_config(
 
 
 def config_to_dict(cfg: PipelineConfig) -> dict[str, Any]:
-    return asdict(cfg)
+    return to_dict(cfg)
 
 
 # --------------------------------------------------------------------------------------------
@@ -489,8 +459,8 @@ def _run_pipeline(
         meta = {
             "method": cfg.method,
             "label": cfg.row,
-            "dataset": cfg.dataset,
-            "task": cfg.task,
+            "dataset": cfg.data.dataset,
+            "task": cfg.data.task,
             "rank": c["rank"],
             "search_score": c["score"],
             "origin": c.get("origin"),
@@ -522,8 +492,8 @@ def _run_pipeline(
         "method": cfg.method,
         "label": cfg.row,
         "row": asdict(row),
-        "task": cfg.task,
-        "dataset": cfg.dataset,
+        "task": cfg.data.task,
+        "dataset": cfg.data.dataset,
         "metric": best.get("metric"),
         "space": cfg.space,
         "seed": cfg.seed,

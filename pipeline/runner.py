@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from autorc_nni.architecture import PRESETS
-from autorc_nni.config import ConfigError
+from autorc_nni.config import ConfigError, known_keys
+from autorc_nni.stage import DataConfig
 from pipeline.evaluation import TrainFn
 from pipeline.protocol import (
     RANDOM,
@@ -42,21 +43,13 @@ REPORT_ROWS: dict[str, ReportRow] = {
 
 # Keys of the search section the pipeline sets from its own top level.
 _FROM_PIPELINE = (
-    "dataset",
-    "data_dir",
-    "format",
-    "negative_label",
-    "strict",
-    "encoder",
+    *known_keys(DataConfig),
     "space",
     "method",
     "seed",
     "out",
     "resume",
     "top_k",
-    "task",
-    "splits",
-    "task_options",
     "format_draws",
 )
 
@@ -88,8 +81,6 @@ def search_config(
     data = {
         **limits,
         **cfg.search,
-        "dataset": cfg.dataset,
-        "encoder": cfg.encoder,
         "space": cfg.space,
         "method": cfg.method if cfg.method in METHODS else "autorc",
         "seed": cfg.seed,
@@ -200,7 +191,7 @@ def run(
 ) -> dict[str, Any]:
     """Run (or resume) the whole protocol of ``cfg`` in ``run_dir``, the search included."""
     check_config(cfg)  # refuse a bad method, space or search section up front
-    space = task_space(cfg.space, cfg.task)  # span NER drops span=tokens and c1
+    space = task_space(cfg.space, cfg.data.task)  # span NER drops span=tokens and c1
     return run_pipeline(
         cfg,
         run_dir,

@@ -1,8 +1,9 @@
 """Run an AutoRC search end to end: data -> supernet -> N search epochs -> top-k architectures.
 
-    from strategies.search import SearchConfig, run_search
-    result = run_search(SearchConfig(dataset="semeval10", encoder="minilm", method="autorc",
-                                     epochs=10, out="runs/search"))
+    from strategies.search import run_search, search_config_from_dict
+    result = run_search(search_config_from_dict({
+        "dataset": "semeval10", "encoder": "minilm", "method": "autorc", "epochs": 10,
+        "out": "runs/search"}))
 
 The same through the command line: ``autorc search --dataset semeval10 --encoder minilm
 --space M --method autorc --epochs 10 --seed 1 --out runs/search``.
@@ -29,7 +30,6 @@ LR warm-up are given in epochs and converted to steps (child batches for the LR)
 from __future__ import annotations
 
 import copy
-import dataclasses
 import json
 import logging
 import math
@@ -44,18 +44,12 @@ from typing import Any, Literal
 import torch
 
 from autorc_nni.architecture import DECISIONS, Architecture
-from autorc_nni.config import ConfigError, from_dict
+from autorc_nni.config import ConfigError, from_dict, to_dict
 from autorc_nni.errors import AutoRCError
-from autorc_nni.files import atomic_torch_save, atomic_write_json, atomic_write_text, run_dir_lock
-from autorc_nni.tasks import TaskOptions, check_task, get_task
-from autorc_nni.training import (
-    check_resumable,
-    load_checkpoint,
-    peak_rss_mb,
-    resolve_device,
-    seed_everything,
-    to_device,
-)
+from autorc_nni.files import atomic_torch_save, atomic_write_json, atomic_write_text
+from autorc_nni.stage import CHECKPOINT, DataConfig, Stage, data_field, prepare_data
+from autorc_nni.tasks import get_task
+from autorc_nni.training import peak_rss_mb, to_device
 from search_spaces.spaces import SearchSpace, SearchSpaceError, get_space, to_architecture
 from strategies.autorc import AutoRCStrategy, make_evaluator
 from strategies.controller import ControllerError
@@ -65,7 +59,6 @@ from strategies.module import AutoRCLightningModule, SupernetTrainingModule
 
 log = logging.getLogger(__name__)
 
-CHECKPOINT = "checkpoint.pt"
 # Keys that may differ between a run and its resumption.
 _RESUME_FREE = {
     "resume",
@@ -87,19 +80,10 @@ _RESUME_FREE = {
 class SearchConfig:
     """One search run. Read from a mapping with :func:`search_config_from_dict`."""
 
-    # rc | ner | coref (autorc_nni.tasks); ner searches span in {markers, standard}
-    task: str = "rc"
-    dataset: str = "semeval10"  # registered dataset name, or a directory with train/dev(/test)
-    data_dir: str | None = None  # data root for named datasets (default $AUTORC_DATA_DIR)
-    format: str | None = None  # reader for a dataset directory (e.g. "opennre", "tacred")
-    # None: the dataset's (found in a folder's labels); "none": no negative label
-    negative_label: str | None = None
-    # refuse records that cannot be relation statements (else dropped, counted)
-    strict: bool = False
-    # coref: a folder of {train,dev,test}.ids naming documents of the dataset folder
-    splits: str | None = None
-    task_options: TaskOptions = field(default_factory=TaskOptions)  # ner / coref options
-    encoder: str = "minilm"  # encoder short name ("minilm", "tiny"), HF name or local path
+    # the task, the dataset and the encoder (autorc_nni.stage.DataConfig): task, dataset,
+    # data_dir, format, negative_label, strict, splits, task_options, encoder (ner searches
+    # span in {markers, standard})
+    data: DataConfig = data_field()
     space: str = "M"  # search space (search_spaces.spaces: M, M1, M2, M3; paper Table 2)
     method: str = "autorc"  # a row of strategies.methods (AutoRC or a Table 3 ablation)
     epochs: float = 10.0  # search epochs (may be fractional)
@@ -150,7 +134,6 @@ class SearchConfig:
             get_space(self.space)
         except SearchSpaceError as e:
             raise ConfigError(f"space: {e}") from None
-        check_task(self.task)
         # None: the settings measured for the encoder (autorc_nni.encoders), resolved here so
         # that summary.json and the checkpoint record the values used
         from autorc_nni.encoders import recommended_setting
@@ -161,7 +144,7 @@ class SearchConfig:
             ("encoder_warmup_epochs", "encoder_warmup_epochs"),
         ):
             if getattr(self, name) is None:
-                setattr(self, name, recommended_setting(self.encoder, key))
+                setattr(self, name, recommended_setting(self.data.encoder, key))
         for name in (
             "epochs",
             "batch_size",
@@ -207,7 +190,7 @@ class SearchConfig:
         """The space as this task searches it (``search_spaces.spaces.task_space``)."""
         from search_spaces.spaces import task_space
 
-        return task_space(self.space, self.task)
+        return task_space(self.space, self.data.task)
 
     @property
     def num_copies(self) -> int:
@@ -291,53 +274,35 @@ class _Data:
     format_detected: bool = False  # told from the files' content
 
 
-def _prepare_data(cfg: SearchConfig, tokenizer, formats: tuple[str, ...]) -> _Data:
-    """The task's statements (``autorc_nni.tasks``), featurized in every searched format: train
-    (ner / coref: drawn afresh each search epoch) and the validation rows of reward and ranking
-    (ner / coref: the dev gold statements with negatives sampled as for training)."""
+def search_data(cfg: SearchConfig, tokenizer, formats: tuple[str, ...]) -> _Data:
+    """The task's statements featurized in every searched format
+    (:func:`autorc_nni.stage.prepare_data`): train (ner / coref: drawn afresh each search
+    epoch) and the validation rows of reward and ranking (ner / coref: the dev gold statements
+    with negatives sampled as for training)."""
     from autorc_nni.batching import collate, row_lengths
-    from autorc_nni.featurize import Featurizer
-    from autorc_nni.tasks import load_task_data
 
-    td = load_task_data(
-        cfg.task,
-        cfg.dataset,
-        fmt=cfg.format,
-        data_root=cfg.data_dir,
-        negative_label=cfg.negative_label,
-        splits=cfg.splits,
+    data = prepare_data(
+        cfg.data,
+        tokenizer,
+        formats=formats,
+        max_len=cfg.max_len,
         limit_train=cfg.limit_train,
         limit_eval=cfg.limit_dev,
         eval_seed=cfg.seed,
-        options=cfg.task_options,
-        max_len=cfg.max_len,
-        strict=cfg.strict,
+        splits=lambda td: {
+            "train": td.train_epoch(0, cfg.seed, subsample_seed=cfg.seed),
+            "dev": td.statements["dev"] if td.search_dev is None else td.search_dev,
+        },
     )
-    label2id = {lab: i for i, lab in enumerate(td.labels)}
-    feat = Featurizer(tokenizer, max_len=cfg.max_len, formats=formats)
-    dev = td.statements["dev"] if td.search_dev is None else td.search_dev
-    splits = {"train": td.train_epoch(0, cfg.seed, subsample_seed=cfg.seed), "dev": dev}
-    rows, report = {}, {}
-    for s, exs in splits.items():
-        fs = feat.featurize(exs, label2id)
-        rows[s] = fs.rows
-        report[s] = {
-            "examples": len(exs),
-            "featurized": len(fs.rows),
-            "truncated": int(fs.truncated),
-            "dropped": dict(fs.dropped),
-            **td.read_drops(s),
-        }
-        if s in td.report:  # the task's own counts
-            report[s]["task"] = td.report[s]
+    td, rows = data.task, data.rows
 
     def epoch_rows(epoch: int) -> tuple[list[dict], list[int]]:
-        fs = feat.featurize(td.train_epoch(epoch, cfg.seed), label2id)
-        return fs.rows.to_list(), row_lengths(fs.rows, formats)
+        epoch_rows = data.featurize_epoch(epoch, cfg.seed)
+        return epoch_rows.to_list(), row_lengths(epoch_rows, formats)
 
     pad_id = tokenizer.pad_token_id or 0
     return _Data(
-        labels=list(td.labels),
+        labels=data.labels,
         negative_label=td.negative_label,
         metric=td.pair_metric,
         train=rows["train"].to_list(),
@@ -345,7 +310,7 @@ def _prepare_data(cfg: SearchConfig, tokenizer, formats: tuple[str, ...]) -> _Da
         train_lengths=row_lengths(rows["train"], formats),
         dev_lengths=row_lengths(rows["dev"], formats),
         collate=partial(collate, formats=formats, max_len=cfg.max_len, pad_id=pad_id),
-        report=report,
+        report=data.report,
         epoch_rows=epoch_rows if td.kind.resamples else None,
         format=td.format,
         format_detected=td.format_detected,
@@ -429,9 +394,7 @@ class _StepLogger:
 
 def save_checkpoint(module: AutoRCLightningModule, cfg: SearchConfig, out: Path) -> Path:
     path = out / CHECKPOINT
-    atomic_torch_save(
-        {"config": dataclasses.asdict(cfg), "state": module.search_state_dict()}, path
-    )
+    atomic_torch_save({"config": to_dict(cfg), "state": module.search_state_dict()}, path)
     return path
 
 
@@ -579,7 +542,7 @@ def write_format_best(best: list[RankedArchitecture], out: Path) -> None:
 
 def _validation_words(cfg: SearchConfig) -> str:
     """What the ranking scored, in words (``ranking.md``)."""
-    task = get_task(cfg.task)
+    task = get_task(cfg.data.task)
     if not task.resamples:
         return (
             f"a stratified sample of {cfg.limit_dev}" if cfg.limit_dev else "all"
@@ -614,8 +577,8 @@ def write_ranking(
                 "metric": "validation score with the shared weights",
                 "method": cfg.method,
                 "space": cfg.space,
-                "dataset": cfg.dataset,
-                "encoder": cfg.encoder,
+                "dataset": cfg.data.dataset,
+                "encoder": cfg.data.encoder,
                 "seed": cfg.seed,
                 "search_steps": step,
             },
@@ -635,7 +598,7 @@ def write_ranking(
         )
     )
     lines = [
-        f"# AutoRC search ranking — {cfg.method}, space {cfg.space}, {cfg.dataset}, "
+        f"# AutoRC search ranking — {cfg.method}, space {cfg.space}, {cfg.data.dataset}, "
         f"seed {cfg.seed}",
         "",
         f"{support}, after {step} search steps, "
@@ -694,7 +657,7 @@ def write_importance(ranked: list[RankedArchitecture], cfg: SearchConfig, out: P
             result,
             out / IMPORTANCE_PNG,
             title=f"decision importance — {cfg.method}, space {cfg.space}, "
-            f"{cfg.dataset} (n = {result['n']})",
+            f"{cfg.data.dataset} (n = {result['n']})",
         )
     except Exception as e:
         log.warning("%s: importance plot failed: %s: %s", out, type(e).__name__, e)
@@ -747,143 +710,151 @@ def run_search(
     ``on_step(step, stats)`` (optional) is called after every search step with the step's
     ``reward``, ``baseline``, ``advantage``, ``entropy``, ``loss``, ``child_loss``, ``sample``...
     """
-    out = Path(cfg.out)
-    with run_dir_lock(out, "search"):  # a second process on the same folder is refused
-        return _run_search(cfg, out, on_step)
+    return SearchStage(cfg, on_step).run()
 
 
-def _run_search(
-    cfg: SearchConfig, out: Path, on_step: Callable[[int, dict[str, Any]], None] | None
-) -> SearchResult:
-    from autorc_nni.encoders import load_encoder
+class SearchStage(Stage[SearchConfig, SearchResult]):
+    """The search stage (:class:`autorc_nni.stage.Stage`): the supernet and its controller
+    trained by the strategy, then the k draws ranked and the top exported."""
 
-    if cfg.num_threads:
-        torch.set_num_threads(cfg.num_threads)
-    device = resolve_device(cfg.device)
+    kind = "search"
+    resume_free = frozenset(_RESUME_FREE)
 
-    saved = None
-    ckpt = out / CHECKPOINT
-    if cfg.resume and ckpt.is_file():
-        saved = load_checkpoint(ckpt)  # weights only: a foreign checkpoint never runs code
-        check_resumable(saved["config"], dataclasses.asdict(cfg), _RESUME_FREE, ckpt)
-    elif cfg.resume:
-        print(f"autorc search: no {ckpt} to resume from; starting a new search")
-    start_step = int(saved["state"]["step"]) if saved else 0
+    def __init__(
+        self, cfg: SearchConfig, on_step: Callable[[int, dict[str, Any]], None] | None = None
+    ) -> None:
+        super().__init__(cfg)
+        self.on_step = on_step
+        self.space = cfg.search_space
+        self.formats = _formats(self.space)
 
-    seed_everything(cfg.seed)
-    tokenizer, encoder = load_encoder(cfg.encoder, seed=cfg.seed)
-    formats = _formats(cfg.search_space)
-    data = _prepare_data(cfg, tokenizer, formats)
-    supernet = build_supernet(cfg, encoder, len(data.labels))
-    del encoder
+    def prepare(self, tokenizer) -> _Data:
+        return search_data(self.cfg, tokenizer, self.formats)
 
-    steps_per_epoch = len(data.train) // (cfg.batch_size * cfg.child_steps)
-    if steps_per_epoch < 1:
-        raise AutoRCError(
-            f"{len(data.train)} training examples are fewer than one search step "
-            f"({cfg.child_steps} batches of {cfg.batch_size})"
+    def setup(self, data: _Data, encoder: torch.nn.Module, saved: dict[str, Any] | None) -> None:
+        cfg = self.cfg
+        self.data = data
+        supernet = build_supernet(cfg, encoder, len(data.labels))
+        self.steps_per_epoch = len(data.train) // (cfg.batch_size * cfg.child_steps)
+        if self.steps_per_epoch < 1:
+            raise AutoRCError(
+                f"{len(data.train)} training examples are fewer than one search step "
+                f"({cfg.child_steps} batches of {cfg.batch_size})"
+            )
+        self.total_steps = max(1, round(cfg.epochs * self.steps_per_epoch))
+        self.start_step = int(saved["state"]["step"]) if saved else 0
+        train, reward = self._batches()
+        training_module = SupernetTrainingModule(
+            data.labels,
+            data.negative_label,
+            data.metric,
+            lr=cfg.lr,
+            weight_decay=cfg.weight_decay,
+            warmup_steps=round(cfg.encoder_warmup_epochs * self.steps_per_epoch * cfg.child_steps),
         )
-    total_steps = max(1, round(cfg.epochs * steps_per_epoch))
-    train = ChildBatches(
-        data.train,
-        cfg.batch_size,
-        cfg.child_steps,
-        data.collate,
-        cfg.seed,
-        total_steps,
-        start_step,
-        lengths=data.train_lengths if cfg.bucket else None,
-        epoch_rows=data.epoch_rows,
-    )
-    reward = RewardBatches(
-        data.dev,
-        cfg.batch_size * cfg.reward_batch_mult,
-        data.collate,
-        cfg.seed,
-        total_steps,
-        start_step,
-        lengths=data.dev_lengths if cfg.bucket else None,
-        piece_size=cfg.batch_size,
-    )
-    training_module = SupernetTrainingModule(
-        data.labels,
-        data.negative_label,
-        data.metric,
-        lr=cfg.lr,
-        weight_decay=cfg.weight_decay,
-        warmup_steps=round(cfg.encoder_warmup_epochs * steps_per_epoch * cfg.child_steps),
-    )
-    space = cfg.search_space
-    strategy = build_strategy(cfg, steps_per_epoch)
-    accelerator = "gpu" if device.type == "cuda" else "cpu"
-    module = strategy.prepare(supernet, make_evaluator(training_module, train, reward, accelerator))
-    if saved:
-        strategy.load_state_dict(saved["state"])
-    del saved
+        self.strategy = build_strategy(cfg, self.steps_per_epoch)
+        accelerator = "gpu" if self.device.type == "cuda" else "cpu"
+        self.strategy.prepare(supernet, make_evaluator(training_module, train, reward, accelerator))
+        if saved:
+            self.strategy.load_state_dict(saved["state"])
 
-    logger = _StepLogger(cfg, out, start_step, total_steps, on_step)
-    module.on_step = logger
-    module.stop_after = cfg.stop_after_steps
-    t0 = time.perf_counter()
-    try:
-        if start_step < total_steps:
-            strategy.fit()
-    finally:
-        logger.close()
-    seconds = time.perf_counter() - t0
-    module = strategy.oneshot_module
-    completed = module.step >= total_steps
-    result = SearchResult(
-        out=out,
-        completed=completed,
-        steps=module.step,
-        steps_per_epoch=steps_per_epoch,
-        search_seconds=seconds,
-        controller_state={
-            k: v.detach().cpu().clone() for k, v in module.controller.state_dict().items()
-        },
-    )
-    if not completed:  # stopped as if killed: only the periodic checkpoints exist
+    def _batches(self) -> tuple[ChildBatches, RewardBatches]:
+        """The child-training batches and the reward batches, from ``start_step`` on."""
+        cfg, data = self.cfg, self.data
+        train = ChildBatches(
+            data.train,
+            cfg.batch_size,
+            cfg.child_steps,
+            data.collate,
+            cfg.seed,
+            self.total_steps,
+            self.start_step,
+            lengths=data.train_lengths if cfg.bucket else None,
+            epoch_rows=data.epoch_rows,
+        )
+        reward = RewardBatches(
+            data.dev,
+            cfg.batch_size * cfg.reward_batch_mult,
+            data.collate,
+            cfg.seed,
+            self.total_steps,
+            self.start_step,
+            lengths=data.dev_lengths if cfg.bucket else None,
+            piece_size=cfg.batch_size,
+        )
+        return train, reward
+
+    def loop(self) -> SearchResult:
+        cfg = self.cfg
+        module = self.strategy.oneshot_module
+        logger = _StepLogger(cfg, self.out, self.start_step, self.total_steps, self.on_step)
+        module.on_step = logger
+        module.stop_after = cfg.stop_after_steps
+        t0 = time.perf_counter()
+        try:
+            if self.start_step < self.total_steps:
+                self.strategy.fit()
+        finally:
+            logger.close()
+        seconds = time.perf_counter() - t0
+        module = self.strategy.oneshot_module
+        completed = module.step >= self.total_steps
+        result = SearchResult(
+            out=self.out,
+            completed=completed,
+            steps=module.step,
+            steps_per_epoch=self.steps_per_epoch,
+            search_seconds=seconds,
+            controller_state={
+                k: v.detach().cpu().clone() for k, v in module.controller.state_dict().items()
+            },
+        )
+        if not completed:  # stopped as if killed: only the periodic checkpoints exist
+            result.peak_rss_mb = peak_rss_mb()
+            return result
+        if self.start_step < self.total_steps:
+            save_checkpoint(module, cfg, self.out)
+        return self._finish(module, result)
+
+    def _finish(self, module: AutoRCLightningModule, result: SearchResult) -> SearchResult:
+        """Rank the k draws with the shared weights, export the top, write summary.json."""
+        cfg, data, space, out = self.cfg, self.data, self.space, self.out
+        module.to(self.device)
+        ranked, sampling = rank_architectures(module, cfg, data, space, self.device)
+        write_ranking(ranked, cfg, out, module.step, sampling)
+        result.ranking = ranked
+        if cfg.format_draws:
+            result.format_best = format_bests(module, cfg, data, space, self.device, ranked)
+            write_format_best(result.format_best, out)
+        result.probabilities = {
+            k: {str(o): p for o, p in d.items()}
+            for k, d in module.controller.probabilities().items()
+        }
         result.peak_rss_mb = peak_rss_mb()
+        summary = {
+            "config": to_dict(cfg),
+            "steps": module.step,
+            "steps_per_epoch": self.steps_per_epoch,
+            "total_steps": self.total_steps,
+            "search_warmup_steps": module.search_warmup_steps,
+            "copies": cfg.num_copies,
+            "search_seconds_this_process": result.search_seconds,
+            "invalid_samples": module.controller.invalid_count,
+            "baseline": module.reinforce.baseline,
+            "greedy_architecture": to_architecture(module.controller.greedy(), space).to_dict(),
+            "probabilities": result.probabilities,
+            "top": [{"rank": r.rank, "score": r.score, "path": r.path} for r in result.top],
+            "sampling": sampling,
+            "data": data.report,
+            "labels": data.labels,
+            "negative_label": data.negative_label,
+            "format": data.format,
+            "format_detected": data.format_detected,
+            "peak_rss_mb": result.peak_rss_mb,
+            "decisions": {k: [str(o) for o in v] for k, v in DECISIONS.items()},
+            "task": cfg.data.task,
+        }
+        atomic_write_json(out / "summary.json", json.loads(json.dumps(summary, default=str)))
+        if not math.isfinite(ranked[0].score):
+            raise AutoRCError("the best architecture's score is not finite")
         return result
-    if start_step < total_steps:
-        save_checkpoint(module, cfg, out)
-
-    module.to(device)
-    ranked, sampling = rank_architectures(module, cfg, data, space, device)
-    write_ranking(ranked, cfg, out, module.step, sampling)
-    result.ranking = ranked
-    if cfg.format_draws:
-        result.format_best = format_bests(module, cfg, data, space, device, ranked)
-        write_format_best(result.format_best, out)
-    result.probabilities = {
-        k: {str(o): p for o, p in d.items()} for k, d in module.controller.probabilities().items()
-    }
-    result.peak_rss_mb = peak_rss_mb()
-    summary = {
-        "config": dataclasses.asdict(cfg),
-        "steps": module.step,
-        "steps_per_epoch": steps_per_epoch,
-        "total_steps": total_steps,
-        "search_warmup_steps": module.search_warmup_steps,
-        "copies": cfg.num_copies,
-        "search_seconds_this_process": seconds,
-        "invalid_samples": module.controller.invalid_count,
-        "baseline": module.reinforce.baseline,
-        "greedy_architecture": to_architecture(module.controller.greedy(), space).to_dict(),
-        "probabilities": result.probabilities,
-        "top": [{"rank": r.rank, "score": r.score, "path": r.path} for r in result.top],
-        "sampling": sampling,
-        "data": data.report,
-        "labels": data.labels,
-        "negative_label": data.negative_label,
-        "format": data.format,
-        "format_detected": data.format_detected,
-        "peak_rss_mb": result.peak_rss_mb,
-        "decisions": {k: [str(o) for o in v] for k, v in DECISIONS.items()},
-        "task": cfg.task,
-    }
-    atomic_write_json(out / "summary.json", json.loads(json.dumps(summary, default=str)))
-    if not math.isfinite(ranked[0].score):
-        raise AutoRCError("the best architecture's score is not finite")
-    return result

@@ -273,7 +273,7 @@ def _run(args: argparse.Namespace) -> int:
         "test_std": best["test_std"],
         "metric": best.get("metric"),
         "method": cfg.method,
-        "dataset": cfg.dataset,
+        "dataset": cfg.data.dataset,
         "select": result.get("select", "shared"),
         "origin": best.get("origin"),
         "architecture": best["architecture"],

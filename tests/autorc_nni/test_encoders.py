@@ -126,18 +126,23 @@ def test_settings_measured_for_an_encoder_are_its_defaults():
     """minilm gets the settings benchmarks/settings.py measured; other encoders the paper's."""
     from autorc_nni.encoders import PAPER_SETTINGS, recommended_setting
     from autorc_nni.finetune import TrainConfig
+    from autorc_nni.stage import DataConfig
     from strategies.search import SearchConfig
 
-    assert recommended_setting("minilm", "lr") == TrainConfig(encoder="minilm").lr == 2e-4
+    assert (
+        recommended_setting("minilm", "lr")
+        == TrainConfig(data=DataConfig(encoder="minilm")).lr
+        == 2e-4
+    )
     for enc in ("tiny", "bert-base-uncased", "/some/local/path"):
-        assert TrainConfig(encoder=enc).lr == PAPER_SETTINGS["lr"] == 2e-5
-        s = SearchConfig(encoder=enc)
+        assert TrainConfig(data=DataConfig(encoder=enc)).lr == PAPER_SETTINGS["lr"] == 2e-5
+        s = SearchConfig(data=DataConfig(encoder=enc))
         assert (s.lr, s.controller_lr, s.encoder_warmup_epochs) == (5e-5, 1e-4, 0.8)
-    s = SearchConfig(encoder="minilm")
+    s = SearchConfig(data=DataConfig(encoder="minilm"))
     assert s.lr == recommended_setting("minilm", "search_lr")
     assert s.controller_lr == recommended_setting("minilm", "controller_lr")
     # an explicit value always wins
-    assert TrainConfig(encoder="minilm", lr=3e-5).lr == 3e-5
-    assert SearchConfig(encoder="minilm", controller_lr=0.5).controller_lr == 0.5
+    assert TrainConfig(data=DataConfig(encoder="minilm"), lr=3e-5).lr == 3e-5
+    assert SearchConfig(data=DataConfig(encoder="minilm"), controller_lr=0.5).controller_lr == 0.5
     with pytest.raises(KeyError, match="unknown setting"):
         recommended_setting("minilm", "momentum")

@@ -17,7 +17,8 @@ import torch
 
 from autorc_nni.config import ConfigError
 from autorc_nni.errors import AutoRCError
-from autorc_nni.finetune import CHECKPOINT, TrainConfig, pad_batch, train, train_config_from_dict
+from autorc_nni.finetune import TrainConfig, pad_batch, train, train_config_from_dict
+from autorc_nni.stage import CHECKPOINT
 from autorc_nni.training import build_optimizer, linear_warmup_decay
 
 ENTITIES = [
@@ -117,7 +118,7 @@ def config(env, out: str, **kw) -> TrainConfig:
         eval_batch_size=64,
     )
     base.update(kw)
-    return TrainConfig(**base)
+    return train_config_from_dict(base)
 
 
 def state_dict(path: Path) -> dict[str, torch.Tensor]:
@@ -194,7 +195,7 @@ def test_outputs(trained):
 
 
 def env_path(cfg: TrainConfig) -> Path:
-    return Path(cfg.dataset)
+    return Path(cfg.data.dataset)
 
 
 def test_tensorboard_logs(trained):
@@ -357,18 +358,18 @@ def test_dev_scores_of_the_best_epoch_are_those_of_the_saved_model(env):
     """metrics.json's dev block reuses the best epoch's dev predictions (dev is not decoded
     twice): they equal a fresh evaluation of the saved model."""
     from autorc_nni.encoders import load_encoder
-    from autorc_nni.finetune import eval_loader, predict_rows, prepare_data
+    from autorc_nni.finetune import eval_loader, predict_rows, training_data
     from autorc_nni.model import RCModel
 
     cfg = config(env, "reuse", **SHORT)
     result = train(cfg)
     model = RCModel.from_pretrained(Path(cfg.out) / "model")
-    tokenizer, _ = load_encoder(cfg.encoder)
-    data = prepare_data(cfg, tokenizer, model.arch)
+    tokenizer, _ = load_encoder(cfg.data.encoder)
+    data = training_data(cfg, tokenizer, model.arch)
     scored = predict_rows(
         model, eval_loader(data.rows["dev"], cfg, (model.arch.span,)), torch.device("cpu")
     )
-    fresh, _, _ = data.score("dev", scored)
+    fresh, _, _ = data.task.score("dev", scored)
     assert {k: v for k, v in fresh.items()} == {
         k: v for k, v in result["dev"].items() if k != "eval_sentences_per_s"
     }

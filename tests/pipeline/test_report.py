@@ -262,6 +262,7 @@ def test_a_dataset_folder_is_named_by_its_folder(tmp_path: Path) -> None:
 def test_the_race_is_shown_and_a_hand_made_winner_said_plainly(tmp_path: Path) -> None:
     """A race run's report: the race table (every entrant's dev per rung, where it stopped),
     the plot, the cost; when a preset wins, the report says so."""
+    from autorc_nni.stage import DataConfig
     from pipeline.evaluation import HPOConfig, HPOSpace, SeedsConfig
     from pipeline.protocol import PipelineConfig
 
@@ -277,8 +278,7 @@ def test_the_race_is_shown_and_a_hand_made_winner_said_plainly(tmp_path: Path) -
 
     one = HPOSpace(lr=[1e-3], batch_size=[16], warmup=[0.5])
     cfg = PipelineConfig(
-        dataset="/data/folders/kbp37",
-        encoder="tiny",
+        data=DataConfig(dataset="/data/folders/kbp37", encoder="tiny"),
         select="race",
         hpo=HPOConfig(trials=1, space=one),
         seeds=SeedsConfig(n=2),

@@ -150,9 +150,9 @@ def test_bucketed_child_batches_have_similar_lengths():
 @pytest.mark.parametrize("method", list(METHODS))
 def test_methods_build_the_right_supernet_and_strategy(method):
     from autorc_nni.encoders import load_encoder
-    from strategies.search import SearchConfig, build_strategy, build_supernet
+    from strategies.search import build_strategy, build_supernet, search_config_from_dict
 
-    cfg = SearchConfig(method=method, encoder="tiny", space="M1", out="unused")
+    cfg = search_config_from_dict(dict(method=method, encoder="tiny", space="M1", out="unused"))
     _, encoder = load_encoder("tiny")
     net = build_supernet(cfg, encoder, 3)
     sw = METHODS[method]
@@ -169,23 +169,30 @@ def test_methods_build_the_right_supernet_and_strategy(method):
 def test_real_supernet_step_changes_only_the_drawn_copy_of_the_used_group(tmp_path):
     from autorc_nni.encoders import load_encoder
     from search_spaces.copies import WeightCopies
-    from strategies.search import SearchConfig, _prepare_data, build_strategy, build_supernet
+    from strategies.search import (
+        build_strategy,
+        build_supernet,
+        search_config_from_dict,
+        search_data,
+    )
     from tests.strategies.planted import write_planted
 
     data_dir = write_planted(tmp_path / "data", n_train=32, n_dev=16)
-    cfg = SearchConfig(
-        dataset=str(data_dir),
-        format="opennre",
-        encoder="tiny",
-        space="M",
-        method="autorc",
-        batch_size=4,
-        lr=1e-2,
-        out=str(tmp_path),
-        max_len=48,
+    cfg = search_config_from_dict(
+        dict(
+            dataset=str(data_dir),
+            format="opennre",
+            encoder="tiny",
+            space="M",
+            method="autorc",
+            batch_size=4,
+            lr=1e-2,
+            out=str(tmp_path),
+            max_len=48,
+        )
     )
     tokenizer, encoder = load_encoder("tiny")
-    data = _prepare_data(cfg, tokenizer, ("markers", "tokens", "standard"))
+    data = search_data(cfg, tokenizer, ("markers", "tokens", "standard"))
     net = build_supernet(cfg, encoder, len(data.labels))
     tm = SupernetTrainingModule(data.labels, data.negative_label, data.metric, lr=cfg.lr)
     train = ChildBatches(data.train, 4, 4, data.collate, seed=0, total_steps=1)

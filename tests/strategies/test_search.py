@@ -10,7 +10,7 @@ import torch
 
 from autorc_nni.architecture import Architecture
 from autorc_nni.config import ConfigError
-from strategies.search import SearchConfig, run_search, search_config_from_dict
+from strategies.search import run_search, search_config_from_dict
 from tests.strategies.planted import write_planted
 
 
@@ -41,7 +41,7 @@ def _cfg(planted, out, **kw):
         checkpoint_every=0,
     )
     base.update(kw)
-    return SearchConfig(**base)
+    return search_config_from_dict(base)
 
 
 def test_search_finds_the_planted_design(planted, tmp_path):
@@ -175,21 +175,23 @@ def test_search_config_rejects_unknown_keys_and_methods():
 @pytest.mark.slow
 def test_search_on_real_semeval10(data_root, tmp_path):
     """The registered dataset path end to end (reader, featurizer, official label set)."""
-    cfg = SearchConfig(
-        dataset="semeval10",
-        data_dir=str(data_root),
-        encoder="tiny",
-        space="M",
-        epochs=1.0,
-        batch_size=8,
-        limit_train=256,
-        limit_dev=128,
-        k=3,
-        top_k=2,
-        seed=0,
-        out=str(tmp_path),
-        progress=False,
-        max_len=128,
+    cfg = search_config_from_dict(
+        dict(
+            dataset="semeval10",
+            data_dir=str(data_root),
+            encoder="tiny",
+            space="M",
+            epochs=1.0,
+            batch_size=8,
+            limit_train=256,
+            limit_dev=128,
+            k=3,
+            top_k=2,
+            seed=0,
+            out=str(tmp_path),
+            progress=False,
+            max_len=128,
+        )
     )
     result = run_search(cfg)
     assert result.completed and result.steps == 8

@@ -45,6 +45,6 @@ def test_paper_budgets() -> None:
     cfg = load_config(ROOT / "configs/paper-pipeline.yml")
     assert (cfg.search["epochs"], cfg.search["k"], cfg.top) == (100.0, 30, 5)
     assert (cfg.hpo.trials, cfg.seeds.n, cfg.random_n) == (10, 10, 10)
-    assert cfg.encoder == "bert-base-uncased"
+    assert cfg.data.encoder == "bert-base-uncased"
     assert cfg.hpo.space.lr == [1e-4, 5e-5, 2e-5, 1e-5]
     assert cfg.hpo.space.batch_size == [128, 64, 32] and cfg.hpo.space.warmup == [0.8, 1.0]

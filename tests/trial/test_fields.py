@@ -9,8 +9,9 @@ from typing import Literal
 
 import pytest
 
-from autorc_nni.config import field_comments
+from autorc_nni.config import field_comments, known_keys
 from autorc_nni.finetune import TrainConfig
+from autorc_nni.stage import DataConfig
 from autorc_nni.tasks import TaskOptions
 from strategies.search import SearchConfig
 from trial.cli import build_parser
@@ -77,10 +78,9 @@ def test_every_config_field_is_a_flag_with_its_comment(command, cls, kept_off):
     nested task options) is a flag whose help is the field's comment."""
     sub = build_parser([command])._subparsers._group_actions[0].choices[command]  # type: ignore[union-attr]
     dests = {a.dest: a for a in sub._actions}
-    comments = {**field_comments(cls), **field_comments(TaskOptions)}
-    names = {f.name for f in dataclasses.fields(cls)} | {
-        f.name for f in dataclasses.fields(TaskOptions)
-    }
+    comments = {**field_comments(cls), **field_comments(DataConfig), **field_comments(TaskOptions)}
+    # the data section's keys are the config's own (flat); task options are flags of their own
+    names = (set(known_keys(cls)) - {"data"}) | {f.name for f in dataclasses.fields(TaskOptions)}
     renamed = {
         "num_threads": "threads",
         "data_dir": "data_root",

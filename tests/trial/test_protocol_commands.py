@@ -227,10 +227,10 @@ def test_strict_reaches_every_stage(tmp_path: Path, tiny_config, capsys) -> None
     ]
     cfg = build_config(build_parser(argv).parse_args([*argv, "--strict"]))
     assert "format opennre (detected" in capsys.readouterr().err  # said before anything runs
-    assert cfg.strict and cfg.train_base()["strict"] is True and search_config(cfg).strict
+    assert cfg.data.strict and cfg.train_base()["strict"] is True and search_config(cfg).data.strict
     plain = build_config(build_parser(argv).parse_args(argv))
-    assert not plain.strict and "strict" not in plain.train_base()
-    assert not search_config(plain).strict
+    assert not plain.data.strict and "strict" not in plain.train_base()
+    assert not search_config(plain).data.strict
     with pytest.raises(ConfigError, match=r"\['strict'\] are set once at the top level"):
         pipeline_config_from_dict({**tiny_config(), "train": {"strict": True}})
     _check_run_dir(plain, tmp_path / "run")

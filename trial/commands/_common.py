@@ -69,17 +69,7 @@ def add_data_args(p: argparse.ArgumentParser, dataset_required: bool = True) -> 
     flags = add_config_args(
         p,
         PipelineConfig,
-        only=[
-            "task",
-            "dataset",
-            "format",
-            "negative_label",
-            "strict",
-            "data_dir",
-            "splits",
-            "task_options",
-            "encoder",
-        ],
+        only=["data"],  # every key of the data section (autorc_nni.stage.DataConfig)
         rename={"data_dir": "data_root"},
         choices={"task": list(TASKS)},
         helps={
@@ -208,7 +198,7 @@ def build_config(
     if quiet_training:
         data.setdefault("train", {}).setdefault("progress", False)
     cfg = check_config(pipeline_config_from_dict(data, where), where)
-    announce_format(cfg.dataset, cfg.format, cfg.task)
+    announce_format(cfg.data.dataset, cfg.data.format, cfg.data.task)
     return cfg
 
 

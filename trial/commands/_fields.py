@@ -53,7 +53,8 @@ def add_config_args(
     ``prefix`` is put before every key (``"train."``: the flags set the ``train`` section);
     ``only``/``skip`` select fields; ``rename`` gives a field another flag name (``num_threads``
     -> ``--threads``); ``choices`` and ``helps`` override what the annotation and the comment
-    give. A nested dataclass field (``task_options``) adds its own fields' flags, unprefixed.
+    give. A nested dataclass field adds its own fields' flags: ``task_options.x`` as ``--x``,
+    a flat section's (``data``) as the config's own keys.
     A boolean is a pair ``--x`` / ``--no-x``.
     """
     rename, choices, helps = dict(rename or {}), dict(choices or {}), dict(helps or {})
@@ -62,7 +63,8 @@ def add_config_args(
     comments = field_comments(cls)
     flags: Flags = {}
     for f in dataclasses.fields(cls):
-        if not f.init or f.name in skip or (keep is not None and f.name not in keep):
+        flat = f.metadata.get("flat") is True  # a section whose keys are the config's own
+        if not f.init or f.name in skip or (keep is not None and f.name not in keep and not flat):
             continue
         tp = _plain(hints[f.name])
         key = f"{prefix}{f.name}"
@@ -71,7 +73,9 @@ def add_config_args(
                 add_config_args(
                     parser,
                     typing.cast(type, tp),
-                    prefix=f"{key}.",
+                    prefix=prefix if flat else f"{key}.",
+                    # a flat section named in ``only``: all its keys; else the ones named
+                    only=only if flat and keep is not None and f.name not in keep else None,
                     skip=skip,
                     rename=rename,
                     choices=choices,

@@ -104,16 +104,16 @@ def run(args: argparse.Namespace) -> int:
     cfg = build_config(args)
     if source is not None:  # a transfer: the architecture learned on another dataset
         src = Path(str(source)).name
-        if src == Path(cfg.dataset).name:
+        if src == Path(cfg.data.dataset).name:
             raise ConfigError(
-                f"--dataset {cfg.dataset}: the architecture was found on it already "
+                f"--dataset {cfg.data.dataset}: the architecture was found on it already "
                 "(leave out --from to repeat it there)"
             )
         label = args.label or f"AR_{src}"
         meta = {
             "method": "transfer",
             "label": label,
-            "dataset": cfg.dataset,
+            "dataset": cfg.data.dataset,
             "row": asdict(ReportRow(label, "learned")),
             "transfer_from": str(source),
             "source_file": str(args.arch),
@@ -124,7 +124,7 @@ def run(args: argparse.Namespace) -> int:
         meta = {
             "method": args.arch if args.arch in PRESETS else "architecture",
             "label": label,
-            "dataset": cfg.dataset,
+            "dataset": cfg.data.dataset,
             "row": asdict(fixed_row(name, args.label)),
         }
     out = Path(args.out)
@@ -149,7 +149,7 @@ def run(args: argparse.Namespace) -> int:
             **{k: s[k] for k in keys},
         }
         atomic_write_json(out / "result.json", r)
-    print(f"{label} on {cfg.dataset}")
+    print(f"{label} on {cfg.data.dataset}")
     print_result(r)
     print(f"written: {out}/result.json")
     return 0

@@ -72,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
     # `run` leaves the config as written (as the NNI trial reads it); `random-search` has
     # always turned the per-training progress bars off: each keeps its run directories resumable
     cfg = build_config(args, quiet_training=args.fixed_method is not None, **fixed)
-    stem = Path(args.config).stem if args.config else cfg.dataset.rstrip("/").split("/")[-1]
+    stem = Path(args.config).stem if args.config else cfg.data.dataset.rstrip("/").split("/")[-1]
     race = "-race" if cfg.races() else ""
     out = Path(args.out or f"runs/{stem}-{cfg.row}{race}-s{cfg.seed}")
 
@@ -108,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
     with listen_progress(on_train):
         result = run_protocol(cfg, out, on_event=on_event)
     print(
-        f"best learned model of {cfg.row} on {cfg.dataset} (rank {result['best']['rank']} of "
+        f"best learned model of {cfg.row} on {cfg.data.dataset} (rank {result['best']['rank']} of "
         f"{len(result['evaluated'])} evaluated, chosen on dev):"
     )
     print_result(result["best"])
