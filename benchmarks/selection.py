@@ -77,7 +77,7 @@ def main() -> int:
     from pipeline.evaluation import random_architectures
     from pipeline.race import Entrant, entrant_list, train_to_rung
     from pipeline.runner import load_config, search_config
-    from search_spaces.spaces import fixed_values, space_decisions, task_space
+    from search_spaces.spaces import task_space
     from strategies.search import run_search
 
     overrides: dict[str, Any] = {"select": "race"}
@@ -100,9 +100,7 @@ def main() -> int:
         if r.rank == 0
     ]
     space = task_space(cfg.space, cfg.data.task)
-    randoms, _ = random_architectures(
-        args.random, cfg.seed + 100, space_decisions(space), fixed_values(space)
-    )
+    randoms, _ = random_architectures(args.random, cfg.seed + 100, space)
     rand = [Entrant(a, "random", f"random {i + 1}", None) for i, a in enumerate(randoms)]
     entrants = entrant_list([*searched, *rand], ["bert-entity", "r-bert"])
     budgets = [float(x) for x in args.rungs.split(",")] + [1.0]

@@ -24,6 +24,9 @@ _EXPORTS: dict[str, str] = {
     "RaceConfig": "race",
     "run_race": "race",
     # one run of the protocol
+    "METHOD_TABLE": "methods",
+    "method_names": "methods",
+    "Event": "events",
     "PipelineConfig": "protocol",
     "load_pipeline_config": "protocol",
     "pipeline_config_from_dict": "protocol",

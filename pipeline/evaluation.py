@@ -51,10 +51,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from autorc_nni.architecture import DECISIONS, PAPER_FORMATS, Architecture, ArchitectureError
+from autorc_nni.architecture import Architecture, ArchitectureError
 from autorc_nni.config import ConfigError
 from autorc_nni.errors import AutoRCError
 from autorc_nni.files import atomic_write_json
+from pipeline.events import EpochScored, RungScored, SeedDone, TrainingEvent, TrialDone
+from search_spaces.spaces import SearchSpace, get_space, to_architecture
 
 log = logging.getLogger(__name__)
 
@@ -66,11 +68,9 @@ TrainFn = Callable[[dict[str, Any], "Callable[[int, float], None] | None"], dict
 HP_KEYS: tuple[str, ...] = ("lr", "batch_size", "warmup")
 PROTOCOL_KEYS: tuple[str, ...] = (*HP_KEYS, "seed", "out", "arch", "resume", "pause_at")
 
-# on_progress(kind, data): "epoch" (a dev evaluation inside a training: stage "hpo_trial" with
-# its number or "seed" with the seed, epoch, dev), "hpo_trial" (one Optuna trial finished:
-# number, params, dev, test) and "seed" (one seed run finished: seed, dev, test); for consoles
-# and NNI's intermediate results
-ProgressFn = Callable[[str, dict[str, Any]], None]
+# on_progress(event): the events of one training (pipeline.events: EpochScored, TrialDone,
+# SeedDone; RungScored in the race), for consoles and NNI's intermediate results
+ProgressFn = Callable[[TrainingEvent | RungScored], None]
 
 METRICS_FILE = "metrics.json"
 RESULT_FILE = "result.json"
@@ -426,10 +426,7 @@ def run_hpo(
 
         def report(epoch: int, dev: float) -> None:
             if on_progress is not None:
-                on_progress(
-                    "epoch",
-                    {"stage": "hpo_trial", "number": trial.number, "epoch": epoch, "dev": dev},
-                )
+                on_progress(EpochScored("hpo_trial", epoch, dev, number=trial.number))
             trial.report(dev, epoch)
             if hpo.pruning and trial.should_prune():
                 raise optuna.TrialPruned(f"pruned at epoch {epoch} (dev {dev:.4f})")
@@ -441,16 +438,7 @@ def run_hpo(
         if test is not None:
             trial.set_user_attr("test", test)
         if on_progress is not None:
-            on_progress(
-                "hpo_trial",
-                {
-                    "number": trial.number,
-                    "params": params,
-                    "dev": dev,
-                    "test": test,
-                    "budget": hpo.trials,
-                },
-            )
+            on_progress(TrialDone(trial.number, params, dev, test, hpo.trials))
         return dev
 
     def n_counted() -> int:
@@ -556,13 +544,13 @@ def run_seeds(
         kwargs = {**train_base, **params, "seed": s, "arch": str(arch_path)}
 
         def report(epoch: int, dev: float, s: int = s) -> None:
-            on_progress("epoch", {"stage": "seed", "seed": s, "epoch": epoch, "dev": dev})
+            on_progress(EpochScored("seed", epoch, dev, seed=s))
 
         result = _train_once(train_fn, kwargs, out, report if on_progress is not None else None)
         dev, test = scores_of(result, str(out / METRICS_FILE))
         metric = metric or result.get("metric")
         if on_progress is not None:
-            on_progress("seed", {"seed": s, "dev": dev, "test": test, "of": seeds.n})
+            on_progress(SeedDone(s, dev, test, seeds.n))
         devs.append(dev)
         tests.append(test)
         dirs.append(str(out))
@@ -659,27 +647,20 @@ def evaluate_architecture(
 # Random architectures (the random-search baseline, paper §5.4)
 # --------------------------------------------------------------------------------------------
 def random_architectures(
-    n: int,
-    seed: int = 0,
-    decisions: dict[str, tuple[Any, ...]] | None = None,
-    fixed: dict[str, Any] | None = None,
-    max_tries: int = 1000,
+    n: int, seed: int = 0, space: str | SearchSpace = "M", max_tries: int = 1000
 ) -> tuple[list[Architecture], int]:
-    """``n`` functionally distinct valid architectures drawn by Optuna's seeded ``RandomSampler``.
+    """``n`` functionally distinct valid architectures of ``space`` (a ``SearchSpace`` or a
+    space's name; default M, the paper's) drawn by Optuna's seeded ``RandomSampler``.
 
-    ``decisions`` (label -> options; default: the space M, the paper's) are the free
-    decisions, ``fixed`` the values a reduced space pins. An invalid draw (no feature) or a
-    repeat of a model already drawn (equal canonical forms, ``Architecture.canonical``) is
-    resampled; returns the canonical architectures and the number of resampled draws.
+    Each draw of the space's free decisions becomes an architecture as the search's do
+    (``search_spaces.spaces.to_architecture``: the fixed values completed). An invalid draw
+    (no feature) or a repeat of a model already drawn (equal canonical forms,
+    ``Architecture.canonical``) is resampled; returns the canonical architectures and the
+    number of resampled draws.
     """
     import optuna
 
-    # default: the paper's space M (its three input formats)
-    decisions = dict({**DECISIONS, "span": PAPER_FORMATS} if decisions is None else decisions)
-    fixed = dict(fixed or {})
-    unknown = sorted((set(decisions) | set(fixed)) - set(DECISIONS))
-    if unknown:
-        raise ConfigError(f"space: unknown decision(s) {unknown}; known: {list(DECISIONS)}")
+    space = get_space(space)
     if n < 1:
         raise ConfigError(f"n: must be >= 1, got {n}")
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -690,9 +671,9 @@ def random_architectures(
         if len(archs) == n:
             break
         trial = study.ask()
-        values = {k: trial.suggest_categorical(k, list(v)) for k, v in decisions.items()}
+        values = {k: trial.suggest_categorical(k, list(v)) for k, v in space.decisions.items()}
         try:
-            arch = Architecture(**{**fixed, **values})
+            arch = to_architecture(values, space)
         except ArchitectureError:
             study.tell(trial, state=optuna.trial.TrialState.FAIL)
             rejected += 1

@@ -1,7 +1,7 @@
 """The paper's protocol for one run (paper §5.4): candidates → HPO → seeds → best model → report.
 
     cfg = load_pipeline_config("configs/default.yml")
-    result = run_pipeline(cfg, "runs/semeval10-autorc", search_fn=...)
+    result = run_pipeline(cfg, "runs/semeval10-autorc", on_event=print)
 
 A run directory holds every stage; each stage is skipped when its result is already there, so a
 re-run after a crash (or ``nnictl resume``) loses no finished stage::
@@ -14,12 +14,12 @@ re-run after a crash (or ``nnictl resume``) loses no finished stage::
       result.json           the best learned model (highest mean dev score) and every candidate
       report.md             Table-1 style summary of this run (pipeline.report)
 
-The candidates come from, by ``method``:
+The candidates come from, by ``method`` (its row of ``pipeline.methods``):
 
-- a search method (a row of ``strategies.methods.METHODS``: ``autorc`` and its ablations): the
-  search function given by the caller (``pipeline.runner`` runs ``strategies.search``:
-  the library never imports a strategy), which returns the k sampled architectures ranked by
-  their shared-weight dev score; the top ``top`` (ke) are evaluated;
+- a search method (``autorc`` and its ablations, ``strategies.methods.METHODS``): the search
+  stage (``pipeline.search_stage.Search``, which runs ``strategies.search``), which returns
+  the k sampled architectures ranked by their shared-weight dev score; the top ``top`` (ke) are
+  evaluated (or, with ``select: race``, the shortlist is raced);
 - ``random`` (the random-search baseline, paper §5.4): ``random_n`` random valid architectures
   of the space (Optuna ``RandomSampler``), all evaluated;
 - a preset (``bert-entity``, ``r-bert``): that one architecture.
@@ -32,12 +32,12 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
-from autorc_nni.architecture import PRESETS, Architecture, preset_title
+from autorc_nni.architecture import PRESETS, Architecture
 from autorc_nni.config import ConfigError, from_dict, known_keys, read_yaml, set_dotted, to_dict
 from autorc_nni.files import atomic_write_json, run_dir_lock
 from autorc_nni.stage import DataConfig, data_field
@@ -51,41 +51,24 @@ from pipeline.evaluation import (
     random_architectures,
     read_json,
 )
+from pipeline.events import (
+    Candidates,
+    Done,
+    Evaluated,
+    Event,
+    EventFn,
+    RaceDone,
+    TrainingEvent,
+)
+from pipeline.methods import RANDOM, ReportRow, get_method_row
 from pipeline.race import SELECTIONS, Entrant, RaceConfig, entrant_list, run_race
+from search_spaces.spaces import SPACES, task_space
 
 log = logging.getLogger(__name__)
 
-RANDOM = "random"  # the method name of the random-search baseline
-
-
-@dataclass(frozen=True)
-class ReportRow:
-    """How a run appears in the reports; its ``result.json`` records it as ``row``, so the
-    reports need no list of methods."""
-
-    title: str  # the row's name ("AutoRC", "BERT-entity")
-    kind: str  # "preset", "random", "search" or "learned": the block of the table, in that order
-    order: int = 0  # position in its block
-    learned: bool = False  # the best run of this row on a dataset gives the AR_<dataset> row
-
-
-class SearchFn(Protocol):
-    """What a search layer gives :func:`run_pipeline` (``pipeline.runner`` gives one).
-
-    ``search_fn(cfg, out_dir)`` returns the ranked candidates,
-    ``[{"architecture": Architecture, "score": float}]``; ``search_fn.methods`` maps each
-    search method it can run to its report row.
-    """
-
-    @property
-    def methods(self) -> Mapping[str, ReportRow]: ...
-
-    def __call__(self, cfg: PipelineConfig, out: Path) -> list[dict[str, Any]]: ...
-
-
-# on_event(kind, data): "candidates", "hpo_trial" / "seed" (one training done, with the
-# candidate's "rank"), "evaluated" (one candidate done), "done"
-EventFn = Callable[[str, dict[str, Any]], None]
+# search_fn(cfg, out_dir) -> the ranked candidates, [{"architecture": Architecture, "score":
+# float, "origin"?: str, "format_best"?: bool}] (default: pipeline.search_stage.Search())
+SearchFn = Callable[["PipelineConfig", Path], list[dict[str, Any]]]
 
 
 @dataclass
@@ -114,11 +97,9 @@ class PipelineConfig:
     race: RaceConfig = field(default_factory=RaceConfig)  # the race of select: race
 
     def __post_init__(self) -> None:
-        # the method and the space are names of the search layer's tables: it checks them
-        # (pipeline.runner.load_config); run_pipeline refuses a method it cannot run
-        for key in ("method", "space"):
-            if not isinstance(getattr(self, key), str) or not getattr(self, key):
-                raise ConfigError(f"{key}: expected a name, got {getattr(self, key)!r}")
+        get_method_row(self.method)  # a row of pipeline.methods
+        if self.space not in SPACES:
+            raise ConfigError(f"space: {self.space!r} is not one of {list(SPACES)}")
         if self.top < 1:
             raise ConfigError(f"top: must be >= 1, got {self.top}")
         if self.random_n < 1:
@@ -142,11 +123,11 @@ class PipelineConfig:
 
     def searches(self) -> bool:
         """Whether this run's candidates come from an architecture search."""
-        return self.method != RANDOM and self.method not in PRESETS
+        return get_method_row(self.method).source == "search"
 
     def races(self) -> bool:
         """Whether this run chooses its model by the race (a preset has nothing to choose)."""
-        return self.select == "race" and self.method not in PRESETS
+        return self.select == "race" and get_method_row(self.method).source != "preset"
 
     def data_keys(self) -> dict[str, Any]:
         """The data section as every stage's config (``TrainConfig``, ``SearchConfig``) takes
@@ -246,14 +227,16 @@ def candidates_stage(
     cfg: PipelineConfig,
     run_dir: Path,
     search_fn: SearchFn | None,
-    space: tuple[dict[str, tuple[Any, ...]], dict[str, Any]] | None,
 ) -> list[dict[str, Any]]:
     """The ranked candidates (``candidates.json``), computing them unless they are there."""
     path = run_dir / "candidates.json"
     if path.is_file():
         return read_json(path)["candidates"]
     if cfg.searches():
-        assert search_fn is not None  # report_row refused a search method without one
+        if search_fn is None:
+            from pipeline.search_stage import Search
+
+            search_fn = Search()
         t0 = time.perf_counter()
         ranked = search_fn(cfg, run_dir / "search")
         seconds = time.perf_counter() - t0
@@ -283,8 +266,9 @@ def candidates_stage(
             )
     elif cfg.method == RANDOM:
         seconds = 0.0
-        decisions, fixed = space if space is not None else (None, None)
-        archs, rejected = random_architectures(cfg.random_n, cfg.seed, decisions, fixed)
+        # the space as the task searches it (span NER drops span=tokens and c1)
+        space = task_space(cfg.space, cfg.data.task)
+        archs, rejected = random_architectures(cfg.random_n, cfg.seed, space)
         cands = [
             {"architecture": a.to_dict(), "score": None, "rank": i + 1, "origin": "random"}
             for i, a in enumerate(archs)
@@ -364,36 +348,9 @@ def race_stage(
     )
 
 
-def fixed_row(name: str, label: str | None = None) -> ReportRow:
-    """The report row of one fixed architecture: a preset (in preset order), or an
-    architecture file (after the presets); ``label`` renames it."""
-    if name in PRESETS:
-        row = ReportRow(preset_title(name), "preset", list(PRESETS).index(name))
-    else:
-        row = ReportRow(name, "preset", len(PRESETS))
-    return replace(row, title=label) if label else row
-
-
-def report_row(cfg: PipelineConfig, search_fn: SearchFn | None) -> ReportRow:
-    """The report row of ``cfg``'s runs; a ``ConfigError`` for a method nobody can run."""
-    if cfg.method == RANDOM:
-        row = ReportRow("random search", "random")
-    elif cfg.method in PRESETS:
-        row = fixed_row(cfg.method)
-    else:
-        methods = dict(search_fn.methods) if search_fn is not None else {}
-        if cfg.method not in methods:
-            known = [*methods, RANDOM, *PRESETS]
-            raise ConfigError(
-                f"method: {cfg.method!r} is not one of {known}"
-                + (
-                    ""
-                    if methods
-                    else "; a search method needs the search layer: run it with "
-                    "`autorc run` (pipeline.runner), which supplies the search"
-                )
-            )
-        row = methods[cfg.method]
+def report_row(cfg: PipelineConfig) -> ReportRow:
+    """The report row of ``cfg``'s runs (``pipeline.methods``); ``label`` renames it."""
+    row = get_method_row(cfg.method).row
     return replace(row, title=cfg.label) if cfg.label else row
 
 
@@ -402,18 +359,18 @@ def run_pipeline(
     run_dir: str | Path,
     search_fn: SearchFn | None = None,
     train_fn: TrainFn | None = None,
-    space: tuple[dict[str, tuple[Any, ...]], dict[str, Any]] | None = None,
     on_event: EventFn | None = None,
 ) -> dict[str, Any]:
     """Run (or resume) the protocol in ``run_dir``; returns what ``result.json`` holds.
 
-    ``space`` = (free decisions, fixed values) of ``cfg.space`` for the random baseline
-    (default: the full space). ``on_event(kind, data)`` is told about each finished stage.
+    ``search_fn`` (default: the architecture search, ``pipeline.search_stage.Search``) and
+    ``train_fn`` (default: ``autorc_nni.finetune.train``) are the seams tests replace.
+    ``on_event(event)`` is told about each stage and training (:mod:`pipeline.events`).
     """
     run_dir = Path(run_dir)
-    row = report_row(cfg, search_fn)  # refuses a method nobody can run, before the run dir exists
+    row = report_row(cfg)  # refuses an unknown method, before the run dir exists
     with run_dir_lock(run_dir, "protocol run"):  # a second process on it is refused
-        return _run_pipeline(cfg, run_dir, row, search_fn, train_fn, space, on_event)
+        return _run_pipeline(cfg, run_dir, row, search_fn, train_fn, on_event)
 
 
 def _run_pipeline(
@@ -422,23 +379,22 @@ def _run_pipeline(
     row: ReportRow,
     search_fn: SearchFn | None,
     train_fn: TrainFn | None,
-    space: Any,
     on_event: EventFn | None,
 ) -> dict[str, Any]:
-    emit = on_event or (lambda kind, data: None)
+    emit = on_event or (lambda event: None)
     _check_run_dir(cfg, run_dir)
     done = run_dir / "result.json"
     if done.is_file():
         result = read_json(done)
-        emit("done", result)
+        emit(Done(result))
         return result
 
-    cands = candidates_stage(cfg, run_dir, search_fn, space)
-    emit("candidates", {"candidates": cands})
+    cands = candidates_stage(cfg, run_dir, search_fn)
+    emit(Candidates(cands))
     race = None
     if cfg.races():
         race = race_stage(cfg, run_dir, cands, train_fn, emit)
-        emit("race", race)
+        emit(RaceDone(race))
         w = race["entrants"][race["winner"]]
         # the winner goes through the evaluation (HPO, seeds) as rank 1
         cands = [
@@ -468,8 +424,8 @@ def _run_pipeline(
         if race is not None:
             meta["race_winner"] = c["name"]
 
-        def progress(kind: str, data: dict[str, Any], rank: int = c["rank"]) -> None:
-            emit(kind, {**data, "rank": rank})
+        def progress(event: Event, rank: int = c["rank"]) -> None:
+            emit(replace(event, rank=rank) if isinstance(event, TrainingEvent) else event)
 
         r = evaluate_architecture(
             arch,
@@ -483,7 +439,7 @@ def _run_pipeline(
         )
         r["dir"] = str(run_dir / "eval" / f"rank_{c['rank']:02d}")
         evaluated.append(r)
-        emit("evaluated", r)
+        emit(Evaluated(r))
 
     best = best_result(evaluated)
     search_seconds = read_json(run_dir / "candidates.json").get("seconds")
@@ -519,5 +475,5 @@ def _run_pipeline(
             for e in race["entrants"]
         ]
     atomic_write_json(done, result)
-    emit("done", result)
+    emit(Done(result))
     return result

@@ -56,6 +56,7 @@ from pipeline.evaluation import (
     read_json,
     scores_of,
 )
+from pipeline.events import EpochScored, RungScored
 
 log = logging.getLogger(__name__)
 
@@ -164,8 +165,8 @@ def run_race(
 
     ``train_base`` is the protocol's training config (dataset, encoder, epochs …), ``setting``
     the race's lr / batch_size / warmup, ``train_seed`` the training seed of every entrant.
-    ``on_progress`` is told ``("rung", {...})`` after each entrant's rung and ``("epoch", …)``
-    after each dev evaluation inside a training.
+    ``on_progress`` is told :class:`pipeline.events.RungScored` after each entrant's rung and
+    :class:`pipeline.events.EpochScored` after each dev evaluation inside a training.
     """
     train_fn = train_fn or default_train_fn
     out_dir = Path(out_dir)
@@ -233,7 +234,7 @@ def train_to_rung(
 
     def report(epoch: int, dev: float) -> None:
         if on_progress is not None:
-            on_progress("epoch", {"stage": "race", "entrant": i, "epoch": epoch, "dev": dev})
+            on_progress(EpochScored("race", epoch, dev, entrant=i))
 
     if budget >= 1.0 and (out / METRICS_FILE).is_file():
         result = read_json(out / METRICS_FILE)
@@ -251,10 +252,7 @@ def train_to_rung(
         row["test"] = test  # recorded, never used to choose
     atomic_write_json(rung_file, row)
     if on_progress is not None:
-        on_progress(
-            "rung",
-            {"entrant": i, "name": entrant.name, "rung": r, "budget": budget, "dev": dev},
-        )
+        on_progress(RungScored(i, entrant.name, r, budget, dev))
     return dev
 
 

@@ -1,9 +1,8 @@
-"""The protocol with its search: ``autorc run --config FILE`` and the NNI trial call this.
+"""The protocol with its search, checked: ``autorc run --config FILE`` and the NNI trial call this.
 
-:mod:`pipeline.protocol` holds the stages (the library may not import a strategy); this module
-supplies the two things only a strategy layer can: the architecture search
-(:func:`strategies.search.run_search`, configured from the pipeline's ``search`` section) and
-the search space of the random-search baseline (``search_spaces.spaces``).
+:func:`load_config` reads a pipeline YAML and checks it against the tables (the method, the
+space, the search section); :func:`run` runs it with the real search (``pipeline.search_stage``)
+and passes its running reward on.
 
     from pipeline.runner import load_config, run
     cfg = load_config("configs/default.yml", {"seed": 1})
@@ -12,111 +11,21 @@ the search space of the random-search baseline (``search_spaces.spaces``).
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from autorc_nni.architecture import PRESETS
-from autorc_nni.config import ConfigError, known_keys
-from autorc_nni.stage import DataConfig
 from pipeline.evaluation import TrainFn
-from pipeline.protocol import (
-    RANDOM,
-    EventFn,
-    PipelineConfig,
-    ReportRow,
-    load_pipeline_config,
-    run_pipeline,
-)
-from search_spaces.spaces import SPACES, fixed_values, space_decisions, task_space
-from strategies.methods import METHODS
+from pipeline.events import EventFn
+from pipeline.methods import method_names
+from pipeline.protocol import PipelineConfig, load_pipeline_config, run_pipeline
+from pipeline.search_stage import RewardFn, Search, search_config
 
-if TYPE_CHECKING:
-    from strategies.search import SearchConfig
-
-# The report row of each search method (its title and place come from the method table).
-REPORT_ROWS: dict[str, ReportRow] = {
-    name: ReportRow(m.title, "search", i, learned=m.learned_row)
-    for i, (name, m) in enumerate(METHODS.items())
-}
-
-# Keys of the search section the pipeline sets from its own top level.
-_FROM_PIPELINE = (
-    *known_keys(DataConfig),
-    "space",
-    "method",
-    "seed",
-    "out",
-    "resume",
-    "top_k",
-    "format_draws",
-)
-
-# Data limits given for the training (``--limit-train``, ``--limit-eval``) that the search takes
-# too, unless its own section sets them: train key -> search key.
-_SHARED_LIMITS = {"limit_train": "limit_train", "limit_eval": "limit_dev"}
-
-# on_reward(step, mean reward over the steps since the last call)
-RewardFn = Callable[[int, float], None]
-
-
-def search_config(
-    cfg: PipelineConfig, out: Path | str = "search", where: str = "config"
-) -> SearchConfig:
-    """The :class:`strategies.search.SearchConfig` of a pipeline config (validated)."""
-    from strategies.search import search_config_from_dict
-
-    clash = sorted(set(cfg.search) & set(_FROM_PIPELINE))
-    if clash:
-        raise ConfigError(
-            f"{where}.search: {clash} are set at the top level of the config "
-            "(top_k is the top-level 'top')"
-        )
-    limits = {
-        skey: cfg.train[tkey]
-        for tkey, skey in _SHARED_LIMITS.items()
-        if cfg.train.get(tkey) is not None and skey not in cfg.search
-    }
-    data = {
-        **limits,
-        **cfg.search,
-        "space": cfg.space,
-        "method": cfg.method if cfg.method in METHODS else "autorc",
-        "seed": cfg.seed,
-        "out": str(out),
-        "resume": True,
-        "top_k": cfg.race.top if cfg.races() else cfg.top,  # the exported top
-        "format_draws": cfg.race.format_draws if cfg.races() else 0,
-        **cfg.data_keys(),
-    }
-    data.setdefault("progress", False)
-    try:
-        return search_config_from_dict(data, f"{where}.search")
-    except ConfigError as e:
-        msg = str(e)
-        if "top_k" in msg:
-            top = f"race.top ({cfg.race.top})" if cfg.races() else f"top ({cfg.top})"
-            msg = (
-                f"{where}: {top} exceeds search.k "
-                f"({data.get('k', 'default')}): the search ranks only k candidates ({msg})"
-            )
-        raise ConfigError(msg if msg.startswith(where) else f"{where}.search: {msg}") from None
-
-
-def method_names() -> list[str]:
-    """Every valid ``method:``, in report order: the search methods (``strategies.methods``),
-    the random-search baseline, the presets. The one list the CLI and config checks read."""
-    return [*METHODS, RANDOM, *PRESETS]
+__all__ = ["check_config", "load_config", "method_names", "run", "search_config"]
 
 
 def check_config(cfg: PipelineConfig, where: str = "config") -> PipelineConfig:
-    """Refuse a method or space outside the tables, and a bad search section."""
-    methods = method_names()
-    if cfg.method not in methods:
-        raise ConfigError(f"{where}: method: {cfg.method!r} is not one of {methods}")
-    if cfg.space not in SPACES:
-        raise ConfigError(f"{where}: space: {cfg.space!r} is not one of {list(SPACES)}")
+    """Refuse a bad search section now, before anything runs (the method and the space are
+    checked as the config is read)."""
     if cfg.searches():
         search_config(cfg, where=where)
     return cfg
@@ -125,60 +34,6 @@ def check_config(cfg: PipelineConfig, where: str = "config") -> PipelineConfig:
 def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> PipelineConfig:
     """Read and fully validate a pipeline YAML (the search section included)."""
     return check_config(load_pipeline_config(path, overrides), str(path))
-
-
-class Search:
-    """The ``search_fn`` of :func:`pipeline.protocol.run_pipeline`: runs the real search
-    (:func:`strategies.search.run_search`) and knows the report row of every method.
-
-    ``on_reward(step, mean reward)`` (optional) is called at most every ``interval`` seconds
-    with the mean reward of the steps since the last call, and once more after the last step.
-    """
-
-    methods = REPORT_ROWS
-
-    def __init__(self, on_reward: RewardFn | None = None, interval: float = 10.0) -> None:
-        self.on_reward = on_reward
-        self.interval = interval
-
-    def __call__(self, cfg: PipelineConfig, out: Path) -> list[dict[str, Any]]:
-        from strategies.search import run_search
-
-        scfg = search_config(cfg, out)
-        on_reward, interval = self.on_reward, self.interval
-        pending: list[float] = []
-        reported = [time.monotonic()]  # time of the last report
-        seen = [-1]  # the last step seen
-
-        def flush() -> None:
-            if pending and on_reward is not None:
-                on_reward(seen[0], sum(pending) / len(pending))
-                pending.clear()
-                reported[0] = time.monotonic()
-
-        def on_step(step: int, stats: dict[str, Any]) -> None:
-            pending.append(float(stats["reward"]))
-            seen[0] = step
-            if time.monotonic() - reported[0] >= interval:
-                flush()
-
-        result = run_search(scfg, on_step=on_step if on_reward is not None else None)
-        flush()
-        if not result.completed:
-            raise ConfigError(f"{out}: the search stopped before its last step")
-        # the race's shortlist adds the best of each input format: marked where the ranking
-        # holds it, appended where it was drawn for its format
-        bests = {r.rank for r in result.format_best if r.rank}
-        ranked = [
-            {"architecture": r.architecture, "score": r.score, "format_best": r.rank in bests}
-            for r in result.ranking
-        ]
-        extra = [
-            {"architecture": r.architecture, "score": r.score, "origin": "format"}
-            for r in result.format_best
-            if r.rank == 0
-        ]
-        return ranked + extra
 
 
 def run(
@@ -191,12 +46,10 @@ def run(
 ) -> dict[str, Any]:
     """Run (or resume) the whole protocol of ``cfg`` in ``run_dir``, the search included."""
     check_config(cfg)  # refuse a bad method, space or search section up front
-    space = task_space(cfg.space, cfg.data.task)  # span NER drops span=tokens and c1
     return run_pipeline(
         cfg,
         run_dir,
         search_fn=Search(on_reward, reward_interval),
         train_fn=train_fn,
-        space=(space_decisions(space), fixed_values(space)),
         on_event=on_event,
     )

@@ -270,9 +270,9 @@ def test_a_new_method_is_a_cli_choice_with_its_strategy_and_report_row(extended:
         "-c",
         textwrap.dedent("""
         from pipeline.protocol import pipeline_config_from_dict, report_row
-        from pipeline.runner import Search, check_config
+        from pipeline.runner import check_config
         cfg = check_config(pipeline_config_from_dict({"method": "autorc-lean"}))
-        row = report_row(cfg, Search())
+        row = report_row(cfg)
         assert row.title == "AutoRC, one copy, no warm-up" and row.kind == "search", row
         print("ok")
     """),

@@ -36,6 +36,17 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from pipeline.events import (
+    Candidates,
+    EpochScored,
+    Evaluated,
+    Event,
+    RaceDone,
+    RungScored,
+    SeedDone,
+    TrialDone,
+)
+
 # nni.report_* also print when run by hand; keep third-party noise down
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -124,6 +135,69 @@ def main(argv: list[str] | None = None) -> int:
         return 2 if e.__class__.__module__.startswith("autorc_nni") else 1
 
 
+def intermediate_record(event: Event) -> dict[str, Any]:
+    """An event as an NNI intermediate result: ``default`` is the dev score it tells (the web
+    UI's chart), ``kind`` what it is; the rest as the console and ``autorc demo`` read it."""
+    match event:
+        case EpochScored():  # a dev evaluation inside a training
+            extra = {
+                k: v for k in ("seed", "number", "entrant") if (v := getattr(event, k)) is not None
+            }
+            return {
+                "default": event.dev,
+                "kind": "epoch",
+                "rank": event.rank,
+                "stage": event.stage,
+                "epoch": event.epoch,
+                **extra,
+            }
+        case TrialDone():  # one HPO trial finished
+            return {
+                "default": event.dev,
+                "kind": "hpo_trial",
+                "rank": event.rank,
+                "test": event.test,
+                "number": event.number,
+                "budget": event.budget,
+                **event.params,
+            }
+        case SeedDone():  # one seed run finished
+            return {
+                "default": event.dev,
+                "kind": "seed",
+                "rank": event.rank,
+                "test": event.test,
+                "seed": event.seed,
+                "of": event.of,
+            }
+        case RungScored():  # one race entrant scored at one rung
+            return {
+                "default": event.dev,
+                "kind": "rung",
+                "entrant": event.name,
+                "rung": event.rung,
+                "budget": event.budget,
+            }
+        case RaceDone():
+            race = event.race
+            return {
+                "default": event.winner["dev"][-1],
+                "kind": "race",
+                "winner": race["winner_name"],
+                "origin": race["winner_origin"],
+                "cost": race["cost_trainings"],
+            }
+        case Evaluated():  # one candidate's mean over its seeds
+            r = event.result
+            return {
+                "default": r["dev_mean"],
+                "kind": "dev",
+                "rank": r.get("rank", 0),
+                "test": r["test_mean"],
+            }
+    raise TypeError(f"{type(event).__name__} has no intermediate result")
+
+
 def _run(args: argparse.Namespace) -> int:
     from search_spaces.quiet import quiet_nni
 
@@ -157,76 +231,25 @@ def _run(args: argparse.Namespace) -> int:
         writer.flush()
         n_reports += 1
 
-    def on_event(kind: str, data: dict[str, Any]) -> None:
+    def on_event(event: Event) -> None:
         nonlocal n_reports
-        if kind == "candidates":
-            search_tb = run_dir / "search" / "tensorboard"
-            if search_tb.is_dir():  # the whole search curve, also on a resumed trial
-                for tag, points in read_scalars(search_tb, "search/").items():
-                    for step, value in points:
-                        writer.add_scalar(tag, value, step)
-        elif kind == "epoch":  # a dev evaluation inside a training
-            report = {
-                "default": data["dev"],
-                "kind": "epoch",
-                "rank": data.get("rank", 1),
-                "stage": data["stage"],
-                "epoch": data["epoch"],
-            }
-            report.update({k: data[k] for k in ("seed", "number", "entrant") if k in data})
-            send(report)
-            n_reports += 1
-        elif kind in ("hpo_trial", "seed"):  # one training finished: the console shows it
-            report = {
-                "default": data["dev"],
-                "kind": kind,
-                "rank": data.get("rank", 1),
-                "test": data.get("test"),
-            }
-            if kind == "hpo_trial":
-                report.update(number=data["number"], budget=data["budget"], **data["params"])
-            else:
-                report.update(seed=data["seed"], of=data["of"])
-            send(report)
-            n_reports += 1
-        elif kind == "rung":  # one race entrant scored at one rung
-            send(
-                {
-                    "default": data["dev"],
-                    "kind": "rung",
-                    "entrant": data["name"],
-                    "rung": data["rung"],
-                    "budget": data["budget"],
-                }
-            )
-            writer.add_scalar(f"race/{data['name']}", data["dev"], data["rung"])
-            n_reports += 1
-        elif kind == "race":
-            w = data["entrants"][data["winner"]]
-            send(
-                {
-                    "default": w["dev"][-1],
-                    "kind": "race",
-                    "winner": data["winner_name"],
-                    "origin": data["winner_origin"],
-                    "cost": data["cost_trainings"],
-                }
-            )
-            n_reports += 1
-        elif kind == "evaluated":
-            rank = data.get("rank", 0)
-            send(
-                {
-                    "default": data["dev_mean"],
-                    "kind": "dev",
-                    "rank": rank,
-                    "test": data["test_mean"],
-                }
-            )
-            writer.add_scalar("candidate/dev_mean", data["dev_mean"], rank)
-            if data["test_mean"] is not None:
-                writer.add_scalar("candidate/test_mean", data["test_mean"], rank)
-            n_reports += 1
+        match event:
+            case Candidates():
+                search_tb = run_dir / "search" / "tensorboard"
+                if search_tb.is_dir():  # the whole search curve, also on a resumed trial
+                    for tag, points in read_scalars(search_tb, "search/").items():
+                        for step, value in points:
+                            writer.add_scalar(tag, value, step)
+            case EpochScored() | TrialDone() | SeedDone() | RungScored() | RaceDone() | Evaluated():
+                send(intermediate_record(event))
+                n_reports += 1
+                if isinstance(event, RungScored):
+                    writer.add_scalar(f"race/{event.name}", event.dev, event.rung)
+                elif isinstance(event, Evaluated):
+                    r = event.result
+                    writer.add_scalar("candidate/dev_mean", r["dev_mean"], r.get("rank", 0))
+                    if r["test_mean"] is not None:
+                        writer.add_scalar("candidate/test_mean", r["test_mean"], r.get("rank", 0))
         writer.flush()
 
     def on_train(info: dict[str, Any]) -> None:  # a training's heartbeat (every 30 s)

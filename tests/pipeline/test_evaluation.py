@@ -30,6 +30,8 @@ from pipeline.evaluation import (
     run_seeds,
     slot_sampler,
 )
+from pipeline.events import EpochScored, SeedDone, TrialDone
+from search_spaces.spaces import SearchSpace
 
 ARCH = PRESETS["bert-entity"]
 BASE = {"dataset": "synthetic", "encoder": "tiny", "epochs": 1}
@@ -309,11 +311,12 @@ def test_random_architectures_are_valid_distinct_and_seeded() -> None:
     # a reduced space: fixed values are kept, only free decisions vary
     free = {k: DECISIONS[k] for k in ("span", "use_e1", "use_e2")} | {"span": PAPER_FORMATS}
     fixed = {k: v for k, v in PRESETS["bert-entity"].to_dict().items() if k not in free}
-    small, rejected = random_architectures(5, seed=0, decisions=free, fixed=fixed)
+    tiny = SearchSpace("tiny", "three free decisions", free, fixed)
+    small, rejected = random_architectures(5, seed=0, space=tiny)
     assert all(a.pool_e1 == "start" and not a.use_c0 for a in small)
     # 3 spans x 3 valid use patterns = 9 points; asking 10 must fail, not loop
     with pytest.raises(Exception, match="too small"):
-        random_architectures(10, seed=0, decisions=free, fixed=fixed, max_tries=300)
+        random_architectures(10, seed=0, space=tiny, max_tries=300)
     assert rejected >= 0
 
 
@@ -354,19 +357,13 @@ def test_default_train_fn_passes_the_dev_curve_to_train(monkeypatch) -> None:
 
 def test_random_architectures_are_functionally_distinct() -> None:
     """No two random-baseline architectures are one model (equal canonical forms)."""
-    from search_spaces.spaces import fixed_values, space_decisions
-
     for space in ("M", "M1"):
-        archs, _ = random_architectures(
-            40, seed=5, decisions=space_decisions(space), fixed=fixed_values(space)
-        )
+        archs, _ = random_architectures(40, seed=5, space=space)
         assert len({a.canonical() for a in archs}) == 40
         assert all(a == a.canonical() for a in archs)
     # M2 has 279 distinct models: asking for more is refused, not padded with repeats
     with pytest.raises(HPOError, match="distinct valid"):
-        random_architectures(
-            300, seed=0, decisions=space_decisions("M2"), fixed=fixed_values("M2"), max_tries=3000
-        )
+        random_architectures(300, seed=0, space="M2", max_tries=3000)
 
 
 def test_hpo_training_seed_is_not_an_evaluation_seed() -> None:
@@ -387,7 +384,7 @@ def test_one_point_grid_trains_no_hpo_trial(tmp_path: Path) -> None:
 
 
 def test_progress_reports_every_epoch_trial_and_seed(tmp_path: Path) -> None:
-    events: list[tuple[str, dict]] = []
+    events: list = []
 
     def train(kw: dict, report=None) -> dict:
         for epoch in (1, 2):
@@ -402,9 +399,9 @@ def test_progress_reports_every_epoch_trial_and_seed(tmp_path: Path) -> None:
         SeedsConfig(n=2),
         tmp_path,
         train,
-        on_progress=lambda k, d: events.append((k, d)),
+        on_progress=events.append,
     )
-    kinds = [k for k, _ in events]
+    kinds = [e.kind for e in events]
     assert kinds == [
         "epoch",
         "epoch",
@@ -416,5 +413,17 @@ def test_progress_reports_every_epoch_trial_and_seed(tmp_path: Path) -> None:
         "epoch",
         "seed",
     ]
-    assert events[0][1] == {"stage": "hpo_trial", "number": 0, "epoch": 1, "dev": 0.1}
-    assert events[3][1] == {"stage": "seed", "seed": 0, "epoch": 1, "dev": 0.1}
+    assert events[0] == EpochScored("hpo_trial", 1, 0.1, number=0)
+    assert events[3] == EpochScored("seed", 1, 0.1, seed=0)
+    assert events[2] == TrialDone(0, {"lr": 2e-4, "batch_size": 32, "warmup": 0.8}, 0.2, 0.1, 1)
+    assert events[5] == SeedDone(0, 0.2, 0.1, 2)
+    assert events[3].record() == {
+        "kind": "epoch",
+        "stage": "seed",
+        "epoch": 1,
+        "dev": 0.1,
+        "rank": 1,
+        "number": None,
+        "seed": 0,
+        "entrant": None,
+    }

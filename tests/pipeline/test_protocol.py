@@ -10,7 +10,6 @@ import pytest
 from autorc_nni.architecture import PRESETS, Architecture
 from autorc_nni.config import ConfigError
 from pipeline.protocol import load_pipeline_config, pipeline_config_from_dict, run_pipeline
-from tests.fakes import searching
 
 
 class FakeTrain:
@@ -30,7 +29,6 @@ class FakeTrain:
 def fake_search(n: int):
     calls = []
 
-    @searching
     def search(cfg, out: Path):
         calls.append(out)
         out.mkdir(parents=True, exist_ok=True)
@@ -92,9 +90,14 @@ def test_pipeline_baseline_and_random_methods(tmp_path: Path) -> None:
     assert len({json.dumps(e["architecture"]) for e in r["evaluated"]}) == 3
 
 
-def test_search_method_without_search_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="search"):
+def test_without_a_search_fn_the_protocol_runs_the_real_search(tmp_path: Path) -> None:
+    """No callback is needed: the protocol sits above the search and calls it (here the real
+    search reads the config's dataset, which does not exist)."""
+    from autorc_nni.errors import DataError
+
+    with pytest.raises(DataError, match="syn: not a known dataset"):
         run_pipeline(pipeline_config_from_dict(SMALL), tmp_path, train_fn=FakeTrain())
+    assert (tmp_path / "search" / ".autorc.lock").is_file()  # the search stage's folder
 
 
 def test_run_dir_of_another_config_is_refused(tmp_path: Path) -> None:
@@ -136,17 +139,12 @@ def test_bad_config_is_refused_naming_the_key(tmp_path: Path, patch: dict, key: 
     assert str(path) in str(e.value)
 
 
-def test_a_method_no_layer_can_run_is_refused_before_any_work(tmp_path: Path) -> None:
-    """The library knows random and the presets; a search method needs a search layer that
-    lists it (pipeline.runner checks the names against its tables when a config loads)."""
-    cfg = pipeline_config_from_dict({**SMALL, "method": "enas"})
+def test_a_method_outside_the_table_is_refused_as_the_config_is_read() -> None:
+    """Every valid method is a row of pipeline.methods: search methods, random, presets."""
     with pytest.raises(
-        ConfigError, match=r"'enas' is not one of \['naive-enas', 'autorc', 'random'"
+        ConfigError, match=r"config: method: 'enas' is not one of \['naive-enas', 'autorc'"
     ):
-        run_pipeline(cfg, tmp_path / "a", search_fn=fake_search(1), train_fn=FakeTrain())
-    with pytest.raises(ConfigError, match="a search method needs the search layer"):
-        run_pipeline(pipeline_config_from_dict(SMALL), tmp_path / "b", train_fn=FakeTrain())
-    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+        pipeline_config_from_dict({**SMALL, "method": "enas"})
 
 
 def test_yaml_errors_and_overrides(tmp_path: Path) -> None:
@@ -191,7 +189,6 @@ def test_select_race_races_the_shortlist_and_the_hand_made_designs(tmp_path: Pat
     """select: race: the top race.top searched candidates, the best of an input format the
     search drew for it, and race.include race; only the winner goes through HPO and seeds."""
 
-    @searching
     def search(cfg, out: Path):
         out.mkdir(parents=True, exist_ok=True)
         ranked = [
@@ -281,3 +278,27 @@ def test_select_does_not_change_a_run_that_cannot_race(tmp_path: Path) -> None:
     raced = pipeline_config_from_dict({**SMALL, "select": "race", "race": {"lr": 1e-4}})
     with pytest.raises(ConfigError, match=r"another config \(differs in \['race', 'select'\]\)"):
         run_pipeline(raced, tmp_path / "ar", search, FakeTrain())
+
+
+def test_a_run_tells_typed_events_in_order_with_each_candidates_rank(tmp_path: Path) -> None:
+    from pipeline.events import Candidates, Done, Evaluated, SeedDone, TrialDone
+
+    events: list = []
+    cfg = pipeline_config_from_dict(SMALL)
+    result = run_pipeline(
+        cfg, tmp_path, search_fn=fake_search(3), train_fn=FakeTrain(), on_event=events.append
+    )
+    kinds = [type(e) for e in events]
+    assert kinds[0] is Candidates and len(events[0].candidates) == 3
+    assert kinds[-1] is Done and events[-1].result == result
+    # per evaluated candidate: 2 HPO trials, 2 seeds, then its result; each carries its rank
+    per_rank = [[type(e) for e in events[1:-1] if getattr(e, "rank", None) == r] for r in (1, 2)]
+    assert per_rank == [[TrialDone, TrialDone, SeedDone, SeedDone]] * 2
+    evaluated = [e.result["rank"] for e in events if isinstance(e, Evaluated)]
+    assert evaluated == [1, 2]
+    # a finished run still tells its result
+    again: list = []
+    run_pipeline(
+        cfg, tmp_path, search_fn=fake_search(3), train_fn=FakeTrain(), on_event=again.append
+    )
+    assert [type(e) for e in again] == [Done]

@@ -11,7 +11,6 @@ import pytest
 from autorc_nni.architecture import PRESETS, Architecture
 from pipeline.protocol import pipeline_config_from_dict, run_pipeline
 from pipeline.report import ReportError, cells, collect, write_report
-from tests.fakes import searching
 
 
 def fake_train(kw: dict, report=None) -> dict:
@@ -25,7 +24,6 @@ def fake_train(kw: dict, report=None) -> dict:
     }
 
 
-@searching
 def fake_search(cfg, out: Path):
     from torch.utils.tensorboard import SummaryWriter
 
@@ -155,7 +153,6 @@ def test_ar_row_is_autorcs_best_model_only(tmp_path: Path) -> None:
         )
         run = tmp_path / method
 
-        @searching
         def search(cfg, out, method=method):
             # naive ENAS "finds" a model with more slots: a higher fake dev score
             arch = PRESETS["r-bert"] if method == "naive-enas" else PRESETS["bert-entity"]
@@ -191,7 +188,6 @@ def test_report_shows_the_decision_importance(tmp_path: Path) -> None:
     from autorc_nni.files import atomic_write_json
     from autorc_nni.importance import decision_importance, plot_importance
 
-    @searching
     def search(cfg, out: Path):
         archs = [
             Architecture(use_c1=c1, use_c0=c0, pool_c1="start")
@@ -271,7 +267,6 @@ def test_the_race_is_shown_and_a_hand_made_winner_said_plainly(tmp_path: Path) -
         dev = 0.9 if arch == PRESETS["r-bert"] else 0.5 + 0.01 * len(arch.slots())
         return {"dev": {"score": dev}, "test": {"score": dev - 0.05}, "metric": "micro_f1"}
 
-    @searching
     def search(cfg, out: Path):
         out.mkdir(parents=True, exist_ok=True)
         return [{"architecture": Architecture(use_c1=True), "score": 0.7}]

@@ -4,27 +4,29 @@ from __future__ import annotations
 
 import pytest
 
+from autorc_nni.architecture import PRESETS
 from autorc_nni.config import ConfigError
+from pipeline.methods import METHOD_TABLE, RANDOM, method_names
 from pipeline.protocol import pipeline_config_from_dict
-from pipeline.runner import REPORT_ROWS, Search, check_config
+from pipeline.runner import check_config
 from strategies.methods import METHODS
-from tests.fakes import ROWS
 
 
-def test_every_method_has_its_report_row_in_table_order():
-    assert list(REPORT_ROWS) == list(METHODS)
-    assert [r.order for r in REPORT_ROWS.values()] == list(range(len(METHODS)))
-    assert {n for n, r in REPORT_ROWS.items() if r.learned} == {"autorc"}
-    assert Search().methods is REPORT_ROWS
-    for name, row in ROWS.items():  # the library tests' stand-in agrees with the real table
-        assert REPORT_ROWS[name] == row
+def test_every_method_is_one_row_of_the_table_in_report_order():
+    assert method_names() == [*METHODS, RANDOM, *PRESETS]
+    search = {n: r.row for n, r in METHOD_TABLE.items() if r.source == "search"}
+    assert list(search) == list(METHODS)
+    assert [r.order for r in search.values()] == list(range(len(METHODS)))
+    assert {n for n, r in METHOD_TABLE.items() if r.row.learned} == {"autorc"}
+    assert METHOD_TABLE[RANDOM].source == "random" and METHOD_TABLE[RANDOM].row.kind == "random"
+    presets = [(n, r.row.order) for n, r in METHOD_TABLE.items() if r.source == "preset"]
+    assert presets == [(n, i) for i, n in enumerate(PRESETS)]
 
 
 @pytest.mark.parametrize(("key", "value"), [("method", "enas"), ("space", "M9")])
 def test_a_name_outside_the_tables_is_refused(key, value):
-    cfg = pipeline_config_from_dict({key: value})
     with pytest.raises(ConfigError, match=rf"x.yml: {key}: '{value}' is not one of"):
-        check_config(cfg, "x.yml")
+        pipeline_config_from_dict({key: value}, "x.yml")
 
 
 def test_random_and_presets_need_no_search_section():

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import argparse
 
-from pipeline.protocol import RANDOM
+from pipeline.methods import RANDOM
 from trial.commands.run import add_run_args
 
 # for `autorc --help`, read without importing the command

@@ -24,7 +24,7 @@ from autorc_nni.architecture import PRESETS, Architecture, resolve_architecture
 from autorc_nni.config import ConfigError
 from autorc_nni.files import atomic_write_json
 from pipeline.evaluation import evaluate_architecture, run_seeds
-from pipeline.protocol import ReportRow, fixed_row
+from pipeline.methods import ReportRow, fixed_row
 from trial.commands._common import (
     add_data_args,
     add_hpo_args,

@@ -19,6 +19,7 @@ import argparse
 from pathlib import Path
 
 from autorc_nni.training import listen_progress
+from pipeline.events import Candidates, Evaluated, Event, RaceDone, RungScored
 from pipeline.protocol import PipelineConfig
 from pipeline.race import SELECTIONS
 from pipeline.report import write_report
@@ -76,30 +77,31 @@ def run(args: argparse.Namespace) -> int:
     race = "-race" if cfg.races() else ""
     out = Path(args.out or f"runs/{stem}-{cfg.row}{race}-s{cfg.seed}")
 
-    def on_event(kind: str, data: dict) -> None:
-        if kind == "candidates":
-            n = sum(c["evaluate"] for c in data["candidates"])
-            raced = sum(bool(c.get("race")) for c in data["candidates"])
-            what = f"{raced} to race" if cfg.races() else f"{n} to evaluate"
-            print(f"[{out}] {len(data['candidates'])} candidate(s), {what}", flush=True)
-        elif kind == "rung":
-            print(
-                f"[{out}] race: {data['name']} at rung {data['rung']} "
-                f"({100 * data['budget']:.0f}% of the training): dev {100 * data['dev']:.2f}",
-                flush=True,
-            )
-        elif kind == "race":
-            print(
-                f"[{out}] race won by {data['winner_name']} ({data['winner_origin']}); "
-                f"cost {data['cost_trainings']} full trainings",
-                flush=True,
-            )
-        elif kind == "evaluated":
-            print(
-                f"[{out}] rank {data['rank']}: dev {100 * data['dev_mean']:.2f} "
-                f"test {100 * (data['test_mean'] or 0):.2f}",
-                flush=True,
-            )
+    def on_event(event: Event) -> None:
+        match event:
+            case Candidates(candidates=cands):
+                n = sum(c["evaluate"] for c in cands)
+                raced = sum(bool(c.get("race")) for c in cands)
+                what = f"{raced} to race" if cfg.races() else f"{n} to evaluate"
+                print(f"[{out}] {len(cands)} candidate(s), {what}", flush=True)
+            case RungScored():
+                print(
+                    f"[{out}] race: {event.name} at rung {event.rung} "
+                    f"({100 * event.budget:.0f}% of the training): dev {100 * event.dev:.2f}",
+                    flush=True,
+                )
+            case RaceDone(race=race):
+                print(
+                    f"[{out}] race won by {race['winner_name']} ({race['winner_origin']}); "
+                    f"cost {race['cost_trainings']} full trainings",
+                    flush=True,
+                )
+            case Evaluated(result=r):
+                print(
+                    f"[{out}] rank {r['rank']}: dev {100 * r['dev_mean']:.2f} "
+                    f"test {100 * (r['test_mean'] or 0):.2f}",
+                    flush=True,
+                )
 
     def on_train(info: dict) -> None:  # a training's heartbeat, when its progress bar is off
         if not cfg.train.get("progress", True):
