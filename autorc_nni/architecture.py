@@ -258,6 +258,18 @@ class Architecture:
         return "\n".join(lines)
 
 
+# Baldini Soares et al. 2019: start markers of both entities.
+_BERT_ENTITY = Architecture(
+    span="markers",
+    posenc="none",
+    pool_e1="start",
+    pool_e2="start",
+    use_e1=True,
+    use_e2=True,
+    use_c0=False,
+    use_c1=False,
+    use_c2=False,
+)
 PRESETS: dict[str, Architecture] = {
     # Span NER baseline (Eberts & Ulges 2020, SpERT): the sentence unchanged, the max-pooled span
     # and the [CLS] context (c0 by start pooling: BERT's pooler over [CLS]).
@@ -274,17 +286,7 @@ PRESETS: dict[str, Architecture] = {
     ),
     # Coreference mention-pair baseline: markers, start-pooled antecedent and anaphor, no
     # context (the architecture of bert-entity, named for the coreference rows).
-    "pair-baseline": Architecture(
-        span="markers",
-        posenc="none",
-        pool_e1="start",
-        pool_e2="start",
-        use_e1=True,
-        use_e2=True,
-        use_c0=False,
-        use_c1=False,
-        use_c2=False,
-    ),
+    "pair-baseline": _BERT_ENTITY,
     # Wu & He 2019: averaged entity spans plus [CLS].
     "r-bert": Architecture(
         span="markers",
@@ -298,18 +300,7 @@ PRESETS: dict[str, Architecture] = {
         use_c1=False,
         use_c2=False,
     ),
-    # Baldini Soares et al. 2019: start markers of both entities.
-    "bert-entity": Architecture(
-        span="markers",
-        posenc="none",
-        pool_e1="start",
-        pool_e2="start",
-        use_e1=True,
-        use_e2=True,
-        use_c0=False,
-        use_c1=False,
-        use_c2=False,
-    ),
+    "bert-entity": _BERT_ENTITY,
 }
 # The hand-made presets' row names in reports and where each comes from (in report order).
 PRESET_ORIGINS: dict[str, tuple[str, str]] = {

@@ -41,7 +41,8 @@ import json
 import logging
 import math
 import time
-from collections.abc import Callable, Iterator
+import typing
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -154,6 +155,12 @@ class TrainConfig:
         if self.pad_to is not None and self.pad_to > self.max_len:
             raise ConfigError(f"pad_to ({self.pad_to}) exceeds max_len ({self.max_len})")
 
+    @property
+    def peak_lr(self) -> float:
+        """``lr`` as resolved (``__post_init__`` fills in the encoder's)."""
+        assert self.lr is not None
+        return self.lr
+
 
 def train_config_from_dict(data: dict[str, Any], where: str = "train") -> TrainConfig:
     """A :class:`TrainConfig` from a mapping; unknown keys and bad values name the key."""
@@ -172,7 +179,7 @@ def _resolve_arch(spec: str | dict[str, Any]) -> Architecture:
 # -- data -------------------------------------------------------------------------------------
 
 
-def training_data(cfg: TrainConfig, tokenizer, arch: Architecture) -> PreparedData:
+def training_data(cfg: TrainConfig, tokenizer: Any, arch: Architecture) -> PreparedData:
     """The task's statements featurized for ``arch.span`` (:func:`autorc_nni.stage.prepare_data`):
     training epoch 0's, dev and test."""
     get_task(cfg.data.task).check_span(arch.span)
@@ -195,7 +202,7 @@ def training_data(cfg: TrainConfig, tokenizer, arch: Architecture) -> PreparedDa
 
 
 def epoch_loader(
-    rows, cfg: TrainConfig, formats: tuple[str, ...], epoch: int, skip: int = 0
+    rows: Any, cfg: TrainConfig, formats: tuple[str, ...], epoch: int, skip: int = 0
 ) -> tuple[Iterator[dict], int]:
     """Training batches of ``epoch`` (order fixed by ``(seed, epoch)``), first ``skip`` left out.
 
@@ -219,7 +226,7 @@ def epoch_loader(
             max_len=cfg.max_len,
             groups=groups,
         )
-        batches = [list(b) for b in loader.batch_sampler]
+        batches = [list(b) for b in typing.cast(Iterable[list[int]], loader.batch_sampler)]
         plan = torch.utils.data.DataLoader(
             loader.dataset,
             batch_sampler=batches[skip:],
@@ -230,7 +237,7 @@ def epoch_loader(
     return it, len(batches)
 
 
-def _padded(collate_fn, pad_to: int | None, max_len: int):
+def _padded(collate_fn: Callable, pad_to: int | None, max_len: int) -> Callable:
     """``collate_fn``, then every format padded on the right to ``pad_to`` tokens (as OpenNRE
     pads every batch to its max_length); the identity when ``pad_to`` is None."""
     if pad_to is None:
@@ -265,7 +272,7 @@ def pad_batch(batch: dict[str, Any], pad_to: int, max_len: int, pad_id: int = 0)
     return batch
 
 
-def eval_loader(rows, cfg: TrainConfig, formats: tuple[str, ...]):
+def eval_loader(rows: Any, cfg: TrainConfig, formats: tuple[str, ...]) -> Iterable[dict]:
     """Dev/test batches, sorted by length (the order does not matter: results are keyed by id)."""
     from autorc_nni.batching import make_loader
 
@@ -292,7 +299,7 @@ def eval_loader(rows, cfg: TrainConfig, formats: tuple[str, ...]):
 
 @torch.no_grad()
 def predict_rows(
-    model: nn.Module, loader, device: torch.device, bf16: bool = False
+    model: nn.Module, loader: Iterable[dict], device: torch.device, bf16: bool = False
 ) -> dict[str, tuple[int, torch.Tensor]]:
     """Run the model over a loader: {example id: (gold label id, probabilities (C,))}."""
     was_training = model.training
@@ -367,7 +374,7 @@ class FineTuning(Stage[TrainConfig, dict[str, Any]]):
                 "bf16 autocast needs a CUDA device (use --device cuda or drop --bf16)"
             )
 
-    def prepare(self, tokenizer) -> PreparedData:
+    def prepare(self, tokenizer: Any) -> PreparedData:
         return training_data(self.cfg, tokenizer, self.arch)
 
     def setup(self, data: PreparedData, encoder: nn.Module, saved: dict[str, Any] | None) -> None:
@@ -386,7 +393,7 @@ class FineTuning(Stage[TrainConfig, dict[str, Any]]):
             task=cfg.data.task,
             task_options=data.task.kind.saved_options(data.task),
         ).to(self.device)
-        self.optimizer = build_optimizer(self.model, cfg.lr, cfg.weight_decay)
+        self.optimizer = build_optimizer(self.model, cfg.peak_lr, cfg.weight_decay)
         _, self.steps_per_epoch = epoch_loader(data.rows["train"], cfg, self.formats, epoch=0)
         self.total_steps = self.steps_per_epoch * cfg.epochs
         warmup = max(1, round(cfg.warmup * self.steps_per_epoch)) if cfg.warmup > 0 else 0
@@ -550,7 +557,7 @@ class FineTuning(Stage[TrainConfig, dict[str, Any]]):
             self.on_dev(epoch + 1, dev["score"])
         return self._paused() if paused else None
 
-    def _train_rows(self, epoch: int):
+    def _train_rows(self, epoch: int) -> Any:
         """The featurized training statements of ``epoch`` (rc: the same every epoch; ner and
         coref draw their negatives afresh)."""
         data = self.data
@@ -687,11 +694,11 @@ class FineTuning(Stage[TrainConfig, dict[str, Any]]):
         return results, paths
 
 
-def _save_model_dir(model, path: Path) -> None:
+def _save_model_dir(model: Any, path: Path) -> None:
     atomic_write_dir(path, model.save_pretrained)
 
 
-def _progress(cfg: TrainConfig, total: int, initial: int):
+def _progress(cfg: TrainConfig, total: int, initial: int) -> Any:
     if not cfg.progress:
         return None
     from tqdm.auto import tqdm

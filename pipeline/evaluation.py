@@ -272,7 +272,7 @@ def slot_sampler(hpo: HPOConfig) -> Any:
             def sample_relative(self, study, trial, search_space):  # noqa: ANN001
                 return {}
 
-            def before_trial(self, study, trial) -> None:  # noqa: ANN001
+            def before_trial(self, study: Any, trial: Any) -> None:
                 from optuna.trial import TrialState
 
                 held = study.get_trials(
@@ -300,7 +300,7 @@ def slot_sampler(hpo: HPOConfig) -> Any:
                     study, trial, param_name, param_distribution
                 )
 
-            def after_trial(self, study, trial, state, values) -> None:  # noqa: ANN001
+            def after_trial(self, study: Any, trial: Any, state: Any, values: Any) -> None:
                 self._per_trial.pop(trial.number, None)
 
         _SLOT_SAMPLER = SlotRandomSampler
@@ -370,7 +370,7 @@ def run_hpo(
         arch.save(arch_path)
     if hpo.space.size() == 1:
         point = {k: getattr(hpo.space, k)[0] for k in HP_KEYS}
-        result = {
+        result: dict[str, Any] = {
             "study": None,
             "best_trial": None,
             "best_params": point,
@@ -544,7 +544,8 @@ def run_seeds(
         kwargs = {**train_base, **params, "seed": s, "arch": str(arch_path)}
 
         def report(epoch: int, dev: float, s: int = s) -> None:
-            on_progress(EpochScored("seed", epoch, dev, seed=s))
+            if on_progress is not None:
+                on_progress(EpochScored("seed", epoch, dev, seed=s))
 
         result = _train_once(train_fn, kwargs, out, report if on_progress is not None else None)
         dev, test = scores_of(result, str(out / METRICS_FILE))
@@ -554,7 +555,7 @@ def run_seeds(
         devs.append(dev)
         tests.append(test)
         dirs.append(str(out))
-        test_all = result.get("test") if isinstance(result.get("test"), dict) else {}
+        test_all: dict[str, Any] = result["test"] if isinstance(result.get("test"), dict) else {}
         for k in report_keys:
             value = test_all.get(k)
             test_metrics[k].append(float(value) if isinstance(value, int | float) else None)
@@ -607,7 +608,7 @@ def evaluate_architecture(
         arch, train_base, h["best_params"], seeds, out_dir / "seeds", train_fn, on_progress
     )
     t2 = time.perf_counter()
-    result = {
+    result: dict[str, Any] = {
         "kind": "architecture",
         **(meta or {}),
         "architecture": arch.to_dict(),

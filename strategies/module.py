@@ -150,7 +150,7 @@ class AutoRCLightningModule(BaseOneShotLightningModule):
         self.space = space
         self.copies, self.child_steps = copies, child_steps
         self.search_warmup_steps = search_warmup_steps
-        self.controller_kwargs = dict(
+        self.controller_kwargs: dict[str, Any] = dict(
             hidden=controller_hidden, temperature=temperature, tanh_constant=tanh_constant
         )
         self.rl_kwargs = dict(
@@ -183,6 +183,20 @@ class AutoRCLightningModule(BaseOneShotLightningModule):
         )
         self.reinforce = Reinforce(self.controller, **self.rl_kwargs)
         return self.controller
+
+    @property
+    def policy(self) -> Controller:
+        """The controller, once built (``set_model``); an error before."""
+        if self.controller is None:
+            raise SearchError("the controller is built when the supernet is set (set_model)")
+        return self.controller
+
+    @property
+    def rl(self) -> Reinforce:
+        """The controller's REINFORCE optimizer, once built."""
+        if self.reinforce is None:
+            raise SearchError("the controller is built when the supernet is set (set_model)")
+        return self.reinforce
 
     def configure_architecture_optimizers(self) -> torch.optim.Optimizer | None:
         return self.reinforce.optimizer if self.reinforce is not None else None
@@ -222,16 +236,16 @@ class AutoRCLightningModule(BaseOneShotLightningModule):
     def resample(self) -> dict[str, Any]:
         """Sample from the controller (no gradient) and set the sample into the supernet."""
         with torch.no_grad():
-            sample, _, _ = self.controller.sample()
+            sample, _, _ = self.policy.sample()
         self.set_sample(sample)
         return sample
 
     def export(self) -> dict[str, Any]:
         """The controller's greedy architecture (top-k comes from :func:`strategies.search`)."""
-        return self.controller.greedy()
+        return self.policy.greedy()
 
     def export_probs(self) -> dict[str, dict[Any, float]]:
-        return self.controller.probabilities()
+        return self.policy.probabilities()
 
     # -- one search step ------------------------------------------------------------------------
     def training_step(self, batch: Mapping[str, Any], batch_idx: int) -> None:
@@ -241,7 +255,7 @@ class AutoRCLightningModule(BaseOneShotLightningModule):
         update = self.step >= self.search_warmup_steps
         # 1. sample an architecture (log-prob kept for the update)
         with torch.set_grad_enabled(update):
-            sample, log_prob, entropy = self.controller.sample()
+            sample, log_prob, entropy = self.policy.sample()
         self.set_sample(sample)
         # 2. draw the weight copies and train the child
         enc_copy, cls_copy = self.draw_copies()
@@ -259,9 +273,9 @@ class AutoRCLightningModule(BaseOneShotLightningModule):
         reward = self.training_module.reward(reward_batch)
         # 4. REINFORCE after the search warm-up; the baseline follows the rewards throughout
         if update:
-            rl = self.reinforce.update(log_prob, entropy, reward)
+            rl = self.rl.update(log_prob, entropy, reward)
         else:
-            baseline = self.reinforce.observe(reward)
+            baseline = self.rl.observe(reward)
             rl = {
                 "reward": reward,
                 "baseline": baseline,
@@ -278,7 +292,7 @@ class AutoRCLightningModule(BaseOneShotLightningModule):
             "lr": sched.get_last_lr()[0],
             "sample": sample,
             "copies": (enc_copy, cls_copy),
-            "invalid": self.controller.invalid_count,
+            "invalid": self.policy.invalid_count,
         }
         if self.on_step is not None:
             self.on_step(self, self.last_stats)
@@ -292,9 +306,9 @@ class AutoRCLightningModule(BaseOneShotLightningModule):
         return {
             "step": self.step,
             "supernet": self.model.state_dict(),
-            "controller": self.controller.state_dict(),
-            "controller_invalid": self.controller.invalid_count,
-            "reinforce": self.reinforce.state_dict(),
+            "controller": self.policy.state_dict(),
+            "controller_invalid": self.policy.invalid_count,
+            "reinforce": self.rl.state_dict(),
             "weight_optimizer": self.weight_optimizer().state_dict(),
             "weight_scheduler": self.weight_scheduler().state_dict(),
             "rng": {"copy": self.copy_generator.get_state(), **rng_state()},
@@ -304,9 +318,9 @@ class AutoRCLightningModule(BaseOneShotLightningModule):
         """Load a checkpoint; optimizer states are applied when the fit starts."""
         self.step = int(state["step"])
         self.model.load_state_dict(state["supernet"])
-        self.controller.load_state_dict(state["controller"])
-        self.controller.invalid_count = int(state["controller_invalid"])
-        self.reinforce.load_state_dict(state["reinforce"])
+        self.policy.load_state_dict(state["controller"])
+        self.policy.invalid_count = int(state["controller_invalid"])
+        self.rl.load_state_dict(state["reinforce"])
         self._pending_state = state
 
     def _apply_state(self, state: dict[str, Any]) -> None:

@@ -193,6 +193,18 @@ class SearchConfig:
         return task_space(self.space, self.data.task)
 
     @property
+    def shared_lr(self) -> float:
+        """``lr`` as resolved (``__post_init__`` fills in the encoder's)."""
+        assert self.lr is not None
+        return self.lr
+
+    @property
+    def lr_warmup_epochs(self) -> float:
+        """``encoder_warmup_epochs`` as resolved."""
+        assert self.encoder_warmup_epochs is not None
+        return self.encoder_warmup_epochs
+
+    @property
     def num_copies(self) -> int:
         """Weight copies: ``copies``, or the method's (2; 1 for naive-enas and autorc2)."""
         return self.copies if self.copies is not None else METHODS[self.method].copies
@@ -251,7 +263,7 @@ class SearchResult:
 
 
 # -- pieces -------------------------------------------------------------------------------------
-def _formats(space) -> tuple[str, ...]:
+def _formats(space: SearchSpace) -> tuple[str, ...]:
     from search_spaces.spaces import fixed_values, space_decisions
 
     free = space_decisions(space)
@@ -274,7 +286,7 @@ class _Data:
     format_detected: bool = False  # told from the files' content
 
 
-def search_data(cfg: SearchConfig, tokenizer, formats: tuple[str, ...]) -> _Data:
+def search_data(cfg: SearchConfig, tokenizer: Any, formats: tuple[str, ...]) -> _Data:
     """The task's statements featurized in every searched format
     (:func:`autorc_nni.stage.prepare_data`): train (ner / coref: drawn afresh each search
     epoch) and the validation rows of reward and ranking (ner / coref: the dev gold statements
@@ -369,7 +381,7 @@ class _StepLogger:
             if stats["updated"]:
                 w.add_scalar("search/controller_loss", stats["loss"], step)
             w.add_scalar("search/invalid_samples", stats["invalid"], step)
-            for label, dist in module.controller.probabilities().items():
+            for label, dist in module.policy.probabilities().items():
                 for option, p in dist.items():
                     w.add_scalar(f"prob/{label}/{option}", p, step)
         if self.bar is not None:
@@ -479,7 +491,7 @@ def _scorer(
     def score(canon: Architecture, sample: dict[str, Any]) -> RankedArchitecture:
         scores = score_architecture(module, sample, batches, gold, cfg.num_copies)
         with torch.no_grad():
-            prob = float(module.controller.log_prob(sample).exp())
+            prob = float(module.policy.log_prob(sample).exp())
         return RankedArchitecture(0, canon, sum(scores) / len(scores), prob, scores)
 
     return score
@@ -512,18 +524,18 @@ def format_bests(
             out.append(of_fmt[0])
             continue
         drawn: dict[Architecture, dict[str, Any]] = {}
-        invalid = module.controller.invalid_count  # a look-up, not the search: leave it alone
+        invalid = module.policy.invalid_count  # a look-up, not the search: leave it alone
         try:
             with torch.no_grad():
                 for _ in range(cfg.format_draws * 50):
                     if len(drawn) == cfg.format_draws:
                         break
-                    s, _, _ = module.controller.sample(generator=g, given={"span": fmt})
+                    s, _, _ = module.policy.sample(generator=g, given={"span": fmt})
                     drawn.setdefault(to_architecture(s, space).canonical(), s)
         except ControllerError as e:  # no valid model with this format: the others stand
             log.warning("format_draws: no valid architecture with span=%s (%s)", fmt, e)
         finally:
-            module.controller.invalid_count = invalid
+            module.policy.invalid_count = invalid
         if drawn:
             best = max(
                 (score(canon, s) for canon, s in drawn.items()),
@@ -666,7 +678,7 @@ def write_importance(ranked: list[RankedArchitecture], cfg: SearchConfig, out: P
 
 
 # -- building blocks ----------------------------------------------------------------------------
-def build_supernet(cfg: SearchConfig, encoder: torch.nn.Module, num_labels: int):
+def build_supernet(cfg: SearchConfig, encoder: torch.nn.Module, num_labels: int) -> Any:
     """The supernet of ``cfg``: its space, and the sharing and copies of its method."""
     from search_spaces.supernet import AutoRCSupernet
 
@@ -728,7 +740,7 @@ class SearchStage(Stage[SearchConfig, SearchResult]):
         self.space = cfg.search_space
         self.formats = _formats(self.space)
 
-    def prepare(self, tokenizer) -> _Data:
+    def prepare(self, tokenizer: Any) -> _Data:
         return search_data(self.cfg, tokenizer, self.formats)
 
     def setup(self, data: _Data, encoder: torch.nn.Module, saved: dict[str, Any] | None) -> None:
@@ -748,9 +760,9 @@ class SearchStage(Stage[SearchConfig, SearchResult]):
             data.labels,
             data.negative_label,
             data.metric,
-            lr=cfg.lr,
+            lr=cfg.shared_lr,
             weight_decay=cfg.weight_decay,
-            warmup_steps=round(cfg.encoder_warmup_epochs * self.steps_per_epoch * cfg.child_steps),
+            warmup_steps=round(cfg.lr_warmup_epochs * self.steps_per_epoch * cfg.child_steps),
         )
         self.strategy = build_strategy(cfg, self.steps_per_epoch)
         accelerator = "gpu" if self.device.type == "cuda" else "cpu"
@@ -827,8 +839,7 @@ class SearchStage(Stage[SearchConfig, SearchResult]):
             result.format_best = format_bests(module, cfg, data, space, self.device, ranked)
             write_format_best(result.format_best, out)
         result.probabilities = {
-            k: {str(o): p for o, p in d.items()}
-            for k, d in module.controller.probabilities().items()
+            k: {str(o): p for o, p in d.items()} for k, d in module.policy.probabilities().items()
         }
         result.peak_rss_mb = peak_rss_mb()
         summary = {
@@ -839,9 +850,9 @@ class SearchStage(Stage[SearchConfig, SearchResult]):
             "search_warmup_steps": module.search_warmup_steps,
             "copies": cfg.num_copies,
             "search_seconds_this_process": result.search_seconds,
-            "invalid_samples": module.controller.invalid_count,
-            "baseline": module.reinforce.baseline,
-            "greedy_architecture": to_architecture(module.controller.greedy(), space).to_dict(),
+            "invalid_samples": module.policy.invalid_count,
+            "baseline": module.rl.baseline,
+            "greedy_architecture": to_architecture(module.policy.greedy(), space).to_dict(),
             "probabilities": result.probabilities,
             "top": [{"rank": r.rank, "score": r.score, "path": r.path} for r in result.top],
             "sampling": sampling,

@@ -88,3 +88,31 @@ def write_planted_ner(folder: Path, n_train: int = 192, n_dev: int = 96, seed: i
     for split, n, s in (("train", n_train, seed), ("dev", n_dev, seed + 1), ("test", 32, seed + 2)):
         (folder / f"{split}.json").write_text(json.dumps(planted_ner_rows(n, s)))
     return folder
+
+
+# a search that finds the planted tasks in seconds with the tiny encoder (test_search,
+# test_tasks_search): 8 epochs, a short search warm-up, fast learning rates
+SMALL_SEARCH = {
+    "encoder": "tiny",
+    "space": "M2",
+    "method": "autorc",
+    "epochs": 8.0,
+    "batch_size": 8,
+    "lr": 1e-3,
+    "controller_lr": 1e-2,
+    "search_warmup_epochs": 1.0,
+    "encoder_warmup_epochs": 0.5,
+    "k": 10,
+    "top_k": 3,
+    "seed": 1,
+    "progress": False,
+    "max_len": 64,
+    "checkpoint_every": 0,
+}
+
+
+def small_search(dataset: Path, out: Path, **kw: object):
+    """A :class:`strategies.search.SearchConfig` of ``SMALL_SEARCH`` on ``dataset``."""
+    from strategies.search import search_config_from_dict
+
+    return search_config_from_dict({**SMALL_SEARCH, "dataset": str(dataset), "out": str(out), **kw})

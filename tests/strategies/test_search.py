@@ -11,7 +11,7 @@ import torch
 from autorc_nni.architecture import Architecture
 from autorc_nni.config import ConfigError
 from strategies.search import run_search, search_config_from_dict
-from tests.strategies.planted import write_planted
+from tests.strategies.planted import small_search, write_planted
 
 
 @pytest.fixture(scope="module")
@@ -20,28 +20,7 @@ def planted(tmp_path_factory):
 
 
 def _cfg(planted, out, **kw):
-    base = dict(
-        dataset=str(planted),
-        format="opennre",
-        encoder="tiny",
-        space="M2",
-        method="autorc",
-        epochs=8.0,
-        batch_size=8,
-        lr=1e-3,
-        controller_lr=1e-2,
-        search_warmup_epochs=1.0,
-        encoder_warmup_epochs=0.5,
-        k=10,
-        top_k=3,
-        seed=1,
-        out=str(out),
-        progress=False,
-        max_len=64,
-        checkpoint_every=0,
-    )
-    base.update(kw)
-    return search_config_from_dict(base)
+    return small_search(planted, out, format="opennre", **kw)
 
 
 def test_search_finds_the_planted_design(planted, tmp_path):

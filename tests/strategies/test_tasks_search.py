@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 from autorc_nni.architecture import Architecture
-from strategies.search import run_search, search_config_from_dict
-from tests.strategies.planted import write_planted_ner
+from strategies.search import run_search
+from tests.strategies.planted import small_search, write_planted_ner
 
 
 def test_search_solves_a_planted_ner_task(tmp_path):
@@ -14,28 +14,14 @@ def test_search_solves_a_planted_ner_task(tmp_path):
     sentence: the searched models find the typed spans (entity F1 on the validation candidates,
     under the shared weights), and the NER space never offers span=tokens nor c1."""
     data = write_planted_ner(tmp_path / "ner")
-    cfg = search_config_from_dict(
-        dict(
-            task="ner",
-            dataset=str(data),
-            encoder="tiny",
-            space="M2",
-            method="autorc",
-            epochs=8.0,
-            batch_size=8,
-            lr=1e-3,
-            controller_lr=1e-2,
-            search_warmup_epochs=1.0,
-            encoder_warmup_epochs=0.5,
-            k=8,
-            top_k=2,
-            seed=1,
-            out=str(tmp_path / "s"),
-            progress=False,
-            max_len=32,
-            checkpoint_every=0,
-            task_options={"max_span_len": 2, "neg_per_sentence": 3},
-        )
+    cfg = small_search(
+        data,
+        tmp_path / "s",
+        task="ner",
+        k=8,
+        top_k=2,
+        max_len=32,
+        task_options={"max_span_len": 2, "neg_per_sentence": 3},
     )
     result = run_search(cfg)
     assert result.completed
