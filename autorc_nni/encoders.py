@@ -32,17 +32,22 @@ import string
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypedDict, cast
 
 import torch
+from torch import nn
 from transformers import (
     AutoModel,
     AutoTokenizer,
     BertConfig,
     BertModel,
-    BertTokenizerFast,
     PreTrainedModel,
     PreTrainedTokenizerBase,
 )
+
+# transformers 5 defines the fast BERT tokenizer here and only re-exports it lazily (mypy does
+# not see ``transformers.BertTokenizerFast``); it is the same class
+from transformers.models.bert.tokenization_bert import BertTokenizerFast
 
 from autorc_nni.errors import AutoRCError
 from autorc_nni.registry import Registry
@@ -183,7 +188,16 @@ def tiny_tokenizer() -> PreTrainedTokenizerBase:
     return BertTokenizerFast(vocab=tiny_vocab(), do_lower_case=True)
 
 
-TINY_CONFIG = dict(
+class _TinyConfig(TypedDict):
+    hidden_size: int
+    num_hidden_layers: int
+    num_attention_heads: int
+    intermediate_size: int
+    max_position_embeddings: int
+    type_vocab_size: int
+
+
+TINY_CONFIG: _TinyConfig = dict(
     hidden_size=32,
     num_hidden_layers=2,
     num_attention_heads=2,
@@ -293,7 +307,9 @@ def load_encoder(
     model = source.model(seed)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        if model.get_input_embeddings().num_embeddings < len(tokenizer):
+        # transformers types the input embeddings as a bare ``nn.Module``
+        embeddings = cast(nn.Embedding, model.get_input_embeddings())
+        if embeddings.num_embeddings < len(tokenizer):
             with _transformers_quiet():  # its note on how the new rows are initialised
                 model.resize_token_embeddings(len(tokenizer))
     return tokenizer, model

@@ -70,12 +70,13 @@ import os
 import shutil
 import uuid
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import datasets
 import pyarrow as pa
+from transformers import PreTrainedTokenizerBase
 
 from autorc_nni.architecture import FORMATS, PARTS
 from autorc_nni.data.record import RelationExample
@@ -86,6 +87,9 @@ from autorc_nni.errors import AutoRCError, DataError
 FEATURIZE_VERSION = 3  # 2: one marker pair around e1 = e2 (span NER); 3: levitated markers
 
 Span = tuple[int, int]
+# one format's row: ids, the five part ranges, whether it was windowed, and for ``levitated``
+# the markers' position ids and the length of the framed text
+Built = tuple[list[int], list[list[int]], bool, tuple[list[int], int] | None]
 
 
 class FeaturizeError(AutoRCError):
@@ -108,7 +112,7 @@ def cache_root() -> Path:
     return Path(os.environ.get("AUTORC_CACHE_DIR") or "~/.cache/autorc").expanduser()
 
 
-def _frame(tokenizer) -> tuple[list[int], list[int]]:
+def _frame(tokenizer: PreTrainedTokenizerBase) -> tuple[list[int], list[int]]:
     """The ids the tokenizer puts before and after a single sequence ([CLS] / [SEP])."""
     enc = tokenizer([["a"]], is_split_into_words=True, add_special_tokens=True)
     ids, words = enc["input_ids"][0], enc.word_ids(0)
@@ -137,7 +141,7 @@ class Featurizer:
 
     def __init__(
         self,
-        tokenizer,
+        tokenizer: PreTrainedTokenizerBase,
         max_len: int = 256,
         formats: Sequence[str] = FORMATS,
         cache: bool = True,
@@ -226,12 +230,15 @@ class Featurizer:
         if "levitated" in self.formats:
             cols["levitated_positions"], cols["levitated_text"] = [], []
         cols["label"], cols["id"] = [], []
-        truncated, dropped, dropped_ids = 0, Counter(), []
+        truncated = 0
+        dropped: Counter[str] = Counter()
+        dropped_ids: list[str] = []
         for ex, label, (flat, off) in zip(
             examples, labels, self._word_pieces(examples), strict=True
         ):
-            built = [self._build(fmt, ex, flat, off) for fmt in self.formats]
-            if any(b is None for b in built):
+            maybe_built = [self._build(fmt, ex, flat, off) for fmt in self.formats]
+            built = [b for b in maybe_built if b is not None]
+            if len(built) != len(maybe_built):  # some format has no room for the entities
                 dropped[f"entities do not fit in max_len={self.max_len}"] += 1
                 dropped_ids.append(ex.id)
                 continue
@@ -249,7 +256,9 @@ class Featurizer:
         rows = datasets.Dataset(table)
         return FeaturizedSplit(rows, truncated, dropped, dropped_ids)
 
-    def _word_pieces(self, examples: list[RelationExample]):
+    def _word_pieces(
+        self, examples: list[RelationExample]
+    ) -> Iterator[tuple[list[int], list[int]]]:
         """Per example: the flat wordpiece ids of its words and word offsets into them
         (``off[w]`` = first piece of word w, ``off[n]`` = total)."""
         if not examples:
@@ -277,7 +286,9 @@ class Featurizer:
                 off[w + 1] = off[w] + counts[w]
             yield ids, off
 
-    def _build(self, fmt: str, ex: RelationExample, flat: list[int], off: list[int]):
+    def _build(
+        self, fmt: str, ex: RelationExample, flat: list[int], off: list[int]
+    ) -> Built | None:
         """``(ids, spans, windowed, levitated)`` for one format, or ``None`` if the entities
         do not fit; ``levitated``: ``(positions, text length)`` of the levitated format."""
         levitated = fmt == "levitated"
@@ -329,11 +340,23 @@ class Featurizer:
     # The three splices: ``(body, e1 range, e2 range)`` without the frame. ``flat`` is the
     # sentence's wordpieces (or any per-piece list), ``sp`` the ids to splice in (default: the
     # tokenizer's special-token ids).
-    def _body_standard(self, ex: RelationExample, flat: list, off: list[int], sp=None):
+    def _body_standard(
+        self,
+        ex: RelationExample,
+        flat: list[int],
+        off: list[int],
+        sp: Mapping[str, int] | None = None,
+    ) -> tuple[list[int], Span, Span]:
         (hs, he), (ts, te) = ex.head, ex.tail
         return flat, (off[hs], off[he]), (off[ts], off[te])
 
-    def _body_markers(self, ex: RelationExample, flat: list, off: list[int], sp=None):
+    def _body_markers(
+        self,
+        ex: RelationExample,
+        flat: list[int],
+        off: list[int],
+        sp: Mapping[str, int] | None = None,
+    ) -> tuple[list[int], Span, Span]:
         (hs, he), (ts, te) = ex.head, ex.tail
         sp = sp or self.special
         # marker events at word boundaries: (word position, order, depth, id, entity, is_open);
@@ -367,7 +390,13 @@ class Featurizer:
         e2 = (pos[(2, True)], pos[(2, False)] + 1) if 2 in spans else e1
         return body, e1, e2
 
-    def _body_tokens(self, ex: RelationExample, flat: list, off: list[int], sp=None):
+    def _body_tokens(
+        self,
+        ex: RelationExample,
+        flat: list[int],
+        off: list[int],
+        sp: Mapping[str, int] | None = None,
+    ) -> tuple[list[int], Span, Span]:
         (hs, he), (ts, te) = ex.head, ex.tail
         sp = sp or self.special
         t1, t2 = sp["[ENTITY-1]"], sp["[ENTITY-2]"]

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import nn
@@ -254,7 +254,12 @@ def linear_from_dense(dense: nn.Module | None, dim: int) -> nn.Linear:
     linear = nn.Linear(dim, dim)
     if dense is None:
         return linear
-    w, b = dense.weight.detach(), dense.bias.detach()
+    weight, bias = dense.weight, dense.bias
+    if not isinstance(weight, torch.Tensor) or not isinstance(bias, torch.Tensor):
+        raise TypeError(
+            f"pooler dense {type(dense).__name__} has no weight and bias tensors to copy"
+        )
+    w, b = weight.detach(), bias.detach()
     h = w.shape[0]
     if w.shape != (h, h) or h > dim:
         raise ValueError(f"pooler dense is {tuple(w.shape)}; cannot initialise a {dim}x{dim} layer")
@@ -318,7 +323,8 @@ class PoolerGroup(nn.Module):
     def linears(self) -> list[nn.Linear]:
         """The distinct linear layers of the group's linear-using poolers (one when shared)."""
         seen: dict[int, nn.Linear] = {}
-        for p in self.poolers.values():
+        # a ModuleDict's values are typed as bare modules; this one holds only poolers
+        for p in cast("Iterable[Pooler]", self.poolers.values()):
             if p.uses_linear:
                 seen.setdefault(id(p.linear), p.linear)
         return list(seen.values())

@@ -14,6 +14,8 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 
+from transformers import PreTrainedTokenizerBase
+
 from autorc_nni.data.datasets import SPLITS, LoadedDataset
 from autorc_nni.data.record import RelationExample
 from autorc_nni.featurize import Featurizer
@@ -76,7 +78,9 @@ def word_stats(examples: Sequence[RelationExample]) -> SplitStats:
     )
 
 
-def wordpiece_lengths(examples: Sequence[RelationExample], tokenizer) -> list[int]:
+def wordpiece_lengths(
+    examples: Sequence[RelationExample], tokenizer: PreTrainedTokenizerBase
+) -> list[int]:
     """Wordpieces per sentence (no special tokens; a word without pieces counts as one [UNK])."""
     if not examples:
         return []
@@ -92,7 +96,7 @@ def wordpiece_lengths(examples: Sequence[RelationExample], tokenizer) -> list[in
 
 def _featurized_counts(
     examples: Sequence[RelationExample],
-    tokenizer,
+    tokenizer: PreTrainedTokenizerBase,
     max_len: int,
     label2id: Mapping[str, int],
     cache: bool,
@@ -106,7 +110,7 @@ def compute_stats(
     ds: LoadedDataset,
     encoder: str | None = "minilm",
     max_len: int = 256,
-    tokenizer=None,
+    tokenizer: PreTrainedTokenizerBase | None = None,
     cache: bool = True,
 ) -> DatasetStats:
     """Statistics of every split of ``ds``; ``encoder=None`` skips the wordpiece figures.

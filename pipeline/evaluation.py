@@ -48,6 +48,7 @@ import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -355,10 +356,8 @@ def run_hpo(
     fixed-setting protocol does not train every model twice.
     """
     import optuna
-    from optuna.trial import TrialState
 
-    if train_fn is None:
-        train_fn = default_train_fn
+    train_fn = train_fn or default_train_fn
     check_train_base(train_base)
     study_dir = Path(study_dir)
     done = study_dir / "hpo.json"
@@ -369,20 +368,51 @@ def run_hpo(
     if not arch_path.is_file():
         arch.save(arch_path)
     if hpo.space.size() == 1:
-        point = {k: getattr(hpo.space, k)[0] for k in HP_KEYS}
-        result: dict[str, Any] = {
-            "study": None,
-            "best_trial": None,
-            "best_params": point,
-            "best_dev": None,
-            "best_dir": None,
-            "n_complete": 0,
-            "budget": hpo.trials,
-            "trials": [],
-            "skipped": "the HPO grid has a single point: nothing to choose, no trial run",
-        }
-        atomic_write_json(done, result)
-        return result
+        return _single_point(hpo, done)
+
+    study, name = _open_study(arch, hpo, study_dir)
+    objective = _Objective(study, hpo, train_base, arch_path, study_dir, train_fn, on_progress)
+    states = counted_states(hpo)
+
+    def n_counted() -> int:
+        return len(study.get_trials(deepcopy=False, states=states))
+
+    if n_counted() < hpo.trials:
+        study.optimize(
+            objective,
+            catch=(),
+            callbacks=[optuna.study.MaxTrialsCallback(hpo.trials, states=states)],
+        )
+    if n_counted() < hpo.trials:  # stopped from outside (another worker's stop, Ctrl-C)
+        raise HPOError(f"study {name!r}: only {n_counted()} of {hpo.trials} trials finished")
+
+    result = summarize_study(study, hpo)
+    result["storage"] = hpo.storage or f"sqlite:///{study_dir / 'optuna.db'}"
+    atomic_write_json(done, result)
+    return result
+
+
+def _single_point(hpo: HPOConfig, done: Path) -> dict[str, Any]:
+    """``hpo.json`` of a grid with one point: that point, no trial run."""
+    result: dict[str, Any] = {
+        "study": None,
+        "best_trial": None,
+        "best_params": {k: getattr(hpo.space, k)[0] for k in HP_KEYS},
+        "best_dev": None,
+        "best_dir": None,
+        "n_complete": 0,
+        "budget": hpo.trials,
+        "trials": [],
+        "skipped": "the HPO grid has a single point: nothing to choose, no trial run",
+    }
+    atomic_write_json(done, result)
+    return result
+
+
+def _open_study(arch: Architecture, hpo: HPOConfig, study_dir: Path) -> tuple[Any, str]:
+    """The study of ``arch`` (created or loaded; refused when made for another architecture),
+    its leftover RUNNING trials failed where this process owns the storage; and its name."""
+    import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     storage, private = open_storage(hpo.storage, study_dir, hpo)
@@ -407,56 +437,58 @@ def run_hpo(
         n = _fail_leftovers(study)
         if n:
             log.warning("study %s: %d trial(s) left RUNNING by a killed run marked FAIL", name, n)
-    states = counted_states(hpo)
-    space = hpo.space
-    seed = hpo.train_seed
+    return study, name
 
-    def objective(trial: optuna.Trial) -> float:
+
+@dataclass
+class _Objective:
+    """One HPO trial: its setting drawn, then trained in its budget slot's folder (a setting
+    already trained to the end is not trained again: its score is reused)."""
+
+    study: Any
+    hpo: HPOConfig
+    train_base: dict[str, Any]
+    arch_path: Path
+    study_dir: Path
+    train_fn: TrainFn
+    on_progress: ProgressFn | None
+
+    def __call__(self, trial: Any) -> float:
+        from optuna.trial import TrialState
+
+        space = self.hpo.space
         params = {k: trial.suggest_categorical(k, list(getattr(space, k))) for k in HP_KEYS}
         trial.set_user_attr("host", socket.gethostname())
-        for prev in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
+        for prev in self.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
             if prev.params == params and prev.value is not None:
                 trial.set_user_attr("same_as", prev.number)
                 for k in ("dir", "test"):
                     if k in prev.user_attrs:
                         trial.set_user_attr(k, prev.user_attrs[k])
                 return float(prev.value)
-        out = study_dir / "trials" / f"{trial.user_attrs[SLOT]:03d}"
+        out = self.study_dir / "trials" / f"{trial.user_attrs[SLOT]:03d}"
         trial.set_user_attr("dir", str(out))
-
-        def report(epoch: int, dev: float) -> None:
-            if on_progress is not None:
-                on_progress(EpochScored("hpo_trial", epoch, dev, number=trial.number))
-            trial.report(dev, epoch)
-            if hpo.pruning and trial.should_prune():
-                raise optuna.TrialPruned(f"pruned at epoch {epoch} (dev {dev:.4f})")
-
-        kwargs = {**train_base, **params, "seed": seed, "arch": str(arch_path)}
-        watch = hpo.pruning or on_progress is not None
-        result = _train_once(train_fn, kwargs, out, report if watch else None)
+        kwargs = {**self.train_base, **params, "seed": self.hpo.train_seed}
+        kwargs["arch"] = str(self.arch_path)
+        watch = self.hpo.pruning or self.on_progress is not None
+        report = partial(self._report, trial) if watch else None
+        result = _train_once(self.train_fn, kwargs, out, report)
         dev, test = scores_of(result, str(out / METRICS_FILE))
         if test is not None:
             trial.set_user_attr("test", test)
-        if on_progress is not None:
-            on_progress(TrialDone(trial.number, params, dev, test, hpo.trials))
+        if self.on_progress is not None:
+            self.on_progress(TrialDone(trial.number, params, dev, test, self.hpo.trials))
         return dev
 
-    def n_counted() -> int:
-        return len(study.get_trials(deepcopy=False, states=states))
+    def _report(self, trial: Any, epoch: int, dev: float) -> None:
+        """A dev score inside the trial's training: told, reported to Optuna, maybe pruned."""
+        import optuna
 
-    if n_counted() < hpo.trials:
-        study.optimize(
-            objective,
-            catch=(),
-            callbacks=[optuna.study.MaxTrialsCallback(hpo.trials, states=states)],
-        )
-    if n_counted() < hpo.trials:  # stopped from outside (another worker's stop, Ctrl-C)
-        raise HPOError(f"study {name!r}: only {n_counted()} of {hpo.trials} trials finished")
-
-    result = summarize_study(study, hpo)
-    result["storage"] = hpo.storage or f"sqlite:///{study_dir / 'optuna.db'}"
-    atomic_write_json(done, result)
-    return result
+        if self.on_progress is not None:
+            self.on_progress(EpochScored("hpo_trial", epoch, dev, number=trial.number))
+        trial.report(dev, epoch)
+        if self.hpo.pruning and trial.should_prune():
+            raise optuna.TrialPruned(f"pruned at epoch {epoch} (dev {dev:.4f})")
 
 
 def summarize_study(study: Any, hpo: HPOConfig) -> dict[str, Any]:

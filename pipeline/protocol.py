@@ -60,7 +60,7 @@ from pipeline.events import (
     RaceDone,
     TrainingEvent,
 )
-from pipeline.methods import RANDOM, ReportRow, get_method_row
+from pipeline.methods import ReportRow, get_method_row
 from pipeline.race import SELECTIONS, Entrant, RaceConfig, entrant_list, run_race
 from search_spaces.spaces import SPACES, task_space
 
@@ -228,62 +228,31 @@ def candidates_stage(
     run_dir: Path,
     search_fn: SearchFn | None,
 ) -> list[dict[str, Any]]:
-    """The ranked candidates (``candidates.json``), computing them unless they are there."""
+    """The ranked candidates (``candidates.json``), computing them unless they are there: by
+    the method's source (``pipeline.methods``), the search's ranking, random draws, or the
+    preset. ``evaluate`` marks those the evaluation trains, ``race`` those the race enters."""
     path = run_dir / "candidates.json"
     if path.is_file():
         return read_json(path)["candidates"]
-    if cfg.searches():
-        if search_fn is None:
-            from pipeline.search_stage import Search
-
-            search_fn = Search()
+    seconds = 0.0
+    source = get_method_row(cfg.method).source
+    if source == "search":
         t0 = time.perf_counter()
-        ranked = search_fn(cfg, run_dir / "search")
+        cands, n_eval = _searched_candidates(cfg, run_dir, search_fn)
         seconds = time.perf_counter() - t0
-        if not ranked:
-            raise ConfigError(f"{run_dir / 'search'}: the search returned no architecture")
-        cands = [
-            {
-                "architecture": c["architecture"].to_dict(),
-                "score": c.get("score"),
-                "rank": i + 1,
-                "origin": c.get("origin", "searched"),
-                "format_best": bool(c.get("format_best")),
-            }
-            for i, c in enumerate(ranked)
-        ]
-        # the search ranks functionally distinct models; a narrow controller may give fewer
-        # than ``top`` of them: every one is then evaluated, and candidates.json says so
-        n_searched = sum(c["origin"] == "searched" for c in cands)
-        n_eval = min(cfg.top, n_searched)
-        if n_eval < cfg.top and not cfg.races():
-            log.warning(
-                "%s: the search ranked only %d distinct architectures; evaluating %d of top = %d",
-                run_dir,
-                len(cands),
-                n_eval,
-                cfg.top,
-            )
-    elif cfg.method == RANDOM:
-        seconds = 0.0
+    elif source == "random":
         # the space as the task searches it (span NER drops span=tokens and c1)
-        space = task_space(cfg.space, cfg.data.task)
-        archs, rejected = random_architectures(cfg.random_n, cfg.seed, space)
+        archs, _ = random_architectures(
+            cfg.random_n, cfg.seed, task_space(cfg.space, cfg.data.task)
+        )
         cands = [
             {"architecture": a.to_dict(), "score": None, "rank": i + 1, "origin": "random"}
             for i, a in enumerate(archs)
         ]
         n_eval = len(cands)
     else:
-        seconds = 0.0
-        cands = [
-            {
-                "architecture": PRESETS[cfg.method].to_dict(),
-                "score": None,
-                "rank": 1,
-                "origin": "preset",
-            }
-        ]
+        arch = PRESETS[cfg.method].to_dict()
+        cands = [{"architecture": arch, "score": None, "rank": 1, "origin": "preset"}]
         n_eval = 1
     for c in cands:
         if cfg.races():  # the shortlist races; only the race's winner is evaluated
@@ -306,6 +275,42 @@ def candidates_stage(
         },
     )
     return cands
+
+
+def _searched_candidates(
+    cfg: PipelineConfig, run_dir: Path, search_fn: SearchFn | None
+) -> tuple[list[dict[str, Any]], int]:
+    """The search's ranked candidates (``RUN_DIR/search``), and how many the evaluation takes:
+    ``top``, or every searched one when the search ranked fewer distinct models."""
+    if search_fn is None:
+        from pipeline.search_stage import Search
+
+        search_fn = Search()
+    ranked = search_fn(cfg, run_dir / "search")
+    if not ranked:
+        raise ConfigError(f"{run_dir / 'search'}: the search returned no architecture")
+    cands = [
+        {
+            "architecture": c["architecture"].to_dict(),
+            "score": c.get("score"),
+            "rank": i + 1,
+            "origin": c.get("origin", "searched"),
+            "format_best": bool(c.get("format_best")),
+        }
+        for i, c in enumerate(ranked)
+    ]
+    # the search ranks functionally distinct models; a narrow controller may give fewer than
+    # ``top`` of them: every one is then evaluated, and candidates.json says so
+    n_eval = min(cfg.top, sum(c["origin"] == "searched" for c in cands))
+    if n_eval < cfg.top and not cfg.races():
+        log.warning(
+            "%s: the search ranked only %d distinct architectures; evaluating %d of top = %d",
+            run_dir,
+            len(cands),
+            n_eval,
+            cfg.top,
+        )
+    return cands, n_eval
 
 
 def _entrant_name(c: dict[str, Any]) -> str:
@@ -407,43 +412,63 @@ def _run_pipeline(
                 "evaluate": True,
             }
         ]
-    evaluated = []
-    for c in cands:
-        if not c["evaluate"]:
-            continue
-        arch = Architecture.from_dict(c["architecture"], where=str(run_dir / "candidates.json"))
-        meta = {
-            "method": cfg.method,
-            "label": cfg.row,
-            "dataset": cfg.data.dataset,
-            "task": cfg.data.task,
-            "rank": c["rank"],
-            "search_score": c["score"],
-            "origin": c.get("origin"),
-        }
-        if race is not None:
-            meta["race_winner"] = c["name"]
+    evaluated = [
+        evaluate_candidate(cfg, run_dir, c, race is not None, train_fn, emit)
+        for c in cands
+        if c["evaluate"]
+    ]
+    result = run_result(cfg, run_dir, row, evaluated, race)
+    atomic_write_json(done, result)
+    emit(Done(result))
+    return result
 
-        def progress(event: Event, rank: int = c["rank"]) -> None:
-            emit(replace(event, rank=rank) if isinstance(event, TrainingEvent) else event)
 
-        r = evaluate_architecture(
-            arch,
-            cfg.train_base(),
-            cfg.hpo,
-            cfg.seeds,
-            run_dir / "eval" / f"rank_{c['rank']:02d}",
-            train_fn,
-            meta,
-            progress,
-        )
-        r["dir"] = str(run_dir / "eval" / f"rank_{c['rank']:02d}")
-        evaluated.append(r)
-        emit(Evaluated(r))
+def evaluate_candidate(
+    cfg: PipelineConfig,
+    run_dir: Path,
+    c: dict[str, Any],
+    raced: bool,
+    train_fn: TrainFn | None,
+    emit: EventFn,
+) -> dict[str, Any]:
+    """HPO, then seeds, of candidate ``c`` in ``RUN_DIR/eval/rank_NN`` (its ``result.json``)."""
+    arch = Architecture.from_dict(c["architecture"], where=str(run_dir / "candidates.json"))
+    meta = {
+        "method": cfg.method,
+        "label": cfg.row,
+        "dataset": cfg.data.dataset,
+        "task": cfg.data.task,
+        "rank": c["rank"],
+        "search_score": c["score"],
+        "origin": c.get("origin"),
+    }
+    if raced:
+        meta["race_winner"] = c["name"]
 
+    def progress(event: Event, rank: int = c["rank"]) -> None:
+        emit(replace(event, rank=rank) if isinstance(event, TrainingEvent) else event)
+
+    out = run_dir / "eval" / f"rank_{c['rank']:02d}"
+    r = evaluate_architecture(
+        arch, cfg.train_base(), cfg.hpo, cfg.seeds, out, train_fn, meta, progress
+    )
+    r["dir"] = str(out)
+    emit(Evaluated(r))
+    return r
+
+
+def run_result(
+    cfg: PipelineConfig,
+    run_dir: Path,
+    row: ReportRow,
+    evaluated: list[dict[str, Any]],
+    race: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """The run's ``result.json``: its best model, every evaluated candidate, the race, the wall
+    time of each stage."""
     best = best_result(evaluated)
     search_seconds = read_json(run_dir / "candidates.json").get("seconds")
-    result = {
+    result: dict[str, Any] = {
         "kind": "pipeline",
         "method": cfg.method,
         "label": cfg.row,
@@ -474,6 +499,4 @@ def _run_pipeline(
             {k: e[k] for k in ("name", "origin", "short", "dev", "stopped_at", "search_score")}
             for e in race["entrants"]
         ]
-    atomic_write_json(done, result)
-    emit(Done(result))
     return result

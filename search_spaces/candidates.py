@@ -101,7 +101,7 @@ class EncodeWithPosenc(nn.Module):
         self.posenc = posenc
         self.width = width
 
-    def forward(self, encoder: nn.Module, inputs: Mapping[str, torch.Tensor]) -> torch.Tensor:
+    def forward(self, encoder: nn.Module, inputs: dict[str, torch.Tensor]) -> torch.Tensor:
         states = encode_with_posenc(encoder, self.posenc, inputs)  # (B, L, D)
         pad = self.width - states.shape[-1]
         return nn.functional.pad(states, (0, pad)) if pad else states  # (B, L, W)
@@ -158,7 +158,7 @@ class FeatureSwitch(MutableModule):
         return self.choice.label
 
     @classmethod
-    def create_fixed_module(cls, sample: dict, label: str) -> FixedSwitch:  # type: ignore[override]
+    def create_fixed_module(cls, sample: dict, label: str) -> FixedSwitch:
         return FixedSwitch(Categorical([True, False], label=label).freeze(sample))
 
     def freeze(self, sample: Mapping[str, Any]) -> FixedSwitch:
@@ -249,7 +249,7 @@ class SlotClassifier(nn.Module):
         active = [(s, f) for s, f in features.items() if f is not None]
         if not active:
             raise RuntimeError("the child has no active feature slot; the sample is invalid")
-        logits = self.bias
+        logits: torch.Tensor = self.bias
         for s, f in active:
             logits = logits + nn.functional.linear(self.dropout(f), self.blocks[s])  # (B, C)
         return logits
@@ -263,6 +263,8 @@ class SlotClassifier(nn.Module):
 
 class _ZeroBlock(nn.Module):
     """Parametrization ``w -> w * keep``: holds the entries that would read padding at zero."""
+
+    keep: torch.Tensor  # a buffer (``nn.Module`` types registered attributes loosely)
 
     def __init__(self, keep: torch.Tensor) -> None:
         super().__init__()

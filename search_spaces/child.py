@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import torch
 from torch import nn
@@ -13,6 +13,7 @@ from autorc_nni.model import RCModel
 from search_spaces.spaces import SearchSpaceError, from_architecture
 
 if TYPE_CHECKING:
+    from search_spaces.candidates import SlotClassifier
     from search_spaces.supernet import AutoRCSupernet
 
 __all__ = ["to_rcmodel"]
@@ -39,7 +40,8 @@ def to_rcmodel(
             max_len=net.max_len,
             pooler_kwargs=net.pooler_options(),
         )
-    model.to(net.classifier.current.bias.device)
+    # the classifier's copies are SlotClassifiers (``WeightCopies`` types them as modules)
+    model.to(cast("SlotClassifier", net.classifier.current).bias.device)
     source = {
         "posenc": net.posencs[arch.posenc],
         "entity": net.entity,
@@ -47,7 +49,7 @@ def to_rcmodel(
     }
     # The RCModel's group linear ("entity.linear.*") is shared by its start and dr poolers;
     # under naive sharing the supernet has one per pooler: read the one the model uses.
-    group_linear = {}
+    group_linear: dict[str, str] = {}
     for head, parts in (("entity", ENTITY_PARTS), ("context", CONTEXT_PARTS)):
         group = source[head]
         if group.linear is not None:
@@ -70,7 +72,7 @@ def to_rcmodel(
                 rest = group_linear[head] + rest[len("linear") :]
             value = _get_tensor(source[head], rest)
             target.copy_(value[tuple(slice(0, s) for s in target.shape)])
-        classifier = net.classifier.copy(classifier_copy)
+        classifier = cast("SlotClassifier", net.classifier.copy(classifier_copy))
         weight, bias = classifier.as_linear(arch.slots(), model.dim)
         model.classifier.linear.weight.copy_(weight)
         model.classifier.linear.bias.copy_(bias)

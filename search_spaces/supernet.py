@@ -84,7 +84,7 @@ them, their state included; ``parameters_for`` lists exactly the parameters that
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import nn
@@ -101,7 +101,7 @@ from autorc_nni.architecture import (
 from autorc_nni.heads import part_masks
 from autorc_nni.model import RCModel
 from autorc_nni.poolers import POOLERS, PoolerGroup
-from autorc_nni.posencs import POSENCS
+from autorc_nni.posencs import POSENCS, PositionalEncoding
 from search_spaces.candidates import (
     CANDIDATES,
     FeatureSwitch,
@@ -182,8 +182,12 @@ class AutoRCSupernet(ModelSpace):
         self.dropout_p = dropout
         self.pooler_kwargs = {k: dict(v) for k, v in (pooler_kwargs or {}).items()}
 
-        encoder = encoder_factory if isinstance(encoder_factory, nn.Module) else encoder_factory()
-        hidden = encoder.config.hidden_size
+        # an HF BertModel-like module, read by duck typing (``config``, ``pooler.dense``):
+        # ``nn.Module`` types such attributes as ``Tensor | Module``
+        encoder: Any = (
+            encoder_factory if isinstance(encoder_factory, nn.Module) else encoder_factory()
+        )
+        hidden: int = encoder.config.hidden_size
         init_std = getattr(encoder.config, "initializer_range", 0.02)
         dense = getattr(getattr(encoder, "pooler", None), "dense", None)
         self.hidden = hidden
@@ -192,10 +196,11 @@ class AutoRCSupernet(ModelSpace):
         # shared parts the candidates read (CANDIDATES), built in this order (it fixes the
         # draws of every initialisation): positional tables, encoder copies, pooler groups
         # (plain dicts: the modules are registered once, inside the choices that hold them)
-        self.posencs: dict[str, nn.Module] = {
+        self.posencs: dict[str, PositionalEncoding] = {
             o: POSENCS.get(o)(hidden, max_len=max_len, init_std=init_std) for o in opts("posenc")
         }
-        self.width = width = max(p.out_dim(hidden) for p in self.posencs.values())
+        width = max(p.out_dim(hidden) for p in self.posencs.values())
+        self.width: int = width
         self._encoders: dict[str, WeightCopies] = {}  # group -> copies (registered via span)
         for fmt in opts("span"):
             g = self.group_of(fmt)
@@ -388,7 +393,8 @@ class AutoRCSupernet(ModelSpace):
         chosen += list(self.posencs[arch.posenc].parameters())
         for p in arch.needed_parts():  # the pooler, with the group's shared linear if any
             chosen += list(self.pooler_group(p).poolers[arch.pooler(p)].parameters())
-        classifier = self.classifier.copy(cls)
+        # the classifier's copies are SlotClassifiers (``WeightCopies`` types them as modules)
+        classifier = cast(SlotClassifier, self.classifier.copy(cls))
         chosen += [classifier.bias] + [classifier.blocks[s] for s in arch.slots()]
         names = {id(p): n for n, p in self.named_parameters()}
         return {names[id(p)]: p for p in chosen}

@@ -73,6 +73,8 @@ class ChildBatches:
             )
             self.rows = rows
             if self.sampler is not None:
+                if lengths is None:  # not reached: a sampler is built only with the lengths
+                    raise SearchError(f"search epoch {epoch}: bucketed batches without lengths")
                 self.sampler = BucketBatchSampler(
                     list(lengths), self.batch_size, shuffle=True, seed=self.seed, drop_last=True
                 )

@@ -28,7 +28,7 @@ def _commands_table() -> dict[str, tuple[str, str]]:
     The help line is each module's ``HELP`` constant, read from its source without importing
     it, so ``autorc --help`` and ``autorc arch …`` do not pay for torch, NNI or Optuna.
     """
-    table = {}
+    table: dict[str, tuple[str, str]] = {}
     for info in pkgutil.iter_modules(_commands.__path__):
         if info.name.startswith("_"):
             continue
@@ -45,6 +45,8 @@ def _commands_table() -> dict[str, tuple[str, str]]:
             ),
             "",
         )
+        if not isinstance(help_line, str):
+            raise TypeError(f"{path}: HELP must be a string, got {help_line!r}")
         table[info.name.replace("_", "-")] = (info.name, help_line)
     return dict(sorted(table.items()))
 

@@ -204,109 +204,124 @@ def _run(args: argparse.Namespace) -> int:
     quiet_nni()
     import nni
     import torch
-    from torch.utils.tensorboard import SummaryWriter
 
-    from pipeline.report import read_scalars
+    from autorc_nni.training import listen_progress
     from pipeline.runner import load_config, run
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    from autorc_nni.training import listen_progress
-
     params = nni.get_next_parameter() or {}
-    send = intermediate_reporter()
     cfg = load_config(args.config, {**({"select": args.select} if args.select else {}), **params})
-    exp = nni.get_experiment_id()
-    root = Path(args.runs_root or f"runs/nni/{exp}")
+    root = Path(args.runs_root or f"runs/nni/{nni.get_experiment_id()}")
     run_dir = root / run_name(params)
     out = Path(os.environ.get("NNI_OUTPUT_DIR", run_dir))
-    writer = SummaryWriter(str(out / "tensorboard" / "trial"))
     print(f"nni_trial: parameters {params}; run directory {run_dir}", flush=True)
-    n_reports = 0
+    reporter = _Reporter(run_dir, out / "tensorboard" / "trial")
+    try:
+        with listen_progress(reporter.on_train):
+            result = run(
+                cfg,
+                run_dir,
+                on_event=reporter.on_event,
+                on_reward=reporter.on_reward,
+                reward_interval=args.reward_interval,
+            )
+    finally:
+        reporter.writer.flush()
+    best = result["best"]
+    reporter.finish(best)
+    nni.report_final_result(
+        {
+            "default": best["dev_mean"],
+            "test": best["test_mean"],
+            "dev_std": best["dev_std"],
+            "test_std": best["test_std"],
+            "metric": best.get("metric"),
+            "method": cfg.method,
+            "dataset": cfg.data.dataset,
+            "select": result.get("select", "shared"),
+            "origin": best.get("origin"),
+            "architecture": best["architecture"],
+            "params": best["params"],
+            "run_dir": str(run_dir.resolve()),
+            "model": _best_model(best),
+        }
+    )
+    print(f"nni_trial: best dev {best['dev_mean']:.4f} test {best['test_mean']}", flush=True)
+    return 0
 
-    def on_reward(step: int, reward: float) -> None:
-        nonlocal n_reports
-        send({"default": reward, "kind": "reward", "step": step})
-        writer.add_scalar("trial/running_reward", reward, step)
-        writer.flush()
-        n_reports += 1
 
-    def on_event(event: Event) -> None:
-        nonlocal n_reports
+class _Reporter:
+    """What a protocol run tells while it runs, to NNI (intermediate results: the web UI's
+    chart) and to the trial's TensorBoard folder (``tb``)."""
+
+    def __init__(self, run_dir: Path, tb: Path) -> None:
+        from torch.utils.tensorboard import SummaryWriter
+
+        self.run_dir = run_dir
+        self.send = intermediate_reporter()
+        self.writer = SummaryWriter(str(tb))
+        self.n_reports = 0
+
+    def on_reward(self, step: int, reward: float) -> None:
+        """The search's running reward."""
+        self.send({"default": reward, "kind": "reward", "step": step})
+        self.writer.add_scalar("trial/running_reward", reward, step)
+        self.writer.flush()
+        self.n_reports += 1
+
+    def on_event(self, event: Event) -> None:
+        """A protocol event: an intermediate result, and its TensorBoard scalar."""
+        from pipeline.report import read_scalars
+
         match event:
             case Candidates():
-                search_tb = run_dir / "search" / "tensorboard"
+                search_tb = self.run_dir / "search" / "tensorboard"
                 if search_tb.is_dir():  # the whole search curve, also on a resumed trial
                     for tag, points in read_scalars(search_tb, "search/").items():
                         for step, value in points:
-                            writer.add_scalar(tag, value, step)
+                            self.writer.add_scalar(tag, value, step)
             case EpochScored() | TrialDone() | SeedDone() | RungScored() | RaceDone() | Evaluated():
-                send(intermediate_record(event))
-                n_reports += 1
+                self.send(intermediate_record(event))
+                self.n_reports += 1
                 if isinstance(event, RungScored):
-                    writer.add_scalar(f"race/{event.name}", event.dev, event.rung)
+                    self.writer.add_scalar(f"race/{event.name}", event.dev, event.rung)
                 elif isinstance(event, Evaluated):
-                    r = event.result
-                    writer.add_scalar("candidate/dev_mean", r["dev_mean"], r.get("rank", 0))
+                    r, rank = event.result, event.result.get("rank", 0)
+                    self.writer.add_scalar("candidate/dev_mean", r["dev_mean"], rank)
                     if r["test_mean"] is not None:
-                        writer.add_scalar("candidate/test_mean", r["test_mean"], r.get("rank", 0))
-        writer.flush()
+                        self.writer.add_scalar("candidate/test_mean", r["test_mean"], rank)
+        self.writer.flush()
 
-    def on_train(info: dict[str, Any]) -> None:  # a training's heartbeat (every 30 s)
-        send(
+    def on_train(self, info: dict[str, Any]) -> None:
+        """A training's heartbeat: where it is, as a fraction done."""
+        where = Path(info["out"])
+        self.send(
             {
                 "default": info["step"] / info["steps"],
                 "kind": "progress",
                 **{k: info[k] for k in ("phase", "epoch", "epochs", "step", "steps", "loss")},
-                "out": str(Path(info["out"]).relative_to(run_dir))
-                if Path(info["out"]).is_relative_to(run_dir)
+                "out": str(where.relative_to(self.run_dir))
+                if where.is_relative_to(self.run_dir)
                 else info["out"],
             }
         )
 
-    try:
-        with listen_progress(on_train):
-            result = run(
-                cfg,
-                run_dir,
-                on_event=on_event,
-                on_reward=on_reward,
-                reward_interval=args.reward_interval,
+    def finish(self, best: dict[str, Any]) -> None:
+        """The best model's scores; one intermediate point even for a run found finished."""
+        if self.n_reports == 0:
+            self.send(
+                {
+                    "default": best["dev_mean"],
+                    "kind": "dev",
+                    "rank": best.get("rank", 1),
+                    "test": best["test_mean"],
+                }
             )
-    finally:
-        writer.flush()
-    best = result["best"]
-    if n_reports == 0:  # a resumed, already finished run: still one intermediate point
-        send(
-            {
-                "default": best["dev_mean"],
-                "kind": "dev",
-                "rank": best.get("rank", 1),
-                "test": best["test_mean"],
-            }
-        )
-    writer.add_scalar("best/dev_mean", best["dev_mean"], 0)
-    if best["test_mean"] is not None:
-        writer.add_scalar("best/test_mean", best["test_mean"], 0)
-    writer.close()
-    final = {
-        "default": best["dev_mean"],
-        "test": best["test_mean"],
-        "dev_std": best["dev_std"],
-        "test_std": best["test_std"],
-        "metric": best.get("metric"),
-        "method": cfg.method,
-        "dataset": cfg.data.dataset,
-        "select": result.get("select", "shared"),
-        "origin": best.get("origin"),
-        "architecture": best["architecture"],
-        "params": best["params"],
-        "run_dir": str(run_dir.resolve()),
-        "model": _best_model(best),
-    }
-    nni.report_final_result(final)
-    print(f"nni_trial: best dev {best['dev_mean']:.4f} test {best['test_mean']}", flush=True)
-    return 0
+        self.writer.add_scalar("best/dev_mean", best["dev_mean"], 0)
+        if best["test_mean"] is not None:
+            self.writer.add_scalar("best/test_mean", best["test_mean"], 0)
+        self.writer.close()
 
 
 if __name__ == "__main__":

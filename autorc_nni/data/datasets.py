@@ -455,7 +455,8 @@ def split_by_document(
     read as a number in [0, 1), is below ``fraction``: stable across runs, machines and file
     order, and never splitting one document's pairs between train and dev.
     """
-    train, dev = [], []
+    train: list[RelationExample] = []
+    dev: list[RelationExample] = []
     for ex in examples:
         doc = str(ex.meta.get("doc", ex.id))
         h = int.from_bytes(hashlib.sha1(doc.encode("utf-8")).digest()[:8], "big") / 2**64

@@ -299,6 +299,7 @@ def _read_head(path: Path) -> _Head:
 def _train_file(folder: Path) -> Path:
     """The file the format is told from: the train split's (its first file, for a folder)."""
 
+    entry: Path | None
     try:
         entry = find_split_file(folder, "train")
     except DataError as e:

@@ -219,7 +219,12 @@ def _words(where: str, tokens: Any) -> list[str]:
 
 
 def _example(
-    where: str, tokens: Sequence[str], head: Sequence[int], tail: Sequence[int], label: Any, **meta
+    where: str,
+    tokens: Sequence[str],
+    head: Sequence[int],
+    tail: Sequence[int],
+    label: Any,
+    **meta: Any,
 ) -> RelationExample:
     """Build a record, turning a bad span into a ``DataError`` that names ``where``.
 
@@ -259,7 +264,7 @@ def _text_example(
     tail_chars: tuple[int, int],
     label: Any,
     keep: Iterable[tuple[int, int]] = (),
-    **meta,
+    **meta: Any,
 ) -> RelationExample:
     """Tokenize ``text`` and map the two character spans onto word spans."""
     for name, (s, e) in (("head", head_chars), ("tail", tail_chars)):
@@ -309,7 +314,7 @@ def _marked_example(
     head_marks: tuple[re.Pattern[str], re.Pattern[str]],
     tail_marks: tuple[re.Pattern[str], re.Pattern[str]],
     label: Any,
-    **meta,
+    **meta: Any,
 ) -> RelationExample:
     """A record from text with inline entity marks (``<e1>…</e1>``, ``<< … >>``, ``[[ … ]]``).
 
@@ -831,21 +836,21 @@ def read_ddi(path: Path, subset: str = "Train", strict: bool = False, **_: Any) 
             for pair in sent.iter("pair"):
                 pid = pair.get("id", "?")
                 where = f"{name}: pair {pid}"
-                frags = []
+                pair_frags: list[list[tuple[int, int]]] = []
                 for key in ("e1", "e2"):
                     if pair.get(key) not in ents:
                         raise DataError(
                             f"{where}: {key}={pair.get(key)!r} is not an entity of {sid}"
                         )
-                    frags.append(ents[pair.get(key)])  # type: ignore[index]
+                    pair_frags.append(ents[pair.get(key)])  # type: ignore[index]
                 ddi = pair.get("ddi", "false").lower()
                 label = pair.get("type") if ddi == "true" else "false"
                 if not label:
                     res.drop("pair with ddi=true but no type", where, strict)
                     continue
                 # a discontinuous entity covers its first to its last fragment
-                h, t = [(f[0][0], f[-1][1]) for f in frags]
-                spans = word_spans(text, cuts=[c for f in frags for sp in f for c in sp])
+                h, t = [(f[0][0], f[-1][1]) for f in pair_frags]
+                spans = word_spans(text, cuts=[c for f in pair_frags for sp in f for c in sp])
                 words = [text[s:e] for s, e in spans]
                 hw, tw = char_to_word_span(spans, *h), char_to_word_span(spans, *t)
                 if hw is None or tw is None:

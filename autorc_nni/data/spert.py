@@ -177,7 +177,7 @@ def read_spert(path: Path, strict: bool = False, **_: Any) -> ReadResult:
     for sent in read_spert_sentences(path, allow_empty=True):
         where = _locate(path, sent.id)
         empty = set()
-        for i, (s, e, _) in enumerate(sent.entities):
+        for i, (s, e, _type) in enumerate(sent.entities):
             if not any(w.strip() for w in sent.tokens[s:e]):
                 res.drop(
                     "empty entity",
@@ -197,8 +197,8 @@ def read_spert(path: Path, strict: bool = False, **_: Any) -> ReadResult:
                 )
                 continue
             labels[(h, t)] = rel
-        for h, (hs, he, _) in enumerate(sent.entities):
-            for t, (ts, te, _) in enumerate(sent.entities):
+        for h, (hs, he, _htype) in enumerate(sent.entities):
+            for t, (ts, te, _ttype) in enumerate(sent.entities):
                 if h != t and h not in empty and t not in empty:
                     res.examples.append(
                         RelationExample(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 import yaml
@@ -104,7 +105,9 @@ def add_seed_args(p: argparse.ArgumentParser) -> None:
     keep_flags(p, add_config_args(p, SeedsConfig, prefix="seeds.", rename=rename))
 
 
-def keep_flags(p: argparse.ArgumentParser, flags: Flags, required: set[str] = frozenset()) -> None:
+def keep_flags(
+    p: argparse.ArgumentParser, flags: Flags, required: AbstractSet[str] = frozenset()
+) -> None:
     """Keep a parser's generated flags (dest -> key) for ``config_data``; ``required`` dests
     must be given on the command line or by ``--config``."""
     p.set_defaults(flags={**(p.get_default("flags") or {}), **flags})

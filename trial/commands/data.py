@@ -90,6 +90,6 @@ def _stats(args: argparse.Namespace) -> int:
         strict=args.strict,
     )
     encoder = None if args.encoder.lower() == "none" else args.encoder
-    stats = compute_stats(ds, encoder=encoder, max_len=args.max_len)
-    print(stats.to_json() if args.json else format_stats(stats))
+    ds_stats = compute_stats(ds, encoder=encoder, max_len=args.max_len)
+    print(ds_stats.to_json() if args.json else format_stats(ds_stats))
     return 0

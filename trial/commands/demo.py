@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import time
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -80,49 +81,61 @@ def progress_words(info: dict) -> str:
     return where + ("" if loss is None else f", loss {loss:.4f}")
 
 
-def describe_metric(data: dict) -> str | None:
+def _score(data: dict[str, Any]) -> float:
+    """The record's ``default`` score; a clear error for a scored record without one."""
+    value = data.get("default")
+    if value is None:
+        raise TypeError(f"a {data.get('kind')!r} metric without a 'default' score: {data!r}")
+    return value
+
+
+def describe_metric(data: object) -> str | None:
     """One console line for an intermediate result of ``trial.nni_trial`` (None: not ours)."""
     if not isinstance(data, dict) or "kind" not in data:
         return None
-    kind, value = data["kind"], data.get("default")
+    kind = data["kind"]
     test = data.get("test")
     tail = "" if test is None else f", test {100 * test:.2f}"
     if kind == "reward":
         over = f" over the last {data['steps']} steps" if data.get("steps", 1) > 1 else ""
-        return f"search step {data.get('step')}: mean reward {value:.3f}{over}"
+        return f"search step {data.get('step')}: mean reward {_score(data):.3f}{over}"
     if kind == "epoch":
         epoch = data.get("epoch")
         if data.get("stage") == "race":
-            return f"race: entrant {data.get('entrant')}, epoch {epoch}: dev {100 * value:.2f}"
+            return (
+                f"race: entrant {data.get('entrant')}, epoch {epoch}: dev {100 * _score(data):.2f}"
+            )
         which = (
             f"HPO trial {data.get('number')}"
             if data.get("stage") == "hpo_trial"
             else f"seed {data.get('seed')}"
         )
-        return f"candidate {data.get('rank')}: {which}, epoch {epoch}: dev {100 * value:.2f}"
+        return f"candidate {data.get('rank')}: {which}, epoch {epoch}: dev {100 * _score(data):.2f}"
     if kind == "hpo_trial":
         return (
             f"candidate {data.get('rank')}: HPO trial {data.get('number')} (budget "
             f"{data.get('budget')}, lr {data.get('lr')}, batch {data.get('batch_size')}): "
-            f"dev {100 * value:.2f}{tail}"
+            f"dev {100 * _score(data):.2f}{tail}"
         )
     if kind == "seed":
         return (
             f"candidate {data.get('rank')}: seed {data.get('seed')} ({data.get('of')} seeds): "
-            f"dev {100 * value:.2f}{tail}"
+            f"dev {100 * _score(data):.2f}{tail}"
         )
     if kind == "dev":
-        return f"candidate {data.get('rank')} evaluated: mean dev {100 * value:.2f}{tail}"
+        return f"candidate {data.get('rank')} evaluated: mean dev {100 * _score(data):.2f}{tail}"
     if kind == "progress":
         return f"training {data.get('out')}: {progress_words(data)}"
     if kind == "rung":
         return (
             f"race: {data.get('entrant')} at rung {data.get('rung')} "
-            f"({100 * data.get('budget', 0):.0f}% of the training): dev {100 * value:.2f}"
+            f"({100 * data.get('budget', 0):.0f}% of the training): "
+            f"dev {100 * _score(data):.2f}"
         )
     if kind == "race":
         return (
-            f"race won by {data.get('winner')} ({data.get('origin')}): dev {100 * value:.2f}, "
+            f"race won by {data.get('winner')} ({data.get('origin')}): "
+            f"dev {100 * _score(data):.2f}, "
             f"cost {data.get('cost')} full trainings"
         )
     return None
@@ -132,10 +145,11 @@ def run(args: argparse.Namespace) -> int:
     config = Path(args.config).resolve()
     n = _n_trials(config)
     seen: dict[str, str] = {}
-    shown: set[tuple[str, int]] = set()
-    names: dict[str, str] = {}
-    pending: dict[str, list[dict]] = {}  # reward reports not printed yet, per trial
-    last_reward: dict[str, float] = {}
+    # keyed by the trial id of NNI's metric records (``None`` if a record lacks it)
+    shown: set[tuple[str | None, int]] = set()
+    names: dict[str | None, str] = {}
+    pending: dict[str | None, list[dict]] = {}  # reward reports not printed yet, per trial
+    last_reward: dict[str | None, float] = {}
     t0 = time.monotonic()
 
     def stamp() -> str:
