@@ -14,6 +14,7 @@ import yaml
 
 from autorc_nni.data.conll2012 import CorefDocument, read_conll2012, write_conll2012
 from tests.strategies.planted import write_planted_ner
+from tests.trial.conftest import tiny_pipeline
 from trial.cli import main
 
 SCORER = Path(__file__).resolve().parents[3] / "shared" / "data" / "coref-scorer" / "scorer.pl"
@@ -68,27 +69,11 @@ def write(path: Path, cfg: dict) -> Path:
 
 
 def tiny(task: str, dataset: str, method: str, **over) -> dict:
-    cfg = {
-        "task": task,
-        "method": method,
-        "dataset": dataset,
-        "encoder": "tiny",
-        "seed": 0,
-        "top": 1,
-        "search": {
-            "epochs": 1.0,
-            "batch_size": 8,
-            "child_steps": 2,
-            "k": 2,
-            "search_warmup_epochs": 0.5,
-            "max_len": 48,
-            "num_threads": 1,
-            "eval_batch_size": 64,
-        },
-        "train": {"epochs": 1, "max_len": 48, "num_threads": 1, "eval_batch_size": 64},
-        "hpo": {"trials": 1, "space": {"lr": [1e-3], "batch_size": [16], "warmup": [0.5]}},
-        "seeds": {"n": 2},
-    }
+    """``tiny_pipeline`` for a span task: its own reader, windows of 48 wordpieces."""
+    cfg = tiny_pipeline(Path(dataset), task=task, method=method)
+    del cfg["format"]  # the task's reader
+    for stage in ("search", "train"):
+        cfg[stage] = {**cfg[stage], "max_len": 48, "eval_batch_size": 64}
     cfg.update(over)
     return cfg
 
