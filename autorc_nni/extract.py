@@ -37,6 +37,7 @@ from typing import Any
 
 from autorc_nni.data.record import RelationExample
 from autorc_nni.errors import AutoRCError, DataError
+from autorc_nni.metrics import prf
 
 __all__ = [
     "Document",
@@ -292,12 +293,11 @@ def _negative_label(rc: Any) -> str | None:
 # Scoring, as SpERT scores joint extraction
 # --------------------------------------------------------------------------------------------
 def _prf(correct: int, predicted: int, gold: int) -> dict[str, float]:
-    p = correct / predicted if predicted else 0.0
-    r = correct / gold if gold else 0.0
+    p, r, f1 = prf(correct, predicted, gold)
     return {
         "p": p,
         "r": r,
-        "f1": 2 * p * r / (p + r) if p + r else 0.0,
+        "f1": f1,
         "gold": gold,
         "predicted": predicted,
         "correct": correct,

@@ -29,7 +29,9 @@ class MetricError(AutoRCError, ValueError):
     """Metric inputs are inconsistent (lengths, unknown labels or metric names)."""
 
 
-def _prf(correct: int, proposed: int, actual: int) -> tuple[float, float, float]:
+def prf(correct: int, proposed: int, actual: int) -> tuple[float, float, float]:
+    """Precision, recall and F1 of ``correct`` hits among ``proposed`` predictions and
+    ``actual`` gold items (0 where a denominator is 0)."""
     p = correct / proposed if proposed else 0.0
     r = correct / actual if actual else 0.0
     f = 2 * p * r / (p + r) if p + r else 0.0
@@ -79,7 +81,7 @@ def compute_metrics(
 
     per_label: dict[str, dict[str, float]] = {}
     for i, name in enumerate(labels):
-        p, r, f = _prf(correct[i], predicted[i], support[i])
+        p, r, f = prf(correct[i], predicted[i], support[i])
         per_label[name] = {
             "p": p,
             "r": r,
@@ -89,7 +91,7 @@ def compute_metrics(
         }
 
     positives = [i for i in range(n_labels) if i != neg]
-    micro_p, micro_r, micro_f1 = _prf(
+    micro_p, micro_r, micro_f1 = prf(
         sum(correct[i] for i in positives),
         sum(predicted[i] for i in positives),
         sum(support[i] for i in positives),
@@ -180,7 +182,7 @@ def semeval_official(gold_labels: Sequence[str], pred_labels: Sequence[str | Non
     relations = [r for r in actual if r != SEMEVAL_OTHER]
     if not relations:
         raise MetricError("the gold labels contain no relation other than Other")
-    return sum(_prf(correct[r], proposed[r], actual[r])[2] for r in relations) / len(relations)
+    return sum(prf(correct[r], proposed[r], actual[r])[2] for r in relations) / len(relations)
 
 
 # alias under the name used in docs/internals.md

@@ -16,6 +16,7 @@ from typing import Any
 
 from autorc_nni.data.record import RelationExample
 from autorc_nni.errors import DataError
+from autorc_nni.metrics import prf
 from autorc_nni.tasks.base import (
     LoadSettings,
     Scored,
@@ -50,12 +51,11 @@ def span_candidates(n: int, max_len: int) -> list[tuple[int, int]]:
 
 
 def _prf(correct: int, proposed: int, actual: int) -> dict[str, float]:
-    p = correct / proposed if proposed else 0.0
-    r = correct / actual if actual else 0.0
+    p, r, f1 = prf(correct, proposed, actual)
     return {
         "p": p,
         "r": r,
-        "f1": 2 * p * r / (p + r) if p + r else 0.0,
+        "f1": f1,
         "support": actual,
         "predicted": proposed,
     }
