@@ -207,6 +207,87 @@ def _train_once(
     return result
 
 
+# Keys of a training config that do not change what it trains (where it writes, how it shows)
+_NOT_TRAINING = ("out", "resume", "progress", "heartbeat", "log_every", "checkpoint_every",
+                 "keep_checkpoint")  # fmt: skip
+
+
+class ReusedTrainings:
+    """A :data:`TrainFn` that trains each distinct training once in a shared folder ``index``.
+
+    The runs of one experiment (the NNI trials of ``config.yml``: AutoRC, BERT-entity, R-BERT)
+    train some models with exactly the same config: when the race picks a hand-made design, the
+    AutoRC run's seeds train what that design's own run trained. A finished training is
+    recorded in ``index`` under a hash of its config (the architecture by content, the output
+    folder left out); a later training with the same hash gets a copy of that folder (its paths
+    rewritten) instead of being trained again. A paused training (a race rung) is never
+    recorded, and a record whose folder is gone is ignored. On CPU a training is deterministic
+    for its config (``benchmarks/faults.py``), so the copy is what the training would give.
+    """
+
+    def __init__(self, index: str | Path, train_fn: TrainFn | None = None) -> None:
+        self.index = Path(index)
+        self.train_fn = train_fn or default_train_fn
+        self.reused: list[str] = []  # output folders filled by a copy (for reports and tests)
+
+    @staticmethod
+    def key(kwargs: dict[str, Any]) -> str:
+        """The hash of what a training config trains."""
+        import hashlib
+
+        what = {k: v for k, v in kwargs.items() if k not in _NOT_TRAINING}
+        arch = what.get("arch")
+        if isinstance(arch, str) and Path(arch).is_file():  # a file: by content
+            what["arch"] = Architecture.load(arch).canonical().to_dict()
+        text = json.dumps(what, sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()[:24]
+
+    def __call__(
+        self, kwargs: dict[str, Any], report: Callable[[int, float], None] | None = None
+    ) -> dict[str, Any]:
+        out = Path(kwargs["out"])
+        record = self.index / f"{self.key(kwargs)}.json"
+        source = Path(read_json(record)["dir"]) if record.is_file() else None
+        if source is not None and source != out and (source / METRICS_FILE).is_file():
+            result = _copy_training(source, out)
+            if isinstance(result.get("config"), dict) and "arch" in kwargs:
+                result["config"]["arch"] = kwargs["arch"]  # this run's file, same content
+                atomic_write_json(out / METRICS_FILE, result)
+            self.reused.append(str(out))
+            log.info("%s: the same training as %s; copied, not trained again", out, source)
+            return result
+        result = self.train_fn(kwargs, report)
+        if "dev" in result and not result.get("paused") and not result.get("stopped"):
+            if not (out / METRICS_FILE).is_file():  # train() writes it; a custom train_fn may not
+                out.mkdir(parents=True, exist_ok=True)
+                atomic_write_json(out / METRICS_FILE, result)
+            self.index.mkdir(parents=True, exist_ok=True)
+            atomic_write_json(record, {"dir": str(out.resolve())})
+        return result
+
+
+def _copy_training(source: Path, out: Path) -> dict[str, Any]:
+    """``source``'s finished training copied into ``out``, the paths its JSON files name (as
+    its config wrote them, and absolute) rewritten to ``out``'s."""
+    import shutil
+
+    from autorc_nni.files import atomic_write_dir
+
+    was = str(read_json(source / METRICS_FILE).get("config", {}).get("out", source))
+    pairs = [(was, str(out)), (str(source.resolve()), str(out.resolve()))]
+
+    def fill(tmp: Path) -> None:
+        shutil.copytree(source, tmp, ignore=shutil.ignore_patterns(".autorc.lock"))
+        for f in tmp.rglob("*.json"):
+            text = f.read_text()
+            for a, b in pairs:  # a whole path, or the start of one: never a longer name
+                text = text.replace(f'"{a}"', f'"{b}"').replace(f'"{a}/', f'"{b}/')
+            f.write_text(text)
+
+    atomic_write_dir(out, fill)
+    return read_json(out / METRICS_FILE)
+
+
 # --------------------------------------------------------------------------------------------
 # Optuna HPO
 # --------------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pipeline.evaluation import TrainFn
+from pipeline.evaluation import ReusedTrainings, TrainFn
 from pipeline.events import EventFn
 from pipeline.methods import method_names
 from pipeline.protocol import PipelineConfig, load_pipeline_config, run_pipeline
@@ -43,9 +43,16 @@ def run(
     on_reward: RewardFn | None = None,
     train_fn: TrainFn | None = None,
     reward_interval: float = 10.0,
+    reuse: str | Path | None = None,
 ) -> dict[str, Any]:
-    """Run (or resume) the whole protocol of ``cfg`` in ``run_dir``, the search included."""
+    """Run (or resume) the whole protocol of ``cfg`` in ``run_dir``, the search included.
+
+    ``reuse``: a folder shared by the runs of one experiment; a training already finished by
+    one of them with the same config is copied, not trained again
+    (:class:`pipeline.evaluation.ReusedTrainings`)."""
     check_config(cfg)  # refuse a bad method, space or search section up front
+    if reuse is not None:
+        train_fn = ReusedTrainings(reuse, train_fn)
     return run_pipeline(
         cfg,
         run_dir,

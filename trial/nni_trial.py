@@ -225,6 +225,9 @@ def _run(args: argparse.Namespace) -> int:
                 on_event=reporter.on_event,
                 on_reward=reporter.on_reward,
                 reward_interval=args.reward_interval,
+                # the experiment's trials share their finished trainings (the AutoRC trial's
+                # seeds of a hand-made winner are that design's own trial's trainings)
+                reuse=root / "trainings",
             )
     finally:
         reporter.writer.flush()

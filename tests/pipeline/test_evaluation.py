@@ -427,3 +427,81 @@ def test_progress_reports_every_epoch_trial_and_seed(tmp_path: Path) -> None:
         "seed": 0,
         "entrant": None,
     }
+
+
+def _writing_train(calls: list):
+    """A training that writes what train() writes: metrics.json naming its folder, a model."""
+
+    def train(kw: dict, report=None) -> dict:
+        calls.append(kw)
+        out = Path(kw["out"])
+        (out / "model").mkdir(parents=True, exist_ok=True)
+        (out / "model" / "weights.bin").write_text(f"seed {kw['seed']} lr {kw['lr']}")
+        dev = fake_score(kw)
+        result = {
+            "dev": {"score": dev},
+            "test": {"score": dev - 0.05},
+            "config": {**kw, "out": kw["out"]},
+            "paths": {"model": f"{kw['out']}/model", "predictions": f"{kw['out']}/p.jsonl"},
+        }
+        (out / "metrics.json").write_text(json.dumps(result))
+        return result
+
+    return train
+
+
+def test_a_training_finished_by_another_run_is_copied_not_trained_again(tmp_path: Path) -> None:
+    from pipeline.evaluation import ReusedTrainings
+
+    calls: list = []
+    reuse = ReusedTrainings(tmp_path / "index", _writing_train(calls))
+    params = {"lr": 1e-4, "batch_size": 32, "warmup": 0.8}
+    first = run_seeds(ARCH, BASE, params, SeedsConfig(n=2), tmp_path / "a" / "seeds", reuse)
+    assert len(calls) == 2 and reuse.reused == []
+    # another run (its own architecture file, same content): both seeds copied
+    second = run_seeds(ARCH, BASE, params, SeedsConfig(n=2), tmp_path / "b" / "seeds", reuse)
+    assert len(calls) == 2 and len(reuse.reused) == 2
+    assert second["dev"] == first["dev"] and second["test"] == first["test"]
+    copied = tmp_path / "b" / "seeds" / "seed_0"
+    assert (copied / "model" / "weights.bin").read_text() == "seed 0 lr 0.0001"
+    metrics = json.loads((copied / "metrics.json").read_text())
+    assert metrics["config"]["out"] == str(copied)  # its paths name its own folder
+    assert metrics["paths"]["model"] == f"{copied}/model"
+    assert "/a/" not in (copied / "metrics.json").read_text()
+    # another setting, another seed, another dataset: trained
+    run_seeds(ARCH, BASE, {**params, "lr": 2e-4}, SeedsConfig(n=1), tmp_path / "c", reuse)
+    run_seeds(ARCH, {**BASE, "dataset": "other"}, params, SeedsConfig(n=1), tmp_path / "d", reuse)
+    assert len(calls) == 4
+    # a record whose folder is gone is ignored: trained again
+    import shutil
+
+    shutil.rmtree(tmp_path / "a")
+    shutil.rmtree(tmp_path / "b")
+    run_seeds(ARCH, BASE, params, SeedsConfig(n=1), tmp_path / "e", reuse)
+    assert len(calls) == 5
+
+
+def test_a_paused_or_stopped_training_is_never_reused(tmp_path: Path) -> None:
+    from pipeline.evaluation import ReusedTrainings
+
+    results = iter(
+        [
+            {"paused": True, "dev": {"score": 0.5}, "pause_at": 0.33},
+            {"stopped": True, "global_step": 3},
+            {"dev": {"score": 0.7}, "test": {"score": 0.6}},
+        ]
+    )
+    calls: list = []
+
+    def train(kw: dict, report=None) -> dict:
+        calls.append(kw)
+        return next(results)
+
+    reuse = ReusedTrainings(tmp_path / "index", train)
+    kw = {**BASE, "arch": "bert-entity", "lr": 1e-4, "batch_size": 32, "warmup": 0.8, "seed": 0}
+    for name in ("paused", "stopped"):
+        reuse({**kw, "out": str(tmp_path / name)})
+    assert not (tmp_path / "index").exists()
+    reuse({**kw, "out": str(tmp_path / "full")})
+    reuse({**kw, "out": str(tmp_path / "again")})
+    assert len(calls) == 3 and reuse.reused == [str(tmp_path / "again")]

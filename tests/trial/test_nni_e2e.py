@@ -92,6 +92,9 @@ def test_nnictl_experiment_runs_protocol_trials(tmp_path: Path, tiny_config) -> 
     assert any(x and x.startswith("race: bert-entity at rung 0") for x in lines)
     assert any(x and x.startswith("race won by ") for x in lines)
     assert final["model"] and (Path(final["model"]) / "config.json").is_file()
+    # the trial recorded its finished trainings for the experiment's other trials to reuse
+    records = [json.loads(r.read_text())["dir"] for r in (runs / "trainings").glob("*.json")]
+    assert len(records) >= 2 and all(Path(d, "metrics.json").is_file() for d in records)
     assert not [m for m in metrics if m["trialJobId"] == bad["trialJobId"] and m["type"] == "FINAL"]
 
     # TensorBoard logs where NNI's web UI looks: <trial output dir>/tensorboard

@@ -330,3 +330,33 @@ def test_report_writes_the_ablation_tables_from_run_folders(tmp_path, tiny_confi
     # a report of a single run has no ablation table
     single = write_report(runs[:1], tmp_path / "one")
     assert single["table2"] == "" and single["table3"] == ""
+
+
+def test_runs_sharing_a_reuse_folder_train_each_training_once(tmp_path, tiny_config) -> None:
+    """`autorc run --reuse DIR`: a run whose seeds are trainings another run already finished
+    (the same model, setting, seed and data) copies them (its files keep the first run's times)
+    and reports the same scores; a different seed is trained."""
+    cfg = write(tmp_path, tiny_config(method="r-bert"))
+    index = tmp_path / "trainings"
+    for name in ("first", "second"):
+        argv = ["run", "--config", str(cfg), "--reuse", str(index), "--out", str(tmp_path / name)]
+        assert main(argv) == 0
+    a, b = (tmp_path / n / "eval" / "rank_01" / "seeds" for n in ("first", "second"))
+    for seed in ("seed_0", "seed_1"):
+        weights = sorted((a / seed / "model").rglob("*.safetensors"))
+        assert weights
+        for w in weights:  # copied, not trained again
+            twin = b / seed / "model" / w.relative_to(a / seed / "model")
+            assert twin.read_bytes() == w.read_bytes()
+            assert twin.stat().st_mtime_ns == w.stat().st_mtime_ns
+        metrics = json.loads((b / seed / "metrics.json").read_text())
+        assert metrics["config"]["out"] == str(b / seed)
+    first = json.loads((tmp_path / "first" / "result.json").read_text())["best"]
+    second = json.loads((tmp_path / "second" / "result.json").read_text())["best"]
+    assert (first["dev"], first["test"]) == (second["dev"], second["test"])
+    assert len(list(index.glob("*.json"))) == 2
+    # a third run with other seeds trains them
+    cfg3 = write(tmp_path, tiny_config(method="r-bert", seeds={"n": 1, "first": 5}), "c3.yml")
+    argv = ["run", "--config", str(cfg3), "--reuse", str(index), "--out", str(tmp_path / "third")]
+    assert main(argv) == 0
+    assert len(list(index.glob("*.json"))) == 3

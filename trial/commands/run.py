@@ -61,6 +61,12 @@ def add_run_args(p: argparse.ArgumentParser, method: str | None = None) -> None:
     add_hpo_args(p)
     add_seed_args(p)
     p.add_argument("--out", help="run directory (default: runs/<config name>-<method>-s<seed>)")
+    p.add_argument(
+        "--reuse",
+        metavar="DIR",
+        help="a folder shared by the runs of one comparison: a training another run already "
+        "finished with the same config is copied from it, not trained again",
+    )
     p.set_defaults(func=run, fixed_method=method)
 
 
@@ -108,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"[{info['out']}] {progress_words(info)}", flush=True)
 
     with listen_progress(on_train):
-        result = run_protocol(cfg, out, on_event=on_event)
+        result = run_protocol(cfg, out, on_event=on_event, reuse=args.reuse)
     print(
         f"best learned model of {cfg.row} on {cfg.data.dataset} (rank {result['best']['rank']} of "
         f"{len(result['evaluated'])} evaluated, chosen on dev):"
