@@ -319,76 +319,15 @@ def open_storage(url: str | None, study_dir: Path, hpo: HPOConfig) -> tuple[Any,
         raise ConfigError(f"storage: cannot open {url!r}: {e}") from e
 
 
-SLOT = "slot"  # user attribute: the trial's budget slot
-_SLOT_SAMPLER: type | None = None
-
-
-def _lowest_free(taken: set[int]) -> int:
-    return next(s for s in range(len(taken) + 1) if s not in taken)
+SLOT = "slot"  # user attribute: an HPO trial's budget slot (pipeline.slots)
 
 
 def slot_sampler(hpo: HPOConfig) -> Any:
-    """An Optuna sampler giving each trial its budget slot's draw of ``RandomSampler(seed)``.
+    """The sampler of ``hpo``'s studies (:class:`pipeline.slots.SlotRandomSampler`): each trial
+    the draws of its budget slot under ``RandomSampler(hpo.sampler_seed)``."""
+    from pipeline.slots import SlotRandomSampler
 
-    ``RandomSampler(seed=hpo.sampler_seed)`` run uninterrupted gives trial s the s-th draws of
-    one ``RandomState``: one uniform per one-hot coordinate of every categorical with more than
-    one choice (single choices are not sampled). This sampler gives a new trial the lowest slot
-    no earlier COMPLETE, PRUNED or RUNNING trial holds (user attribute ``slot``), and a fresh
-    ``RandomSampler(seed)`` advanced past the draws of the slots before it: the same settings as
-    the plain sampler in an uninterrupted study, and after a kill the replacement of a failed
-    trial draws that trial's setting again, whatever the trial numbers became.
-    """
-    global _SLOT_SAMPLER
-    import optuna
-
-    if _SLOT_SAMPLER is None:
-
-        class SlotRandomSampler(optuna.samplers.BaseSampler):
-            def __init__(self, seed: int, draws_per_trial: int) -> None:
-                self.seed, self.draws_per_trial = seed, draws_per_trial
-                self._per_trial: dict[int, optuna.samplers.RandomSampler] = {}
-
-            def infer_relative_search_space(self, study, trial):  # noqa: ANN001
-                return {}
-
-            def sample_relative(self, study, trial, search_space):  # noqa: ANN001
-                return {}
-
-            def before_trial(self, study: Any, trial: Any) -> None:
-                from optuna.trial import TrialState
-
-                held = study.get_trials(
-                    deepcopy=False,
-                    states=(TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING),
-                )
-                # Only earlier trials count, in their order; one that holds no slot yet (its
-                # worker is assigning it now, or a study from before slots) takes the lowest
-                # free one, as its own worker does: two workers asking at once agree.
-                taken: set[int] = set()
-                for t in sorted(
-                    (t for t in held if t.number < trial.number), key=lambda t: t.number
-                ):
-                    taken.add(t.user_attrs[SLOT] if SLOT in t.user_attrs else _lowest_free(taken))
-                slot = _lowest_free(taken)
-                study._storage.set_trial_user_attr(trial._trial_id, SLOT, slot)
-                trial.user_attrs[SLOT] = slot  # the running Trial reads this cached copy
-                sampler = optuna.samplers.RandomSampler(seed=self.seed)
-                if slot and self.draws_per_trial:  # the draws of slots 0..slot-1
-                    sampler._rng.rng.uniform(size=slot * self.draws_per_trial)
-                self._per_trial[trial.number] = sampler
-
-            def sample_independent(self, study, trial, param_name, param_distribution):  # noqa: ANN001
-                return self._per_trial[trial.number].sample_independent(
-                    study, trial, param_name, param_distribution
-                )
-
-            def after_trial(self, study: Any, trial: Any, state: Any, values: Any) -> None:
-                self._per_trial.pop(trial.number, None)
-
-        _SLOT_SAMPLER = SlotRandomSampler
-    # one uniform per one-hot coordinate of each categorical that has a choice to make
-    draws = sum(len(v) for v in (getattr(hpo.space, k) for k in HP_KEYS) if len(v) > 1)
-    return _SLOT_SAMPLER(hpo.sampler_seed, draws)
+    return SlotRandomSampler(hpo.sampler_seed, {k: getattr(hpo.space, k) for k in HP_KEYS})
 
 
 def _fail_leftovers(study: Any) -> int:
@@ -537,6 +476,9 @@ class _Objective:
     def __call__(self, trial: Any) -> float:
         from optuna.trial import TrialState
 
+        from pipeline.slots import claim_slot
+
+        claim_slot(self.study, trial)  # before any suggest: the slot decides the draws
         space = self.hpo.space
         params = {k: trial.suggest_categorical(k, list(getattr(space, k))) for k in HP_KEYS}
         trial.set_user_attr("host", socket.gethostname())

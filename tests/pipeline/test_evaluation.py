@@ -137,6 +137,8 @@ def test_resumed_study_ends_with_the_trials_of_an_uninterrupted_one(tmp_path: Pa
 def test_slot_sampler_draws_what_the_plain_random_sampler_draws() -> None:
     import optuna
 
+    from pipeline.slots import claim_slot
+
     for space in (HPOSpace(), HPOSpace(lr=[1e-3, 3e-4], batch_size=[8], warmup=[0.5, 1.0, 0.1])):
 
         def objective(trial, space=space):
@@ -145,7 +147,12 @@ def test_slot_sampler_draws_what_the_plain_random_sampler_draws() -> None:
         plain = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=3))
         plain.optimize(objective, n_trials=12)
         slots = optuna.create_study(sampler=slot_sampler(HPOConfig(sampler_seed=3, space=space)))
-        slots.optimize(objective, n_trials=12)
+
+        def claiming(trial, objective=objective, study=slots):
+            claim_slot(study, trial)
+            return objective(trial)
+
+        slots.optimize(claiming, n_trials=12)
         assert [t.params for t in slots.trials] == [t.params for t in plain.trials]
         assert [t.user_attrs["slot"] for t in slots.trials] == list(range(12))
 
@@ -505,3 +512,11 @@ def test_a_paused_or_stopped_training_is_never_reused(tmp_path: Path) -> None:
     reuse({**kw, "out": str(tmp_path / "full")})
     reuse({**kw, "out": str(tmp_path / "again")})
     assert len(calls) == 3 and reuse.reused == [str(tmp_path / "again")]
+
+
+def test_a_trial_without_a_slot_is_refused_by_the_slot_sampler() -> None:
+    import optuna
+
+    study = optuna.create_study(sampler=slot_sampler(HPOConfig()))
+    with pytest.raises(RuntimeError, match="holds no budget slot: call claim_slot"):
+        study.optimize(lambda t: float(t.suggest_categorical("lr", [1e-4, 2e-4])), n_trials=1)
