@@ -430,7 +430,14 @@ class FineTuning(Stage[TrainConfig, dict[str, Any]]):
 
         cfg, state = self.cfg, self.state
         if self.pause_step is not None and state["global_step"] >= self.pause_step:
-            return self._paused()  # paused here (or beyond) before: its dev score is saved
+            # paused here (or beyond) before: its dev score is saved. A checkpoint taken at
+            # the rung's own step at an epoch's end (checkpoint_every divides it) and killed
+            # before the epoch's end was scored goes on: the loop scores that epoch's end and
+            # pauses there, as the unkilled run did
+            at_epoch_end = state["step_in_epoch"] == self.steps_per_epoch
+            unscored = str(self.pause_step) not in state["pauses"]
+            if not (state["global_step"] == self.pause_step and at_epoch_end and unscored):
+                return self._paused()
         self.writer = SummaryWriter(
             str(self.out / "tensorboard"), purge_step=state["global_step"] or None
         )

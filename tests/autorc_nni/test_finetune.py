@@ -414,3 +414,31 @@ def test_a_first_rung_smaller_than_a_step_pauses_after_one(env):
     """A small budget's first rung may round to no step: it pauses after the first."""
     paused = train(config(env, "pause_tiny", pause_at=0.01, resume=True, **SHORT))
     assert paused["paused"] and paused["global_step"] == 1
+
+
+def test_a_kill_between_a_rungs_checkpoint_and_its_scoring_resumes_into_the_pause(env, monkeypatch):
+    """The rung at an epoch's end, on a step a periodic checkpoint also takes: killed while the
+    epoch's end is scored (after that checkpoint), the resumed run scores it and pauses there
+    with the uninterrupted run's dev score (found by benchmarks/faults.py)."""
+    import autorc_nni.finetune as ft
+
+    per_epoch = train(config(env, "rung_ref", **SHORT))["history"][0]["global_step"]
+    total = per_epoch * SHORT["epochs"]
+    rung = {**SHORT, "pause_at": per_epoch / total, "checkpoint_every": per_epoch}
+    clean = train(config(env, "rung_clean", **rung))
+    assert clean["paused"] and clean["global_step"] == per_epoch
+
+    real = ft.predict_rows
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt  # the kill, while the epoch's end is scored
+
+    monkeypatch.setattr(ft, "predict_rows", killed)
+    with pytest.raises(KeyboardInterrupt):
+        train(config(env, "rung_killed", **rung))
+    monkeypatch.setattr(ft, "predict_rows", real)
+    ckpt = torch.load(env["root"] / "rung_killed" / CHECKPOINT, weights_only=False)
+    assert ckpt["state"]["global_step"] == per_epoch and not ckpt["state"]["pauses"]
+    resumed = train(config(env, "rung_killed", resume=True, **rung))
+    assert resumed["paused"] and resumed["dev"] == clean["dev"]
+    assert resumed["global_step"] == clean["global_step"]
