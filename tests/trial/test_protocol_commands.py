@@ -242,29 +242,21 @@ def test_the_race_picks_a_searched_model_that_reads_the_middle_context(tmp_path,
     R-BERT read the entities (and c0) only. `autorc run --select race` races the search's
     shortlist against them on stand-alone training: a searched model that reads c1 wins, the
     hand-made designs fall behind, and the report shows the race."""
-    from tests.strategies.planted import write_planted
+    from tests.strategies.planted import SMALL_SEARCH, write_planted
 
     data = write_planted(tmp_path / "planted")
+    # the search that finds the planted tasks; the pipeline sets encoder, space, method, seed
+    top_level = ("encoder", "space", "method", "seed", "top_k", "progress")
+    search = {k: v for k, v in SMALL_SEARCH.items() if k not in top_level}
     cfg = {
         "method": "autorc",
         "dataset": str(data),
         "format": "opennre",
-        "encoder": "tiny",
-        "space": "M2",
-        "seed": 1,
+        "encoder": SMALL_SEARCH["encoder"],
+        "space": SMALL_SEARCH["space"],
+        "seed": SMALL_SEARCH["seed"],
         "top": 1,
-        "search": {
-            "epochs": 8.0,
-            "batch_size": 8,
-            "lr": 1e-3,
-            "controller_lr": 1e-2,
-            "search_warmup_epochs": 1.0,
-            "encoder_warmup_epochs": 0.5,
-            "k": 10,
-            "max_len": 64,
-            "checkpoint_every": 0,
-            "num_threads": 1,
-        },
+        "search": {**search, "num_threads": 1},
         "race": {"top": 3},
         "train": {"epochs": 6, "max_len": 64, "progress": False, "num_threads": 1},
         "hpo": {"trials": 1, "space": {"lr": [1e-3], "batch_size": [16], "warmup": [0.5]}},

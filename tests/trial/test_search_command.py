@@ -13,37 +13,11 @@ def test_search_command_writes_the_top_architectures(tmp_path, capsys):
     data = write_planted(tmp_path / "data", n_train=64, n_dev=32)
     out = tmp_path / "run"
     argv = [
-        "search",
-        "--data",
-        str(data),
-        "--format",
-        "opennre",
-        "--encoder",
-        "tiny",
-        "--space",
-        "M3",
-        "--method",
-        "naive-enas",
-        "--epochs",
-        "2",
-        "--batch-size",
-        "4",
-        "--k",
-        "4",
-        "--top-k",
-        "2",
-        "--seed",
-        "3",
-        "--out",
-        str(out),
-        "--no-progress",
-        "--max-len",
-        "48",
-        "--threads",
-        "1",
-        "--set",
-        "controller_lr=0.01",
-    ]
+        "search", "--data", str(data), "--format", "opennre", "--encoder", "tiny",
+        "--space", "M3", "--method", "naive-enas", "--epochs", "2", "--batch-size", "4",
+        "--k", "4", "--top-k", "2", "--seed", "3", "--out", str(out), "--no-progress",
+        "--max-len", "48", "--threads", "1", "--set", "controller_lr=0.01",
+    ]  # fmt: skip
     assert main(argv) == 0
     printed = capsys.readouterr().out
     assert "8 search steps (4 per epoch)" in printed
@@ -91,31 +65,10 @@ def test_search_detects_the_format_and_reports_dropped_records(tmp_path, capsys)
         )
     out = tmp_path / "run"
     argv = [
-        "search",
-        "--data",
-        str(data),
-        "--encoder",
-        "tiny",
-        "--space",
-        "M3",
-        "--method",
-        "naive-enas",
-        "--epochs",
-        "1",
-        "--batch-size",
-        "8",
-        "--k",
-        "2",
-        "--top-k",
-        "1",
-        "--out",
-        str(out),
-        "--no-progress",
-        "--max-len",
-        "48",
-        "--threads",
-        "1",
-    ]
+        "search", "--data", str(data), "--encoder", "tiny", "--space", "M3",
+        "--method", "naive-enas", "--epochs", "1", "--batch-size", "8", "--k", "2",
+        "--top-k", "1", "--out", str(out), "--no-progress", "--max-len", "48", "--threads", "1",
+    ]  # fmt: skip
     assert main(argv) == 0
     assert "format opennre (detected" in capsys.readouterr().err
     summary = json.loads((out / "summary.json").read_text())
