@@ -223,6 +223,8 @@ class ReusedTrainings:
     rewritten) instead of being trained again. A paused training (a race rung) is never
     recorded, and a record whose folder is gone is ignored. On CPU a training is deterministic
     for its config (``benchmarks/faults.py``), so the copy is what the training would give.
+    The hash also covers ``$AUTORC_DATA_DIR`` and the package version, not the code itself:
+    a folder shared across code changes within one version should be emptied.
     """
 
     def __init__(self, index: str | Path, train_fn: TrainFn | None = None) -> None:
@@ -235,10 +237,16 @@ class ReusedTrainings:
         """The hash of what a training config trains."""
         import hashlib
 
+        import os
+        from importlib.metadata import version
+
         what = {k: v for k, v in kwargs.items() if k not in _NOT_TRAINING}
         arch = what.get("arch")
         if isinstance(arch, str) and Path(arch).is_file():  # a file: by content
             what["arch"] = Architecture.load(arch).canonical().to_dict()
+        # what the config does not say: the data root a named dataset is read from, the code
+        what["$AUTORC_DATA_DIR"] = os.environ.get("AUTORC_DATA_DIR")
+        what["$version"] = version("autorc-nni")
         text = json.dumps(what, sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:24]
 
