@@ -19,7 +19,7 @@ import contextlib
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
@@ -58,6 +58,33 @@ class DataConfig:
 def data_field() -> Any:
     """The ``data`` field of a stage config (its keys may be given at the config's top level)."""
     return field(default_factory=DataConfig, metadata=FLAT)
+
+
+def lift_data_section(data: dict[str, Any], where: str) -> dict[str, Any]:
+    """``data`` with its ``data:`` section's keys moved to the top level, where the command
+    line's flags and ``--set`` overrides write them (a later value then replaces an earlier
+    one); a key given both ways in one file is an error naming it."""
+    from autorc_nni.config import ConfigError
+
+    section = data.get("data")
+    if section is None:
+        return data
+    if not isinstance(section, dict):
+        raise ConfigError(f"{where}: data: expected a mapping, got {type(section).__name__}")
+    out = {k: v for k, v in data.items() if k != "data"}
+    both = sorted(set(section) & set(out))
+    if both:
+        raise ConfigError(f"{where}: {both} given both at the top level and under data:")
+    return {**out, **section}
+
+
+def data_override_key(key: str) -> str:
+    """``data.dataset`` -> ``dataset``: an override of the data section, as its top-level key."""
+    head, _, rest = key.partition(".")
+    return rest if head == "data" and rest.split(".")[0] in DATA_KEYS else key
+
+
+DATA_KEYS = frozenset(f.name for f in fields(DataConfig))
 
 
 # -- the one data preparation -------------------------------------------------------------------

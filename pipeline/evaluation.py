@@ -234,13 +234,20 @@ class ReusedTrainings:
 
     @staticmethod
     def key(kwargs: dict[str, Any]) -> str:
-        """The hash of what a training config trains."""
+        """The hash of what a training config trains: the whole config as ``TrainConfig``
+        reads it (defaults filled in), less where it writes and how it shows."""
         import hashlib
-
         import os
         from importlib.metadata import version
 
-        what = {k: v for k, v in kwargs.items() if k not in _NOT_TRAINING}
+        from autorc_nni.config import to_dict
+        from autorc_nni.finetune import train_config_from_dict
+
+        try:
+            what = to_dict(train_config_from_dict(dict(kwargs)))
+        except (ConfigError, TypeError, ValueError):  # a custom train_fn's own keys: as given
+            what = dict(kwargs)
+        what = {k: v for k, v in what.items() if k not in _NOT_TRAINING}
         arch = what.get("arch")
         if isinstance(arch, str) and Path(arch).is_file():  # a file: by content
             what["arch"] = Architecture.load(arch).canonical().to_dict()
@@ -254,29 +261,47 @@ class ReusedTrainings:
         self, kwargs: dict[str, Any], report: Callable[[int, float], None] | None = None
     ) -> dict[str, Any]:
         out = Path(kwargs["out"])
-        record = self.index / f"{self.key(kwargs)}.json"
-        source = Path(read_json(record)["dir"]) if record.is_file() else None
-        if source is not None and source != out and (source / METRICS_FILE).is_file():
+        key = self.key(kwargs)
+        source = self._finished(key, out)
+        if source is not None:
             result = _copy_training(source, out)
             if isinstance(result.get("config"), dict) and "arch" in kwargs:
                 result["config"]["arch"] = kwargs["arch"]  # this run's file, same content
                 atomic_write_json(out / METRICS_FILE, result)
             self.reused.append(str(out))
             log.info("%s: the same training as %s; copied, not trained again", out, source)
+            if report is not None:  # its dev curve, for the pruner and the listeners
+                for h in result.get("history", []):
+                    report(int(h["epoch"]), float(h["dev_score"]))
             return result
         result = self.train_fn(kwargs, report)
         if "dev" in result and not result.get("paused") and not result.get("stopped"):
             if not (out / METRICS_FILE).is_file():  # train() writes it; a custom train_fn may not
                 out.mkdir(parents=True, exist_ok=True)
-                atomic_write_json(out / METRICS_FILE, result)
+                atomic_write_json(out / METRICS_FILE, {"config": kwargs, **result})
             self.index.mkdir(parents=True, exist_ok=True)
-            atomic_write_json(record, {"dir": str(out.resolve())})
+            atomic_write_json(self.index / f"{key}.json", {"dir": str(out.resolve()), "key": key})
         return result
+
+    def _finished(self, key: str, out: Path) -> Path | None:
+        """The folder of a finished training with hash ``key``, checked: it is still there and
+        its ``metrics.json`` records a config with that hash (a folder trained again since
+        with another config is not it)."""
+        record = self.index / f"{key}.json"
+        if not record.is_file():
+            return None
+        source = Path(read_json(record)["dir"])
+        if source == out.resolve() or not (source / METRICS_FILE).is_file():
+            return None
+        config = read_json(source / METRICS_FILE).get("config")
+        if not isinstance(config, dict) or self.key({**config, "arch": config.get("arch")}) != key:
+            return None
+        return source
 
 
 def _copy_training(source: Path, out: Path) -> dict[str, Any]:
-    """``source``'s finished training copied into ``out``, the paths its JSON files name (as
-    its config wrote them, and absolute) rewritten to ``out``'s."""
+    """``source``'s finished training copied into ``out`` (its checkpoint left out), the paths
+    its JSON files name (as its config wrote them, and absolute) rewritten to ``out``'s."""
     import shutil
 
     from autorc_nni.files import atomic_write_dir
@@ -284,13 +309,26 @@ def _copy_training(source: Path, out: Path) -> dict[str, Any]:
     was = str(read_json(source / METRICS_FILE).get("config", {}).get("out", source))
     pairs = [(was, str(out)), (str(source.resolve()), str(out.resolve()))]
 
-    def fill(tmp: Path) -> None:
-        shutil.copytree(source, tmp, ignore=shutil.ignore_patterns(".autorc.lock"))
-        for f in tmp.rglob("*.json"):
-            text = f.read_text()
+    def moved(value: Any) -> Any:
+        if isinstance(value, str):
             for a, b in pairs:  # a whole path, or the start of one: never a longer name
-                text = text.replace(f'"{a}"', f'"{b}"').replace(f'"{a}/', f'"{b}/')
-            f.write_text(text)
+                if value == a or value.startswith(a + "/"):
+                    return b + value[len(a) :]
+            return value
+        if isinstance(value, list):
+            return [moved(v) for v in value]
+        if isinstance(value, dict):
+            return {k: moved(v) for k, v in value.items()}
+        return value
+
+    def fill(tmp: Path) -> None:
+        shutil.copytree(
+            source, tmp, ignore=shutil.ignore_patterns(".autorc.lock", "checkpoint.pt*")
+        )
+        for f in tmp.rglob("*.json"):
+            data = json.loads(f.read_text())
+            if moved(data) != data:
+                f.write_text(json.dumps(moved(data), indent=2) + "\n")
 
     atomic_write_dir(out, fill)
     return read_json(out / METRICS_FILE)

@@ -40,7 +40,7 @@ from typing import Any
 from autorc_nni.architecture import PRESETS, Architecture
 from autorc_nni.config import ConfigError, from_dict, known_keys, read_yaml, set_dotted, to_dict
 from autorc_nni.files import atomic_write_json, run_dir_lock
-from autorc_nni.stage import DataConfig, data_field
+from autorc_nni.stage import DataConfig, data_field, data_override_key, lift_data_section
 from pipeline.evaluation import (
     HPOConfig,
     SeedsConfig,
@@ -113,7 +113,7 @@ class PipelineConfig:
                 "and bias the dev mean upward; choose a training seed outside them"
             )
         check_train_base(self.train, "train")
-        shared = sorted(set(self.train) & set(known_keys(DataConfig)))
+        shared = sorted(set(self.train) & {"data", *known_keys(DataConfig)})
         if shared:
             raise ConfigError(f"train: {shared} are set once at the top level of the config")
 
@@ -180,9 +180,9 @@ def load_pipeline_config(
     path: str | Path, overrides: dict[str, Any] | None = None
 ) -> PipelineConfig:
     """Read a pipeline YAML, apply dotted ``overrides`` (``{"hpo.trials": 2}``), validate."""
-    data = read_yaml(path)
+    data = lift_data_section(read_yaml(path), str(path))
     for key, value in (overrides or {}).items():
-        set_dotted(data, key, value, str(path))
+        set_dotted(data, data_override_key(key), value, str(path))
     return pipeline_config_from_dict(data, str(path))
 
 

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
 # Keys of the search section the pipeline sets from its own top level.
 _FROM_PIPELINE = (
+    "data",
     *known_keys(DataConfig),
     "space",
     "method",

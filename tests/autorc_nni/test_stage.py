@@ -143,3 +143,32 @@ def cfg_arch():
     from autorc_nni.architecture import resolve_architecture
 
     return resolve_architecture("bert-entity")
+
+
+def test_a_data_section_in_a_file_takes_flags_and_overrides(tmp_path):
+    from pipeline.protocol import load_pipeline_config, pipeline_config_from_dict
+
+    path = tmp_path / "nested.yml"
+    path.write_text("data: {dataset: semeval10, encoder: tiny}\nmethod: r-bert\n")
+    assert load_pipeline_config(path).data.dataset == "semeval10"
+    # an override of either spelling replaces the file's value
+    assert load_pipeline_config(path, {"data.dataset": "ddi"}).data.dataset == "ddi"
+    assert load_pipeline_config(path, {"dataset": "ddi"}).data.dataset == "ddi"
+    both = tmp_path / "both.yml"
+    both.write_text("dataset: ddi\ndata: {dataset: semeval10}\n")
+    with pytest.raises(ConfigError, match=r"both.yml: \['dataset'\] given both"):
+        load_pipeline_config(both)
+    # a stage section may not carry its own data section: the data is set once, at the top
+    with pytest.raises(ConfigError, match=r"\['data'\] are set once at the top level"):
+        pipeline_config_from_dict({"train": {"data": {"negative_label": "none"}}})
+
+
+def test_a_data_section_reaches_the_command_line(tmp_path, capsys):
+    from trial.cli import build_parser
+    from trial.commands._common import config_data
+
+    path = tmp_path / "nested.yml"
+    path.write_text("data: {dataset: semeval10, encoder: tiny}\nmethod: r-bert\n")
+    argv = ["run", "--config", str(path), "--dataset", "ddi", "--set", "data.encoder=minilm"]
+    data, _ = config_data(build_parser(argv).parse_args(argv))
+    assert data["dataset"] == "ddi" and data["encoder"] == "minilm" and "data" not in data

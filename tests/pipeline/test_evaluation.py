@@ -520,3 +520,39 @@ def test_a_trial_without_a_slot_is_refused_by_the_slot_sampler() -> None:
     study = optuna.create_study(sampler=slot_sampler(HPOConfig()))
     with pytest.raises(RuntimeError, match="holds no budget slot: call claim_slot"):
         study.optimize(lambda t: float(t.suggest_categorical("lr", [1e-4, 2e-4])), n_trials=1)
+
+
+def test_a_record_whose_folder_was_trained_again_with_another_config_is_not_reused(
+    tmp_path: Path,
+) -> None:
+    from pipeline.evaluation import ReusedTrainings
+
+    calls: list = []
+    reuse = ReusedTrainings(tmp_path / "index", _writing_train(calls))
+    params = {"lr": 1e-4, "batch_size": 32, "warmup": 0.8}
+    run_seeds(ARCH, BASE, params, SeedsConfig(n=1), tmp_path / "a", reuse)
+    # the same folder trained again, with another config, outside the index
+    _writing_train([])(
+        {**BASE, **params, "epochs": 3, "seed": 0, "out": str(tmp_path / "a" / "seed_0")}
+    )
+    run_seeds(ARCH, BASE, params, SeedsConfig(n=1), tmp_path / "b", reuse)
+    assert len(calls) == 2 and reuse.reused == []  # trained, not copied from the changed one
+
+
+def test_a_copied_training_tells_its_dev_curve(tmp_path: Path) -> None:
+    from pipeline.evaluation import ReusedTrainings
+
+    def train(kw: dict, report=None) -> dict:
+        return {**_writing_train([])(kw), "history": [{"epoch": 1, "dev_score": 0.5}]}
+
+    reuse = ReusedTrainings(tmp_path / "index", train)
+    kw = {**BASE, "arch": "bert-entity", "lr": 1e-4, "batch_size": 32, "warmup": 0.8, "seed": 0}
+    reuse({**kw, "out": str(tmp_path / "a")})
+    (tmp_path / "a" / "metrics.json").write_text(
+        json.dumps({**json.loads((tmp_path / "a" / "metrics.json").read_text()),
+                    "history": [{"epoch": 1, "dev_score": 0.5}, {"epoch": 2, "dev_score": 0.6}]})
+    )  # fmt: skip
+    seen: list = []
+    reuse({**kw, "out": str(tmp_path / "b")}, lambda e, d: seen.append((e, d)))
+    assert reuse.reused == [str(tmp_path / "b")] and seen == [(1, 0.5), (2, 0.6)]
+    assert not (tmp_path / "b" / "checkpoint.pt").exists()

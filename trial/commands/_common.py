@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from autorc_nni.config import ConfigError, read_yaml, set_dotted
+from autorc_nni.stage import data_override_key, lift_data_section
 from autorc_nni.tasks import TASKS
 from pipeline.protocol import PipelineConfig, pipeline_config_from_dict
 from pipeline.runner import check_config
@@ -164,6 +165,7 @@ def config_data(
     mapping and where it came from; the caller validates it with its dataclass."""
     where = getattr(args, "config", None) or "command line"
     data: dict[str, Any] = read_yaml(args.config) if getattr(args, "config", None) else {}
+    data = lift_data_section(data, where)  # flags and --set write the data keys at the top
     if getattr(args, "data", None) is not None:
         if args.dataset is not None:
             raise ConfigError("give --dataset NAME or --data DIR, not both")
@@ -172,7 +174,7 @@ def config_data(
     for key, value in (fixed or {}).items():
         set_dotted(data, key, value, where)
     for key, value in parse_overrides(getattr(args, "overrides", [])).items():
-        set_dotted(data, key, value, where)
+        set_dotted(data, data_override_key(key), value, where)
     for dest in sorted(getattr(args, "required_flags", ())):
         key = args.flags[dest]
         if key not in data:
