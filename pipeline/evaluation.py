@@ -264,10 +264,7 @@ class ReusedTrainings:
         key = self.key(kwargs)
         source = self._finished(key, out)
         if source is not None:
-            result = _copy_training(source, out)
-            if isinstance(result.get("config"), dict) and "arch" in kwargs:
-                result["config"]["arch"] = kwargs["arch"]  # this run's file, same content
-                atomic_write_json(out / METRICS_FILE, result)
+            result = _copy_training(source, out, kwargs.get("arch"))
             self.reused.append(str(out))
             log.info("%s: the same training as %s; copied, not trained again", out, source)
             if report is not None:  # its dev curve, for the pruner and the listeners
@@ -294,14 +291,15 @@ class ReusedTrainings:
         if source == out.resolve() or not (source / METRICS_FILE).is_file():
             return None
         config = read_json(source / METRICS_FILE).get("config")
-        if not isinstance(config, dict) or self.key({**config, "arch": config.get("arch")}) != key:
+        if not isinstance(config, dict) or self.key(config) != key:
             return None
         return source
 
 
-def _copy_training(source: Path, out: Path) -> dict[str, Any]:
+def _copy_training(source: Path, out: Path, arch: Any = None) -> dict[str, Any]:
     """``source``'s finished training copied into ``out`` (its checkpoint left out), the paths
-    its JSON files name (as its config wrote them, and absolute) rewritten to ``out``'s."""
+    its JSON files name (as its config wrote them, and absolute) rewritten to ``out``'s, and
+    its config's ``arch`` set to ``arch`` (this run's file, the same content) when given."""
     import shutil
 
     from autorc_nni.files import atomic_write_dir
@@ -327,8 +325,11 @@ def _copy_training(source: Path, out: Path) -> dict[str, Any]:
         )
         for f in tmp.rglob("*.json"):
             data = json.loads(f.read_text())
-            if moved(data) != data:
-                f.write_text(json.dumps(moved(data), indent=2) + "\n")
+            new = moved(data)
+            if f == tmp / METRICS_FILE and arch is not None and isinstance(new.get("config"), dict):
+                new["config"]["arch"] = arch
+            if new != data:
+                f.write_text(json.dumps(new, indent=2) + "\n")
 
     atomic_write_dir(out, fill)
     return read_json(out / METRICS_FILE)

@@ -20,7 +20,7 @@ from autorc_nni.data.synthetic import ENTITIES as SYNTHETIC_ENTITIES
 from autorc_nni.errors import AutoRCError
 from autorc_nni.finetune import TrainConfig, pad_batch, train, train_config_from_dict
 from autorc_nni.stage import CHECKPOINT
-from autorc_nni.training import build_optimizer, linear_warmup_decay
+from autorc_nni.training import build_optimizer, linear_warmup_decay, load_checkpoint
 
 # the synthetic set's entities and more: a harder task than the fault harness's
 ENTITIES = [
@@ -437,7 +437,7 @@ def test_a_kill_between_a_rungs_checkpoint_and_its_scoring_resumes_into_the_paus
     with pytest.raises(KeyboardInterrupt):
         train(config(env, "rung_killed", **rung))
     monkeypatch.setattr(ft, "predict_rows", real)
-    ckpt = torch.load(env["root"] / "rung_killed" / CHECKPOINT, weights_only=False)
+    ckpt = load_checkpoint(env["root"] / "rung_killed" / CHECKPOINT)  # weights only
     assert ckpt["state"]["global_step"] == per_epoch and not ckpt["state"]["pauses"]
     resumed = train(config(env, "rung_killed", resume=True, **rung))
     assert resumed["paused"] and resumed["dev"] == clean["dev"]
