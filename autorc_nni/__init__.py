@@ -7,93 +7,39 @@ transformers and datasets are imported only when a name that needs them is touch
 
 from __future__ import annotations
 
-from autorc_nni.lazy import lazy_exports
+from autorc_nni.lazy import exports_of, lazy_exports
 
-# public name -> module that defines it
-_EXPORTS: dict[str, str] = {
-    # the search space as a record
-    "Architecture": "architecture",
-    "ArchitectureError": "architecture",
-    "DECISIONS": "architecture",
-    "FORMATS": "architecture",
-    "FORMAT_NAMES": "architecture",
-    "POSENC_NAMES": "architecture",
-    "POOLER_NAMES": "architecture",
-    "INTERACTION_NAMES": "architecture",
-    "readable": "architecture",
-    "PARTS": "architecture",
-    "PRESETS": "architecture",
-    "SLOTS": "architecture",
-    "resolve_architecture": "architecture",
-    "space_size": "architecture",
-    # plumbing
-    "AutoRCError": "errors",
-    "DataError": "errors",
-    "ConfigError": "config",
-    "from_dict": "config",
-    "Registry": "registry",
-    # data
-    "RelationExample": "data",
-    "DATASETS": "data",
-    "READERS": "data",
-    "DatasetSpec": "data",
-    "LoadedDataset": "data",
-    "ReadResult": "data",
-    "load_dataset": "data",
-    "detect_format": "data.detect",
-    "compute_stats": "stats",
-    "format_stats": "stats",
-    # encoders, featurization, batching
-    "ENCODERS": "encoders",
-    "SPECIAL_TOKENS": "encoders",
-    "load_encoder": "encoders",
-    "load_tokenizer": "encoders",
-    "Featurizer": "featurize",
-    "FeaturizedSplit": "featurize",
-    "collate": "batching",
-    "make_loader": "batching",
-    "BucketBatchSampler": "batching",
-    # model
-    "POOLERS": "poolers",
-    "Pooler": "poolers",
-    "PoolerGroup": "poolers",
-    "INTERACTIONS": "heads",
-    "POSENCS": "posencs",
-    "RCModel": "model",
-    "ModelLoadError": "model",
-    "draw_architecture": "draw",
-    # training and evaluation
-    "compute_metrics": "metrics",
-    "semeval_official": "metrics",
-    "TrainConfig": "finetune",
-    "train": "finetune",
-    "train_config_from_dict": "finetune",
-    # other entity tasks: span NER and coreference (docs/tasks.md)
-    "Extractor": "extract",
-    "extraction_html": "extract",
-    "score_extraction": "extract",
-    "TASKS": "tasks",
-    "Task": "tasks",
-    "get_task": "tasks",
-    "register_task": "tasks",
-    "TaskData": "tasks",
-    "TaskOptions": "tasks",
-    "load_task_data": "tasks",
-    "entity_scores": "tasks",
-    "CorefDocument": "data.conll2012",
-    "read_conll2012": "data.conll2012",
-    "load_conll2012": "data.conll2012",
-    "write_conll2012": "data.conll2012",
-    "coref_scores": "coref_metrics",
-    "SpanSentence": "data.spert",
-    "read_spert_sentences": "data.spert",
-    # decision importance (optuna evaluators over scored architectures)
-    "decision_importance": "importance",
-    "importance_markdown": "importance",
-    "plot_importance": "importance",
-    "ImportanceError": "importance",
-    "subsample": "data",
-}
+# module -> the public names it defines
+_EXPORTS = exports_of(
+    """
+    architecture: Architecture ArchitectureError DECISIONS FORMATS FORMAT_NAMES POSENC_NAMES
+                    POOLER_NAMES INTERACTION_NAMES readable PARTS PRESETS SLOTS
+                    resolve_architecture space_size
+    errors: AutoRCError DataError
+    config: ConfigError from_dict
+    registry: Registry
+    data: RelationExample DATASETS READERS DatasetSpec LoadedDataset ReadResult load_dataset
+            subsample
+    data.detect: detect_format
+    stats: compute_stats format_stats
+    encoders: ENCODERS SPECIAL_TOKENS load_encoder load_tokenizer
+    featurize: Featurizer FeaturizedSplit
+    batching: collate make_loader BucketBatchSampler
+    poolers: POOLERS Pooler PoolerGroup
+    heads: INTERACTIONS
+    posencs: POSENCS
+    model: RCModel ModelLoadError
+    draw: draw_architecture
+    metrics: compute_metrics semeval_official
+    finetune: TrainConfig train train_config_from_dict
+    extract: Extractor extraction_html score_extraction
+    tasks: TASKS Task get_task register_task TaskData TaskOptions load_task_data entity_scores
+    data.conll2012: CorefDocument read_conll2012 load_conll2012 write_conll2012
+    coref_metrics: coref_scores
+    data.spert: SpanSentence read_spert_sentences
+    importance: decision_importance importance_markdown plot_importance ImportanceError
+    """
+)
 
 # public names that differ from the defining module's name
 _RENAMED: dict[str, str] = {}

@@ -134,6 +134,15 @@ class Architecture:
                 "the classifier would see nothing"
             )
 
+    @classmethod
+    def using(cls, span: str = "markers", posenc: str = "none", **pools: str) -> Architecture:
+        """The design that uses exactly the parts named in ``pools``, each with its pooler
+        (``Architecture.using("markers", e1="avg", e2="avg", c0="start")`` is R-BERT), and no
+        interaction; an unused part keeps the default pooler."""
+        decisions: dict[str, Any] = {f"pool_{p}": pooler for p, pooler in pools.items()}
+        decisions |= {f"use_{p}": p in pools for p in PARTS}
+        return cls(span=span, posenc=posenc, **decisions)
+
     # -- derived views -------------------------------------------------------------------
     def pooler(self, part: str) -> str:
         return getattr(self, f"pool_{part}")
@@ -212,13 +221,9 @@ class Architecture:
 
     @classmethod
     def load(cls, path: str | Path) -> Architecture:
-        path = Path(path)
-        try:
-            data = json.loads(path.read_text())
-        except FileNotFoundError:
-            raise ArchitectureError(f"{path}: no such architecture file") from None
-        except json.JSONDecodeError as e:
-            raise ArchitectureError(f"{path}: line {e.lineno}: invalid JSON: {e.msg}") from None
+        from autorc_nni.files import read_json
+
+        data = read_json(Path(path), ArchitectureError, "no such architecture file")
         return cls.from_dict(data, where=str(path))
 
     def short(self) -> str:
@@ -259,47 +264,16 @@ class Architecture:
 
 
 # Baldini Soares et al. 2019: start markers of both entities.
-_BERT_ENTITY = Architecture(
-    span="markers",
-    posenc="none",
-    pool_e1="start",
-    pool_e2="start",
-    use_e1=True,
-    use_e2=True,
-    use_c0=False,
-    use_c1=False,
-    use_c2=False,
-)
+_BERT_ENTITY = Architecture.using("markers", e1="start", e2="start")
 PRESETS: dict[str, Architecture] = {
     # Span NER baseline (Eberts & Ulges 2020, SpERT): the sentence unchanged, the max-pooled span
     # and the [CLS] context (c0 by start pooling: BERT's pooler over [CLS]).
-    "spert-like": Architecture(
-        span="standard",
-        posenc="none",
-        pool_e1="max",
-        pool_c0="start",
-        use_e1=True,
-        use_e2=False,
-        use_c0=True,
-        use_c1=False,
-        use_c2=False,
-    ),
+    "spert-like": Architecture.using("standard", e1="max", c0="start"),
     # Coreference mention-pair baseline: markers, start-pooled antecedent and anaphor, no
     # context (the architecture of bert-entity, named for the coreference rows).
     "pair-baseline": _BERT_ENTITY,
     # Wu & He 2019: averaged entity spans plus [CLS].
-    "r-bert": Architecture(
-        span="markers",
-        posenc="none",
-        pool_e1="avg",
-        pool_e2="avg",
-        pool_c0="start",
-        use_e1=True,
-        use_e2=True,
-        use_c0=True,
-        use_c1=False,
-        use_c2=False,
-    ),
+    "r-bert": Architecture.using("markers", e1="avg", e2="avg", c0="start"),
     "bert-entity": _BERT_ENTITY,
 }
 # The hand-made presets' row names in reports and where each comes from (in report order).

@@ -310,18 +310,25 @@ def load_encoder(
         # transformers types the input embeddings as a bare ``nn.Module``
         embeddings = cast(nn.Embedding, model.get_input_embeddings())
         if embeddings.num_embeddings < len(tokenizer):
-            with _transformers_quiet():  # its note on how the new rows are initialised
+            with transformers_quiet(progress=False):  # its note on how new rows are initialised
                 model.resize_token_embeddings(len(tokenizer))
     return tokenizer, model
 
 
 @contextlib.contextmanager
-def _transformers_quiet() -> Iterator[None]:
+def transformers_quiet(notes: bool = True, progress: bool = True) -> Iterator[None]:
+    """Silence transformers' ``notes`` (its log below errors) and its own ``progress`` bars
+    (model save/load, under ours) for the block; both as they were after it."""
     from transformers.utils import logging as hf_logging
 
-    level = hf_logging.get_verbosity()
-    hf_logging.set_verbosity_error()
+    level, bars = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
+    if notes:
+        hf_logging.set_verbosity_error()
+    if progress:
+        hf_logging.disable_progress_bar()
     try:
         yield
     finally:
         hf_logging.set_verbosity(level)
+        if bars:
+            hf_logging.enable_progress_bar()

@@ -37,7 +37,7 @@ from typing import Any
 
 from autorc_nni.data.record import RelationExample
 from autorc_nni.errors import AutoRCError, DataError
-from autorc_nni.metrics import prf
+from autorc_nni.metrics import prf_dict
 
 __all__ = [
     "Document",
@@ -293,15 +293,8 @@ def _negative_label(rc: Any) -> str | None:
 # Scoring, as SpERT scores joint extraction
 # --------------------------------------------------------------------------------------------
 def _prf(correct: int, predicted: int, gold: int) -> dict[str, float]:
-    p, r, f1 = prf(correct, predicted, gold)
-    return {
-        "p": p,
-        "r": r,
-        "f1": f1,
-        "gold": gold,
-        "predicted": predicted,
-        "correct": correct,
-    }
+    counts = {"gold": gold, "predicted": predicted, "correct": correct}
+    return {**prf_dict(correct, predicted, gold), **counts}
 
 
 def score_extraction(predicted: Sequence[Mapping[str, Any]], gold: Sequence[Any]) -> dict[str, Any]:

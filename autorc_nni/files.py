@@ -1,5 +1,5 @@
 """Atomic writes: a kill never leaves a half-written checkpoint or result that later counts as
-done."""
+done; JSON reads whose errors name the file and line."""
 
 from __future__ import annotations
 
@@ -12,6 +12,19 @@ from pathlib import Path
 from typing import Any
 
 from autorc_nni.errors import AutoRCError
+
+
+def read_json(
+    path: Path, error: type[Exception], missing: str = "no such file", encoding: str | None = None
+) -> Any:
+    """The JSON value in ``path``; a missing file raises ``error("PATH: missing")``, invalid JSON
+    ``error("PATH: line N: invalid JSON: ...")``."""
+    try:
+        return json.loads(Path(path).read_text(encoding=encoding))
+    except FileNotFoundError:
+        raise error(f"{path}: {missing}") from None
+    except json.JSONDecodeError as e:
+        raise error(f"{path}: line {e.lineno}: invalid JSON: {e.msg}") from None
 
 
 def atomic_write_text(path: Path, text: str) -> None:

@@ -10,6 +10,21 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 
+def exports_of(table: str) -> dict[str, str]:
+    """``{public name: module}`` from a table of lines ``module: name name ...`` (a line without
+    a ``module:`` goes on with the names of the line above)."""
+    exports: dict[str, str] = {}
+    module = ""
+    for line in table.splitlines():
+        head, colon, names = line.strip().rpartition(":")
+        if colon:
+            module = head.strip()
+        if names.strip() and not module:
+            raise ValueError(f"exports table: {line.strip()!r} has no module before it")
+        exports |= dict.fromkeys(names.split(), module)
+    return exports
+
+
 def lazy_exports(
     package: str,
     exports: Mapping[str, str],

@@ -38,6 +38,11 @@ def prf(correct: int, proposed: int, actual: int) -> tuple[float, float, float]:
     return p, r, f
 
 
+def prf_dict(correct: int, proposed: int, actual: int) -> dict[str, float]:
+    """:func:`prf` as ``{"p", "r", "f1"}``."""
+    return dict(zip(("p", "r", "f1"), prf(correct, proposed, actual), strict=True))
+
+
 def compute_metrics(
     gold: Sequence[int],
     pred: Sequence[int],

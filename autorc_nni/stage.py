@@ -15,10 +15,9 @@ set-up and loop. :class:`Stage` is that shape once; a stage fills in :meth:`Stag
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
@@ -210,12 +209,12 @@ class Stage(ABC, Generic[C, R]):
         self.device = torch.device("cpu")
 
     def run(self) -> R:
-        from autorc_nni.encoders import load_encoder
+        from autorc_nni.encoders import load_encoder, transformers_quiet
         from autorc_nni.files import run_dir_lock
         from autorc_nni.training import resolve_device, seed_everything
 
         cfg = self.cfg
-        with _hf_progress_off(), run_dir_lock(self.out, self.kind):
+        with transformers_quiet(notes=False), run_dir_lock(self.out, self.kind):
             done = self.finished()
             if done is not None:
                 return done
@@ -268,17 +267,3 @@ class Stage(ABC, Generic[C, R]):
     @abstractmethod
     def loop(self) -> R:
         """Train, then finish (write the results); return the stage's result."""
-
-
-@contextlib.contextmanager
-def _hf_progress_off() -> Iterator[None]:
-    """Silence transformers' own progress bars (model save/load) under ours."""
-    from transformers.utils import logging as hf_logging
-
-    was = hf_logging.is_progress_bar_enabled()
-    hf_logging.disable_progress_bar()
-    try:
-        yield
-    finally:
-        if was:
-            hf_logging.enable_progress_bar()

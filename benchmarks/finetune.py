@@ -15,26 +15,25 @@ trains BERT-entity for ``--pad-steps`` steps on the same first sentences twice: 
 ``benchmarks/results/finetune.json`` (keyed by architecture and epochs) and printed as a table.
 Run outputs (models, predictions) go to ``runs/finetune/`` (not committed).
 
-Peer figures (../shared/ANCHORS.md, OpenNRE BERT-entity, same machine kind, data, encoder):
-12.8 train sentences/s padded to 128 (its default), 28.5 padded to 64.
+Peer figures (the project's ANCHORS figures for OpenNRE BERT-entity, same machine kind, data,
+encoder): 12.8 train sentences/s padded to 128 (its default), 28.5 padded to 64.
 """
 
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import os
-import platform
 import shlex
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "benchmarks" / "results"
-OPENNRE_PAD128, OPENNRE_PAD64 = 12.8, 28.5  # train sentences/s, ../shared/ANCHORS.md
+# benchmarks/_common.py
+from _common import RESULTS, ROOT, autorc_command, machine, run_autorc, shown_command
+
+OPENNRE_PAD128, OPENNRE_PAD64 = 12.8, 28.5  # train sentences/s, the project's ANCHORS figures
 AIM_RATIO = 2.5  # aim: >= 2.5x OpenNRE's default throughput
 AIM_FRACTION = 0.9  # aim: our fine-tuning >= 0.9 x the bare encoder's on the same batches
 
@@ -42,47 +41,19 @@ AIM_FRACTION = 0.9  # aim: our fine-tuning >= 0.9 x the bare encoder's on the sa
 def run_train(name: str, runs: Path, args: argparse.Namespace, *extra: str) -> dict:
     """One ``autorc train`` process; returns its metrics.json plus wall time and command."""
     out = runs / name
-    cmd = [
-        sys.executable,
-        "-m",
-        "trial.cli",
+    cmd = autorc_command(
         "train",
-        "--dataset",
-        args.dataset,
-        "--encoder",
-        args.encoder,
-        "--lr",
-        str(args.lr),
-        "--batch-size",
-        str(args.batch_size),
-        "--warmup",
-        str(args.warmup),
-        "--seed",
-        str(args.seed),
-        "--out",
-        str(out),
-        "--threads",
-        str(args.threads),
-        "--no-progress",
-        *extra,
-    ]
-    if out.exists():
-        import shutil
-
-        shutil.rmtree(out)
-    print(f"[{time.strftime('%H:%M:%S')}] {name}: {shlex.join(cmd[2:])}", flush=True)
-    t0 = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
-    wall = time.perf_counter() - t0
-    if proc.returncode != 0:
-        raise SystemExit(f"{name} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+        *("--dataset", args.dataset, "--encoder", args.encoder, "--lr", str(args.lr)),
+        *("--batch-size", str(args.batch_size), "--warmup", str(args.warmup)),
+        *("--seed", str(args.seed)),
+        out=out,
+        threads=args.threads,
+    )
+    cmd += extra
+    wall = run_autorc(cmd, out, name)
     metrics = json.loads((out / "metrics.json").read_text())
     metrics["wall_seconds"] = wall
-    shown = [
-        str(Path(c).relative_to(ROOT)) if c == str(out) and out.is_relative_to(ROOT) else c
-        for c in cmd[3:]
-    ]
-    metrics["command"] = shlex.join(["autorc", *shown])
+    metrics["command"] = shown_command(cmd, out)
     return metrics
 
 
@@ -181,7 +152,9 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--warmup", type=float, default=0.8)
     p.add_argument("--seed", type=int, default=42)
-    p.add_argument("--threads", type=int, default=2, help="torch threads (ANCHORS.md used 2)")
+    p.add_argument(
+        "--threads", type=int, default=2, help="torch threads (the ANCHORS figures used 2)"
+    )
     p.add_argument(
         "--pad-steps",
         type=int,
@@ -251,17 +224,7 @@ def main(argv: list[str] | None = None) -> dict:
             results["runs"][f"{arch}@{args.epochs}ep"]["bare_encoder"] = bare
 
     results["comparison"] = compare(results)
-    import torch
-
-    results["machine"] = {
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "cpus": os.cpu_count(),
-        "threads": args.threads,
-        "load_avg_before": load_before,
-        "load_avg_after": os.getloadavg(),
-        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-    }
+    results["machine"] = machine(args.threads, load_before)
     results["benchmark"] = "finetune"
     results["commit"] = (  # the code that ran
         subprocess.run(

@@ -31,7 +31,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import ROOT, provenance, train_command, write_result  # benchmarks/_common.py
+# benchmarks/_common.py
+from _common import ROOT, print_table, provenance, train_command, write_result
 
 CONFIGS = {
     "spert-like (standard, grouped)": ["--arch", "spert-like"],
@@ -112,16 +113,15 @@ def main() -> int:
         "rows": rows,
     }
     written = write_result("ner_epoch", result)
-    print(
-        "| config | train statements/s | eval candidates/s | full epoch, 10 neg (min) | "
-        "full epoch, 100 neg (min) | all dev candidates (min) |\n|---|---:|---:|---:|---:|---:|"
-    )
-    for r in rows:
-        print(
-            f"| {r['config']} | {r['train_statements_per_s']} | {r['eval_candidates_per_s']} | "
-            f"{r['full_epoch_minutes_neg10']} | {r['full_epoch_minutes_neg100']} | "
-            f"{r['full_dev_pass_minutes']} |"
-        )
+    columns = {  # header: the row's figure
+        "config": "config",
+        "train statements/s": "train_statements_per_s",
+        "eval candidates/s": "eval_candidates_per_s",
+        "full epoch, 10 neg (min)": "full_epoch_minutes_neg10",
+        "full epoch, 100 neg (min)": "full_epoch_minutes_neg100",
+        "all dev candidates (min)": "full_dev_pass_minutes",
+    }
+    print_table(list(columns), "lrrrrr", ([r[k] for k in columns.values()] for r in rows))
     print(f"written: {written}")
     return 0
 

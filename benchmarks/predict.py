@@ -34,7 +34,7 @@ import time
 from typing import Any
 
 import torch
-from _common import provenance, write_result  # benchmarks/_common.py
+from _common import print_table, provenance, write_result  # benchmarks/_common.py
 
 
 def quantized(model: Any) -> Any:
@@ -91,6 +91,18 @@ def sentence_encoder_seconds(model: Any, sentences: list[tuple[str, ...]], batch
     return time.perf_counter() - t0
 
 
+def speed_row(what: str, items: int, seconds: float, bare_s: float, digits: int) -> dict[str, Any]:
+    """A row of the table: ``items`` answered in ``seconds`` (per second, rounded to ``digits``)
+    against the bare encoder's ``bare_s`` over the same items."""
+    return {
+        "what": what,
+        "items": items,
+        "per_s": round(items / seconds, digits),
+        "bare_encoder_per_s": round(items / bare_s, 1),
+        "fraction": round(bare_s / seconds, 3),
+    }
+
+
 def rc_rows(args: argparse.Namespace, model: Any) -> dict[str, Any]:
     from autorc_nni.featurize import Featurizer
     from autorc_nni.tasks import load_task_data
@@ -102,15 +114,11 @@ def rc_rows(args: argparse.Namespace, model: Any) -> dict[str, Any]:
     feat = Featurizer(model.tokenizer, model.max_len, formats=[model.arch.span], cache=False)
     rows = feat.featurize([dataclasses.replace(x, label=None) for x in part], {}).rows.to_list()
     bare_s = bare_encoder_seconds(model, rows, args.batch_size)
-    out = {
-        "what": f"rc predict ({args.rc_data}, {model.arch.span})",
-        "items": len(part),
-        "per_s": round(len(part) / predict_s, 1),
-        "bare_encoder_per_s": round(len(part) / bare_s, 1),
-        "fraction": round(bare_s / predict_s, 3),
-    }
+    out = speed_row(
+        f"rc predict ({args.rc_data}, {model.arch.span})", len(part), predict_s, bare_s, 1
+    )
     if args.int8:
-        out |= int8_rc(model, data, part, predict_s, args.batch_size)
+        out |= int8_figures(model, data, part, predict_s, args.batch_size)
     return out
 
 
@@ -125,7 +133,9 @@ def _test_f1(model: Any, data: Any, batch_size: int) -> float:
     return float(metrics["micro_f1"])
 
 
-def int8_rc(model, data, part, predict_s, batch_size) -> dict[str, Any]:
+def int8_figures(model, data, part, predict_s, batch_size) -> dict[str, Any]:
+    """``model`` with its encoder in int8 (``quantized``): its ``predict`` over ``part`` against
+    ``predict_s``, and its test micro-F1 against the model's."""
     q = quantized(model)
     _, q_s = timed(q.predict, part, batch_size=batch_size)
     f1, q_f1 = _test_f1(model, data, batch_size), _test_f1(q, data, batch_size)
@@ -147,40 +157,17 @@ def ner_rows(args: argparse.Namespace, model: Any, extractor: Any) -> list[dict[
     _, predict_s = timed(model.predict, units, batch_size=args.ner_batch_size)
     bare_s = sentence_encoder_seconds(model, [s.tokens for s in sentences], 32)
     rows = [
-        {
-            "what": f"ner predict ({args.ner_data}, {model.arch.span})",
-            "items": len(units),
-            "per_s": round(len(units) / predict_s, 2),
-            "bare_encoder_per_s": round(len(units) / bare_s, 1),
-            "fraction": round(bare_s / predict_s, 3),
-        }
+        speed_row(
+            f"ner predict ({args.ner_data}, {model.arch.span})", len(units), predict_s, bare_s, 2
+        )
     ]
     if args.int8:
-        q = quantized(model)
-        _, q_s = timed(q.predict, units, batch_size=args.ner_batch_size)
-        f1, q_f1 = (
-            _test_f1(model, data, args.ner_batch_size),
-            _test_f1(q, data, args.ner_batch_size),
-        )
-        rows[0] |= {
-            "int8_speedup": round(predict_s / q_s, 2),
-            "test_f1": round(100 * f1, 2),
-            "int8_test_f1": round(100 * q_f1, 2),
-            "int8_f1_change": round(100 * (q_f1 - f1), 2),
-        }
+        rows[0] |= int8_figures(model, data, units, predict_s, args.ner_batch_size)
     if extractor is not None:
         docs = [{"id": s.id, "sentences": [list(s.tokens)]} for s in sentences]
         _, ex_s = timed(extractor.extract, docs)
-        rows.append(
-            {
-                "what": f"extract ({args.ner_data}: ner {model.arch.span}, "
-                f"rc {extractor.rc.arch.span})",
-                "items": len(docs),
-                "per_s": round(len(docs) / ex_s, 2),
-                "bare_encoder_per_s": round(len(docs) / bare_s, 1),
-                "fraction": round(bare_s / ex_s, 3),
-            }
-        )
+        what = f"extract ({args.ner_data}: ner {model.arch.span}, rc {extractor.rc.arch.span})"
+        rows.append(speed_row(what, len(docs), ex_s, bare_s, 2))
     return rows
 
 
@@ -219,18 +206,19 @@ def main() -> int:
         "rows": rows,
     }
     written = write_result("predict", result)
-    print("| what | items | per s | bare encoder per s | fraction | int8 speed-up | F1 → int8 |")
-    print("|---|---:|---:|---:|---:|---:|---|")
+    table = []
     for r in rows:
-        int8 = (
-            f"{r['int8_speedup']}× | {r['test_f1']} → {r['int8_test_f1']}"
-            if "int8_speedup" in r
-            else "- | -"
+        int8 = ["-", "-"]
+        if "int8_speedup" in r:
+            int8 = [f"{r['int8_speedup']}×", f"{r['test_f1']} → {r['int8_test_f1']}"]
+        table.append(
+            [r["what"], r["items"], r["per_s"], r["bare_encoder_per_s"], r["fraction"], *int8]
         )
-        print(
-            f"| {r['what']} | {r['items']} | {r['per_s']} | {r['bare_encoder_per_s']} | "
-            f"{r['fraction']} | {int8} |"
-        )
+    print_table(
+        ["what", "items", "per s", "bare encoder per s", "fraction", "int8 speed-up", "F1 → int8"],
+        "lrrrrrl",
+        table,
+    )
     print(f"written: {written}")
     return 0
 

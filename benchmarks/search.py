@@ -41,65 +41,38 @@ import datetime as dt
 import json
 import os
 import platform
-import shlex
 import shutil
 import statistics
 import subprocess
-import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "benchmarks" / "results"
+# benchmarks/_common.py
+from _common import RESULTS, ROOT, autorc_command, run_autorc, shown_command
+
 FLOOR, AIM = 4 / 3, 1.35
 
 
-def _run(cmd: list[str], name: str) -> float:
-    print(f"[{time.strftime('%H:%M:%S')}] {name}: {shlex.join(['autorc', *cmd[3:]])}", flush=True)
-    t0 = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise SystemExit(f"{name} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
-    return time.perf_counter() - t0
+def _phase(
+    command: str, name: str, args: argparse.Namespace, out: Path, *flags: str
+) -> tuple[list[str], float]:
+    """One phase, ``autorc COMMAND``, run into ``out`` with what both phases share (dataset,
+    encoder, batch size, lr 5e-5, seed, the ``--limit-train`` sentences, no checkpoints) and its
+    own ``flags``; returns its command and wall time."""
+    cmd = autorc_command(
+        command,
+        *("--dataset", args.dataset, "--encoder", args.encoder),
+        *("--batch-size", str(args.batch_size), "--lr", "5e-5", "--seed", str(args.seed)),
+        *("--limit-train", str(args.limit_train), "--checkpoint-every", "0", *flags),
+        out=out,
+        threads=args.threads,
+    )
+    return cmd, run_autorc(cmd, out, name)
 
 
 def finetune(args: argparse.Namespace, out: Path) -> dict:
-    if out.exists():
-        shutil.rmtree(out)
-    cmd = [
-        sys.executable,
-        "-m",
-        "trial.cli",
-        "train",
-        "--arch",
-        "bert-entity",
-        "--dataset",
-        args.dataset,
-        "--encoder",
-        args.encoder,
-        "--epochs",
-        "1",
-        "--batch-size",
-        str(args.batch_size),
-        "--lr",
-        "5e-5",
-        "--warmup",
-        "0.8",
-        "--seed",
-        str(args.seed),
-        "--limit-train",
-        str(args.limit_train),
-        "--limit-eval",
-        "64",
-        "--threads",
-        str(args.threads),
-        "--no-progress",
-        "--checkpoint-every",
-        "0",
-        "--out",
-        str(out),
-    ]
-    wall = _run(cmd, "fine-tune")
+    own = ("--arch", "bert-entity", "--epochs", "1", "--warmup", "0.8", "--limit-eval", "64")
+    cmd, wall = _phase("train", "fine-tune", args, out, *own)
     m = json.loads((out / "metrics.json").read_text())
     t = m["throughput"]
     seconds = float(t["train_seconds"])
@@ -110,53 +83,14 @@ def finetune(args: argparse.Namespace, out: Path) -> dict:
         "seconds_per_batch": seconds / batches,
         "peak_rss_mb": float(t["peak_rss_mb"]),
         "process_wall_seconds": wall,
-        "command": shlex.join(["autorc", *cmd[3:]]),
+        "command": shown_command(cmd),
     }
 
 
 def search(args: argparse.Namespace, out: Path) -> dict:
-    if out.exists():
-        shutil.rmtree(out)
-    cmd = [
-        sys.executable,
-        "-m",
-        "trial.cli",
-        "search",
-        "--dataset",
-        args.dataset,
-        "--encoder",
-        args.encoder,
-        "--space",
-        "M",
-        "--method",
-        "autorc",
-        "--epochs",
-        "1",
-        "--batch-size",
-        str(args.batch_size),
-        "--lr",
-        "5e-5",
-        "--search-warmup",
-        "0",
-        "--seed",
-        str(args.seed),
-        "--limit-train",
-        str(args.limit_train),
-        "--limit-dev",
-        str(args.limit_dev),
-        "--k",
-        "1",
-        "--top-k",
-        "1",
-        "--checkpoint-every",
-        "0",
-        "--threads",
-        str(args.threads),
-        "--no-progress",
-        "--out",
-        str(out),
-    ]
-    wall = _run(cmd, "search")
+    own = ("--space", "M", "--method", "autorc", "--epochs", "1", "--search-warmup", "0")
+    own += ("--limit-dev", str(args.limit_dev), "--k", "1", "--top-k", "1")
+    cmd, wall = _phase("search", "search", args, out, *own)
     s = json.loads((out / "summary.json").read_text())
     steps = int(s["steps"])
     seconds = float(s["search_seconds_this_process"])
@@ -167,7 +101,7 @@ def search(args: argparse.Namespace, out: Path) -> dict:
         "child_steps": s["config"]["child_steps"],
         "peak_rss_mb": float(s["peak_rss_mb"]),
         "process_wall_seconds": wall,
-        "command": shlex.join(["autorc", *cmd[3:]]),
+        "command": shown_command(cmd),
     }
 
 

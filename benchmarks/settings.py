@@ -24,30 +24,15 @@ outputs go to ``runs/settings/`` (not committed).
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import os
-import platform
 import shlex
-import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "benchmarks" / "results"
-
-
-def _run(cmd: list[str], out: Path, fresh: bool) -> float:
-    if fresh and out.exists():
-        shutil.rmtree(out)
-    print(f"[{time.strftime('%H:%M:%S')}] {shlex.join(['autorc', *cmd[3:]])}", flush=True)
-    t0 = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise SystemExit(f"{shlex.join(cmd)} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
-    return time.perf_counter() - t0
+# benchmarks/_common.py
+from _common import RESULTS, ROOT, autorc_command, machine, run_autorc, shown_command
 
 
 def _run_or_reuse(cmd: list[str], out: Path, done: str, fresh: bool, recorded_seconds):
@@ -57,49 +42,22 @@ def _run_or_reuse(cmd: list[str], out: Path, done: str, fresh: bool, recorded_se
         print(f"reusing {out} (--fresh to run it again)", flush=True)
         data = json.loads((out / done).read_text())
         return data, recorded_seconds(data)
-    wall = _run(cmd, out, fresh=True)
+    wall = run_autorc(cmd, out)
     return json.loads((out / done).read_text()), wall
-
-
-def _rel(cmd: list[str], out: Path) -> str:
-    shown = [
-        str(out.relative_to(ROOT)) if c == str(out) and out.is_relative_to(ROOT) else c
-        for c in cmd[3:]
-    ]
-    return shlex.join(["autorc", *shown])
 
 
 def finetune(args: argparse.Namespace) -> dict:
     rows = {}
     for lr in args.lrs:
         out = args.runs / f"finetune-{args.dataset}-lr{lr:g}-e{args.epochs}"
-        cmd = [
-            sys.executable,
-            "-m",
-            "trial.cli",
+        cmd = autorc_command(
             "train",
-            "--arch",
-            args.arch,
-            "--dataset",
-            args.dataset,
-            "--encoder",
-            args.encoder,
-            "--lr",
-            f"{lr:g}",
-            "--batch-size",
-            str(args.batch_size),
-            "--warmup",
-            str(args.warmup),
-            "--epochs",
-            str(args.epochs),
-            "--seed",
-            str(args.seed),
-            "--out",
-            str(out),
-            "--threads",
-            str(args.threads),
-            "--no-progress",
-        ]
+            *("--arch", args.arch, "--dataset", args.dataset, "--encoder", args.encoder),
+            *("--lr", f"{lr:g}", "--batch-size", str(args.batch_size)),
+            *("--warmup", str(args.warmup), "--epochs", str(args.epochs), "--seed", str(args.seed)),
+            out=out,
+            threads=args.threads,
+        )
         if args.limit_train:
             cmd += ["--limit-train", str(args.limit_train)]
         m, wall = _run_or_reuse(
@@ -112,7 +70,7 @@ def finetune(args: argparse.Namespace) -> dict:
             "test_official": m["test"].get("semeval_official"),
             "best_epoch": m["best_epoch"],
             "wall_seconds": wall,
-            "command": _rel(cmd, out),
+            "command": shown_command(cmd, out),
         }
     best = max(rows.values(), key=lambda r: r["dev_micro_f1"])
     return {
@@ -146,47 +104,25 @@ def search(args: argparse.Namespace) -> dict:
         lr, clr, warm = values[:3]
         enc = values[3] if len(values) == 4 else args.encoder_warmup
         out = args.runs / f"search-{args.dataset}-lr{lr:g}-clr{clr:g}-w{warm:g}-ew{enc:g}"
-        cmd = [
-            sys.executable,
-            "-m",
-            "trial.cli",
+        cmd = autorc_command(
             "search",
-            "--dataset",
-            args.dataset,
-            "--encoder",
-            args.encoder,
-            "--epochs",
-            str(args.search_epochs),
-            "--lr",
-            f"{lr:g}",
-            "--controller-lr",
-            f"{clr:g}",
-            "--search-warmup",
-            f"{warm:g}",
-            "--encoder-warmup",
-            f"{enc:g}",
-            "--batch-size",
-            str(args.search_batch_size),
-            "--child-steps",
-            str(args.child_steps),
-            "--reward-batch-mult",
-            str(args.reward_batch_mult),
-            "--k",
-            str(args.k),
-            "--top-k",
-            "1",
-            "--max-len",
-            "128",
-            "--limit-dev",
-            str(args.limit_dev),
-            "--seed",
-            str(args.seed),
-            "--out",
-            str(out),
-            "--threads",
-            str(args.threads),
-            "--no-progress",
-        ]
+            *("--dataset", args.dataset, "--encoder", args.encoder),
+            *(
+                "--epochs",
+                str(args.search_epochs),
+                "--lr",
+                f"{lr:g}",
+                "--controller-lr",
+                f"{clr:g}",
+            ),
+            *("--search-warmup", f"{warm:g}", "--encoder-warmup", f"{enc:g}"),
+            *("--batch-size", str(args.search_batch_size), "--child-steps", str(args.child_steps)),
+            *("--reward-batch-mult", str(args.reward_batch_mult), "--k", str(args.k)),
+            *("--top-k", "1", "--max-len", "128", "--limit-dev", str(args.limit_dev)),
+            *("--seed", str(args.seed)),
+            out=out,
+            threads=args.threads,
+        )
         if args.limit_train:
             cmd += ["--limit-train", str(args.limit_train)]
         summary, wall = _run_or_reuse(
@@ -210,7 +146,7 @@ def search(args: argparse.Namespace) -> dict:
             "rank1_shared_score": ranking[0]["score"],
             "distinct_candidates": len(ranking),
             "wall_seconds": wall,
-            "command": _rel(cmd, out),
+            "command": shown_command(cmd, out),
         }
     return {
         "rows": rows,
@@ -272,16 +208,8 @@ def main(argv: list[str] | None = None) -> dict:
     load_before = os.getloadavg()
     t0 = time.perf_counter()
     part = finetune(args) if args.part == "finetune" else search(args)
-    import torch
-
     part["machine"] = {
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "cpus": os.cpu_count(),
-        "threads": args.threads,
-        "load_avg_before": load_before,
-        "load_avg_after": os.getloadavg(),
-        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        **machine(args.threads, load_before),
         "wall_seconds": time.perf_counter() - t0,
     }
     part["command"] = shlex.join(

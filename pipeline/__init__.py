@@ -8,38 +8,22 @@ Names are imported when first used, so ``import pipeline`` stays cheap.
 
 from __future__ import annotations
 
-from autorc_nni.lazy import lazy_exports
+from autorc_nni.lazy import exports_of, lazy_exports
 
-# public name -> module that defines it
-_EXPORTS: dict[str, str] = {
-    # the evaluation of one architecture
-    "HPOConfig": "evaluation",
-    "SeedsConfig": "evaluation",
-    "HPOSpace": "evaluation",
-    "run_hpo": "evaluation",
-    "run_seeds": "evaluation",
-    "evaluate_architecture": "evaluation",
-    "random_architectures": "evaluation",
-    # the race (select: race)
-    "RaceConfig": "race",
-    "run_race": "race",
-    # one run of the protocol
-    "METHOD_TABLE": "methods",
-    "method_names": "methods",
-    "Event": "events",
-    "PipelineConfig": "protocol",
-    "load_pipeline_config": "protocol",
-    "pipeline_config_from_dict": "protocol",
-    "run_pipeline": "protocol",
-    "load_config": "runner",
-    "run": "runner",
-    # reports and export
-    "write_report": "report",
-    "collect_runs": "report",
-    "table1": "report",
-    "table4": "report",
-    "export_model": "export",
-}
+# module -> the public names it defines
+_EXPORTS = exports_of(
+    """
+    evaluation: HPOConfig SeedsConfig HPOSpace run_hpo run_seeds evaluate_architecture
+                  random_architectures
+    race: RaceConfig run_race
+    methods: METHOD_TABLE method_names
+    events: Event
+    protocol: PipelineConfig load_pipeline_config pipeline_config_from_dict run_pipeline
+    runner: load_config run
+    report: write_report collect_runs table1 table4
+    export: export_model
+    """
+)
 
 # public names that differ from the defining module's name
 _RENAMED: dict[str, str] = {"collect_runs": "collect"}

@@ -56,6 +56,7 @@ from autorc_nni.architecture import Architecture, ArchitectureError
 from autorc_nni.config import ConfigError
 from autorc_nni.errors import AutoRCError
 from autorc_nni.files import atomic_write_json
+from autorc_nni.files import read_json as _read_json
 from pipeline.events import EpochScored, RungScored, SeedDone, TrainingEvent, TrialDone
 from search_spaces.spaces import SearchSpace, get_space, to_architecture
 
@@ -183,10 +184,7 @@ def scores_of(result: dict[str, Any], where: str = "train result") -> tuple[floa
 
 def read_json(path: Path) -> dict[str, Any]:
     """A JSON result file; a corrupt one names the file and line."""
-    try:
-        return json.loads(path.read_text())
-    except json.JSONDecodeError as e:
-        raise HPOError(f"{path}: line {e.lineno}: invalid JSON: {e.msg}") from None
+    return _read_json(path, HPOError)
 
 
 def _train_once(
@@ -377,18 +375,20 @@ def slot_sampler(hpo: HPOConfig) -> Any:
     return SlotRandomSampler(hpo.sampler_seed, {k: getattr(hpo.space, k) for k in HP_KEYS})
 
 
-def _fail_leftovers(study: Any) -> int:
-    """Mark RUNNING trials FAIL (left by a killed run); return how many."""
+def _fail_leftovers(study: Any, storage: Any) -> int:
+    """Mark ``study``'s RUNNING trials FAIL (left by a killed run) in its ``storage``, through
+    the storage's public API; return how many."""
     from optuna.exceptions import UpdateFinishedTrialError
     from optuna.trial import TrialState
 
+    study_id = storage.get_study_id_from_name(study.study_name)
     n = 0
     for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        try:
-            if study._storage.set_trial_state_values(t._trial_id, state=TrialState.FAIL):
-                study._storage.set_trial_user_attr(t._trial_id, "failed_by", "resume")
-                n += 1
-        except UpdateFinishedTrialError:
+        trial_id = storage.get_trial_id_from_study_id_trial_number(study_id, t.number)
+        try:  # the mark first: a finished trial takes no attribute
+            storage.set_trial_user_attr(trial_id, "failed_by", "resume")
+            n += storage.set_trial_state_values(trial_id, state=TrialState.FAIL)
+        except UpdateFinishedTrialError:  # finished meanwhile (by its own process)
             pass
     return n
 
@@ -501,7 +501,7 @@ def _open_study(arch: Architecture, hpo: HPOConfig, study_dir: Path) -> tuple[An
         )
     study.set_user_attr("architecture", arch.to_dict())
     if hpo.fail_running if hpo.fail_running is not None else private:
-        n = _fail_leftovers(study)
+        n = _fail_leftovers(study, storage)
         if n:
             log.warning("study %s: %d trial(s) left RUNNING by a killed run marked FAIL", name, n)
     return study, name
@@ -547,7 +547,9 @@ class _Objective:
         if test is not None:
             trial.set_user_attr("test", test)
         if self.on_progress is not None:
-            self.on_progress(TrialDone(trial.number, params, dev, test, self.hpo.trials))
+            self.on_progress(
+                TrialDone(dev, test, number=trial.number, params=params, budget=self.hpo.trials)
+            )
         return dev
 
     def _report(self, trial: Any, epoch: int, dev: float) -> None:
@@ -653,7 +655,7 @@ def run_seeds(
         dev, test = scores_of(result, str(out / METRICS_FILE))
         metric = metric or result.get("metric")
         if on_progress is not None:
-            on_progress(SeedDone(s, dev, test, seeds.n))
+            on_progress(SeedDone(dev, test, seed=s, of=seeds.n))
         devs.append(dev)
         tests.append(test)
         dirs.append(str(out))

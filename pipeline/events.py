@@ -50,26 +50,30 @@ class EpochScored(Event):
 
 
 @dataclass(frozen=True)
-class TrialDone(Event):
+class TrainingDone(Event):
+    """A training finished with these dev and test scores (test None where not scored)."""
+
+    dev: float
+    test: float | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrialDone(TrainingDone):
     """One Optuna HPO trial finished (``number`` of ``budget``)."""
 
     kind = "hpo_trial"
     number: int
     params: dict[str, Any]
-    dev: float
-    test: float | None
     budget: int
     rank: int = 1
 
 
-@dataclass(frozen=True)
-class SeedDone(Event):
+@dataclass(frozen=True, kw_only=True)
+class SeedDone(TrainingDone):
     """One seed run of the chosen setting finished (``seed``, one of ``of``)."""
 
     kind = "seed"
     seed: int
-    dev: float
-    test: float | None
     of: int
     rank: int = 1
 

@@ -30,6 +30,7 @@ from typing import Any
 from autorc_nni.architecture import Architecture
 from autorc_nni.config import flat_defaults
 from autorc_nni.errors import AutoRCError
+from autorc_nni.files import read_json
 from pipeline.evaluation import mean_std
 
 __all__ = ["ExportError", "export_model", "find_best_model", "train_command"]
@@ -40,10 +41,7 @@ class ExportError(AutoRCError, ValueError):
 
 
 def _read(path: Path) -> dict[str, Any]:
-    try:
-        return json.loads(path.read_text())
-    except json.JSONDecodeError as e:
-        raise ExportError(f"{path}: line {e.lineno}: invalid JSON: {e.msg}") from None
+    return read_json(path, ExportError)
 
 
 def _best_seed_dir(result: dict[str, Any], eval_dir: Path) -> Path:

@@ -43,7 +43,7 @@ from typing import Any
 
 from autorc_nni.architecture import Architecture, readable
 from autorc_nni.errors import AutoRCError
-from autorc_nni.files import atomic_write_json, atomic_write_text
+from autorc_nni.files import atomic_write_json, atomic_write_text, read_json
 from autorc_nni.tasks import get_task
 from pipeline.evaluation import mean_std
 
@@ -89,10 +89,7 @@ class Record:
 
 
 def _load(path: Path) -> dict[str, Any]:
-    try:
-        return json.loads(path.read_text())
-    except json.JSONDecodeError as e:
-        raise ReportError(f"{path}: line {e.lineno}: invalid JSON: {e.msg}") from None
+    return read_json(path, ReportError)
 
 
 def _record(path: Path, data: dict[str, Any]) -> Record:

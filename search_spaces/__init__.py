@@ -6,34 +6,20 @@ NNI; the supernet (``search_spaces.supernet``) brings NNI in.
 
 from __future__ import annotations
 
-from autorc_nni.lazy import lazy_exports
+from autorc_nni.lazy import exports_of, lazy_exports
 
-# public name -> module that defines it
-_EXPORTS: dict[str, str] = {
-    **{
-        name: "spaces"
-        for name in (
-            "SPACES",
-            "SearchSpace",
-            "SearchSpaceError",
-            "describe_space",
-            "distinct_space_size",
-            "fixed_values",
-            "from_architecture",
-            "get_space",
-            "task_space",
-            "is_valid",
-            "space_decisions",
-            "space_size",
-            "to_architecture",
-            "valid_space_size",
-        )
-    },
-    "AutoRCSupernet": "supernet",
-    "CANDIDATES": "candidates",
-    "WeightCopies": "copies",
-    "to_rcmodel": "child",
-}
+# module -> the public names it defines
+_EXPORTS = exports_of(
+    """
+    spaces: SPACES SearchSpace SearchSpaceError describe_space distinct_space_size fixed_values
+              from_architecture get_space task_space is_valid space_decisions space_size
+              to_architecture valid_space_size
+    supernet: AutoRCSupernet
+    candidates: CANDIDATES
+    copies: WeightCopies
+    child: to_rcmodel
+    """
+)
 
 __all__ = sorted(_EXPORTS)
 

@@ -32,14 +32,7 @@ def to_rcmodel(
     from_architecture(arch, net.space)  # raises if arch is not in this space
     encoder = copy.deepcopy(net.encoder_group(arch.span).copy(encoder_copy))
     with torch.random.fork_rng(devices=[]):  # RCModel's fresh init must not move the RNG
-        model = RCModel(
-            arch,
-            encoder,
-            num_labels=net.num_labels,
-            dropout=net.dropout_p,
-            max_len=net.max_len,
-            pooler_kwargs=net.pooler_options(),
-        )
+        model = RCModel(arch, encoder, **net.child_options())
     # the classifier's copies are SlotClassifiers (``WeightCopies`` types them as modules)
     model.to(cast("SlotClassifier", net.classifier.current).bias.device)
     source = {

@@ -264,6 +264,16 @@ class AutoRCSupernet(ModelSpace):
         }
         return {k: v for k, v in options.items() if v}
 
+    def child_options(self) -> dict[str, Any]:
+        """The ``RCModel`` settings of this supernet's children (labels, dropout, length,
+        poolers)."""
+        return {
+            "num_labels": self.num_labels,
+            "dropout": self.dropout_p,
+            "max_len": self.max_len,
+            "pooler_kwargs": self.pooler_options(),
+        }
+
     def group_of(self, fmt: str) -> str:
         """The encoder group of an input format under this supernet's sharing."""
         if fmt not in FORMATS:

@@ -7,27 +7,20 @@ pipeline glue load without NNI and Lightning.
 
 from __future__ import annotations
 
-from autorc_nni.lazy import lazy_exports
+from autorc_nni.lazy import exports_of, lazy_exports
 
-# public name -> module that defines it
-_EXPORTS: dict[str, str] = {
-    "METHODS": "methods",
-    "Method": "methods",
-    "get_method": "methods",
-    "SearchError": "errors",
-    "AutoRCLightningModule": "module",
-    "SupernetTrainingModule": "module",
-    "ChildBatches": "loaders",
-    "RewardBatches": "loaders",
-    "AutoRCStrategy": "autorc",
-    "Controller": "controller",
-    "Reinforce": "controller",
-    "reinforce_loss": "controller",
-    "SearchConfig": "search",
-    "SearchResult": "search",
-    "run_search": "search",
-    "search_config_from_dict": "search",
-}
+# module -> the public names it defines
+_EXPORTS = exports_of(
+    """
+    methods: METHODS Method get_method
+    errors: SearchError
+    module: AutoRCLightningModule SupernetTrainingModule
+    loaders: ChildBatches RewardBatches
+    autorc: AutoRCStrategy
+    controller: Controller Reinforce reinforce_loss
+    search: SearchConfig SearchResult run_search search_config_from_dict
+    """
+)
 
 __all__ = sorted(_EXPORTS)
 

@@ -773,26 +773,23 @@ class SearchStage(Stage[SearchConfig, SearchResult]):
     def _batches(self) -> tuple[ChildBatches, RewardBatches]:
         """The child-training batches and the reward batches, from ``start_step`` on."""
         cfg, data = self.cfg, self.data
+        # both: the same collation, seed and steps (from the resumed one)
+        steps: dict[str, Any] = {"collate": data.collate, "seed": cfg.seed}
+        steps |= {"total_steps": self.total_steps, "start_step": self.start_step}
         train = ChildBatches(
             data.train,
             cfg.batch_size,
             cfg.child_steps,
-            data.collate,
-            cfg.seed,
-            self.total_steps,
-            self.start_step,
             lengths=data.train_lengths if cfg.bucket else None,
             epoch_rows=data.epoch_rows,
+            **steps,
         )
         reward = RewardBatches(
             data.dev,
             cfg.batch_size * cfg.reward_batch_mult,
-            data.collate,
-            cfg.seed,
-            self.total_steps,
-            self.start_step,
             lengths=data.dev_lengths if cfg.bucket else None,
             piece_size=cfg.batch_size,
+            **steps,
         )
         return train, reward
 

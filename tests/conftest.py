@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -31,3 +32,17 @@ def data_root() -> Path:
             pytest.fail("AUTORC_DATA_DIR is not set and ../shared/data is missing in CI")
         pytest.skip("real benchmark data not available (set AUTORC_DATA_DIR)")
     return root
+
+
+@pytest.fixture(scope="session")
+def data_subdir(data_root: Path) -> Callable[..., Path]:
+    """``data_subdir(name, needs=..., what=...)``: the folder ``name`` of the data root, or a skip
+    naming ``what`` when the file or folder ``needs`` is not in it (an optional extra)."""
+
+    def get(name: str, *, needs: str, what: str) -> Path:
+        root = data_root / name
+        if not (root / needs).exists():
+            pytest.skip(f"{root}: {what} is not available")
+        return root
+
+    return get

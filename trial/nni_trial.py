@@ -33,6 +33,7 @@ import re
 import sys
 import traceback
 from collections.abc import Callable
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -139,37 +140,17 @@ def intermediate_record(event: Event) -> dict[str, Any]:
     """An event as an NNI intermediate result: ``default`` is the dev score it tells (the web
     UI's chart), ``kind`` what it is; the rest as the console and ``autorc demo`` read it."""
     match event:
-        case EpochScored():  # a dev evaluation inside a training
-            extra = {
-                k: v for k in ("seed", "number", "entrant") if (v := getattr(event, k)) is not None
-            }
-            return {
-                "default": event.dev,
-                "kind": "epoch",
-                "rank": event.rank,
-                "stage": event.stage,
-                "epoch": event.epoch,
-                **extra,
-            }
-        case TrialDone():  # one HPO trial finished
-            return {
-                "default": event.dev,
-                "kind": "hpo_trial",
-                "rank": event.rank,
-                "test": event.test,
-                "number": event.number,
-                "budget": event.budget,
-                **event.params,
-            }
-        case SeedDone():  # one seed run finished
-            return {
-                "default": event.dev,
-                "kind": "seed",
-                "rank": event.rank,
-                "test": event.test,
-                "seed": event.seed,
-                "of": event.of,
-            }
+        # a dev evaluation inside a training, one HPO trial or one seed run finished: the
+        # event's fields (an unset optional one left out, an HPO trial's params spread out)
+        case EpochScored() | TrialDone() | SeedDone():
+            out: dict[str, Any] = {"default": event.dev, "kind": event.kind}
+            for f in fields(event):
+                value = getattr(event, f.name)
+                if f.name == "params":
+                    out.update(value)
+                elif f.name != "dev" and not (value is None and f.default is None):
+                    out[f.name] = value
+            return out
         case RungScored():  # one race entrant scored at one rung
             return {
                 "default": event.dev,

@@ -168,13 +168,16 @@ def _chemprot(head: _Head) -> str:
 _SEMEVAL = re.compile(r"^\s*\d+\t.*<(/?)e[12]>")
 
 
-def _semeval(head: _Head) -> str:
+def _first_line(head: _Head, pattern: re.Pattern[str], expected: str) -> str:
+    """Why ``head``'s first non-blank line does not match ``pattern`` ("" when it does)."""
     line = head.first_line()
     if line is None:
         return "the file is empty"
-    if not _SEMEVAL.match(line):
-        return "the first line is not 'ID<TAB>\"… <e1>…</e1> …\"'"
-    return ""
+    return "" if pattern.match(line) else f"the first line is not {expected!r}"
+
+
+def _semeval(head: _Head) -> str:
+    return _first_line(head, _SEMEVAL, 'ID<TAB>"… <e1>…</e1> …"')
 
 
 _MASK = re.compile(r"@[A-Z][A-Z0-9]*(?:-[A-Z][A-Z0-9]*)*\$")
@@ -222,12 +225,7 @@ _BEGIN = re.compile(r"#\s*begin document\b")
 
 
 def _conll2012(head: _Head) -> str:
-    line = head.first_line()
-    if line is None:
-        return "the file is empty"
-    if not _BEGIN.match(line):
-        return "the first line is not '#begin document …'"
-    return ""
+    return _first_line(head, _BEGIN, "#begin document …")
 
 
 # The usual file names of each split in a folder (a name with the split's word in it also

@@ -39,34 +39,56 @@ KEYWORDS = {
 }
 FILLER = ["the", "of", "a", "in", "is", "was"]
 
+# The hard variant (the training tests'): more entities, a second keyword for Other, more filler
+# around the keyword, and the keywords again as distractors after e2, so that neither the
+# entities nor the bag of words carries the label: only the words between the entities do.
+HARD_ENTITIES = [
+    *ENTITIES,
+    *("army", "queen", "church", "school", "garden", "forest", "island", "engine"),
+]
+HARD_KEYWORDS = {**KEYWORDS, "Other": ["over", "under"]}
+HARD_FILLER = [*FILLER, "on", "for", "it", "this"]
+DISTRACTORS = [*HARD_FILLER, "cause", "member", "over"]
 
-def synthetic_rows(n: int, seed: int) -> list[dict]:
-    """``n`` OpenNRE rows, labels in turn, words drawn with ``random.Random(seed)``."""
+
+def synthetic_rows(n: int, seed: int, hard: bool = False) -> list[dict]:
+    """``n`` OpenNRE rows, labels in turn, words drawn with ``random.Random(seed)``; ``hard``:
+    the hard variant (above), its rows shuffled."""
     rng = random.Random(seed)
-    labels = list(KEYWORDS)
+    entities, keywords = (HARD_ENTITIES, HARD_KEYWORDS) if hard else (ENTITIES, KEYWORDS)
+    filler = HARD_FILLER if hard else FILLER
+    labels = list(keywords)
     rows = []
     for i in range(n):
         label = labels[i % len(labels)]
-        e1, e2 = rng.sample(ENTITIES, 2)
-        left = [rng.choice(FILLER) for _ in range(rng.randint(0, 2))]
-        mid = [rng.choice(KEYWORDS[label])] + [rng.choice(FILLER) for _ in range(rng.randint(0, 1))]
+        e1, e2 = rng.sample(entities, 2)
+        left = [rng.choice(filler) for _ in range(rng.randint(0, 3 if hard else 2))]
+        mid = [rng.choice(filler) for _ in range(rng.randint(0, 1))] if hard else []
+        mid += [rng.choice(keywords[label])] + [
+            rng.choice(filler) for _ in range(rng.randint(0, 1))
+        ]
+        right = [rng.choice(DISTRACTORS) for _ in range(rng.randint(0, 3))] if hard else []
         h, t = len(left), len(left) + 1 + len(mid)
         rows.append(
             {
-                "token": left + [e1] + mid + [e2],
+                "token": left + [e1] + mid + [e2] + right,
                 "h": {"name": e1, "pos": [h, h + 1]},
                 "t": {"name": e2, "pos": [t, t + 1]},
                 "relation": label,
             }
         )
+    if hard:
+        rng.shuffle(rows)
     return rows
 
 
-def write_synthetic(folder: Path, n_train: int = 96, n_dev: int = 48, n_test: int = 48) -> Path:
+def write_synthetic(
+    folder: Path, n_train: int = 96, n_dev: int = 48, n_test: int = 48, hard: bool = False
+) -> Path:
     """Write ``train.txt``, ``dev.txt`` and ``test.txt`` (seeds 1, 2, 3) into ``folder``."""
     folder.mkdir(parents=True, exist_ok=True)
     for split, n, seed in (("train", n_train, 1), ("dev", n_dev, 2), ("test", n_test, 3)):
         (folder / f"{split}.txt").write_text(
-            "".join(json.dumps(r) + "\n" for r in synthetic_rows(n, seed))
+            "".join(json.dumps(r) + "\n" for r in synthetic_rows(n, seed, hard))
         )
     return folder

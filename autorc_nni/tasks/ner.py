@@ -16,7 +16,7 @@ from typing import Any
 
 from autorc_nni.data.record import RelationExample
 from autorc_nni.errors import DataError
-from autorc_nni.metrics import prf
+from autorc_nni.metrics import prf_dict
 from autorc_nni.tasks.base import (
     LoadSettings,
     Scored,
@@ -51,14 +51,7 @@ def span_candidates(n: int, max_len: int) -> list[tuple[int, int]]:
 
 
 def _prf(correct: int, proposed: int, actual: int) -> dict[str, float]:
-    p, r, f1 = prf(correct, proposed, actual)
-    return {
-        "p": p,
-        "r": r,
-        "f1": f1,
-        "support": actual,
-        "predicted": proposed,
-    }
+    return {**prf_dict(correct, proposed, actual), "support": actual, "predicted": proposed}
 
 
 def entity_scores(

@@ -155,11 +155,8 @@ def _test_cases(config: Path) -> list[tuple[str, str, str, dict[str, list[float]
 
 
 @pytest.fixture(scope="module")
-def scorer_dir(data_root) -> Path:
-    root = data_root / "coref-scorer"
-    if not (root / "scorer.pl").is_file():
-        pytest.skip(f"{root}: the official coreference scorer is not available")
-    return root
+def scorer_dir(data_subdir) -> Path:
+    return data_subdir("coref-scorer", needs="scorer.pl", what="the official coreference scorer")
 
 
 @pytest.fixture(scope="module")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from autorc_nni.architecture import POOLER_NAMES, PRESETS, Architecture
@@ -31,15 +33,9 @@ def test_bert_entity_diagram_content():
 
 
 def test_interactions_and_posenc_are_drawn():
-    arch = Architecture(
-        span="tokens",
-        posenc="concat",
-        pool_e1="dr",
-        pool_c2="max",
-        use_e2=False,
-        inter_e1e2="minus",
-        inter_c2="dot",
-    )
+    # e2 and c2 are read only through the interactions
+    arch = replace(Architecture.using("tokens", "concat", e1="dr"), pool_c2="max")
+    arch = replace(arch, inter_e1e2="minus", inter_c2="dot")
     t = texts(arch)
     joined = "\n".join(t)
     assert "[ENTITY-1]" in joined and "concat to output" in joined

@@ -1,82 +1,33 @@
 """Training: it learns a task that needs the relation context, it is deterministic, a run killed
 and resumed ends where an uninterrupted run ends, and it writes every promised output.
 
-The synthetic task: the label is fixed by a keyword *between* the two entities; the entity words
-are drawn at random (so entities alone carry no signal) and the keywords also appear as
-distractors after e2 (so the bag of words carries none either).
+The synthetic task (``autorc_nni.data.synthetic``, its hard variant): the label is fixed by a
+keyword *between* the two entities; the entity words are drawn at random (so entities alone carry
+no signal) and the keywords also appear as distractors after e2 (so the bag of words carries none
+either).
 """
 
 from __future__ import annotations
 
 import json
-import random
 from pathlib import Path
 
 import pytest
 import torch
 
 from autorc_nni.config import ConfigError
-from autorc_nni.data.synthetic import ENTITIES as SYNTHETIC_ENTITIES
+from autorc_nni.data import synthetic
 from autorc_nni.errors import AutoRCError
 from autorc_nni.finetune import TrainConfig, pad_batch, train, train_config_from_dict
 from autorc_nni.stage import CHECKPOINT
 from autorc_nni.training import build_optimizer, linear_warmup_decay, load_checkpoint
 
-# the synthetic set's entities and more: a harder task than the fault harness's
-ENTITIES = [
-    *SYNTHETIC_ENTITIES,
-    "army",
-    "queen",
-    "church",
-    "school",
-    "garden",
-    "forest",
-    "island",
-    "engine",
-]
-KEYWORDS = {
-    "Other": ["over", "under"],
-    "Cause-Effect(e1,e2)": ["cause"],
-    "Member-Collection(e1,e2)": ["member"],
-}
-FILLER = ["the", "of", "a", "in", "is", "was", "on", "for", "it", "this"]
-DISTRACTORS = FILLER + ["cause", "member", "over"]
-
-
-def synthetic_rows(n: int, seed: int) -> list[dict]:
-    """OpenNRE-format rows of the keyword task (labels balanced)."""
-    rng = random.Random(seed)
-    labels = list(KEYWORDS)
-    rows = []
-    for i in range(n):
-        label = labels[i % len(labels)]
-        e1, e2 = rng.sample(ENTITIES, 2)
-        left = [rng.choice(FILLER) for _ in range(rng.randint(0, 3))]
-        mid = (
-            [rng.choice(FILLER) for _ in range(rng.randint(0, 1))]
-            + [rng.choice(KEYWORDS[label])]
-            + [rng.choice(FILLER) for _ in range(rng.randint(0, 1))]
-        )
-        right = [rng.choice(DISTRACTORS) for _ in range(rng.randint(0, 3))]
-        h, t = len(left), len(left) + 1 + len(mid)
-        rows.append(
-            {
-                "token": left + [e1] + mid + [e2] + right,
-                "h": {"name": e1, "pos": [h, h + 1]},
-                "t": {"name": e2, "pos": [t, t + 1]},
-                "relation": label,
-            }
-        )
-    rng.shuffle(rows)
-    return rows
+KEYWORDS = synthetic.HARD_KEYWORDS
 
 
 def write_synthetic(folder: Path, n_train: int = 400, n_dev: int = 90, n_test: int = 150) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    for split, n, seed in (("train", n_train, 1), ("dev", n_dev, 2), ("test", n_test, 3)):
-        rows = synthetic_rows(n, seed)
-        (folder / f"{split}.txt").write_text("".join(json.dumps(r) + "\n" for r in rows))
-    return folder
+    """The hard variant, larger than the fault harness's set."""
+    return synthetic.write_synthetic(folder, n_train, n_dev, n_test, hard=True)
 
 
 @pytest.fixture(scope="module")

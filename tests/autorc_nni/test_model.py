@@ -178,16 +178,7 @@ def test_r_bert_structure():
 
 
 def test_sharing_per_group_and_type():
-    arch = Architecture(
-        pool_e1="start",
-        pool_e2="dr",
-        pool_c0="start",
-        pool_c1="dr",
-        pool_c2="self_attn",
-        use_c0=True,
-        use_c1=True,
-        use_c2=True,
-    )
+    arch = Architecture.using(e1="start", e2="dr", c0="start", c1="dr", c2="self_attn")
     model = build(arch)
     e, c = model.entity, model.context
     assert e.poolers["start"].linear is e.poolers["dr"].linear is e.linear
@@ -200,16 +191,7 @@ def test_sharing_per_group_and_type():
 
 
 def test_same_type_shared_between_parts():
-    model = build(
-        Architecture(
-            pool_e1="self_attn",
-            pool_e2="self_attn",
-            pool_c0="self_attn",
-            pool_c2="self_attn",
-            use_c0=True,
-            use_c2=True,
-        )
-    )
+    model = build(Architecture.using(**dict.fromkeys(("e1", "e2", "c0", "c2"), "self_attn")))
     assert list(model.entity.poolers) == ["self_attn"]
     assert list(model.context.poolers) == ["self_attn"]
     assert model.entity.poolers["self_attn"] is not model.context.poolers["self_attn"]

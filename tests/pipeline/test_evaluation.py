@@ -197,6 +197,8 @@ def test_killed_study_marks_running_trial_failed_and_reruns(tmp_path: Path) -> N
         by_state.setdefault(t["state"], []).append(t["number"])
     assert "RUNNING" not in by_state
     assert len(by_state["FAIL"]) == 1
+    failed = [t for t in _study(tmp_path, study.study_name).trials if t.state == TrialState.FAIL]
+    assert [t.user_attrs.get("failed_by") for t in failed] == ["resume"]
     assert len(by_state["COMPLETE"]) == 5
     assert complete_before <= set(by_state["COMPLETE"])
     assert not {Path(kw["out"]).name for kw in fake.calls} & {f"{n:03d}" for n in complete_before}
@@ -422,8 +424,10 @@ def test_progress_reports_every_epoch_trial_and_seed(tmp_path: Path) -> None:
     ]
     assert events[0] == EpochScored("hpo_trial", 1, 0.1, number=0)
     assert events[3] == EpochScored("seed", 1, 0.1, seed=0)
-    assert events[2] == TrialDone(0, {"lr": 2e-4, "batch_size": 32, "warmup": 0.8}, 0.2, 0.1, 1)
-    assert events[5] == SeedDone(0, 0.2, 0.1, 2)
+    assert events[2] == TrialDone(
+        0.2, 0.1, number=0, params={"lr": 2e-4, "batch_size": 32, "warmup": 0.8}, budget=1
+    )
+    assert events[5] == SeedDone(0.2, 0.1, seed=0, of=2)
     assert events[3].record() == {
         "kind": "epoch",
         "stage": "seed",

@@ -18,11 +18,10 @@ import pytest
 import yaml
 
 from tests.scale.servers import sshd
-from tests.trial.conftest import tiny_pipeline, write_synthetic
+from tests.trial.conftest import ROOT, tiny_pipeline, write_nni_config, write_synthetic
 from trial.nni_experiment import Experiment
 
 pytestmark = pytest.mark.scale
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_a_trial_runs_over_ssh_and_reports(tmp_path: Path) -> None:
@@ -52,31 +51,21 @@ def test_a_trial_runs_over_ssh_and_reports(tmp_path: Path) -> None:
         + f" {sys.executable} -m trial.nni_trial --config {pipeline} --runs-root {runs} --threads 1"
     )
     with sshd() as ssh:
-        config = {
-            "experimentName": "autorc-remote",
-            "searchSpace": {"seed": {"_type": "choice", "_value": [0]}},
-            "trialCommand": command,
-            "trialCodeDirectory": str(ROOT),
-            "trialConcurrency": 1,
-            "maxTrialNumber": 1,
-            "maxExperimentDuration": "10m",
-            "experimentWorkingDirectory": str(tmp_path / "nni"),
-            "tuner": {"name": "GridSearch"},
-            "trainingService": {
-                "platform": "remote",
-                "machineList": [
-                    {
-                        "host": ssh["host"],
-                        "port": ssh["port"],
-                        "user": ssh["user"],
-                        "sshKeyFile": ssh["key"],
-                        "pythonPath": str(Path(sys.executable).parent),
-                    }
-                ],
-            },
+        machine = {
+            "host": ssh["host"],
+            "port": ssh["port"],
+            "user": ssh["user"],
+            "sshKeyFile": ssh["key"],
+            "pythonPath": str(Path(sys.executable).parent),
         }
-        cfg_file = tmp_path / "config.yml"
-        cfg_file.write_text(yaml.safe_dump(config))
+        cfg_file = write_nni_config(
+            tmp_path,
+            "autorc-remote",
+            {"seed": {"_type": "choice", "_value": [0]}},
+            command,
+            trials=1,
+            service={"platform": "remote", "machineList": [machine]},
+        )
         (tmp_path / "home").mkdir()
         # the "remote" side keeps its files under the remote user's home: removed after
         remote = Path(pwd.getpwnam(ssh["user"]).pw_dir) / "nni-experiments"

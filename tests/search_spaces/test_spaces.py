@@ -124,15 +124,7 @@ def test_to_architecture_completes_with_fixed_values():
         pool_c1="start",
         pool_c2="start",
     )
-    assert S.from_architecture(arch, "M2") == {
-        "span": "tokens",
-        "posenc": "add",
-        "use_e1": True,
-        "use_e2": False,
-        "use_c0": False,
-        "use_c1": False,
-        "use_c2": False,
-    }
+    assert S.from_architecture(arch, "M2") == sample  # and back
     assert S.to_architecture({"span": "tokens"}, "M3") == Architecture(
         span="tokens",
         pool_e1="start",

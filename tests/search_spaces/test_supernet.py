@@ -321,6 +321,19 @@ def _state_changed(before, after):
     return out
 
 
+def _checked_child_step(net, opt, batch, sample, enc_copy, cls_copy) -> set[str]:
+    """One child step; the parameters with a gradient, the weights it moves and the optimizer
+    state it changes are all exactly ``net.parameters_for`` the child, which it returns."""
+    params, state = _snapshot(net, opt)
+    grads = _child_step(net, opt, batch, sample, enc_copy, cls_copy)
+    params_after, state_after = _snapshot(net, opt)
+    touched = set(net.parameters_for(sample, enc_copy, cls_copy))
+    assert grads == touched
+    assert _changed(params, params_after) == touched
+    assert _state_changed(state, state_after) == touched
+    return touched
+
+
 def test_child_step_touches_only_its_group_and_its_copy(tiny):
     vocab, encoder = tiny
     torch.manual_seed(0)
@@ -354,25 +367,14 @@ def test_child_step_touches_only_its_group_and_its_copy(tiny):
         return {n for n, p in names.items() if id(p) in ids}
 
     # step 1: tokens, encoder copy 0, classifier copy 0
-    p0, s0 = _snapshot(net, opt)
-    grads = _child_step(net, opt, batch, tokens, 0, 0)
-    p1, s1 = _snapshot(net, opt)
-    touched = set(net.parameters_for(tokens, 0, 0))
-    assert grads == touched
-    assert _changed(p0, p1) == touched
-    assert _state_changed(s0, s1) == touched
+    touched = _checked_child_step(net, opt, batch, tokens, 0, 0)
     assert touched & group_params("tokens", 0)
     assert not touched & group_params("markers")  # markers/standard encoders untouched
     assert not touched & group_params("tokens", 1)  # the other copy untouched
     assert not any(".copies.1." in n for n in touched if n.startswith("classifier"))
 
     # step 2: markers, copy 1 / 1 — the tokens encoder and copy 0 (weights and state) stay
-    grads = _child_step(net, opt, batch, markers, 1, 1)
-    p2, s2 = _snapshot(net, opt)
-    touched = set(net.parameters_for(markers, 1, 1))
-    assert grads == touched
-    assert _changed(p1, p2) == touched
-    assert _state_changed(s1, s2) == touched
+    touched = _checked_child_step(net, opt, batch, markers, 1, 1)
     assert touched & group_params("markers", 1) and touched & group_params("standard", 1)
     assert not touched & group_params("tokens")
     assert not touched & group_params("markers", 0)

@@ -23,14 +23,8 @@ def _search(
     tm = SupernetTrainingModule(labels=["neg", "pos"], negative_label="neg", lr=lr)
     train = ChildBatches(toy_rows(64), 4, 4, toy_collate, seed=seed, total_steps=steps)
     val = RewardBatches(toy_rows(64, seed=1), 16, toy_collate, seed=seed, total_steps=steps)
-    strategy = AutoRCStrategy(
-        method=method,
-        space=TOY_SPACE,
-        search_warmup_steps=warmup_steps,
-        copies=copies,
-        controller_lr=controller_lr,
-        seed=seed,
-    )
+    rates = {"search_warmup_steps": warmup_steps, "controller_lr": controller_lr}
+    strategy = AutoRCStrategy(method=method, space=TOY_SPACE, copies=copies, seed=seed, **rates)
     module = strategy.prepare(space, make_evaluator(tm, train, val))
     return strategy, module, space
 

@@ -155,22 +155,9 @@ def test_search_config_rejects_unknown_keys_and_methods():
 def test_search_on_real_semeval10(data_root, tmp_path):
     """The registered dataset path end to end (reader, featurizer, official label set)."""
     cfg = search_config_from_dict(
-        dict(
-            dataset="semeval10",
-            data_dir=str(data_root),
-            encoder="tiny",
-            space="M",
-            epochs=1.0,
-            batch_size=8,
-            limit_train=256,
-            limit_dev=128,
-            k=3,
-            top_k=2,
-            seed=0,
-            out=str(tmp_path),
-            progress=False,
-            max_len=128,
-        )
+        {"dataset": "semeval10", "data_dir": str(data_root), "encoder": "tiny", "space": "M"}
+        | {"epochs": 1.0, "batch_size": 8, "limit_train": 256, "limit_dev": 128, "max_len": 128}
+        | {"k": 3, "top_k": 2, "seed": 0, "out": str(tmp_path), "progress": False}
     )
     result = run_search(cfg)
     assert result.completed and result.steps == 8

@@ -9,10 +9,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
 from autorc_nni.data.synthetic import synthetic_rows, write_synthetic
 
-__all__ = ["synthetic_rows", "write_synthetic", "tiny_pipeline"]
+__all__ = ["synthetic_rows", "write_synthetic", "tiny_pipeline", "write_nni_config"]
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="session")
@@ -46,6 +49,29 @@ def tiny_pipeline(data: Path, **over) -> dict:
     for k, v in over.items():
         cfg[k] = v
     return cfg
+
+
+def write_nni_config(
+    tmp_path: Path, name: str, search_space: dict, command: str, trials: int, service: dict
+) -> Path:
+    """``tmp_path / "config.yml"``: an NNI experiment of ``trials`` grid-search trials, one at a
+    time, each running ``command`` on this repository's code in the training ``service``; NNI's
+    own files go under ``tmp_path / "nni"``."""
+    config = {
+        "experimentName": name,
+        "searchSpace": search_space,
+        "trialCommand": command,
+        "trialCodeDirectory": str(ROOT),
+        "trialConcurrency": 1,
+        "maxTrialNumber": trials,
+        "maxExperimentDuration": "10m",
+        "experimentWorkingDirectory": str(tmp_path / "nni"),
+        "tuner": {"name": "GridSearch"},
+        "trainingService": service,
+    }
+    path = tmp_path / "config.yml"
+    path.write_text(yaml.safe_dump(config))
+    return path
 
 
 @pytest.fixture

@@ -17,9 +17,8 @@ import pytest
 import yaml
 
 from pipeline.report import read_scalars
+from tests.trial.conftest import ROOT, write_nni_config
 from trial.nni_experiment import Experiment
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_nnictl_experiment_runs_protocol_trials(tmp_path: Path, tiny_config) -> None:
@@ -29,21 +28,15 @@ def test_nnictl_experiment_runs_protocol_trials(tmp_path: Path, tiny_config) -> 
     race = {"top": 2, "format_draws": 1, "eta": 2, "rungs": [0.5, 1.0]}
     pipeline.write_text(yaml.safe_dump(tiny_config(race=race)))
     runs = tmp_path / "runs"
-    config = {
-        "experimentName": "autorc-e2e",
-        "searchSpace": {"race.top": {"_type": "choice", "_value": [2, 9]}},
-        "trialCommand": f"{sys.executable} -m trial.nni_trial --config {pipeline} "
+    cfg_file = write_nni_config(
+        tmp_path,
+        "autorc-e2e",
+        {"race.top": {"_type": "choice", "_value": [2, 9]}},
+        f"{sys.executable} -m trial.nni_trial --config {pipeline} "
         f"--runs-root {runs} --reward-interval 1 --threads 1 --select race",
-        "trialCodeDirectory": str(ROOT),
-        "trialConcurrency": 1,
-        "maxTrialNumber": 2,
-        "maxExperimentDuration": "10m",
-        "experimentWorkingDirectory": str(tmp_path / "nni"),
-        "tuner": {"name": "GridSearch"},
-        "trainingService": {"platform": "local"},
-    }
-    cfg_file = tmp_path / "config.yml"
-    cfg_file.write_text(yaml.safe_dump(config))
+        trials=2,
+        service={"platform": "local"},
+    )
     env = {"HOME": str(tmp_path / "home"), "AUTORC_CACHE_DIR": str(tmp_path / "cache")}
     (tmp_path / "home").mkdir()
 

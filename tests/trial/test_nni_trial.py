@@ -30,7 +30,7 @@ def test_each_training_event_is_one_record_with_its_dev_as_default():
             {"default": 0.61, "kind": "epoch", "rank": 3, "stage": "seed", "epoch": 2, "seed": 1},
         ),
         (
-            TrialDone(4, {"lr": 2e-4}, 0.6, 0.5, 8, rank=2),
+            TrialDone(0.6, 0.5, number=4, params={"lr": 2e-4}, budget=8, rank=2),
             {
                 "default": 0.6,
                 "kind": "hpo_trial",
@@ -42,7 +42,7 @@ def test_each_training_event_is_one_record_with_its_dev_as_default():
             },
         ),  # fmt: skip
         (
-            SeedDone(1, 0.62, None, 3),
+            SeedDone(0.62, None, seed=1, of=3),
             {"default": 0.62, "kind": "seed", "rank": 1, "test": None, "seed": 1, "of": 3},
         ),
         (

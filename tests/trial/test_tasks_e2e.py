@@ -47,6 +47,12 @@ def synthetic_docs(n: int, seed: int) -> list[CorefDocument]:
     return docs
 
 
+def coref_args(coref_data: Path) -> list[str]:
+    """The ``--task coref --data ... --splits ...`` arguments that name ``coref_data``."""
+    docs, splits = coref_data / "docs", coref_data / "splits"
+    return ["--task", "coref", "--data", str(docs), "--splits", str(splits)]
+
+
 @pytest.fixture
 def coref_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A flat folder of documents plus {train,dev,test}.ids (LitBank's layout)."""
@@ -110,12 +116,7 @@ def test_coref_train_writes_what_the_official_scorer_reads(coref_data, capsys):
     out = coref_data / "train"
     argv = [
         "train",
-        "--task",
-        "coref",
-        "--data",
-        str(coref_data / "docs"),
-        "--splits",
-        str(coref_data / "splits"),
+        *coref_args(coref_data),
         "--arch",
         "pair-baseline",
         "--encoder",
@@ -194,22 +195,7 @@ def test_coref_pipeline_runs_search_and_baseline(coref_data, tmp_path):
 
 
 def test_data_stats_for_both_tasks(coref_data, tmp_path, capsys):
-    assert (
-        main(
-            [
-                "data",
-                "stats",
-                "--task",
-                "coref",
-                "--data",
-                str(coref_data / "docs"),
-                "--splits",
-                str(coref_data / "splits"),
-                "--json",
-            ]
-        )
-        == 0
-    )
+    assert main(["data", "stats", *coref_args(coref_data), "--json"]) == 0
     stats = json.loads(capsys.readouterr().out)
     assert stats["splits"]["train"]["documents"] == 6
     assert stats["splits"]["dev"]["mentions"] == 2 * 8

@@ -52,20 +52,15 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _preset(args: argparse.Namespace) -> int:
-    import json
     from pathlib import Path
 
     from autorc_nni.architecture import Architecture
     from autorc_nni.config import ConfigError
+    from autorc_nni.files import read_json
 
     run = Path(args.run)
     path = run / "result.json"
-    try:
-        result = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such result (give a protocol run directory)") from None
-    except json.JSONDecodeError as e:
-        raise ConfigError(f"{path}: line {e.lineno}: invalid JSON: {e.msg}") from None
+    result = read_json(path, ConfigError, "no such result (give a protocol run directory)")
     if result.get("kind") != "pipeline":
         raise ConfigError(f"{path}: not a protocol run's result (kind {result.get('kind')!r})")
     best = result["best"]

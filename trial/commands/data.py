@@ -19,7 +19,7 @@ from autorc_nni.data import DATASETS, READERS, load_dataset
 from autorc_nni.errors import AutoRCError
 from autorc_nni.stats import compute_stats, format_stats
 from autorc_nni.tasks import TASKS, TaskOptions, format_task_stats, load_task_data, task_stats
-from trial.commands._common import STRICT_HELP
+from trial.commands._common import STRICT_HELP, add_data_root_arg
 
 # for `autorc --help`, read without importing the command
 HELP = "inspect the benchmark datasets"
@@ -56,7 +56,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "micro-F1 over all labels",
     )
     stats.add_argument("--strict", action="store_true", help=STRICT_HELP)
-    stats.add_argument("--data-root", help="where named datasets live (default $AUTORC_DATA_DIR)")
+    add_data_root_arg(stats)
     stats.add_argument(
         "--encoder",
         default="minilm",

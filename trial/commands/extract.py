@@ -23,6 +23,7 @@ import sys
 from pathlib import Path
 
 from autorc_nni.errors import DataError
+from trial.commands._common import add_data_root_arg, add_inference_args
 
 HELP = "raw text to entities and relations, with a NER and an RC model (and a coref one)"
 
@@ -40,14 +41,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--html", metavar="FILE", help="also write an HTML page of what was found")
     p.add_argument("--score", metavar="DATASET", help="score on a SpERT-format dataset's gold")
     p.add_argument("--split", default="test", choices=["train", "dev", "test"], help="of --score")
-    p.add_argument("--data-root", help="where registered datasets live ($AUTORC_DATA_DIR)")
+    add_data_root_arg(p)
     p.add_argument(
         "--overlaps",
         action="store_true",
         help="keep overlapping entities (default: the most probable)",
     )
-    p.add_argument("--batch-size", type=int, default=32, help="statements per forward pass")
-    p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="cpu")
+    add_inference_args(p)
     p.set_defaults(func=run)
 
 

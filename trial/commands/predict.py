@@ -40,6 +40,7 @@ from typing import Any
 from autorc_nni.data.readers import READERS, opennre_row
 from autorc_nni.data.record import RelationExample
 from autorc_nni.errors import DataError
+from trial.commands._common import add_inference_args
 
 HELP = "predict with a trained model (relations, entities or clusters)"  # for `autorc --help`
 
@@ -53,13 +54,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help=f"reader of --input: rc {', '.join(READERS.names())} (default opennre); coref "
         "conll2012; default JSON lines",
     )
-    p.add_argument("--batch-size", type=int, default=32, help="statements per forward pass")
-    p.add_argument(
-        "--device",
-        choices=["auto", "cpu", "cuda"],
-        default="cpu",
-        help="where the model runs (default cpu)",
-    )
+    add_inference_args(p)
     p.add_argument("--json", action="store_true", help="print JSON lines")
     p.add_argument("--conll", metavar="FILE", help="coref: also write the clusters as CoNLL-2012")
     p.set_defaults(func=run)

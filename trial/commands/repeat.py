@@ -22,7 +22,7 @@ from pathlib import Path
 
 from autorc_nni.architecture import PRESETS, Architecture, resolve_architecture
 from autorc_nni.config import ConfigError
-from autorc_nni.files import atomic_write_json
+from autorc_nni.files import atomic_write_json, read_json
 from pipeline.evaluation import evaluate_architecture, run_seeds
 from pipeline.methods import ReportRow, fixed_row
 from trial.commands._common import (
@@ -73,10 +73,7 @@ def load_source(path: str) -> tuple[Architecture, str | None]:
     """The architecture and its source dataset from an architecture JSON or a result.json."""
     p = Path(path)
     if p.is_file():
-        try:
-            data = json.loads(p.read_text())
-        except json.JSONDecodeError as e:
-            raise ConfigError(f"{p}: line {e.lineno}: invalid JSON: {e.msg}") from None
+        data = read_json(p, ConfigError)
         if isinstance(data, dict) and data.get("kind") == "pipeline":
             return Architecture.from_dict(data["best"]["architecture"], str(p)), data.get("dataset")
         if isinstance(data, dict) and data.get("kind") == "architecture":

@@ -537,11 +537,8 @@ def test_write_refuses_what_brackets_cannot_hold(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def litbank(data_root) -> Path:
-    root = data_root / "litbank"
-    if not (root / "conll").is_dir():
-        pytest.skip(f"{root}: LitBank not available")
-    return root
+def litbank(data_subdir) -> Path:
+    return data_subdir("litbank", needs="conll", what="LitBank")
 
 
 @pytest.fixture(scope="module")

@@ -254,6 +254,28 @@ def _check_message(msg: str, name: str) -> None:
         assert re.search(re.escape(name) + r"[^:\s]*:\S", msg), msg
 
 
+def check_corruptions(
+    workdir: Path,
+    kind: str,
+    name: str,
+    corruptions: st.SearchStrategy,
+    to_bytes: Callable[[Any], bytes] = bytes,
+) -> None:
+    """Each of ``corruptions`` (made bytes by ``to_bytes``), written as sample ``name``'s file,
+    passes ``check_load``."""
+    file, _, read, _ = FILES[name]
+    path = workdir / f"{kind}-{name}" / file
+    path.parent.mkdir(exist_ok=True)
+
+    @SETTINGS
+    @given(corruptions)
+    def run(corrupted: Any) -> None:
+        path.write_bytes(to_bytes(corrupted))
+        check_load(read, path)
+
+    run()
+
+
 # ---- byte corruptions ------------------------------------------------------------------------
 
 BYTES = st.sampled_from(
@@ -305,17 +327,7 @@ def byte_corruption(draw, data: bytes) -> bytes:
 
 @pytest.mark.parametrize("name", sorted(FILES))
 def test_byte_corruptions(workdir, name):
-    file, data, read, _ = FILES[name]
-    path = workdir / f"bytes-{name}" / file
-    path.parent.mkdir(exist_ok=True)
-
-    @SETTINGS
-    @given(byte_corruption(data))
-    def run(corrupted: bytes) -> None:
-        path.write_bytes(corrupted)
-        check_load(read, path)
-
-    run()
+    check_corruptions(workdir, "bytes", name, byte_corruption(FILES[name][1]))
 
 
 # ---- record corruptions (JSON formats and hf rows) -------------------------------------------
@@ -414,17 +426,14 @@ def _dump(rows: list, layout: str, name: str) -> bytes:
 
 @pytest.mark.parametrize("name", sorted(JSON_SAMPLES))
 def test_record_corruptions(workdir, name):
-    file, _, read, layout = FILES[name]
-    path = workdir / f"records-{name}" / file
-    path.parent.mkdir(exist_ok=True)
-
-    @SETTINGS
-    @given(record_corruption(JSON_SAMPLES[name]))
-    def run(rows: list) -> None:
-        path.write_bytes(_dump(rows, layout, name))
-        check_load(read, path)
-
-    run()
+    layout = FILES[name][3]
+    check_corruptions(
+        workdir,
+        "records",
+        name,
+        record_corruption(JSON_SAMPLES[name]),
+        lambda rows: _dump(rows, layout, name),
+    )
 
 
 @pytest.mark.parametrize("name", sorted(JSON_SAMPLES))
@@ -520,17 +529,7 @@ def line_corruption(draw, data: bytes) -> bytes:
 
 @pytest.mark.parametrize("name", ["semeval", "blue_tsv", "deft", "conll2012"])
 def test_line_corruptions(workdir, name):
-    file, data, read, _ = FILES[name]
-    path = workdir / f"lines-{name}" / file
-    path.parent.mkdir(exist_ok=True)
-
-    @SETTINGS
-    @given(line_corruption(data))
-    def run(corrupted: bytes) -> None:
-        path.write_bytes(corrupted)
-        check_load(read, path)
-
-    run()
+    check_corruptions(workdir, "lines", name, line_corruption(FILES[name][1]))
 
 
 _ATTR = re.compile(r'(\w+)="([^"]*)"')
@@ -555,17 +554,7 @@ def xml_corruption(draw) -> bytes:
 
 
 def test_ddi_xml_corruptions(workdir):
-    file, _, read, _ = FILES["ddi"]
-    path = workdir / "xml-ddi" / file
-    path.parent.mkdir(exist_ok=True)
-
-    @SETTINGS
-    @given(xml_corruption())
-    def run(xml: bytes) -> None:
-        path.write_bytes(_ddi_zip(xml))
-        check_load(read, path)
-
-    run()
+    check_corruptions(workdir, "xml", "ddi", xml_corruption(), _ddi_zip)
 
 
 # ---- the reader bugs these tests found, pinned ------------------------------------------------

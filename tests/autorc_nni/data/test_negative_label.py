@@ -62,26 +62,8 @@ def test_negative_label_forced_or_none_and_bad_choices_refused(tmp_path):
 
 def test_data_stats_says_which_negative_label_it_used(tmp_path, capsys):
     folder = write_folder(tmp_path / "w", ["spouse", "founder"])
-    assert (
-        main(["data", "stats", "--data", str(folder), "--format", "opennre", "--encoder", "none"])
-        == 0
-    )
+    argv = ["data", "stats", "--data", str(folder), "--format", "opennre", "--encoder", "none"]
+    assert main(argv) == 0
     assert "no negative label: micro-F1 over all labels" in capsys.readouterr().out
-    assert (
-        main(
-            [
-                "data",
-                "stats",
-                "--data",
-                str(folder),
-                "--format",
-                "opennre",
-                "--encoder",
-                "none",
-                "--negative-label",
-                "spouse",
-            ]
-        )
-        == 0
-    )
+    assert main([*argv, "--negative-label", "spouse"]) == 0
     assert "negative 'spouse'" in capsys.readouterr().out

@@ -444,6 +444,17 @@ def _ddi_zip(path: Path, sentence: str, entities: list[tuple[str, str]], pairs: 
     return path
 
 
+# a valid TACRED record: head "a", tail "b" (inclusive ends)
+_TACRED = {
+    "token": ["a", "b"],
+    "subj_start": 0,
+    "subj_end": 0,
+    "obj_start": 1,
+    "obj_end": 1,
+    "relation": "r",
+}
+
+
 def _samples(tmp: Path) -> dict[str, tuple[Path, dict]]:
     """A small valid file per reader."""
     (tmp / "o.txt").write_text(
@@ -453,20 +464,7 @@ def _samples(tmp: Path) -> dict[str, tuple[Path, dict]]:
         + "\n"
     )
     (tmp / "s.txt").write_text('1\t"<e1>a</e1> b <e2>c</e2>"\nr\nComment:\n\n')
-    (tmp / "t.json").write_text(
-        json.dumps(
-            [
-                {
-                    "token": ["a", "b"],
-                    "subj_start": 0,
-                    "subj_end": 0,
-                    "obj_start": 1,
-                    "obj_end": 1,
-                    "relation": "r",
-                }
-            ]
-        )
-    )
+    (tmp / "t.json").write_text(json.dumps([_TACRED]))
     (tmp / "d.deft").write_text(
         "a\t s\t 0\t 1\t B-Term\t T1\t 0\t 0\nb\t s\t 2\t 3\t B-Definition\t T2\t T1\t AKA\n"
     )
@@ -538,102 +536,105 @@ def test_missing_file(tmp_path):
         read("opennre", tmp_path / "nope.txt")
 
 
-def test_malformed_json_line(tmp_path):
-    f = tmp_path / "train.txt"
-    good = json.dumps(
-        {"token": ["a", "b"], "h": {"pos": [0, 1]}, "t": {"pos": [1, 2]}, "relation": "r"}
-    )
-    f.write_text(good + "\n" + good + '\n{"token": [\n')
-    with pytest.raises(DataError, match=rf"{f}:3: malformed JSON line"):
-        read("opennre", f)
+_GOOD_OPENNRE = {"token": ["a", "b"], "h": {"pos": [0, 1]}, "t": {"pos": [1, 2]}, "relation": "r"}
 
 
-def test_span_outside_sentence(tmp_path):
-    f = tmp_path / "train.txt"
-    f.write_text(
-        json.dumps(
-            {"token": ["a", "b"], "h": {"pos": [0, 1]}, "t": {"pos": [1, 3]}, "relation": "r"}
-        )
-        + "\n"
-    )
-    with pytest.raises(
-        DataError, match=r"train.txt:1: tail span \[1, 3\) is outside the sentence of 2 words"
-    ):
-        read("opennre", f)
-
-
-def test_tacred_inclusive_end_outside_sentence(tmp_path):
-    f = tmp_path / "dev.json"
-    f.write_text(
-        json.dumps(
-            [
-                {
-                    "id": "r1",
-                    "token": ["a", "b"],
-                    "subj_start": 0,
-                    "subj_end": 2,
-                    "obj_start": 1,
-                    "obj_end": 1,
-                    "relation": "r",
-                }
-            ]
-        )
-    )
-    with pytest.raises(
-        DataError, match=r"dev.json:record 0 \(id r1\): head span \[0, 3\) is outside"
-    ):
-        read("tacred", f)
-
-
-def test_missing_key_and_missing_tokens(tmp_path):
-    f = tmp_path / "train.txt"
-    f.write_text(json.dumps({"token": ["a"], "t": {"pos": [0, 1]}}) + "\n")
-    with pytest.raises(DataError, match=r"train.txt:1: missing key 'h'"):
-        read("opennre", f)
-    f.write_text(json.dumps({"h": {"pos": [0, 1]}, "t": {"pos": [0, 1]}}) + "\n")
-    with pytest.raises(DataError, match=r"train.txt:1: needs 'token' \(a word list\) or 'text'"):
-        read("opennre", f)
-
-
-def test_semeval_bad_sentence_line_and_missing_tags(tmp_path):
-    f = tmp_path / "TRAIN_FILE.TXT"
-    f.write_text('1\t"<e1>a</e1> <e2>b</e2>"\nOther\n\nnot a sentence line\nOther\n')
-    with pytest.raises(DataError, match=rf"{f}:4: expected a sentence line"):
-        read("semeval", f)
-    f.write_text('1\t"<e1>a</e1> <e2>b</e2>"\nComment: no label\n\n')
-    with pytest.raises(DataError, match=rf"{f}:2: missing the label line of sentence 1"):
-        read("semeval", f)
-    f.write_text('1\t"<e1>a</e1> b"\nOther\n')
-    with pytest.raises(
-        DataError, match=r"TRAIN_FILE.TXT:1: tail entity marks '<e2>' … '</e2>' not found"
-    ):
-        read("semeval", f)
-
-
-def test_chemprot_missing_marks(tmp_path):
-    f = tmp_path / "test.txt"
-    f.write_text(json.dumps({"text": "<< a >> b c", "label": "r"}) + "\n")
-    with pytest.raises(DataError, match=r"test.txt:1: tail entity marks"):
-        read("chemprot", f)
-
-
-def test_blue_tsv_bad_columns_and_masks(tmp_path):
-    f = tmp_path / "dev.tsv"
-    f.write_text("1\t@DRUG$ x @DRUG$\tfalse\n2\tno tabs here\n")
-    with pytest.raises(DataError, match=rf"{f}:2: expected 3 tab-separated columns, got 2"):
-        read("blue_tsv", f)
-    f.write_text("1\t@DRUG$ x y\tfalse\n")
-    with pytest.raises(
-        DataError, match=r"dev.tsv:1 \(id 1\): expected two entity masks .* found \['@DRUG\$'\]"
-    ):
-        read("blue_tsv", f)
-
-
-def test_deft_bad_columns(tmp_path):
-    f = tmp_path / "bad.deft"
-    f.write_text("a\t s\t 0\t 1\t O\t -1\t -1\t 0\nb\t s\t 0\t 1\t O\n")
-    with pytest.raises(DataError, match=rf"{f}:2: expected 8 tab-separated columns .* got 5"):
-        read("deft", f)
+# (reader, file name, content, message); "{f}" in a message stands for the file's whole path
+@pytest.mark.parametrize(
+    "fmt,name,content,message",
+    [
+        pytest.param(
+            "opennre",
+            "train.txt",
+            json.dumps(_GOOD_OPENNRE) + "\n" + json.dumps(_GOOD_OPENNRE) + '\n{"token": [\n',
+            r"{f}:3: malformed JSON line",
+            id="opennre-malformed-json-line",
+        ),
+        pytest.param(
+            "opennre",
+            "train.txt",
+            json.dumps({**_GOOD_OPENNRE, "t": {"pos": [1, 3]}}) + "\n",
+            r"train.txt:1: tail span \[1, 3\) is outside the sentence of 2 words",
+            id="opennre-span-outside-sentence",
+        ),
+        pytest.param(
+            "tacred",
+            "dev.json",
+            json.dumps([{**_TACRED, "id": "r1", "subj_end": 2}]),
+            r"dev.json:record 0 \(id r1\): head span \[0, 3\) is outside",
+            id="tacred-inclusive-end-outside-sentence",
+        ),
+        pytest.param(
+            "opennre",
+            "train.txt",
+            json.dumps({"token": ["a"], "t": {"pos": [0, 1]}}) + "\n",
+            r"train.txt:1: missing key 'h'",
+            id="opennre-missing-key",
+        ),
+        pytest.param(
+            "opennre",
+            "train.txt",
+            json.dumps({"h": {"pos": [0, 1]}, "t": {"pos": [0, 1]}}) + "\n",
+            r"train.txt:1: needs 'token' \(a word list\) or 'text'",
+            id="opennre-missing-tokens",
+        ),
+        pytest.param(
+            "semeval",
+            "TRAIN_FILE.TXT",
+            '1\t"<e1>a</e1> <e2>b</e2>"\nOther\n\nnot a sentence line\nOther\n',
+            r"{f}:4: expected a sentence line",
+            id="semeval-bad-sentence-line",
+        ),
+        pytest.param(
+            "semeval",
+            "TRAIN_FILE.TXT",
+            '1\t"<e1>a</e1> <e2>b</e2>"\nComment: no label\n\n',
+            r"{f}:2: missing the label line of sentence 1",
+            id="semeval-missing-label-line",
+        ),
+        pytest.param(
+            "semeval",
+            "TRAIN_FILE.TXT",
+            '1\t"<e1>a</e1> b"\nOther\n',
+            r"TRAIN_FILE.TXT:1: tail entity marks '<e2>' … '</e2>' not found",
+            id="semeval-missing-tags",
+        ),
+        pytest.param(
+            "chemprot",
+            "test.txt",
+            json.dumps({"text": "<< a >> b c", "label": "r"}) + "\n",
+            r"test.txt:1: tail entity marks",
+            id="chemprot-missing-marks",
+        ),
+        pytest.param(
+            "blue_tsv",
+            "dev.tsv",
+            "1\t@DRUG$ x @DRUG$\tfalse\n2\tno tabs here\n",
+            r"{f}:2: expected 3 tab-separated columns, got 2",
+            id="blue_tsv-bad-columns",
+        ),
+        pytest.param(
+            "blue_tsv",
+            "dev.tsv",
+            "1\t@DRUG$ x y\tfalse\n",
+            r"dev.tsv:1 \(id 1\): expected two entity masks .* found \['@DRUG\$'\]",
+            id="blue_tsv-bad-masks",
+        ),
+        pytest.param(
+            "deft",
+            "bad.deft",
+            "a\t s\t 0\t 1\t O\t -1\t -1\t 0\nb\t s\t 0\t 1\t O\n",
+            r"{f}:2: expected 8 tab-separated columns .* got 5",
+            id="deft-bad-columns",
+        ),
+        pytest.param("ddi", "bad.zip", "not a zip", r"{f}: not a zip file", id="ddi-bad-zip"),
+    ],
+)
+def test_bad_input_names_the_place(tmp_path, fmt, name, content, message):
+    f = tmp_path / name
+    f.write_text(content)
+    with pytest.raises(DataError, match=message.replace("{f}", re.escape(str(f)))):
+        read(fmt, f)
 
 
 @pytest.mark.parametrize(
@@ -674,7 +675,7 @@ def test_ddi_discontinuous_offsets_are_handled(tmp_path):
     assert ex.label == "int" and ex.meta["doc"] == "d0"
 
 
-def test_ddi_pair_with_unknown_entity_and_bad_zip(tmp_path):
+def test_ddi_pair_with_unknown_entity(tmp_path):
     z = _ddi_zip(
         tmp_path / "c.zip",
         "A and B.",
@@ -683,10 +684,6 @@ def test_ddi_pair_with_unknown_entity_and_bad_zip(tmp_path):
     )
     with pytest.raises(DataError, match=r"pair d0.s0.p0: e2='d0.s0.e9' is not an entity of d0.s0"):
         read("ddi", z)
-    bad = tmp_path / "bad.zip"
-    bad.write_text("not a zip")
-    with pytest.raises(DataError, match=rf"{bad}: not a zip file"):
-        read("ddi", bad)
 
 
 # ---- records that cannot be relation statements: dropped and counted, or refused (strict) ----
@@ -733,15 +730,7 @@ def _empty_entity_samples(tmp: Path) -> dict[str, tuple[Path, dict, str]]:
         + json.dumps({**ok_o, "token": ["a", " ", "c"], "t": {"pos": [1, 2]}})
         + "\n"
     )
-    ok_t = {
-        "token": ["a", "b"],
-        "subj_start": 0,
-        "subj_end": 0,
-        "obj_start": 1,
-        "obj_end": 1,
-        "relation": "r",
-    }
-    (tmp / "t.json").write_text(json.dumps([ok_t, {**ok_t, "subj_end": -1}]))
+    (tmp / "t.json").write_text(json.dumps([_TACRED, {**_TACRED, "subj_end": -1}]))
     (tmp / "c.txt").write_text(
         json.dumps({"text": "<< a >> b [[ c ]]", "label": "r"})
         + "\n"
