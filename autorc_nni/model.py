@@ -52,6 +52,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -75,6 +76,9 @@ from autorc_nni.posencs import POSENCS, encode_with_posenc
 __all__ = ["RCModel", "ModelLoadError"]
 
 HEADS_FILE = "heads.safetensors"
+# statements whose heads run at once in `predict` when many share one encoder input (their
+# gathered token states: HEAD_CHUNK x L x D floats)
+HEAD_CHUNK = 512
 _FORMAT = "autorc-rcmodel"
 _VERSION = 1
 
@@ -245,21 +249,57 @@ class RCModel(nn.Module):
         if not rows:
             return results
         order = sorted(range(len(rows)), key=lambda i: len(rows[i][f"{fmt}_input_ids"]))
+        shared = self.shares_input()
+        if shared:  # batch_size distinct inputs a batch, with all their statements
+            groups: dict[tuple[int, ...], list[int]] = defaultdict(list)
+            for i in order:
+                groups[tuple(rows[i][f"{fmt}_input_ids"])].append(i)
+            inputs = list(groups.values())
+            batches = [
+                [i for group in inputs[s : s + batch_size] for i in group]
+                for s in range(0, len(inputs), batch_size)
+            ]
+        else:
+            batches = [order[s : s + batch_size] for s in range(0, len(order), batch_size)]
         was_training = self.training
         self.eval()
         device = self.device
         pad_id = self.tokenizer.pad_token_id or 0
         try:
-            for start in range(0, len(order), batch_size):
-                idx = order[start : start + batch_size]
+            for idx in batches:
                 batch = collate([rows[i] for i in idx], [fmt], max_len=self.max_len, pad_id=pad_id)
                 batch[fmt] = {k: v.to(device) for k, v in batch[fmt].items()}
-                probs = torch.softmax(self(batch).float(), dim=-1).cpu()  # (B, C)
+                logits = self.shared_input_logits(batch[fmt]) if shared else self(batch)
+                probs = torch.softmax(logits.float(), dim=-1).cpu()  # (B, C)
                 for i, p in zip(idx, probs, strict=True):
                     results[int(rows[i]["id"])] = p
         finally:
             self.train(was_training)
         return results
+
+    def shares_input(self) -> bool:
+        """Whether statements of one text have one encoder input: ``standard`` input and a
+        positional encoding that leaves the embeddings alone (span NER's candidates of a
+        sentence, the pairs of one sentence or coreference window)."""
+        return self.arch.span == "standard" and not self.posenc.modifies_input
+
+    def shared_input_logits(self, inputs: dict[str, torch.Tensor]) -> torch.Tensor:
+        """Logits ``(B, C)`` of a batch whose statements share few distinct inputs (a model that
+        :meth:`shares_input`): each distinct input is encoded once, then the heads run over the
+        statements ``HEAD_CHUNK`` at a time (their states gathered from the distinct inputs')."""
+        ids, attn = inputs["input_ids"], inputs["attention_mask"]  # (B, L)
+        L = ids.shape[1]
+        uniq, inverse = torch.unique(torch.cat([ids, attn], 1), dim=0, return_inverse=True)
+        encoded = self.encoder(input_ids=uniq[:, :L], attention_mask=uniq[:, L:])
+        out = encoded.last_hidden_state  # (U, L, H): U distinct inputs
+        logits = []
+        for c in range(0, ids.shape[0], HEAD_CHUNK):
+            rows = slice(c, c + HEAD_CHUNK)
+            states = self.posenc.extend(out.index_select(0, inverse[rows]), inputs["dist"][rows])
+            pooled = self.pool(states, inputs["spans"][rows])  # {part: (b, D)}
+            features = assemble_features(self.arch, pooled, self.interactions)  # (b, S·D)
+            logits.append(self.classifier(features))  # (b, C)
+        return torch.cat(logits)  # (B, C)
 
     # -- persistence -----------------------------------------------------------------------
     def config_dict(self) -> dict[str, Any]:

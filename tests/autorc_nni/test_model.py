@@ -326,6 +326,46 @@ def test_predict_matches_forward(span):
         assert prob == pytest.approx(float(probs.max()), abs=1e-5)
 
 
+@pytest.mark.parametrize("posenc", ["none", "concat"])
+def test_predict_encodes_a_shared_input_once(posenc, monkeypatch):
+    """With standard input many statements of one sentence (span NER's candidates, a
+    sentence's pairs) share one encoder input: predict encodes each distinct input once per
+    batch and runs the heads over the statements in chunks, with the forward pass's results."""
+    from autorc_nni import model as model_module
+    from autorc_nni.batching import collate
+    from autorc_nni.featurize import Featurizer
+
+    model = build(Architecture(span="standard", posenc=posenc, use_c1=True, pool_c1="dr"))
+    assert model.shares_input()
+    words = tuple("the cause of the flood was heavy rain in the city".split())
+    spans = [((i, i + 1), (j, j + 2)) for i in range(0, 10, 2) for j in range(1, 9, 3) if i != j]
+    exs = [RelationExample(words, h, t, None, f"a{k}") for k, (h, t) in enumerate(spans)]
+    exs += [RelationExample(words[:6], (1, 2), (4, 5), None, "b")]
+    encoded: list[int] = []
+    model.encoder.register_forward_hook(
+        lambda m, args, kwargs, out: encoded.append(kwargs["input_ids"].shape[0]),
+        with_kwargs=True,
+    )
+    monkeypatch.setattr(model_module, "HEAD_CHUNK", 4)  # the heads in several chunks
+    preds = model.predict(exs, batch_size=2)
+    assert encoded == [2]  # one batch of the two distinct sentences, each encoded once
+    model.eval()
+    rows = Featurizer(model.tokenizer, 256, formats=["standard"], cache=False).featurize(
+        [dataclasses.replace(ex, label=None) for ex in exs], {}
+    )
+    with torch.no_grad():
+        probs = torch.softmax(model(collate(rows.rows.to_list(), ["standard"])), -1)  # (B, C)
+    for (label, prob), p in zip(preds, probs, strict=True):
+        assert label == LABELS[int(p.argmax())]
+        assert prob == pytest.approx(float(p.max()), abs=1e-5)
+
+
+def test_only_standard_input_without_embedding_posenc_shares_the_input():
+    assert not build(Architecture(span="markers")).shares_input()
+    assert not build(Architecture(span="standard", posenc="add")).shares_input()
+    assert build("spert-like").shares_input()
+
+
 def test_predict_dropped_example_and_no_tokenizer():
     model = build("bert-entity", max_len=8)
     far = RelationExample(tuple("a b c d e f g h i j k l".split()), (0, 1), (11, 12), None, "far")
