@@ -260,31 +260,42 @@ class Featurizer:
         self, examples: list[RelationExample]
     ) -> Iterator[tuple[list[int], list[int]]]:
         """Per example: the flat wordpiece ids of its words and word offsets into them
-        (``off[w]`` = first piece of word w, ``off[n]`` = total)."""
+        (``off[w]`` = first piece of word w, ``off[n]`` = total). Each distinct word sequence
+        is tokenized once (span NER's candidates of a sentence, a sentence's pairs share it):
+        the lists are shared between its examples and read only."""
         if not examples:
             return
+        index: dict[tuple[str, ...], int] = {}
+        for ex in examples:
+            index.setdefault(tuple(ex.tokens), len(index))
+        texts = list(index)
         enc = self.tokenizer(
-            [list(ex.tokens) for ex in examples],
-            is_split_into_words=True,
-            add_special_tokens=False,
+            [list(t) for t in texts], is_split_into_words=True, add_special_tokens=False
         )
-        for i, ex in enumerate(examples):
-            ids, words = enc["input_ids"][i], enc.encodings[i].word_ids
-            n = len(ex.tokens)
-            counts = [0] * n
-            for w in words:
-                counts[w] += 1
-            if 0 in counts:  # a word without wordpieces -> one [UNK]
-                pieces: list[list[int]] = [[] for _ in range(n)]
-                for t, w in zip(ids, words, strict=True):
-                    pieces[w].append(t)
-                pieces = [p or [self.unk] for p in pieces]
-                ids = [t for p in pieces for t in p]
-                counts = [len(p) for p in pieces]
-            off = [0] * (n + 1)
-            for w in range(n):
-                off[w + 1] = off[w] + counts[w]
-            yield ids, off
+        pieces = [
+            self._offsets(enc["input_ids"][i], enc.encodings[i].word_ids, len(t))
+            for i, t in enumerate(texts)
+        ]
+        for ex in examples:
+            yield pieces[index[tuple(ex.tokens)]]
+
+    def _offsets(self, ids: list[int], words: list[int], n: int) -> tuple[list[int], list[int]]:
+        """The wordpiece ids of one text of ``n`` words (a word without wordpieces gets one
+        [UNK]) and the word offsets into them; ``words``: each piece's word."""
+        counts = [0] * n
+        for w in words:
+            counts[w] += 1
+        if 0 in counts:  # a word without wordpieces -> one [UNK]
+            pieces: list[list[int]] = [[] for _ in range(n)]
+            for t, w in zip(ids, words, strict=True):
+                pieces[w].append(t)
+            pieces = [p or [self.unk] for p in pieces]
+            ids = [t for p in pieces for t in p]
+            counts = [len(p) for p in pieces]
+        off = [0] * (n + 1)
+        for w in range(n):
+            off[w + 1] = off[w] + counts[w]
+        return ids, off
 
     def _build(
         self, fmt: str, ex: RelationExample, flat: list[int], off: list[int]

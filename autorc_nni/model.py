@@ -233,7 +233,9 @@ class RCModel(nn.Module):
     ) -> list[torch.Tensor | None]:
         """The label probabilities ``(C,)`` of each statement (gold labels are ignored);
         ``None`` for one the featurizer drops (its two entities do not fit in ``max_len``
-        wordpieces together). Batches by length, in eval mode."""
+        wordpieces together). Batches by length, in eval mode: ``batch_size`` statements a
+        batch, or, for a model that :meth:`shares_input`, ``batch_size`` distinct texts with all
+        their statements (each text encoded once)."""
         from autorc_nni.batching import collate
         from autorc_nni.featurize import Featurizer
 

@@ -3,7 +3,7 @@ dynamic int8 quantization of the encoder gives.
 
     AUTORC_DATA_DIR=../shared/data .venv/bin/python benchmarks/predict.py \\
         --rc runs/rc/model --rc-data semeval10 [--ner runs/ner/model --ner-data conll04] \\
-        [--extract-rc runs/rc-conll04/model]
+        [--ner ANOTHER/model] [--extract-rc runs/rc-conll04/model]
 
 For each model given:
 
@@ -11,8 +11,10 @@ For each model given:
   (statements/s), and the bare encoder's forward pass over the same featurized rows in the same
   batches (the least any model of the space must spend); ``fraction`` = bare time / predict time
   (1.0: no overhead at all).
-- ``ner``: ``predict`` over the first ``--sentences`` test sentences of ``--ner-data``
-  (sentences/s), against the encoder run once per sentence.
+- ``ner`` (each model given): ``predict`` over the first ``--sentences`` test sentences of
+  ``--ner-data`` (sentences/s), against the encoder run once per sentence. A ``standard``-input
+  model encodes each sentence once for all its candidate spans (``RCModel.shares_input``); a
+  ``markers`` or ``levitated`` one needs more passes.
 - ``extract`` (with ``--ner`` and ``--extract-rc``): ``Extractor.extract`` over the same
   sentences (sentences/s), against the encoder once per sentence.
 - ``int8``: each model again with its encoder's linear layers quantized to int8 on the fly
@@ -175,7 +177,12 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--rc", help="an RC model directory")
     p.add_argument("--rc-data", default="semeval10")
-    p.add_argument("--ner", help="a NER model directory")
+    p.add_argument(
+        "--ner",
+        action="append",
+        default=[],
+        help="a NER model directory (again for another: each is timed, and extracts)",
+    )
     p.add_argument("--ner-data", default="conll04")
     p.add_argument("--extract-rc", help="an RC model for the extractor (with --ner)")
     p.add_argument("--statements", type=int, default=512, help="RC statements timed")
@@ -194,13 +201,13 @@ def main() -> int:
     if args.rc:
         rows.append(rc_rows(args, RCModel.from_pretrained(args.rc)))
         print(json.dumps(rows[-1]))
-    if args.ner:
-        ner = RCModel.from_pretrained(args.ner)
+    for path in args.ner:
+        ner = RCModel.from_pretrained(path)
         extractor = None
         if args.extract_rc:
             extractor = Extractor(ner, RCModel.from_pretrained(args.extract_rc))
         rows += ner_rows(args, ner, extractor)
-        print(json.dumps(rows[-1]))
+        print(json.dumps(rows[-2:] if extractor else rows[-1]))
     result = {
         **provenance(args.threads, {k: v for k, v in vars(args).items() if k != "data_root"}),
         "rows": rows,

@@ -99,7 +99,13 @@ def add_data_root_arg(p: argparse.ArgumentParser) -> None:
 
 def add_inference_args(p: argparse.ArgumentParser) -> None:
     """``--batch-size`` and ``--device`` of the commands that run a trained model."""
-    p.add_argument("--batch-size", type=int, default=32, help="statements per forward pass")
+    p.add_argument(
+        "--batch-size",
+        type=int,
+        default=32,
+        help="statements per forward pass (texts per encoder pass for a standard-input model, "
+        "whose statements of one text share it: span NER, several pairs a sentence)",
+    )
     p.add_argument(
         "--device",
         choices=["auto", "cpu", "cuda"],
