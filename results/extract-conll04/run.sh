@@ -4,6 +4,7 @@
 # set (288 sentences), scored as SpERT scores joint extraction.
 #
 #   bash results/extract-conll04/run.sh [RUNS_DIR]     (from the project root; default runs/extract)
+#   NER_SPAN=standard NER_EPOCHS=2 NER_NEG=50 bash results/extract-conll04/run.sh runs/extract-std
 #
 # The budgets are this 2-core machine's (see README.md here); `autorc train --resume` picks up an
 # interrupted training. Commands and wall times go to results/extract-conll04/commands.log.
@@ -22,13 +23,15 @@ train() {  # train OUT ARGS...: once (a finished run is kept), resumed after an 
   timed $AUTORC train "$@" --encoder minilm --seed 1 --out "$out" "${resume[@]}"
 }
 
-# entities: the SpERT-like span classifier over packed levitated markers, NER_NEG negatives a
-# sentence
-ARCH=$RUNS/spert-levitated.json
+# entities: the SpERT-like span classifier, NER_NEG negatives a sentence, over packed levitated
+# markers (NER_SPAN=levitated, the default) or the sentence as it is (NER_SPAN=standard: the
+# spert-like preset, one encoder pass a sentence in prediction)
+NER_SPAN=${NER_SPAN:-levitated}
+ARCH=$RUNS/spert-$NER_SPAN.json
 [[ -f $ARCH ]] || .venv/bin/python -c "
 import dataclasses, sys
 from autorc_nni.architecture import PRESETS
-dataclasses.replace(PRESETS['spert-like'], span='levitated').save(sys.argv[1])" "$ARCH"
+dataclasses.replace(PRESETS['spert-like'], span=sys.argv[2]).save(sys.argv[1])" "$ARCH" "$NER_SPAN"
 train "$RUNS/ner" --task ner --dataset conll04 --arch "$ARCH" --epochs "$NER_EPOCHS" \
   --neg-per-sentence "$NER_NEG" --batch-size 32 --lr 1e-4
 # relations: R-BERT on the relation view (every ordered entity pair of a sentence)
