@@ -754,6 +754,84 @@ def _slug(s: str) -> str:
     return "".join(c if c.isalnum() or c in "-_" else "_" for c in Path(s).name or s)
 
 
+_RESULTS_INTRO = (
+    "Test score (the dataset's metric, in %) of the best learned model of each run, mean ± "
+    "sample std over seeds; a cell over several runs is the mean ± std over runs of each run's "
+    "best model. `AR_<dataset>`: the best learned model over the AutoRC runs (the method whose "
+    "row is marked learned: `autorc`, not its ablations) on that dataset (chosen on dev)."
+)
+_TABLE4_NOTE = (
+    "Span NER: entity-level micro-F1 (start, end and type match). Coreference: MUC F1 over gold "
+    "mentions (mention pairs, best-first clustering); the paper's SpanBERT row predicts its "
+    "mentions, so the figures are not comparable."
+)
+_ABLATION_NOTE = (
+    "Test score in %: every seed of every run of the row pooled (mean ± std over all models), "
+    "and on its own the spread between the search seeds' runs (the sample std of their means): "
+    "the noise that decides whether an ordering means anything. Rows with `+ race` chose their "
+    "model by the race (`select: race`), the others as the paper does (`select: shared`)."
+)
+
+
+def _write_tables(records: list[Record], out: Path, made: str) -> dict[str, str]:
+    """Tables 1-4 (each ``""`` without rows for it), each written to ``tableN.md`` with the
+    line ``made`` under it, and ``table1.json``; returns them by name."""
+    tables = {
+        "table1": table1(records),
+        "table2": table2(records),
+        "table3": table3(records),
+        "table4": table4(records),
+    }
+    for name, table in tables.items():
+        if table:
+            atomic_write_text(out / f"{name}.md", table + made)
+    atomic_write_json(out / "table1.json", {f"{r}|{d}": c for (r, d), c in cells(records).items()})
+    return tables
+
+
+def _tables_section(tables: dict[str, str], made: str) -> list[str]:
+    """``report.md``'s opening: the tables that have rows, each with its note."""
+    lines = ["# Results", "", _RESULTS_INTRO, ""]
+    sections = [
+        ("table1", "## Table 1: relation classification", None),
+        ("table4", "## Table 4: other entity tasks", _TABLE4_NOTE),
+        ("table2", "## Table 2: search spaces", _ABLATION_NOTE),
+        ("table3", "## Table 3: the changes to ENAS", _ABLATION_NOTE),
+    ]
+    for name, title, note in sections:
+        if tables[name]:
+            lines += [title, ""] + ([note, ""] if note else []) + [tables[name], made]
+    return lines
+
+
+def _run_section(
+    i: int, r: Record, out: Path, places: dict[str, tuple[tuple[int, int], str]]
+) -> tuple[list[str], Path, dict[str, Any]]:
+    """One run's section of ``report.md`` (its scores, architecture and diagram, race and
+    decision importance), the diagram's path and the run's importance figures."""
+    arch = Architecture.from_dict(r.architecture, where=str(r.path / "result.json"))
+    m, s = mean_std(r.test)
+    dm, ds_ = mean_std(r.dev)
+    title = _title(places, r.row)
+    lines = [
+        f"### {title} on {r.dataset} — `{r.path}`",
+        "",
+        f"- test: {fmt_cell(m, s)} over {len(r.test)} seed(s); dev: {fmt_cell(dm, ds_)}",
+        f"- hyper-parameters: {json.dumps(r.params)}",
+        "",
+        "```",
+        arch.describe(),
+        "```",
+        "",
+    ]
+    stem = f"{i:02d}_{_slug(r.row)}_{_slug(r.dataset)}"
+    pic = draw_architecture(arch, out / f"arch_{stem}.png", title=f"{title} on {r.dataset}")
+    lines += [f"![architecture]({pic.name})", ""]
+    lines += race_section(r, out, f"race_{stem}")
+    imp_lines, imp = importance_sections(r, out, f"importance_{stem}")
+    return lines + imp_lines, pic, imp
+
+
 def write_report(
     run_dirs: list[str | Path], out_dir: str | Path, command: str | None = None
 ) -> dict[str, Any]:
@@ -763,57 +841,12 @@ def write_report(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     records = collect(run_dirs)
-    table, table_4 = table1(records), table4(records)
-    table_2, table_3 = table2(records), table3(records)
     if command is None:
         command = "autorc report " + " ".join(map(str, run_dirs)) + f" --out {out}"
     made = f"\nReproduce: `{command}`\n"
-    if table:
-        atomic_write_text(out / "table1.md", table + made)
-    if table_4:
-        atomic_write_text(out / "table4.md", table_4 + made)
-    if table_2:
-        atomic_write_text(out / "table2.md", table_2 + made)
-    if table_3:
-        atomic_write_text(out / "table3.md", table_3 + made)
-    cell_data = {f"{r}|{d}": c for (r, d), c in cells(records).items()}
-    atomic_write_json(out / "table1.json", cell_data)
+    tables = _write_tables(records, out, made)
     curves = plot_rewards(records, out)
-    lines = [
-        "# Results",
-        "",
-        "Test score (the dataset's metric, in %) of the best learned model of each run, "
-        "mean ± sample std over seeds; a cell over several runs is the mean ± std over runs of "
-        "each run's best model. `AR_<dataset>`: the best learned model over the AutoRC runs "
-        "(the method whose row is marked learned: `autorc`, not its ablations) on that dataset "
-        "(chosen on dev).",
-        "",
-    ]
-    if table:
-        lines += ["## Table 1: relation classification", "", table, made]
-    if table_4:
-        lines += [
-            "## Table 4: other entity tasks",
-            "",
-            "Span NER: entity-level micro-F1 (start, end and type match). Coreference: "
-            "MUC F1 over gold mentions (mention pairs, best-first clustering); the paper's "
-            "SpanBERT row predicts its mentions, so the figures are not comparable.",
-            "",
-            table_4,
-            made,
-        ]
-    ablation_note = (
-        "Test score in %: every seed of every run of the row pooled (mean ± std over all "
-        "models), and on its own the spread between the search seeds' runs (the sample std of "
-        "their means): the noise that decides whether an ordering means anything. Rows with "
-        "`+ race` chose their model by the race (`select: race`), the others as the paper "
-        "does (`select: shared`)."
-    )
-    if table_2:
-        lines += ["## Table 2: search spaces", "", ablation_note, "", table_2, made]
-    if table_3:
-        lines += ["## Table 3: the changes to ENAS", "", ablation_note, "", table_3, made]
-    lines += search_details(records)
+    lines = _tables_section(tables, made) + search_details(records)
     for c in curves:
         lines += [f"![{c.stem}]({c.name})", ""]
     lines += wall_time_table(records)
@@ -822,42 +855,16 @@ def write_report(
     importance: dict[str, dict[str, Any]] = {}
     places = _rows(records)
     for i, r in enumerate(sorted(records, key=lambda r: (r.dataset, _row_key(places, r.row)))):
-        arch = Architecture.from_dict(r.architecture, where=str(r.path / "result.json"))
-        m, s = mean_std(r.test)
-        dm, ds_ = mean_std(r.dev)
-        lines += [
-            f"### {_title(places, r.row)} on {r.dataset} — `{r.path}`",
-            "",
-            f"- test: {fmt_cell(m, s)} over {len(r.test)} seed(s); dev: {fmt_cell(dm, ds_)}",
-            f"- hyper-parameters: {json.dumps(r.params)}",
-            "",
-            "```",
-            arch.describe(),
-            "```",
-            "",
-        ]
-        pic = draw_architecture(
-            arch,
-            out / f"arch_{i:02d}_{_slug(r.row)}_{_slug(r.dataset)}.png",
-            title=f"{_title(places, r.row)} on {r.dataset}",
-        )
+        run_lines, pic, imp = _run_section(i, r, out, places)
+        lines += run_lines
         diagrams.append(pic)
-        lines += [f"![architecture]({pic.name})", ""]
-        lines += race_section(r, out, f"race_{i:02d}_{_slug(r.row)}_{_slug(r.dataset)}")
-        imp_lines, imp = importance_sections(
-            r, out, f"importance_{i:02d}_{_slug(r.row)}_{_slug(r.dataset)}"
-        )
-        lines += imp_lines
         if imp["search"] is not None or imp["evaluated"] is not None:
             importance[str(r.path)] = imp
     atomic_write_text(out / "report.md", "\n".join(lines))
     return {
         "report": out / "report.md",
-        "table": table or table_4,
-        "table1": table,
-        "table2": table_2,
-        "table3": table_3,
-        "table4": table_4,
+        "table": tables["table1"] or tables["table4"],
+        **tables,
         "curves": curves,
         "diagrams": diagrams,
         "records": records,
