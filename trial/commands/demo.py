@@ -141,64 +141,66 @@ def describe_metric(data: object) -> str | None:
     return None
 
 
-def run(args: argparse.Namespace) -> int:
-    config = Path(args.config).resolve()
-    n = _n_trials(config)
-    seen: dict[str, str] = {}
-    # keyed by the trial id of NNI's metric records (``None`` if a record lacks it)
-    shown: set[tuple[str | None, int]] = set()
-    names: dict[str | None, str] = {}
-    pending: dict[str | None, list[dict]] = {}  # reward reports not printed yet, per trial
-    last_reward: dict[str | None, float] = {}
-    t0 = time.monotonic()
+class _Console:
+    """What the demo prints while the experiment runs: each trial's status changes and its
+    intermediate results (reward reports averaged over ``REWARD_EVERY`` seconds), stamped with
+    the time since the start."""
 
-    def stamp() -> str:
-        s = int(time.monotonic() - t0)
-        return f"[{s // 60:02d}:{s % 60:02d}]"
+    def __init__(self) -> None:
+        self.t0 = time.monotonic()
+        self.status: dict[str, str] = {}
+        # keyed by the trial id of NNI's metric records (``None`` if a record lacks it)
+        self.shown: set[tuple[str | None, int]] = set()
+        self.names: dict[str | None, str] = {}
+        self.pending: dict[str | None, list[dict]] = {}  # reward reports not printed yet
+        self.last_reward: dict[str | None, float] = {}
 
-    def on_poll(jobs: list[dict]) -> None:
+    def say(self, tid: str | None, line: str) -> None:
+        s = int(time.monotonic() - self.t0)
+        print(
+            f"[{s // 60:02d}:{s % 60:02d}] trial {tid} ({self.names.get(tid, '?')}): {line}",
+            flush=True,
+        )
+
+    def poll(self, exp: Experiment, jobs: list[dict]) -> None:
         for j in jobs:
             tid = j["trialJobId"]
-            names[tid] = _trial_name(j)
-            if seen.get(tid) != j["status"]:
-                seen[tid] = j["status"]
-                print(f"{stamp()} trial {tid} ({names[tid]}): {j['status']}", flush=True)
+            self.names[tid] = _trial_name(j)
+            if self.status.get(tid) != j["status"]:
+                self.status[tid] = j["status"]
+                self.say(tid, j["status"])
         try:
             metrics = exp.metrics()
         except OSError:
             return
         for m in metrics:
             key = (m.get("trialJobId"), m.get("sequence", 0))
-            if m.get("type") != "PERIODICAL" or key in shown:
+            if m.get("type") != "PERIODICAL" or key in self.shown:
                 continue
-            shown.add(key)
+            self.shown.add(key)
             tid, data = m.get("trialJobId"), m.get("data")
             if isinstance(data, dict) and data.get("kind") == "reward":
                 # one line per REWARD_EVERY seconds: the mean over the steps since the last one
-                pending.setdefault(tid, []).append(data)
-                if time.monotonic() - last_reward.get(tid, 0.0) < REWARD_EVERY:
+                self.pending.setdefault(tid, []).append(data)
+                if time.monotonic() - self.last_reward.get(tid, 0.0) < REWARD_EVERY:
                     continue
-                data = _mean_reward(pending.pop(tid))
-                last_reward[tid] = time.monotonic()
+                data = _mean_reward(self.pending.pop(tid))
+                self.last_reward[tid] = time.monotonic()
             line = describe_metric(data)
             if line:
-                print(f"{stamp()} trial {tid} ({names.get(tid, '?')}): {line}", flush=True)
+                self.say(tid, line)
 
-    with Experiment(config, port=args.port, cwd=ROOT) as exp:
-        print(f"experiment {exp.id}: web UI at {exp.url} (stopped when the demo ends)", flush=True)
-        jobs = exp.wait(n, args.timeout, poll=5.0, on_poll=on_poll)
-        finals = exp.final_metrics()
-    print()
-    # the trials ranked by their model's dev score (the test score is shown, never used)
+
+def _print_ranking(jobs: list[dict], finals: dict[str, dict]) -> list[str | Path]:
+    """The trials ranked by their model's dev score (the test score is shown, never used), then
+    those without a result; returns the ranked trials' run directories."""
     print(f"{'rank':<5} {'trial':<8} {'status':<10} {'method':<12} {'dev':>7} {'test':>7}  run")
-    run_dirs = []
     done = sorted(
         (j for j in jobs if j["trialJobId"] in finals),
         key=lambda j: -finals[j["trialJobId"]]["default"],
     )
     for rank, j in enumerate(done, 1):
         f = finals[j["trialJobId"]]
-        run_dirs.append(f["run_dir"])
         test = "-" if f.get("test") is None else f"{100 * f['test']:.2f}"
         print(
             f"{rank:<5} {j['trialJobId']:<8} {j['status']:<10} {f.get('method', '?'):<12} "
@@ -210,6 +212,28 @@ def run(args: argparse.Namespace) -> int:
                 f"{'-':<5} {j['trialJobId']:<8} {j['status']:<10} (no result; see "
                 f"{j.get('logPath')})"
             )
+    return [finals[j["trialJobId"]]["run_dir"] for j in done]
+
+
+def _print_best(finals: dict[str, dict]) -> None:
+    """The best model, chosen on dev (never on test), and an ``autorc predict`` line for it."""
+    ranked = sorted((f for f in finals.values() if f.get("model")), key=lambda f: -f["default"])
+    if ranked:
+        best = ranked[0]
+        print(f"\nbest model (highest dev score: {best.get('method')}): {best['model']}")
+        print("try it:  echo '" + PREDICT_EXAMPLE + f"' | autorc predict --model {best['model']}")
+
+
+def run(args: argparse.Namespace) -> int:
+    config = Path(args.config).resolve()
+    n = _n_trials(config)
+    console = _Console()
+    with Experiment(config, port=args.port, cwd=ROOT) as exp:
+        print(f"experiment {exp.id}: web UI at {exp.url} (stopped when the demo ends)", flush=True)
+        jobs = exp.wait(n, args.timeout, poll=5.0, on_poll=lambda js: console.poll(exp, js))
+        finals = exp.final_metrics()
+    print()
+    run_dirs = _print_ranking(jobs, finals)
     if not run_dirs:
         print("no trial finished; nothing to report")
         return 1
@@ -218,14 +242,8 @@ def run(args: argparse.Namespace) -> int:
     print()
     print(r["table"], end="")
     print(f"report: {r['report']}")
-    print(f"wall time: {time.monotonic() - t0:.0f} s")
-    ranked = sorted(
-        (f for f in finals.values() if f.get("model")), key=lambda f: -f["default"]
-    )  # chosen on dev, never on test
-    if ranked:
-        best = ranked[0]
-        print(f"\nbest model (highest dev score: {best.get('method')}): {best['model']}")
-        print("try it:  echo '" + PREDICT_EXAMPLE + f"' | autorc predict --model {best['model']}")
+    print(f"wall time: {time.monotonic() - console.t0:.0f} s")
+    _print_best(finals)
     return 0
 
 
