@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import random
+from dataclasses import replace
 
 import pytest
 import torch
@@ -326,8 +327,19 @@ def test_predict_matches_forward(span):
         assert prob == pytest.approx(float(probs.max()), abs=1e-5)
 
 
-@pytest.mark.parametrize("posenc", ["none", "concat"])
-def test_predict_encodes_a_shared_input_once(posenc, monkeypatch):
+SHARED_INPUT_ARCHS = {
+    "none": Architecture(span="standard", use_c1=True, pool_c1="dr"),
+    "concat": Architecture(span="standard", posenc="concat", use_c1=True, pool_c1="dr"),
+    "interactions": replace(
+        Architecture.using("standard", "concat", e1="self_attn", e2="max", c0="start"),
+        inter_e1e2="dot",
+        inter_c2="minus",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SHARED_INPUT_ARCHS))
+def test_predict_encodes_a_shared_input_once(name, monkeypatch):
     """With standard input many statements of one sentence (span NER's candidates, a
     sentence's pairs) share one encoder input: predict encodes each distinct input once per
     batch and runs the heads over the statements in chunks, with the forward pass's results."""
@@ -335,7 +347,7 @@ def test_predict_encodes_a_shared_input_once(posenc, monkeypatch):
     from autorc_nni.batching import collate
     from autorc_nni.featurize import Featurizer
 
-    model = build(Architecture(span="standard", posenc=posenc, use_c1=True, pool_c1="dr"))
+    model = build(SHARED_INPUT_ARCHS[name])
     assert model.shares_input()
     words = tuple("the cause of the flood was heavy rain in the city".split())
     spans = [((i, i + 1), (j, j + 2)) for i in range(0, 10, 2) for j in range(1, 9, 3) if i != j]
@@ -358,6 +370,16 @@ def test_predict_encodes_a_shared_input_once(posenc, monkeypatch):
     for (label, prob), p in zip(preds, probs, strict=True):
         assert label == LABELS[int(p.argmax())]
         assert prob == pytest.approx(float(p.max()), abs=1e-5)
+
+
+def test_predict_with_a_shared_input_keeps_a_dropped_statement_in_place():
+    model = build("spert-like", max_len=8)
+    words = tuple("a b c d e f g h i j k l".split())
+    far = RelationExample(words, (0, 1), (11, 12), None, "far")  # no room for both: dropped
+    near = [RelationExample(words, (i, i + 1), (i + 1, i + 2), None, str(i)) for i in range(3)]
+    preds = model.predict([near[0], far, *near[1:]])
+    assert preds[1] == (None, 0.0)
+    assert all(label in LABELS for label, _ in [preds[0], *preds[2:]])
 
 
 def test_only_standard_input_without_embedding_posenc_shares_the_input():

@@ -55,6 +55,18 @@ def test_help_and_light_commands_do_not_import_torch():
     assert out.stdout.strip().splitlines()[-1] == "False False"
 
 
+@pytest.mark.parametrize("command", ["predict", "extract"])
+def test_help_of_the_model_commands_does_not_import_torch(command):
+    code = (
+        "import sys; from trial.cli import main\n"
+        f"try: main([{command!r}, '--help'])\n"
+        "except SystemExit: pass\n"
+        "print('torch' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "False"
+
+
 def test_user_error_is_one_line_and_exit_2(capsys):
     assert main(["arch", "show", "missing.json"]) == 2
     err = capsys.readouterr().err

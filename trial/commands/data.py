@@ -19,7 +19,8 @@ from autorc_nni.data import DATASETS, READERS, load_dataset
 from autorc_nni.errors import AutoRCError
 from autorc_nni.stats import compute_stats, format_stats
 from autorc_nni.tasks import TASKS, TaskOptions, format_task_stats, load_task_data, task_stats
-from trial.commands._common import STRICT_HELP, add_data_root_arg
+from trial.commands._common import STRICT_HELP
+from trial.commands._flags import add_data_root_arg
 
 # for `autorc --help`, read without importing the command
 HELP = "inspect the benchmark datasets"

@@ -23,7 +23,7 @@ import sys
 from pathlib import Path
 
 from autorc_nni.errors import DataError
-from trial.commands._common import add_data_root_arg, add_inference_args
+from trial.commands._flags import add_data_root_arg, add_inference_args
 
 HELP = "raw text to entities and relations, with a NER and an RC model (and a coref one)"
 

@@ -40,7 +40,7 @@ from typing import Any
 from autorc_nni.data.readers import READERS, opennre_row
 from autorc_nni.data.record import RelationExample
 from autorc_nni.errors import DataError
-from trial.commands._common import add_inference_args
+from trial.commands._flags import add_inference_args
 
 HELP = "predict with a trained model (relations, entities or clusters)"  # for `autorc --help`
 
