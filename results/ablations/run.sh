@@ -14,6 +14,10 @@ RUNS=${1:-runs/ablations}
 DS=${DATASET:-semeval10}
 SEEDS=${SEEDS:-"0 1"}
 mkdir -p "$RUNS"
+# every run shares its finished trainings with the others (`autorc run --reuse`): a model that
+# two rows train with the same setting and seed (R-BERT winning two races, a row's model equal
+# to another's) is trained once and copied (a training is deterministic for its config)
+REUSE=(--reuse "$RUNS/trainings")
 
 # The AutoRC + race row runs first; AutoRC on M with the paper's selection then starts from its
 # finished search (the same search config and seed: the race's format_draws only add draws after
@@ -26,18 +30,19 @@ copy_search() {  # copy_search FROM TO: a finished search, unless TO has one
 
 for s in $SEEDS; do
   timed $AUTORC run --config configs/ablations-cpu.yml --set "dataset=$DS" --method autorc \
-    --select race --seed "$s" --set "label=AutoRC + race" --out "$RUNS/$DS-autorc-M-race-s$s"
+    --select race --seed "$s" --set "label=AutoRC + race" --out "$RUNS/$DS-autorc-M-race-s$s" \
+    "${REUSE[@]}"
   copy_search "$RUNS/$DS-autorc-M-race-s$s" "$RUNS/$DS-autorc-M-s$s"
   # Table 2: AutoRC on each space (M is also Table 3's AutoRC row)
   for space in M M1 M2 M3; do
     timed $AUTORC run --config configs/ablations-cpu.yml --set "dataset=$DS" --method autorc \
-      --space "$space" --seed "$s" --out "$RUNS/$DS-autorc-$space-s$s"
+      --space "$space" --seed "$s" --out "$RUNS/$DS-autorc-$space-s$s" "${REUSE[@]}"
   done
   # Table 3: the changes to ENAS, on M
   for m in autorc1 autorc2 autorc3 naive-enas; do
     timed $AUTORC run --config configs/ablations-cpu.yml --set "dataset=$DS" --method "$m" \
-      --seed "$s" --out "$RUNS/$DS-$m-s$s"
+      --seed "$s" --out "$RUNS/$DS-$m-s$s" "${REUSE[@]}"
   done
 done
-timed $AUTORC report "$RUNS"/* --out "$OUT" \
-  --command "bash results/ablations/run.sh (then: autorc report $RUNS/* --out $OUT)"
+timed $AUTORC report "$RUNS/$DS"-* --out "$OUT" \
+  --command "bash results/ablations/run.sh (then: autorc report $RUNS/$DS-* --out $OUT)"
