@@ -357,6 +357,12 @@ def _race_tag(r: Record) -> str:
     return " + race" if r.extra.get("select") == "race" else ""
 
 
+def _race_row(r: Record) -> str:
+    """The run's row name with `` + race`` once when it chose its model by the race (its label
+    may already say so: ``--set "label=AutoRC + race"``)."""
+    return (r.title or r.row).split(" + ")[0] + _race_tag(r)
+
+
 def ablation_cells(
     records: list[Record], key: Callable[[Record], str]
 ) -> dict[tuple[str, str], dict[str, Any]]:
@@ -424,9 +430,7 @@ def table3(records: list[Record]) -> str:
         return ""
     places = sorted({(r.order, r.title or r.row) for r in rs})
     order = list(dict.fromkeys(t for _, t in places))
-    return _ablation_table(
-        rs, lambda r: f"{(r.title or r.row).split(' + ')[0]}{_race_tag(r)}", order
-    )
+    return _ablation_table(rs, _race_row, order)
 
 
 def search_details(records: list[Record]) -> list[str]:
@@ -444,7 +448,7 @@ def search_details(records: list[Record]) -> list[str]:
         spans = [c["architecture"]["span"] for c in ranked]
         formats = ", ".join(f"{s} {spans.count(s)}" for s in sorted(set(spans))) or "-"
         rows.append(
-            f"| {r.title or r.row}{_race_tag(r)} | {r.extra.get('space')} | {r.dataset} | "
+            f"| {_race_row(r)} | {r.extra.get('space')} | {r.dataset} | "
             f"{r.extra.get('search_seed')} | {entropy} | {formats} | "
             f"{readable('span', r.architecture.get('span', '?'))} | `{r.path.name}` |"
         )

@@ -312,3 +312,29 @@ def test_the_cost_unit_is_one_baseline_training(tmp_path: Path) -> None:
         [rec("preset", "a", 300.0, 3), rec("preset", "a", 120.0, 1), rec("search", "a", 999.0, 3)]
     )
     assert unit == {"a": 110.0}  # (100 + 120) / 2; a searched run is not the unit
+
+
+def test_a_race_run_is_named_with_race_once(tmp_path: Path) -> None:
+    from pipeline.report import ROW_KINDS, Record, _race_row
+
+    def rec(title: str, select: str) -> Record:
+        return Record(
+            row="AutoRC",
+            dataset="a",
+            metric="micro_f1",
+            task="rc",
+            method="autorc",
+            test=[0.5],
+            dev=[0.5],
+            architecture={},
+            params={},
+            path=tmp_path,
+            order=(ROW_KINDS.index("search"), 0),
+            extra={"select": select},
+            title=title,
+        )
+
+    assert _race_row(rec("AutoRC + race", "race")) == "AutoRC + race"  # the label says it
+    assert _race_row(rec("", "race")) == "AutoRC + race"
+    assert _race_row(rec("", "shared")) == "AutoRC"
+    assert _race_row(rec("AutoRC (shared)", "shared")) == "AutoRC (shared)"
