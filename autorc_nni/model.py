@@ -71,7 +71,7 @@ from autorc_nni.data.record import RelationExample
 from autorc_nni.errors import AutoRCError
 from autorc_nni.heads import INTERACTIONS, Classifier, assemble_features, part_masks
 from autorc_nni.poolers import PoolerGroup
-from autorc_nni.posencs import POSENCS, encode_with_posenc
+from autorc_nni.posencs import POSENCS, encode_distinct, encode_with_posenc
 
 __all__ = ["RCModel", "ModelLoadError"]
 
@@ -289,15 +289,13 @@ class RCModel(nn.Module):
         """Logits ``(B, C)`` of a batch whose statements share few distinct inputs (a model that
         :meth:`shares_input`): each distinct input is encoded once, then the heads run over the
         statements ``HEAD_CHUNK`` at a time (their states gathered from the distinct inputs')."""
-        ids, attn = inputs["input_ids"], inputs["attention_mask"]  # (B, L)
-        L = ids.shape[1]
-        uniq, inverse = torch.unique(torch.cat([ids, attn], 1), dim=0, return_inverse=True)
-        encoded = self.encoder(input_ids=uniq[:, :L], attention_mask=uniq[:, L:])
-        out = encoded.last_hidden_state  # (U, L, H): U distinct inputs
+        ids = inputs["input_ids"]  # (B, L)
+        out, inverse = encode_distinct(self.encoder, ids, inputs["attention_mask"])  # (U, L, H)
         logits = []
         for c in range(0, ids.shape[0], HEAD_CHUNK):
             rows = slice(c, c + HEAD_CHUNK)
-            states = self.posenc.extend(out.index_select(0, inverse[rows]), inputs["dist"][rows])
+            own = out[rows] if inverse is None else out.index_select(0, inverse[rows])
+            states = self.posenc.extend(own, inputs["dist"][rows])
             pooled = self.pool(states, inputs["spans"][rows])  # {part: (b, D)}
             features = assemble_features(self.arch, pooled, self.interactions)  # (b, S·D)
             logits.append(self.classifier(features))  # (b, C)

@@ -139,14 +139,22 @@ def encode_with_posenc(
         embeds = posenc.embed(embeds, dist)  # (B, L, H)
         states = encoder(inputs_embeds=embeds, attention_mask=attn).last_hidden_state
     else:
-        L = ids.shape[1]
-        uniq, inverse = torch.unique(torch.cat([ids, attn], 1), dim=0, return_inverse=True)
-        if uniq.shape[0] < ids.shape[0]:  # (U, 2L): U distinct rows
-            out = encoder(input_ids=uniq[:, :L], attention_mask=uniq[:, L:]).last_hidden_state
-            states = out.index_select(0, inverse)  # (U, L, H) -> (B, L, H)
-        else:
-            states = encoder(input_ids=ids, attention_mask=attn).last_hidden_state  # (B, L, H)
+        out, inverse = encode_distinct(encoder, ids, attn)
+        states = out if inverse is None else out.index_select(0, inverse)  # (B, L, H)
     return posenc.extend(states, dist)  # (B, L, D)
+
+
+def encode_distinct(
+    encoder: Any, ids: torch.Tensor, attn: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """The encoder's states of ``ids`` / ``attn (B, L)`` with each distinct row encoded once:
+    ``(U, L, H)`` and each row's index into them (``(B,)``), or ``(B, L, H)`` and ``None`` when
+    every row differs."""
+    L = ids.shape[1]
+    uniq, inverse = torch.unique(torch.cat([ids, attn], 1), dim=0, return_inverse=True)
+    if uniq.shape[0] < ids.shape[0]:  # (U, 2L): U distinct rows
+        return encoder(input_ids=uniq[:, :L], attention_mask=uniq[:, L:]).last_hidden_state, inverse
+    return encoder(input_ids=ids, attention_mask=attn).last_hidden_state, None
 
 
 # the most marker tokens one packed pass holds beside its text (attention grows with the square)
