@@ -171,6 +171,26 @@ def row_lengths(rows: Any, formats: Sequence[str]) -> list[int]:
     return [max(ls) for ls in zip(*cols, strict=True)]
 
 
+def text_keys(rows: Any, formats: Sequence[str]) -> list[tuple[int, ...]] | None:
+    """Per row, the wordpieces of the text its encoder input shares with other rows: the
+    ``standard`` ids, or the ``levitated`` ids before the markers; ``None`` when no format of
+    ``formats`` shares a text between rows (``markers``, ``tokens``: one input per statement).
+    Rows with one key are encoded once when batched together (``autorc_nni.posencs``)."""
+    fmt = next((f for f in ("levitated", "standard") if f in formats), None)
+    if fmt is None:
+        return None
+    if hasattr(rows, "with_format"):  # a datasets.Dataset: read the columns from Arrow
+        table = rows.with_format("arrow")
+        ids = table[f"{fmt}_input_ids"].to_pylist()
+        ends = table[f"{fmt}_text"].to_pylist() if fmt == "levitated" else None
+    else:
+        ids = [r[f"{fmt}_input_ids"] for r in rows]
+        ends = [r[f"{fmt}_text"] for r in rows] if fmt == "levitated" else None
+    if ends is None:
+        return [tuple(x) for x in ids]
+    return [tuple(x[: int(n)]) for x, n in zip(ids, ends, strict=True)]
+
+
 def make_loader(
     rows: Any,
     batch_size: int,

@@ -113,6 +113,9 @@ class TrainConfig:
     bf16: bool = False  # bfloat16 autocast (cuda only)
     eval_batch_size: int = 64  # batch size for dev/test
     bucket: bool = True  # length-bucketed training batches (less padding)
+    # keep the statements that share a text (standard or levitated input) in one batch, so the
+    # text is encoded once for all of them; None: the task's default (ner, coref: yes; rc: no)
+    group_text: bool | None = None
     pad_to: int | None = None  # pad every batch to this length (OpenNRE-style); None: dynamic
     resume: bool = False  # continue from out/checkpoint.pt
     # a seeded label-stratified sample of N training statements (per epoch)
@@ -212,10 +215,6 @@ def epoch_loader(
     from autorc_nni.batching import make_loader
 
     with preserved_rng():
-        groups = None
-        task = get_task(cfg.data.task)
-        if task.groups_text and cfg.bucket:  # a sentence's spans together: one encoder pass
-            groups = [task.group_of(i) for i in rows["id"]]
         loader = make_loader(
             rows,
             batch_size=cfg.batch_size,
@@ -224,7 +223,7 @@ def epoch_loader(
             bucket=cfg.bucket,
             seed=cfg.seed * 1000 + epoch,
             max_len=cfg.max_len,
-            groups=groups,
+            groups=text_groups(rows, cfg, formats) if cfg.bucket else None,
         )
         batches = [list(b) for b in typing.cast(Iterable[list[int]], loader.batch_sampler)]
         plan = torch.utils.data.DataLoader(
@@ -272,8 +271,24 @@ def pad_batch(batch: dict[str, Any], pad_to: int, max_len: int, pad_id: int = 0)
     return batch
 
 
+def text_groups(rows: Any, cfg: TrainConfig, formats: tuple[str, ...]) -> list | None:
+    """Per row, the group its batch keeps together (``cfg.group_text``): the task's unit where
+    its statements share one text (a sentence's candidate spans, a window's mention pairs),
+    else the text itself (``autorc_nni.batching.text_keys``: the entity pairs of one sentence
+    in relation classification); None when not grouping."""
+    task = get_task(cfg.data.task)
+    if not (task.groups_text if cfg.group_text is None else cfg.group_text):
+        return None
+    if task.groups_text:
+        return [task.group_of(i) for i in rows["id"]]
+    from autorc_nni.batching import text_keys
+
+    return text_keys(rows, formats)
+
+
 def eval_loader(rows: Any, cfg: TrainConfig, formats: tuple[str, ...]) -> Iterable[dict]:
-    """Dev/test batches, sorted by length (the order does not matter: results are keyed by id)."""
+    """Dev/test batches, sorted by length, a group's rows side by side (``text_groups``; the
+    order does not matter: results are keyed by id)."""
     from autorc_nni.batching import make_loader
 
     loader = make_loader(
@@ -284,6 +299,7 @@ def eval_loader(rows: Any, cfg: TrainConfig, formats: tuple[str, ...]) -> Iterab
         bucket=True,
         seed=0,
         max_len=cfg.max_len,
+        groups=text_groups(rows, cfg, formats),
     )
     if cfg.pad_to is None:
         return loader

@@ -236,7 +236,7 @@ class RCModel(nn.Module):
         wordpieces together). Batches by length, in eval mode: ``batch_size`` statements a
         batch, or, for a model that :meth:`shares_input`, ``batch_size`` distinct texts with all
         their statements (each text encoded once)."""
-        from autorc_nni.batching import collate
+        from autorc_nni.batching import collate, text_keys
         from autorc_nni.featurize import Featurizer
 
         if self.tokenizer is None:
@@ -250,7 +250,11 @@ class RCModel(nn.Module):
         rows = split.rows.to_list()
         if not rows:
             return results
-        order = sorted(range(len(rows)), key=lambda i: len(rows[i][f"{fmt}_input_ids"]))
+        # by length, the statements of one text side by side (levitated markers: one pass each)
+        keys = text_keys(rows, [fmt]) or [()] * len(rows)
+        first: dict[tuple[int, ...], int] = {}
+        rank = [first.setdefault(k, len(first)) for k in keys]
+        order = sorted(range(len(rows)), key=lambda i: (len(rows[i][f"{fmt}_input_ids"]), rank[i]))
         shared = self.shares_input()
         if shared:  # batch_size distinct inputs a batch, with all their statements
             groups: dict[tuple[int, ...], list[int]] = defaultdict(list)

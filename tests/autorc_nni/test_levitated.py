@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from autorc_nni.batching import collate
+from autorc_nni.batching import collate, text_keys
 from autorc_nni.data.record import RelationExample
 from autorc_nni.encoders import load_encoder
 from autorc_nni.featurize import Featurizer
@@ -96,6 +96,81 @@ def test_packing_changes_nothing_but_the_number_of_passes(tiny, posenc):
     for i, s in enumerate(single):
         length = s.shape[1]
         torch.testing.assert_close(packed[i, :length], s[0], rtol=1e-4, atol=1e-5)
+
+
+def test_text_keys_name_the_text_a_row_shares(tiny):
+    tokenizer, _ = tiny
+    other = RelationExample(("a", "b", "c", "d"), (0, 1), (2, 4), "r", "other")
+    examples = [ex((1, 3), (6, 8), 0), ex((4, 5), (9, 10), 1), other]
+    for fmt in ("levitated", "standard"):
+        feat = Featurizer(tokenizer, max_len=64, formats=(fmt,), cache=False)
+        dataset = feat.featurize(examples, {"r": 0}).rows
+        keys = text_keys(dataset, [fmt])
+        assert keys == text_keys(dataset.to_list(), [fmt])  # Arrow or plain rows alike
+        assert keys is not None and keys[0] == keys[1] != keys[2]
+        n = dataset[0][f"{fmt}_text"] if fmt == "levitated" else None
+        assert list(keys[0]) == dataset[0][f"{fmt}_input_ids"][:n]  # the text, no markers
+    assert text_keys(_rows(tokenizer, examples, "markers"), ["markers"]) is None
+
+
+def _sentence_rows(tokenizer, n_sentences=12, pairs=4):
+    """``pairs`` entity pairs in each of ``n_sentences`` sentences of one length (the words
+    of WORDS in another order), the sentences' rows interleaved."""
+    import random
+
+    rng, examples = random.Random(0), []
+    texts = []
+    for _ in range(n_sentences):
+        words = list(WORDS)
+        rng.shuffle(words)
+        texts.append(tuple(words))
+    spans = [((0, 1), (2, 3)), ((3, 4), (5, 6)), ((6, 7), (8, 9)), ((1, 2), (9, 10))][:pairs]
+    for k, (h, t) in enumerate(spans):
+        for i, words in enumerate(texts):
+            examples.append(RelationExample(words, h, t, "r", f"s{i}p{k}"))
+    feat = Featurizer(tokenizer, max_len=64, formats=("levitated",), cache=False)
+    return feat.featurize(examples, {"r": 0}).rows
+
+
+def test_rc_batches_keep_a_sentences_pairs_together_when_asked(tiny):
+    from autorc_nni.finetune import TrainConfig, epoch_loader, eval_loader
+    from autorc_nni.stage import DataConfig
+
+    tokenizer, _ = tiny
+    rows = _sentence_rows(tokenizer)
+    assert len(set(map(len, rows["levitated_input_ids"]))) == 1  # ties everywhere: any order
+
+    def texts_per_batch(group_text, loader=epoch_loader):
+        cfg = TrainConfig(data=DataConfig(task="rc"), batch_size=8, group_text=group_text)
+        if loader is eval_loader:
+            cfg.eval_batch_size = 8
+            batches = list(eval_loader(rows, cfg, ("levitated",)))
+        else:
+            batches = list(epoch_loader(rows, cfg, ("levitated",), epoch=0)[0])
+        return [len({i.split("p")[0] for i in b["ids"]}) for b in batches]
+
+    # asked: a batch of 8 holds two sentences' four pairs each (two encoder passes)
+    assert texts_per_batch(True) == [2] * 6
+    assert texts_per_batch(True, eval_loader) == [2] * 6
+    # relation classification's default: statements in random batches
+    assert max(texts_per_batch(None)) > 2
+
+
+def test_a_levitated_rc_model_predicts_a_sentences_pairs_as_each_alone(tiny):
+    import dataclasses
+
+    from autorc_nni.architecture import PRESETS
+    from autorc_nni.model import RCModel
+
+    tokenizer, encoder = tiny
+    arch = dataclasses.replace(PRESETS["r-bert"], span="levitated")
+    torch.manual_seed(0)
+    model = RCModel(arch, encoder, num_labels=3, tokenizer=tokenizer, max_len=64).eval()
+    examples = [ex((1, 3), (6, 8), 0), ex((6, 8), (1, 3), 1), ex((4, 5), (9, 10), 2)]
+    together = model.statement_probs(examples)
+    for e, probs in zip(examples, together, strict=True):
+        [alone] = model.statement_probs([e])
+        torch.testing.assert_close(probs, alone, rtol=1e-5, atol=1e-6)
 
 
 def test_models_with_levitated_markers_train_predict_and_draw(tmp_path, monkeypatch, capsys):
