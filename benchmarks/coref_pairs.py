@@ -6,9 +6,12 @@ A mention is paired with up to ``max_antecedents`` earlier mentions, each pair a
 the sentences from the antecedent's to the anaphor's. With ``span=markers`` every pair is its
 own encoder pass; with ``span=standard`` the pairs that share a window share one; with
 ``span=levitated`` the pairs of one window are packed into one pass, each pair's markers after
-the text. Each configuration is one ``autorc train --task coref`` process (1 epoch) on the first
-``--docs`` LitBank training documents and ``--eval-docs`` dev/test documents (copied to a
-temporary folder), the mention-pair baseline's features over each format.
+the text. A pair's window is the sentences from one mention to the other, widened to the length
+limit, so the pairs between the same two sentences share it: ``--group-text`` keeps them in one
+batch (one pass), else they share a batch by chance. Each configuration is one ``autorc train
+--task coref`` process (1 epoch) on the first ``--docs`` LitBank training documents and
+``--eval-docs`` dev/test documents (copied to a temporary folder), the mention-pair baseline's
+features over each format, with and without grouping.
 
 It prints training pairs/s and evaluation pairs/s, and writes
 ``benchmarks/results/coref_pairs.json``.
@@ -26,9 +29,16 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import ROOT, provenance, train_command, write_result  # benchmarks/_common.py
+# benchmarks/_common.py
+from _common import ROOT, machine, provenance, train_command, write_result
 
-FORMATS = ("markers", "standard", "levitated")
+CONFIGS = (  # (format, --group-text)
+    ("markers", False),
+    ("standard", False),
+    ("standard", True),
+    ("levitated", False),
+    ("levitated", True),
+)
 
 
 def subset(data_root: Path, out: Path, n_train: int, n_eval: int) -> Path:
@@ -55,12 +65,13 @@ def main() -> int:
     from autorc_nni.architecture import PRESETS
 
     rows = []
+    load = os.getloadavg()
     with tempfile.TemporaryDirectory() as tmp:
         data = subset(data_root, Path(tmp) / "data", args.docs, args.eval_docs)
-        for fmt in FORMATS:
+        for fmt, grouped in CONFIGS:
             arch = Path(tmp) / f"pair-{fmt}.json"
             dataclasses.replace(PRESETS["pair-baseline"], span=fmt).save(arch)
-            out = Path(tmp) / f"run-{fmt}"
+            out = Path(tmp) / f"run-{fmt}-{int(grouped)}"
             cmd = train_command(
                 "coref",
                 data,
@@ -68,6 +79,7 @@ def main() -> int:
                 args.threads,
                 *("--arch", str(arch), "--max-antecedents", str(args.max_antecedents)),
                 *("--limit-train", str(args.limit_train)),
+                "--group-text" if grouped else "--no-group-text",
             )
             t0 = time.perf_counter()
             subprocess.run(cmd, check=True, cwd=ROOT, capture_output=True, text=True)
@@ -75,7 +87,8 @@ def main() -> int:
             m = json.loads((out / "metrics.json").read_text())
             row = {
                 "format": fmt,
-                "command": " ".join(cmd[1:]),
+                "grouped": grouped,
+                "command": "autorc " + " ".join(cmd[3:]).replace(tmp, "$TMP"),
                 "wall_seconds": round(wall, 1),
                 "train_pairs": m["throughput"]["train_sentences"],
                 "train_pairs_per_s": round(m["throughput"]["train_sentences_per_s"], 1),
@@ -87,12 +100,16 @@ def main() -> int:
             print(json.dumps(row))
     result = {
         **provenance(args.threads, vars(args)),
+        "machine_state": machine(args.threads, load),
         "rows": rows,
     }
     written = write_result("coref_pairs", result)
-    print("| format | train pairs/s | eval pairs/s |\n|---|---:|---:|")
+    print("| format | grouped | train pairs/s | eval pairs/s |\n|---|---|---:|---:|")
     for r in rows:
-        print(f"| {r['format']} | {r['train_pairs_per_s']} | {r['eval_pairs_per_s']} |")
+        print(
+            f"| {r['format']} | {'yes' if r['grouped'] else 'no'} | {r['train_pairs_per_s']} "
+            f"| {r['eval_pairs_per_s']} |"
+        )
     print(f"written: {written}")
     return 0
 
