@@ -14,11 +14,11 @@ RUNS=${1:-runs/race-cpu}
 DATASETS=${DATASETS:-"semeval10 chemprot ddi"}
 mkdir -p "$RUNS"
 
-# ddi's training split is large (see README.md): a stated stratified subset of 6,000 statements
+# ddi's training split is large (see README.md): a stated stratified subset of 4,000 statements
 # for the training of every stage; chemprot (4,169) and semeval10 (6,507) are used whole
 limits() {
   case $1 in
-    ddi) echo "--limit-train 6000" ;;
+    ddi) echo "--limit-train 4000" ;;
     *) echo "" ;;
   esac
 }
