@@ -41,7 +41,8 @@ class DataConfig:
     dataset: str = "semeval10"  # registered dataset name, or a directory with train/dev/test
     data_dir: str | None = None  # data root for named datasets (default $AUTORC_DATA_DIR)
     format: str | None = None  # reader for a dataset directory (e.g. "opennre", "tacred")
-    # None: the dataset's (found in a folder's labels); "none": no negative label
+    # None: the dataset's (found in a folder's labels); "none": no negative label (a label of
+    # exactly that spelling, as CoNLL04's "None", is named by it)
     negative_label: str | None = None
     # refuse records that cannot be relation statements (else dropped, counted)
     strict: bool = False

@@ -205,8 +205,9 @@ def load_dataset(
 
     ``negative_label``: None keeps the dataset's own (a registered dataset's, or for a folder /
     hub set the one found among ``NEGATIVE_NAMES`` in its labels, or none when none is there);
-    a name forces that label (it must be in the set); ``"none"`` says the set has no negative
-    label (micro-F1 over all labels, as the paper scores Wiki80).
+    a name forces that label (it must be in the set); ``"none"`` (any case) says the set has no
+    negative label (micro-F1 over all labels, as the paper scores Wiki80), unless the files have
+    a label of exactly that spelling (CoNLL04's ``None``), which it then names.
 
     A record that cannot be a relation statement (an empty entity, ``<e1> </e1>``) is dropped by
     its reader and counted in ``dropped`` / ``dropped_where``; ``strict=True`` makes it a
@@ -271,7 +272,10 @@ def _load_dataset(
     forced = negative_label is not None and negative_label.lower() != "none"
     if negative_label is not None:
         spec = dataclasses.replace(spec, negative_label=negative_label if forced else None)
-    ds = _load(spec, root, forced_negative=forced, strict=strict)
+    # "none" says there is none, unless the files have a label of exactly that name (CoNLL04's
+    # "None"): then it names that label
+    none = negative_label if negative_label is not None and not forced else None
+    ds = _load(spec, root, forced_negative=forced, strict=strict, none_word=none)
     ds.format_detected = detected
     return ds
 
@@ -345,7 +349,11 @@ def _record_where(file: Path, ex: RelationExample) -> str:
 
 
 def _load(
-    spec: DatasetSpec, root: Path | None, forced_negative: bool = False, strict: bool = False
+    spec: DatasetSpec,
+    root: Path | None,
+    forced_negative: bool = False,
+    strict: bool = False,
+    none_word: str | None = None,
 ) -> LoadedDataset:
     reader = READERS.get(spec.reader)
     results: dict[str, ReadResult] = {}
@@ -380,6 +388,8 @@ def _load(
         dropped["dev"] = Counter()
         files["dev"] = files["train"]
     in_use = {ex.label for split in SPLITS for ex in splits[split] if ex.label is not None}
+    if none_word is not None and none_word in in_use:  # a label named "None": that label
+        spec = dataclasses.replace(spec, negative_label=none_word)
     if forced_negative and spec.negative_label not in in_use:
         raise DataError(
             f"{spec.name}: --negative-label {spec.negative_label!r} is not a label "

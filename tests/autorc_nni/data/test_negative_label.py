@@ -60,6 +60,16 @@ def test_negative_label_forced_or_none_and_bad_choices_refused(tmp_path):
     assert load_dataset("semeval10").negative_label == "Other"
 
 
+@pytest.mark.parametrize("rel2id", [False, True])
+def test_a_label_spelled_none_can_be_named(tmp_path, rel2id):
+    """CoNLL04's negative label is "None": naming it forces it; another spelling of "none"
+    still says there is no negative label."""
+    folder = write_folder(tmp_path / "c", ["Kill", "None", "Work_For", "NA"], rel2id=rel2id)
+    assert load_dataset(folder, fmt="opennre", negative_label="None").negative_label == "None"
+    assert load_dataset(folder, fmt="opennre", negative_label="NONE").negative_label is None
+    assert load_dataset(folder, fmt="opennre", negative_label="NA").negative_label == "NA"
+
+
 def test_data_stats_says_which_negative_label_it_used(tmp_path, capsys):
     folder = write_folder(tmp_path / "w", ["spouse", "founder"])
     argv = ["data", "stats", "--data", str(folder), "--format", "opennre", "--encoder", "none"]
