@@ -340,7 +340,7 @@ def race_stage(
         for c in cands
         if c.get("race")
     ]
-    entrants = entrant_list(shortlist, cfg.race.include)
+    entrants = entrant_list(shortlist, cfg.race.designs(cfg.data.task))
     return run_race(
         entrants,
         cfg.train_base(),

@@ -68,8 +68,10 @@ SELECTIONS = ("shared", "race")  # select: the paper's shared-weight ranking, or
 class RaceConfig:
     """The race of ``select: race`` (see the module docstring)."""
 
-    # hand-made designs that race beside the shortlist: preset names or architecture JSON files
-    include: list[str] = field(default_factory=lambda: ["bert-entity", "r-bert"])
+    # hand-made designs that race beside the shortlist: preset names or architecture JSON files;
+    # None: the task's baselines (``Task.presets``: rc bert-entity and r-bert, ner spert-like,
+    # coref pair-baseline)
+    include: list[str] | None = None
     top: int = 3  # top-ranked searched candidates in the race (random search: all its draws)
     # per input format the top draws lack: models drawn with it; its best enters (0: none)
     format_draws: int = 4
@@ -99,13 +101,21 @@ class RaceConfig:
             v = getattr(self, name)
             if v is not None and (v < 0 or (v == 0 and name != "warmup")):
                 raise ConfigError(f"{name}: must be > 0 when given, got {v}")
-        for spec in self.include:
+        for spec in self.include or []:
             try:
                 resolve_architecture(spec)
             except Exception as e:  # noqa: BLE001 - any failure: the key is named
                 raise ConfigError(
                     f"include: {spec!r} is not a preset or architecture file: {e}"
                 ) from None
+
+    def designs(self, task: str) -> list[str]:
+        """The hand-made designs of the race: ``include``, or the task's baselines."""
+        if self.include is not None:
+            return list(self.include)
+        from autorc_nni.tasks import get_task
+
+        return list(get_task(task).presets)
 
     def setting(self, hpo: HPOConfig) -> dict[str, Any]:
         """The training setting every entrant gets (lr, batch_size, warmup)."""

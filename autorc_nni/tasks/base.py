@@ -106,6 +106,8 @@ class Task:
     excluded_why: ClassVar[str] = ""  # and why, in words
     fixed_decisions: ClassVar[Mapping[str, Any]] = {}  # search decisions without effect on it
     extra_spans: ClassVar[tuple[str, ...]] = ()  # span options its search adds to the paper's
+    # the hand-made designs (presets) a race runs beside the searched ones by default
+    presets: ClassVar[tuple[str, ...]] = ("bert-entity", "r-bert")
 
     def load(self, dataset: str, settings: LoadSettings) -> TaskData:
         """The statements of ``dataset`` (a registered name or a folder)."""

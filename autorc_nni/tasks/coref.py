@@ -128,6 +128,7 @@ class Coreference(Task):
     options = ("max_antecedents", "neg_ratio", "singletons")
     report_metrics = ("muc_f1", "b3_f1", "ceafe_f1", "conll_f1")
     extra_spans = ("levitated",)  # the pairs that share a window share one encoder pass
+    presets = ("pair-baseline",)  # the race's hand-made design
 
     def load(self, dataset: str, settings: LoadSettings) -> TaskData:
         from autorc_nni.data.conll2012 import load_conll2012

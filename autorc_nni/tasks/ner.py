@@ -97,6 +97,7 @@ class SpanNER(Task):
     excluded_spans = ("tokens",)
     excluded_why = "it hides the span's words: use markers, standard or levitated"
     extra_spans = ("levitated",)  # a sentence's candidates in one encoder pass
+    presets = ("spert-like",)  # the race's hand-made design
     fixed_decisions = {"use_c1": False, "inter_c1": "none"}  # e1 = e2: nothing lies between
 
     def load(self, dataset: str, settings: LoadSettings) -> TaskData:

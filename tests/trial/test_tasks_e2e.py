@@ -112,6 +112,28 @@ def test_ner_pipeline_baseline_and_autorc_give_table4(tmp_path, monkeypatch, cap
     assert not (tmp_path / "rep" / "table1.md").exists()
 
 
+def test_a_ner_race_runs_the_tasks_own_baseline(tmp_path, monkeypatch):
+    """``select: race`` on span NER: the hand-made design that races is the task's baseline
+    (spert-like), not the RC presets."""
+    from pipeline.race import RaceConfig
+
+    assert RaceConfig().designs("rc") == ["bert-entity", "r-bert"]
+    assert RaceConfig().designs("coref") == ["pair-baseline"]
+    assert RaceConfig(include=["r-bert"]).designs("ner") == ["r-bert"]  # given: kept
+    monkeypatch.setenv("AUTORC_CACHE_DIR", str(tmp_path / "cache"))
+    data = write_planted_ner(tmp_path / "ner", n_train=32, n_dev=8)
+    opts = {"max_span_len": 2, "neg_per_sentence": 3}
+    cfg = tiny("ner", str(data), "autorc", task_options=opts, select="race")
+    cfg["race"] = {"top": 1, "format_draws": 0}
+    path = write(tmp_path / "race.yml", cfg)
+    assert main(["run", "--config", str(path), "--out", str(tmp_path / "run")]) == 0
+    race = json.loads((tmp_path / "run" / "race" / "race.json").read_text())
+    presets = [e["name"] for e in race["entrants"] if e["origin"] == "preset"]
+    assert presets == ["spert-like"]
+    result = json.loads((tmp_path / "run" / "result.json").read_text())
+    assert result["select"] == "race" and result["task"] == "ner"
+
+
 def test_coref_train_writes_what_the_official_scorer_reads(coref_data, capsys):
     out = coref_data / "train"
     argv = [
