@@ -1,25 +1,33 @@
 """Benchmark: do packed levitated markers pay on relation classification? (issue 20 §1)
 
     AUTORC_DATA_DIR=../shared/data .venv/bin/python benchmarks/rc_levitated.py
-    .venv/bin/python benchmarks/rc_levitated.py --datasets chemprot --sentences 400 --epochs 2
+    .venv/bin/python benchmarks/rc_levitated.py --datasets chemprot --f1-epochs 0   (rates only)
 
 Sets with many entity pairs per sentence (CoNLL04's relations: 13 a sentence, DDI: 7.6,
 ChemProt: 2.5) pay one encoder pass per pair with the paper's inline ``markers``. With
-``span=levitated`` the pairs of a sentence are packed into one pass (``autorc_nni.posencs``) when
-their batch holds them together (``--group-text``); ``standard`` input shares the whole input.
-Each configuration is one ``autorc train`` process (MiniLM-L6, ``--epochs``, max_len 128) on every
-pair of the first ``--sentences`` training sentences and ``--eval-sentences`` dev and test
-sentences of each dataset (written to a temporary folder as OpenNRE JSON lines), all with
-R-BERT's features (entity averages and [CLS]):
+``span=levitated`` the pairs of one sentence that share a batch are packed into one pass
+(``autorc_nni.posencs``); ``--group-text`` keeps a sentence's pairs in one batch (without it,
+length bucketing puts equal-length rows, mostly one sentence's pairs, side by side anyway).
+``standard`` input shares the whole input. All with R-BERT's features (entity averages and
+[CLS]), MiniLM-L6, max_len 128, on every pair of the first ``--sentences`` training sentences and
+``--eval-sentences`` dev and test sentences of each dataset:
 
 - ``markers``: R-BERT as the paper's presets have it, one pass per pair;
-- ``levitated, grouped``: the same features over levitated markers, a sentence's pairs in one batch;
-- ``levitated, random batches``: the same without grouping (what packing gets by chance);
-- ``standard, grouped``: the words unmarked (the entities' own wordpieces), one pass per sentence.
+- ``levitated, grouped`` / ``levitated, bucketed``: the same features over levitated markers,
+  with and without ``--group-text``;
+- ``standard, grouped``: the words unmarked (the entities' own wordpieces).
 
-It prints training statements/s, evaluation statements/s, their ratio to ``markers``, and dev
-and test micro-F1 after the budget (a small budget: the F1 says whether a format learns at the
-same pace, not where it converges), and writes ``benchmarks/results/rc_levitated.json``.
+Two measurements:
+
+1. **Rates**, in this process: ``--steps`` training steps (forward, backward, AdamW step; batch
+   32, the batches ``autorc train`` makes) and a forward pass over every evaluation statement
+   (batches of 64), each configuration in turn, ``--rounds`` times; the median of each is kept,
+   so that load from other jobs on the machine falls on every configuration alike.
+2. **F1 after a budget** (``--f1-epochs`` > 0): one ``autorc train`` process per configuration,
+   dev and test micro-F1 after that many epochs (a small budget: whether a format learns at the
+   same pace, not where it converges).
+
+Prints a table and writes ``benchmarks/results/rc_levitated.json``.
 """
 
 from __future__ import annotations
@@ -28,10 +36,12 @@ import argparse
 import dataclasses
 import json
 import os
+import statistics
 import subprocess
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 # benchmarks/_common.py
 from _common import ROOT, machine, print_table, provenance, train_command, write_result
@@ -39,48 +49,154 @@ from _common import ROOT, machine, print_table, provenance, train_command, write
 CONFIGS = {  # name: (span, group the statements of a sentence)
     "markers": ("markers", False),
     "levitated, grouped": ("levitated", True),
-    "levitated, random batches": ("levitated", False),
+    "levitated, bucketed": ("levitated", False),
     "standard, grouped": ("standard", True),
 }
 
 
 def subset(dataset: str, data_root: Path, out: Path, n_train: int, n_eval: int) -> dict:
     """Every statement of the first ``n_train`` training sentences and ``n_eval`` dev and test
-    sentences of ``dataset``, as an OpenNRE folder (``out``); returns its counts and negative
-    label."""
+    sentences of ``dataset``, as an OpenNRE folder (``out``, its negative label found in its
+    rel2id.json); returns the statements, the labels and the counts."""
     from autorc_nni.data.datasets import load_dataset
 
     ds = load_dataset(dataset, data_root=str(data_root))
     out.mkdir(parents=True, exist_ok=True)
-    counts: dict[str, dict[str, int]] = {}
+    statements: dict[str, list] = {}
     for split, n in (("train", n_train), ("dev", n_eval), ("test", n_eval)):
-        source = ds.splits.get(split) or []
-        texts: dict[tuple[str, ...], int] = {}
-        rows = []
-        for ex in source:
+        texts: set[tuple[str, ...]] = set()
+        kept = []
+        for ex in ds.splits.get(split) or []:
             if ex.tokens not in texts and len(texts) == n:
                 continue
-            texts.setdefault(ex.tokens, len(texts))
-            rows.append(
-                {
-                    "token": list(ex.tokens),
-                    "h": {"pos": list(ex.head)},
-                    "t": {"pos": list(ex.tail)},
-                    "relation": ex.label,
-                }
-            )
+            texts.add(ex.tokens)
+            kept.append(ex)
+        statements[split] = kept
+        rows = [
+            {
+                "token": list(ex.tokens),
+                "h": {"pos": list(ex.head)},
+                "t": {"pos": list(ex.tail)},
+                "relation": ex.label,
+            }
+            for ex in kept
+        ]
         (out / f"{split}.txt").write_text("".join(json.dumps(r) + "\n" for r in rows))
-        counts[split] = {"sentences": len(texts), "statements": len(rows)}
     (out / "rel2id.json").write_text(json.dumps({lab: i for i, lab in enumerate(ds.labels)}))
-    return {"counts": counts, "negative_label": ds.negative_label}
+    n_sent = len({ex.tokens for ex in statements["train"]})
+    return {
+        "statements": statements,
+        "labels": list(ds.labels),
+        "negative_label": ds.negative_label,
+        "train_statements": len(statements["train"]),
+        "pairs_per_sentence": round(len(statements["train"]) / max(1, n_sent), 2),
+    }
+
+
+def rates(info: dict, steps: int, rounds: int, threads: int) -> dict[str, dict[str, float]]:
+    """Median training and evaluation statements/s of each configuration (see the module)."""
+    import copy
+
+    import torch
+
+    from autorc_nni.architecture import PRESETS
+    from autorc_nni.encoders import load_encoder
+    from autorc_nni.featurize import Featurizer
+    from autorc_nni.finetune import TrainConfig, epoch_loader, eval_loader
+    from autorc_nni.model import RCModel
+    from autorc_nni.stage import DataConfig
+    from autorc_nni.training import build_optimizer
+
+    torch.set_num_threads(threads)
+    tokenizer, encoder = load_encoder("minilm", seed=0)
+    label2id = {lab: i for i, lab in enumerate(info["labels"])}
+    spans = sorted({span for span, _ in CONFIGS.values()})
+    feat = Featurizer(tokenizer, max_len=128, formats=tuple(spans), cache=False)
+    train_rows = feat.featurize(info["statements"]["train"], label2id).rows
+    eval_rows = feat.featurize(info["statements"]["dev"], label2id).rows
+    setups: dict[str, tuple[Any, Any, list, list]] = {}
+    for name, (span, grouped) in CONFIGS.items():
+        cfg = TrainConfig(
+            data=DataConfig(task="rc"), batch_size=32, eval_batch_size=64, group_text=grouped
+        )
+        arch = dataclasses.replace(PRESETS["r-bert"], span=span)
+        torch.manual_seed(0)
+        model = RCModel(arch, copy.deepcopy(encoder), num_labels=len(label2id), max_len=128)
+        train_batches = []
+        for b in epoch_loader(train_rows, cfg, (span,), epoch=0)[0]:
+            train_batches.append(b)
+            if len(train_batches) == steps:
+                break
+        evals = list(eval_loader(eval_rows, cfg, (span,)))
+        setups[name] = (model, build_optimizer(model, 1e-4, 0.01), train_batches, evals)
+    times: dict[str, dict[str, list[float]]] = {n: {"train": [], "eval": []} for n in CONFIGS}
+    for r in range(rounds):
+        for name, (model, opt, train_batches, evals) in setups.items():
+            model.train()
+            t0 = time.perf_counter()
+            for b in train_batches:
+                loss = torch.nn.functional.cross_entropy(model(b).float(), b["labels"])
+                loss.backward()
+                opt.step()
+                opt.zero_grad(set_to_none=True)
+            times[name]["train"].append(time.perf_counter() - t0)
+            model.eval()
+            t0 = time.perf_counter()
+            with torch.no_grad():
+                for b in evals:
+                    model(b)
+            times[name]["eval"].append(time.perf_counter() - t0)
+            print(
+                f"  round {r + 1}/{rounds} {name}: train {times[name]['train'][-1]:.1f} s, "
+                f"eval {times[name]['eval'][-1]:.1f} s",
+                flush=True,
+            )
+    out = {}
+    for name, (_, _, train_batches, evals) in setups.items():
+        n_train = sum(len(b["ids"]) for b in train_batches)
+        n_eval = sum(len(b["ids"]) for b in evals)
+        out[name] = {
+            "train_statements_per_s": round(n_train / statistics.median(times[name]["train"]), 1),
+            "eval_statements_per_s": round(n_eval / statistics.median(times[name]["eval"]), 1),
+            "train_seconds": [round(t, 2) for t in times[name]["train"]],
+            "eval_seconds": [round(t, 2) for t in times[name]["eval"]],
+            "train_statements_timed": n_train,
+            "eval_statements_timed": n_eval,
+        }
+    return out
+
+
+def f1_after(dataset: str, data: Path, tmp: str, archs: dict, epochs: int, threads: int) -> dict:
+    """Dev and test micro-F1 of one ``autorc train`` per configuration (``epochs`` epochs)."""
+    out = {}
+    for name, (span, grouped) in CONFIGS.items():
+        run = Path(tmp) / f"{dataset}-{span}-{int(grouped)}"
+        flags = ["--arch", str(archs[span]), "--epochs", str(epochs)]
+        flags.append("--group-text" if grouped else "--no-group-text")
+        cmd = train_command("rc", data, run, threads, *flags)
+        print(f"[{time.strftime('%H:%M:%S')}] {dataset}: {name}, {epochs} epoch(s)", flush=True)
+        t0 = time.perf_counter()
+        proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise SystemExit(f"{dataset} {name} failed:\n{proc.stderr[-3000:]}")
+        m = json.loads((run / "metrics.json").read_text())
+        out[name] = {
+            "command": "autorc " + " ".join(cmd[3:]).replace(tmp, "$TMP"),
+            "wall_seconds": round(time.perf_counter() - t0, 1),
+            "dev_micro_f1": round(100 * m["dev"]["micro_f1"], 2),
+            "test_micro_f1": round(100 * m["test"]["micro_f1"], 2),
+        }
+    return out
 
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--datasets", nargs="+", default=["conll04", "ddi", "chemprot"])
     p.add_argument("--sentences", type=int, default=150, help="training sentences")
-    p.add_argument("--eval-sentences", type=int, default=60, help="dev and test sentences")
-    p.add_argument("--epochs", type=int, default=1)
+    p.add_argument("--eval-sentences", type=int, default=40, help="dev and test sentences")
+    p.add_argument("--steps", type=int, default=12, help="training steps timed per round")
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--f1-epochs", type=int, default=1, help="0: rates only")
     p.add_argument("--threads", type=int, default=2)
     args = p.parse_args()
     data_root = Path(os.environ.get("AUTORC_DATA_DIR") or ROOT.parent / "shared" / "data")
@@ -96,38 +212,30 @@ def main() -> int:
         for dataset in args.datasets:
             data = Path(tmp) / dataset
             info = subset(dataset, data_root, data, args.sentences, args.eval_sentences)
-            train = info["counts"]["train"]
-            base = None
-            for name, (span, grouped) in CONFIGS.items():
-                out = Path(tmp) / f"{dataset}-{span}-{int(grouped)}"
-                # the negative label: found in the folder's label set (rel2id.json)
-                flags = ["--arch", str(archs[span]), "--epochs", str(args.epochs)]
-                flags.append("--group-text" if grouped else "--no-group-text")
-                cmd = train_command("rc", data, out, args.threads, *flags)
-                print(f"[{time.strftime('%H:%M:%S')}] {dataset}: {name}", flush=True)
-                t0 = time.perf_counter()
-                proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
-                if proc.returncode != 0:
-                    raise SystemExit(f"{dataset} {name} failed:\n{proc.stderr[-3000:]}")
-                wall = time.perf_counter() - t0
-                m = json.loads((out / "metrics.json").read_text())
-                train_rate = m["throughput"]["train_sentences_per_s"]
-                eval_rate = m["test"]["eval_sentences_per_s"]
-                base = base or (train_rate, eval_rate)
+            print(f"[{time.strftime('%H:%M:%S')}] {dataset}: rates", flush=True)
+            measured = rates(info, args.steps, args.rounds, args.threads)
+            f1 = (
+                f1_after(dataset, data, tmp, archs, args.f1_epochs, args.threads)
+                if args.f1_epochs
+                else {}
+            )
+            base = measured["markers"]
+            for name in CONFIGS:
                 row = {
                     "dataset": dataset,
                     "config": name,
-                    "command": "autorc " + " ".join(cmd[3:]).replace(tmp, "$TMP"),
+                    "pairs_per_sentence": info["pairs_per_sentence"],
+                    "train_statements": info["train_statements"],
                     "negative_label": info["negative_label"],
-                    "wall_seconds": round(wall, 1),
-                    "train_statements": m["throughput"]["train_sentences"],
-                    "train_statements_per_s": round(train_rate, 1),
-                    "eval_statements_per_s": round(eval_rate, 1),
-                    "train_speedup": round(train_rate / base[0], 2),
-                    "eval_speedup": round(eval_rate / base[1], 2),
-                    "dev_micro_f1": round(100 * m["dev"]["micro_f1"], 2),
-                    "test_micro_f1": round(100 * m["test"]["micro_f1"], 2),
-                    "pairs_per_sentence": round(train["statements"] / train["sentences"], 2),
+                    **measured[name],
+                    "train_speedup": round(
+                        measured[name]["train_statements_per_s"] / base["train_statements_per_s"],
+                        2,
+                    ),
+                    "eval_speedup": round(
+                        measured[name]["eval_statements_per_s"] / base["eval_statements_per_s"], 2
+                    ),
+                    **f1.get(name, {}),
                 }
                 rows.append(row)
                 print(json.dumps(row), flush=True)
@@ -144,11 +252,15 @@ def main() -> int:
         "train st/s": "train_statements_per_s",
         "× markers": "train_speedup",
         "eval st/s": "eval_statements_per_s",
-        "× markers ": "eval_speedup",
-        "dev F1": "dev_micro_f1",
-        "test F1": "test_micro_f1",
+        "eval × markers": "eval_speedup",
     }
-    print_table(list(columns), "lrlrrrrrr", ([r[k] for k in columns.values()] for r in rows))
+    if args.f1_epochs:
+        columns |= {"dev F1": "dev_micro_f1", "test F1": "test_micro_f1"}
+    print_table(
+        list(columns),
+        "lrl" + "r" * (len(columns) - 3),
+        ([r[k] for k in columns.values()] for r in rows),
+    )
     print(f"written: {written}")
     return 0
 
