@@ -209,17 +209,23 @@ def main() -> int:
         for span in {span for span, _ in CONFIGS.values()}:
             archs[span] = Path(tmp) / f"r-bert-{span}.json"
             dataclasses.replace(PRESETS["r-bert"], span=span).save(archs[span])
-        for dataset in args.datasets:
-            data = Path(tmp) / dataset
-            info = subset(dataset, data_root, data, args.sentences, args.eval_sentences)
+        infos, measured = {}, {}
+        for dataset in args.datasets:  # the rates of every set first, then the trainings
+            infos[dataset] = subset(
+                dataset, data_root, Path(tmp) / dataset, args.sentences, args.eval_sentences
+            )
             print(f"[{time.strftime('%H:%M:%S')}] {dataset}: rates", flush=True)
-            measured = rates(info, args.steps, args.rounds, args.threads)
+            measured[dataset] = rates(infos[dataset], args.steps, args.rounds, args.threads)
+        rates_load = os.getloadavg()
+        print(f"[{time.strftime('%H:%M:%S')}] rates done", flush=True)
+        for dataset in args.datasets:
+            info, m = infos[dataset], measured[dataset]
             f1 = (
-                f1_after(dataset, data, tmp, archs, args.f1_epochs, args.threads)
+                f1_after(dataset, Path(tmp) / dataset, tmp, archs, args.f1_epochs, args.threads)
                 if args.f1_epochs
                 else {}
             )
-            base = measured["markers"]
+            base = m["markers"]
             for name in CONFIGS:
                 row = {
                     "dataset": dataset,
@@ -227,13 +233,12 @@ def main() -> int:
                     "pairs_per_sentence": info["pairs_per_sentence"],
                     "train_statements": info["train_statements"],
                     "negative_label": info["negative_label"],
-                    **measured[name],
+                    **m[name],
                     "train_speedup": round(
-                        measured[name]["train_statements_per_s"] / base["train_statements_per_s"],
-                        2,
+                        m[name]["train_statements_per_s"] / base["train_statements_per_s"], 2
                     ),
                     "eval_speedup": round(
-                        measured[name]["eval_statements_per_s"] / base["eval_statements_per_s"], 2
+                        m[name]["eval_statements_per_s"] / base["eval_statements_per_s"], 2
                     ),
                     **f1.get(name, {}),
                 }
@@ -242,6 +247,7 @@ def main() -> int:
     result = {
         **provenance(args.threads, vars(args)),
         "machine_state": machine(args.threads, load),
+        "load_avg_after_rates": rates_load,
         "rows": rows,
     }
     written = write_result("rc_levitated", result)
