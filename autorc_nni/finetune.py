@@ -114,7 +114,7 @@ class TrainConfig:
     eval_batch_size: int = 64  # batch size for dev/test
     bucket: bool = True  # length-bucketed training batches (less padding)
     # keep the statements that share a text (standard or levitated input) in one batch, so the
-    # text is encoded once for all of them; None: the task's default (ner, coref: yes; rc: no)
+    # text is encoded once for all of them; None: the task's default (span NER yes; rc, coref no)
     group_text: bool | None = None
     pad_to: int | None = None  # pad every batch to this length (OpenNRE-style); None: dynamic
     resume: bool = False  # continue from out/checkpoint.pt
