@@ -221,6 +221,9 @@ def test_data_stats_for_both_tasks(coref_data, tmp_path, capsys):
     stats = json.loads(capsys.readouterr().out)
     assert stats["splits"]["train"]["documents"] == 6
     assert stats["splits"]["dev"]["mentions"] == 2 * 8
+    # each mention with its one previous mention: 7 pairs a document of 8 mentions
+    assert main(["data", "stats", *coref_args(coref_data), "--max-antecedents", "1", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["splits"]["dev"]["mention_pairs"] == 2 * 7
     ner = write_planted_ner(tmp_path / "ner", n_train=10, n_dev=5)
     assert main(["data", "stats", "--task", "ner", "--data", str(ner), "--max-span-len", "2"]) == 0
     text = capsys.readouterr().out

@@ -50,11 +50,17 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--max-span-len", type=int, default=10, help="ner: longest candidate span (default 10)"
     )
     stats.add_argument(
+        "--max-antecedents",
+        type=int,
+        default=50,
+        help="coref: previous mentions each mention is paired with (default 50)",
+    )
+    stats.add_argument(
         "--negative-label",
         metavar="NAME",
         help="the no-relation label (default: the dataset's; for a folder, the one of Other, "
         "no_relation, NA, None, false... in its labels); none: there is none, "
-        "micro-F1 over all labels",
+        "micro-F1 over all labels (a label spelled exactly so is named by it)",
     )
     stats.add_argument("--strict", action="store_true", help=STRICT_HELP)
     add_data_root_arg(stats)
@@ -78,7 +84,9 @@ def _stats(args: argparse.Namespace) -> int:
             fmt=args.format,
             data_root=args.data_root,
             splits=args.splits,
-            options=TaskOptions(max_span_len=args.max_span_len),
+            options=TaskOptions(
+                max_span_len=args.max_span_len, max_antecedents=args.max_antecedents
+            ),
         )
         stats = task_stats(data)
         print(json.dumps(stats, indent=2) if args.json else format_task_stats(stats))
