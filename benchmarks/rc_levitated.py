@@ -1,7 +1,7 @@
 """Benchmark: do packed levitated markers pay on relation classification? (issue 20 §1)
 
     AUTORC_DATA_DIR=../shared/data .venv/bin/python benchmarks/rc_levitated.py
-    .venv/bin/python benchmarks/rc_levitated.py --datasets chemprot --f1-epochs 0   (rates only)
+    .venv/bin/python benchmarks/rc_levitated.py --datasets chemprot --rounds 5
 
 Sets with many entity pairs per sentence (CoNLL04's relations: 13 a sentence, DDI: 7.6,
 ChemProt: 2.5) pay one encoder pass per pair with the paper's inline ``markers``. With
@@ -10,22 +10,20 @@ ChemProt: 2.5) pay one encoder pass per pair with the paper's inline ``markers``
 length bucketing puts equal-length rows, mostly one sentence's pairs, side by side anyway).
 ``standard`` input shares the whole input. All with R-BERT's features (entity averages and
 [CLS]), MiniLM-L6, max_len 128, on every pair of the first ``--sentences`` training sentences and
-``--eval-sentences`` dev and test sentences of each dataset:
+``--eval-sentences`` dev sentences of each dataset:
 
 - ``markers``: R-BERT as the paper's presets have it, one pass per pair;
 - ``levitated, grouped`` / ``levitated, bucketed``: the same features over levitated markers,
   with and without ``--group-text``;
 - ``standard, grouped``: the words unmarked (the entities' own wordpieces).
 
-Two measurements:
-
-1. **Rates**, in this process: ``--steps`` training steps (forward, backward, AdamW step; batch
-   32, the batches ``autorc train`` makes) and a forward pass over every evaluation statement
-   (batches of 64), each configuration in turn, ``--rounds`` times; the median of each is kept,
-   so that load from other jobs on the machine falls on every configuration alike.
-2. **F1 after a budget** (``--f1-epochs`` > 0): one ``autorc train`` process per configuration,
-   dev and test micro-F1 after that many epochs (a small budget: whether a format learns at the
-   same pace, not where it converges).
+The rates are measured in this process: ``--steps`` training steps (forward, backward, AdamW
+step; batch 32, the batches ``autorc train`` makes) and a forward pass over every evaluation
+statement (batches of 64), each configuration in turn, ``--rounds`` times; the median of each is
+kept, so that load from other jobs on the machine falls on every configuration alike. Whether a
+format learns as well is a matter of full trainings, not of a benchmark: one epoch over these
+subsets leaves every format predicting the negative label everywhere (F1 0 on CoNLL04, tried);
+``results/levitated-rc`` compares trained models.
 
 Prints a table and writes ``benchmarks/results/rc_levitated.json``.
 """
@@ -37,14 +35,12 @@ import dataclasses
 import json
 import os
 import statistics
-import subprocess
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 # benchmarks/_common.py
-from _common import ROOT, machine, print_table, provenance, train_command, write_result
+from _common import ROOT, machine, print_table, provenance, write_result
 
 CONFIGS = {  # name: (span, group the statements of a sentence)
     "markers": ("markers", False),
@@ -54,16 +50,14 @@ CONFIGS = {  # name: (span, group the statements of a sentence)
 }
 
 
-def subset(dataset: str, data_root: Path, out: Path, n_train: int, n_eval: int) -> dict:
-    """Every statement of the first ``n_train`` training sentences and ``n_eval`` dev and test
-    sentences of ``dataset``, as an OpenNRE folder (``out``, its negative label found in its
-    rel2id.json); returns the statements, the labels and the counts."""
+def subset(dataset: str, data_root: Path, n_train: int, n_eval: int) -> dict:
+    """Every statement of the first ``n_train`` training sentences and ``n_eval`` dev sentences
+    of ``dataset``, its labels and counts."""
     from autorc_nni.data.datasets import load_dataset
 
     ds = load_dataset(dataset, data_root=str(data_root))
-    out.mkdir(parents=True, exist_ok=True)
     statements: dict[str, list] = {}
-    for split, n in (("train", n_train), ("dev", n_eval), ("test", n_eval)):
+    for split, n in (("train", n_train), ("dev", n_eval)):
         texts: set[tuple[str, ...]] = set()
         kept = []
         for ex in ds.splits.get(split) or []:
@@ -72,17 +66,6 @@ def subset(dataset: str, data_root: Path, out: Path, n_train: int, n_eval: int) 
             texts.add(ex.tokens)
             kept.append(ex)
         statements[split] = kept
-        rows = [
-            {
-                "token": list(ex.tokens),
-                "h": {"pos": list(ex.head)},
-                "t": {"pos": list(ex.tail)},
-                "relation": ex.label,
-            }
-            for ex in kept
-        ]
-        (out / f"{split}.txt").write_text("".join(json.dumps(r) + "\n" for r in rows))
-    (out / "rel2id.json").write_text(json.dumps({lab: i for i, lab in enumerate(ds.labels)}))
     n_sent = len({ex.tokens for ex in statements["train"]})
     return {
         "statements": statements,
@@ -166,88 +149,47 @@ def rates(info: dict, steps: int, rounds: int, threads: int) -> dict[str, dict[s
     return out
 
 
-def f1_after(dataset: str, data: Path, tmp: str, archs: dict, epochs: int, threads: int) -> dict:
-    """Dev and test micro-F1 of one ``autorc train`` per configuration (``epochs`` epochs)."""
-    out = {}
-    for name, (span, grouped) in CONFIGS.items():
-        run = Path(tmp) / f"{dataset}-{span}-{int(grouped)}"
-        flags = ["--arch", str(archs[span]), "--epochs", str(epochs)]
-        flags.append("--group-text" if grouped else "--no-group-text")
-        cmd = train_command("rc", data, run, threads, *flags)
-        print(f"[{time.strftime('%H:%M:%S')}] {dataset}: {name}, {epochs} epoch(s)", flush=True)
-        t0 = time.perf_counter()
-        proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
-        if proc.returncode != 0:
-            raise SystemExit(f"{dataset} {name} failed:\n{proc.stderr[-3000:]}")
-        m = json.loads((run / "metrics.json").read_text())
-        out[name] = {
-            "command": "autorc " + " ".join(cmd[3:]).replace(tmp, "$TMP"),
-            "wall_seconds": round(time.perf_counter() - t0, 1),
-            "dev_micro_f1": round(100 * m["dev"]["micro_f1"], 2),
-            "test_micro_f1": round(100 * m["test"]["micro_f1"], 2),
-        }
-    return out
-
-
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--datasets", nargs="+", default=["conll04", "ddi", "chemprot"])
     p.add_argument("--sentences", type=int, default=150, help="training sentences")
-    p.add_argument("--eval-sentences", type=int, default=40, help="dev and test sentences")
+    p.add_argument("--eval-sentences", type=int, default=40, help="dev sentences")
     p.add_argument("--steps", type=int, default=12, help="training steps timed per round")
     p.add_argument("--rounds", type=int, default=3)
-    p.add_argument("--f1-epochs", type=int, default=1, help="0: rates only")
     p.add_argument("--threads", type=int, default=2)
     args = p.parse_args()
     data_root = Path(os.environ.get("AUTORC_DATA_DIR") or ROOT.parent / "shared" / "data")
-    from autorc_nni.architecture import PRESETS
 
     rows = []
     load = os.getloadavg()
-    with tempfile.TemporaryDirectory() as tmp:
-        archs = {}
-        for span in {span for span, _ in CONFIGS.values()}:
-            archs[span] = Path(tmp) / f"r-bert-{span}.json"
-            dataclasses.replace(PRESETS["r-bert"], span=span).save(archs[span])
-        infos, measured = {}, {}
-        for dataset in args.datasets:  # the rates of every set first, then the trainings
-            infos[dataset] = subset(
-                dataset, data_root, Path(tmp) / dataset, args.sentences, args.eval_sentences
-            )
-            print(f"[{time.strftime('%H:%M:%S')}] {dataset}: rates", flush=True)
-            measured[dataset] = rates(infos[dataset], args.steps, args.rounds, args.threads)
-        rates_load = os.getloadavg()
-        print(f"[{time.strftime('%H:%M:%S')}] rates done", flush=True)
-        for dataset in args.datasets:
-            info, m = infos[dataset], measured[dataset]
-            f1 = (
-                f1_after(dataset, Path(tmp) / dataset, tmp, archs, args.f1_epochs, args.threads)
-                if args.f1_epochs
-                else {}
-            )
-            base = m["markers"]
-            for name in CONFIGS:
-                row = {
-                    "dataset": dataset,
-                    "config": name,
-                    "pairs_per_sentence": info["pairs_per_sentence"],
-                    "train_statements": info["train_statements"],
-                    "negative_label": info["negative_label"],
-                    **m[name],
-                    "train_speedup": round(
-                        m[name]["train_statements_per_s"] / base["train_statements_per_s"], 2
-                    ),
-                    "eval_speedup": round(
-                        m[name]["eval_statements_per_s"] / base["eval_statements_per_s"], 2
-                    ),
-                    **f1.get(name, {}),
-                }
-                rows.append(row)
-                print(json.dumps(row), flush=True)
+    infos, measured = {}, {}
+    for dataset in args.datasets:
+        infos[dataset] = subset(dataset, data_root, args.sentences, args.eval_sentences)
+        print(f"[{time.strftime('%H:%M:%S')}] {dataset}: rates", flush=True)
+        measured[dataset] = rates(infos[dataset], args.steps, args.rounds, args.threads)
+    for dataset in args.datasets:
+        info, m = infos[dataset], measured[dataset]
+        base = m["markers"]
+        for name in CONFIGS:
+            row = {
+                "dataset": dataset,
+                "config": name,
+                "pairs_per_sentence": info["pairs_per_sentence"],
+                "train_statements": info["train_statements"],
+                "negative_label": info["negative_label"],
+                **m[name],
+                "train_speedup": round(
+                    m[name]["train_statements_per_s"] / base["train_statements_per_s"], 2
+                ),
+                "eval_speedup": round(
+                    m[name]["eval_statements_per_s"] / base["eval_statements_per_s"], 2
+                ),
+            }
+            rows.append(row)
+            print(json.dumps(row), flush=True)
     result = {
         **provenance(args.threads, vars(args)),
         "machine_state": machine(args.threads, load),
-        "load_avg_after_rates": rates_load,
         "rows": rows,
     }
     written = write_result("rc_levitated", result)
@@ -260,8 +202,6 @@ def main() -> int:
         "eval st/s": "eval_statements_per_s",
         "eval × markers": "eval_speedup",
     }
-    if args.f1_epochs:
-        columns |= {"dev F1": "dev_micro_f1", "test F1": "test_micro_f1"}
     print_table(
         list(columns),
         "lrl" + "r" * (len(columns) - 3),
