@@ -106,6 +106,8 @@ class PipelineConfig:
             raise ConfigError(f"random_n: must be >= 1, got {self.random_n}")
         if self.select not in SELECTIONS:
             raise ConfigError(f"select: {self.select!r} is not one of {list(SELECTIONS)}")
+        if self.race.include is None:  # the task's baselines, written out in config.json
+            self.race.include = self.race.designs(self.data.task)
         if self.hpo.train_seed in self.seeds.seeds():
             raise ConfigError(
                 f"hpo.train_seed: {self.hpo.train_seed} is also an evaluation seed "

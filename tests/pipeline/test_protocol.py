@@ -280,6 +280,23 @@ def test_select_does_not_change_a_run_that_cannot_race(tmp_path: Path) -> None:
         run_pipeline(raced, tmp_path / "ar", search, FakeTrain())
 
 
+def test_the_race_s_designs_are_written_out_so_older_run_directories_resume(
+    tmp_path: Path,
+) -> None:
+    """``race.include`` unset is the task's baselines, written out in config.json: a run
+    directory made when the default was the list itself resumes; a NER config gets spert-like."""
+    raced = {**SMALL, "select": "race", "race": {"lr": 1e-4}}
+    cfg = pipeline_config_from_dict(raced)
+    assert cfg.race.include == ["bert-entity", "r-bert"]
+    assert pipeline_config_from_dict({**raced, "task": "ner"}).race.include == ["spert-like"]
+    search = fake_search(2)
+    run_pipeline(cfg, tmp_path / "ar", search, FakeTrain())
+    saved = json.loads((tmp_path / "ar" / "config.json").read_text())
+    assert saved["race"]["include"] == ["bert-entity", "r-bert"]
+    again = pipeline_config_from_dict(raced)
+    assert run_pipeline(again, tmp_path / "ar", search, FakeTrain())["select"] == "race"
+
+
 def test_a_run_tells_typed_events_in_order_with_each_candidates_rank(tmp_path: Path) -> None:
     from pipeline.events import Candidates, Done, Evaluated, SeedDone, TrialDone
 
