@@ -208,6 +208,8 @@ def _train_once(
 # Keys of a training config that do not change what it trains (where it writes, how it shows)
 _NOT_TRAINING = ("out", "resume", "progress", "heartbeat", "log_every", "checkpoint_every",
                  "keep_checkpoint")  # fmt: skip
+# TrainConfig keys added after trainings were recorded, whose default None trains as before
+_ADDED_NEUTRAL = ("group_text",)
 
 
 class ReusedTrainings:
@@ -246,6 +248,9 @@ class ReusedTrainings:
         except (ConfigError, TypeError, ValueError):  # a custom train_fn's own keys: as given
             what = dict(kwargs)
         what = {k: v for k, v in what.items() if k not in _NOT_TRAINING}
+        # keys added since records were made, left out at their default (which changes nothing)
+        # so that the trainings finished before still match
+        what = {k: v for k, v in what.items() if not (k in _ADDED_NEUTRAL and v is None)}
         arch = what.get("arch")
         if isinstance(arch, str) and Path(arch).is_file():  # a file: by content
             what["arch"] = Architecture.load(arch).canonical().to_dict()

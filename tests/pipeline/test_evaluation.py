@@ -518,6 +518,19 @@ def test_a_paused_or_stopped_training_is_never_reused(tmp_path: Path) -> None:
     assert len(calls) == 3 and reuse.reused == [str(tmp_path / "again")]
 
 
+def test_a_training_key_leaves_out_keys_added_at_their_neutral_default() -> None:
+    """A TrainConfig key added since trainings were recorded (``group_text``) does not change
+    the key at its default, so those trainings are still reused; set, it does."""
+    from pipeline.evaluation import _ADDED_NEUTRAL, ReusedTrainings
+
+    kw = {**BASE, "arch": "bert-entity", "lr": 1e-4, "batch_size": 32, "warmup": 0.8, "seed": 0}
+    key = ReusedTrainings.key(kw)
+    assert "group_text" in _ADDED_NEUTRAL
+    assert ReusedTrainings.key({**kw, "group_text": None}) == key
+    assert ReusedTrainings.key({**kw, "group_text": True}) != key
+    assert ReusedTrainings.key({**kw, "group_text": False}) != key
+
+
 def test_a_trial_without_a_slot_is_refused_by_the_slot_sampler() -> None:
     import optuna
 
