@@ -171,6 +171,21 @@ def test_a_levitated_rc_model_predicts_a_sentences_pairs_as_each_alone(tiny):
     for e, probs in zip(examples, together, strict=True):
         [alone] = model.statement_probs([e])
         torch.testing.assert_close(probs, alone, rtol=1e-5, atol=1e-6)
+    # two sentences of one length, their pairs interleaved: batches of two hold one sentence's
+    # pairs each, so each pass encodes one text (interleaved batches would hold two)
+    other = tuple(reversed(WORDS))
+    mixed = []
+    for k, (h, t) in enumerate([((1, 3), (6, 8)), ((4, 5), (9, 10))]):
+        mixed += [ex(h, t, k), RelationExample(other, h, t, "r", f"o{k}")]
+    rows = []
+    hook = model.encoder.register_forward_hook(
+        lambda m, a, out: rows.append(out.last_hidden_state.shape[0])  # texts in the pass
+    )
+    try:
+        model.statement_probs(mixed, batch_size=2)
+    finally:
+        hook.remove()
+    assert rows == [1, 1]
 
 
 def test_models_with_levitated_markers_train_predict_and_draw(tmp_path, monkeypatch, capsys):
