@@ -52,8 +52,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     stats.add_argument(
         "--max-antecedents",
         type=int,
-        default=50,
-        help="coref: previous mentions each mention is paired with (default 50)",
+        help=f"coref: previous mentions each mention is paired with (default "
+        f"{TaskOptions.max_antecedents})",
     )
     stats.add_argument(
         "--negative-label",
@@ -85,7 +85,12 @@ def _stats(args: argparse.Namespace) -> int:
             data_root=args.data_root,
             splits=args.splits,
             options=TaskOptions(
-                max_span_len=args.max_span_len, max_antecedents=args.max_antecedents
+                max_span_len=args.max_span_len,
+                **(
+                    {}
+                    if args.max_antecedents is None
+                    else {"max_antecedents": args.max_antecedents}
+                ),
             ),
         )
         stats = task_stats(data)
