@@ -3,8 +3,9 @@
     AUTORC_DATA_DIR=../shared/data .venv/bin/python benchmarks/rc_levitated.py
     .venv/bin/python benchmarks/rc_levitated.py --datasets chemprot --rounds 5
 
-Sets with many entity pairs per sentence (CoNLL04's relations: 13 a sentence, DDI: 7.6,
-ChemProt: 2.5) pay one encoder pass per pair with the paper's inline ``markers``. With
+Sets with many entity pairs per sentence (over their whole training splits CoNLL04's relations
+have 13 a sentence, DDI 7.6, ChemProt 2.5; the table gives the subset's) pay one encoder pass per
+pair with the paper's inline ``markers``. With
 ``span=levitated`` the pairs of one sentence that share a batch are packed into one pass
 (``autorc_nni.posencs``); ``--group-text`` keeps a sentence's pairs in one batch (without it,
 length bucketing puts equal-length rows, mostly one sentence's pairs, side by side anyway).

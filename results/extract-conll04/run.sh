@@ -20,7 +20,7 @@ train() {  # train OUT ARGS...: once (a finished run is kept), resumed after an 
   [[ -f $out/metrics.json ]] && return 0
   local resume=()
   [[ -d $out ]] && resume=(--resume)
-  timed $AUTORC train "$@" --encoder minilm --seed 1 --out "$out" "${resume[@]}"
+  timed $AUTORC train "$@" --encoder minilm --seed 1 --out "$out" ${resume[@]+"${resume[@]}"}
 }
 
 # entities: the SpERT-like span classifier, NER_NEG negatives a sentence, over packed levitated

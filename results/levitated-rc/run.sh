@@ -21,12 +21,7 @@ import dataclasses, sys
 from autorc_nni.architecture import PRESETS
 dataclasses.replace(PRESETS['r-bert'], span='levitated').save(sys.argv[1])" "$ARCH"
 
-limits() {  # as results/race-cpu/run.sh
-  case $1 in
-    conll04) echo "--limit-train 4000" ;;
-    *) echo "" ;;
-  esac
-}
+source results/race-cpu/limits.sh  # limits DATASET: race-cpu's training subsets
 
 reports=()
 for ds in $DATASETS; do

@@ -20,15 +20,17 @@ EPOCHS=${EPOCHS:-8}
 SETTINGS=${SETTINGS:-"50:128:2e-4"}
 mkdir -p "$RUNS"
 
+outs=()
 for setting in $SETTINGS; do
   IFS=: read -r neg bs lr <<< "$setting"
   out=$RUNS/e$EPOCHS-neg$neg-bs$bs-lr$lr
+  outs+=("$out")
   [[ -f $out/metrics.json ]] && continue
   resume=()
   [[ -d $out ]] && resume=(--resume)
   timed $AUTORC train --task ner --dataset conll04 --arch spert-like --encoder minilm \
     --epochs "$EPOCHS" --neg-per-sentence "$neg" --batch-size "$bs" --lr "$lr" --seed 1 \
-    --no-progress --out "$out" "${resume[@]}"
+    --no-progress --out "$out" ${resume[@]+"${resume[@]}"}
 done
-timed .venv/bin/python results/ner-curve/curve.py "$RUNS"/e* --out "$OUT" \
-  --command "bash results/ner-curve/run.sh"
+timed .venv/bin/python results/ner-curve/curve.py "${outs[@]}" --out "$OUT" \
+  --command "EPOCHS=$EPOCHS SETTINGS=\"$SETTINGS\" bash results/ner-curve/run.sh"

@@ -14,15 +14,7 @@ RUNS=${1:-runs/race-cpu}
 DATASETS=${DATASETS:-"semeval10 chemprot conll04"}
 mkdir -p "$RUNS"
 
-# conll04's relation view (every ordered entity pair of a sentence, 11,998 training statements)
-# is large for this machine (see README.md): a stated stratified subset of 4,000 statements for
-# the training of every stage; chemprot (4,169) and semeval10 (6,507) are used whole
-limits() {
-  case $1 in
-    conll04) echo "--limit-train 4000" ;;
-    *) echo "" ;;
-  esac
-}
+source "$(dirname "$0")/limits.sh"  # limits DATASET: its stated training subset
 
 run() {  # run DATASET NAME ARGS...: one protocol run into RUNS/DATASET-NAME
   local ds=$1 name=$2; shift 2
