@@ -20,3 +20,43 @@ timed() {  # timed CMD...: run it, append the command and its wall time to the l
   "$@"
   echo "$(( SECONDS - t0 )) s  $*" >> "$LOG"
 }
+
+# A run folder lives on the machine that made it, and a session's machine is gone when it ends:
+# each finished run's records (every file but model weights and checkpoints: result.json, the
+# metrics, the race, the search's ranking and TensorBoard logs) are copied into the committed
+# $OUT/runs/NAME, a run whose records are there is not run again, and the report is made from
+# them, so one table can be filled over several sessions.
+ROWS=()  # every row the script runs or has kept, in order
+ONLY=${ONLY:-}  # ONLY="NAME …": run just these rows (the others are reported if kept)
+
+kept() {  # kept NAME: its records are committed
+  [[ -f $OUT/runs/$1/result.json ]]
+}
+
+wanted() {  # wanted NAME: record the row; true if it is to run in this session
+  ROWS+=("$1")
+  ! kept "$1" && { [[ -z $ONLY ]] || [[ " $ONLY " == *" $1 "* ]]; }
+}
+
+keep() {  # keep RUN_DIR: copy a finished run's records to $OUT/runs/<its name>
+  local from=$1 to
+  to=$(cd "$OUT" && pwd)/runs/$(basename "$1")
+  [[ -f $from/result.json ]] || return 0
+  rm -rf "$to.part" && mkdir -p "$to.part"
+  (cd "$from" && find . -type f ! -name '*.pt' ! -name '*.safetensors' ! -name '*.bin' \
+    ! -name '*.ckpt' ! -name '.autorc.lock' -size -2M -print0 |
+    xargs -0 -r cp --parents -t "$to.part")
+  rm -rf "$to" && mv "$to.part" "$to"
+}
+
+report_kept() {  # report_kept COMMAND: `autorc report` over the kept rows, into $OUT when all
+  # rows are kept, else into $OUT/partial (the table so far)
+  local dirs=() missing=0 row
+  for row in "${ROWS[@]}"; do
+    if kept "$row"; then dirs+=("$OUT/runs/$row"); else missing=1; fi
+  done
+  ((${#dirs[@]})) || return 0
+  local to=$OUT
+  ((missing)) && to=$OUT/partial
+  timed $AUTORC report "${dirs[@]}" --out "$to" --command "$1"
+}

@@ -8,7 +8,8 @@
 #   bash results/ablations/run.sh [RUNS_DIR]        (from the project root; default runs/ablations)
 #
 # Each run resumes where it stopped: re-run the script after an interruption (several sessions
-# are fine). Commands, wall times and the commit go to results/ablations/commands.log.
+# are fine: a finished run's records are kept in results/ablations/runs/, committed, and not run
+# again; ONLY="semeval10-autorc-M1-s0 …" runs just those rows). Commands, wall times and the commit go to results/ablations/commands.log.
 source "$(dirname "$0")/../common.sh" results/ablations
 RUNS=${1:-runs/ablations}
 DS=${DATASET:-semeval10}
@@ -28,21 +29,24 @@ copy_search() {  # copy_search FROM TO: a finished search, unless TO has one
   fi
 }
 
+arun() {  # arun NAME ARGS...: one protocol run into RUNS/DS-NAME, its records kept
+  local name=$DS-$1; shift
+  wanted "$name" || return 0
+  timed $AUTORC run --config configs/ablations-cpu.yml --set "dataset=$DS" "$@" \
+    --out "$RUNS/$name" "${REUSE[@]}"
+  keep "$RUNS/$name"
+}
+
 for s in $SEEDS; do
-  timed $AUTORC run --config configs/ablations-cpu.yml --set "dataset=$DS" --method autorc \
-    --select race --seed "$s" --set "label=AutoRC + race" --out "$RUNS/$DS-autorc-M-race-s$s" \
-    "${REUSE[@]}"
+  arun "autorc-M-race-s$s" --method autorc --select race --seed "$s" --set "label=AutoRC + race"
   copy_search "$RUNS/$DS-autorc-M-race-s$s" "$RUNS/$DS-autorc-M-s$s"
   # Table 2: AutoRC on each space (M is also Table 3's AutoRC row)
   for space in M M1 M2 M3; do
-    timed $AUTORC run --config configs/ablations-cpu.yml --set "dataset=$DS" --method autorc \
-      --space "$space" --seed "$s" --out "$RUNS/$DS-autorc-$space-s$s" "${REUSE[@]}"
+    arun "autorc-$space-s$s" --method autorc --space "$space" --seed "$s"
   done
   # Table 3: the changes to ENAS, on M
   for m in autorc1 autorc2 autorc3 naive-enas; do
-    timed $AUTORC run --config configs/ablations-cpu.yml --set "dataset=$DS" --method "$m" \
-      --seed "$s" --out "$RUNS/$DS-$m-s$s" "${REUSE[@]}"
+    arun "$m-s$s" --method "$m" --seed "$s"
   done
 done
-timed $AUTORC report "$RUNS/$DS"-* --out "$OUT" \
-  --command "bash results/ablations/run.sh (then: autorc report $RUNS/$DS-* --out $OUT)"
+report_kept "bash results/ablations/run.sh"

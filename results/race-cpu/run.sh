@@ -7,8 +7,10 @@
 #   bash results/race-cpu/run.sh [RUNS_DIR]        (from the project root; default runs/race-cpu)
 #   DATASETS=semeval10 bash results/race-cpu/run.sh
 #
-# Each run resumes where it stopped: re-run the script after an interruption. The commands, their
-# wall times and the commit are appended to results/race-cpu/commands.log.
+# Each run resumes where it stopped: re-run the script after an interruption. A finished run's
+# records are kept in results/race-cpu/runs/ (committed; results/common.sh) and not run again, so
+# sessions on other machines fill the same table; ONLY="semeval10-random-race …" runs just those
+# rows. The commands, their wall times and the commit are appended to results/race-cpu/commands.log.
 source "$(dirname "$0")/../common.sh" results/race-cpu
 RUNS=${1:-runs/race-cpu}
 DATASETS=${DATASETS:-"semeval10 chemprot conll04"}
@@ -18,9 +20,11 @@ source "$(dirname "$0")/limits.sh"  # limits DATASET: its stated training subset
 
 run() {  # run DATASET NAME ARGS...: one protocol run into RUNS/DATASET-NAME
   local ds=$1 name=$2; shift 2
+  wanted "$ds-$name" || return 0
   # shellcheck disable=SC2046
   timed $AUTORC run --config configs/race-cpu.yml --set "dataset=$ds" $(limits "$ds") "$@" \
     --out "$RUNS/$ds-$name"
+  keep "$RUNS/$ds-$name"
 }
 
 # AutoRC with the paper's selection starts from the race run's search (the same search config
@@ -52,5 +56,4 @@ for ds in $DATASETS; do
   run "$ds" random-race --method random --select race --set "label=random + race"
   if [[ $ds == semeval10 ]]; then autorc_pair "$ds" 1; fi
 done
-timed $AUTORC report "$RUNS"/* --out "$OUT" \
-  --command "bash results/race-cpu/run.sh (then: autorc report $RUNS/* --out $OUT)"
+report_kept "bash results/race-cpu/run.sh"
