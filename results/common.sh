@@ -59,4 +59,10 @@ report_kept() {  # report_kept COMMAND: `autorc report` over the kept rows, into
   local to=$OUT
   ((missing)) && to=$OUT/partial
   timed $AUTORC report "${dirs[@]}" --out "$to" --command "$1"
+  if ((missing)); then  # what the table still lacks, for the next session
+    for row in "${ROWS[@]}"; do kept "$row" || echo "$row"; done > "$to/rows-to-run.txt"
+    echo "rows still to run (also in $to/rows-to-run.txt): $(tr '\n' ' ' < "$to/rows-to-run.txt")"
+  else
+    rm -rf "$OUT/partial"  # the whole table replaces the partial one
+  fi
 }

@@ -70,6 +70,7 @@ def test_the_report_is_made_from_the_kept_rows_partial_until_all_are(tmp_path: P
     assert partial.returncode == 0, partial.stderr
     assert (out / "partial" / "table1.md").is_file() and not (out / "table1.md").exists()
     table = (out / "partial" / "table1.md").read_text()
+    assert (out / "partial" / "rows-to-run.txt").read_text() == f"{runs[1].name}\n"
     assert "BERT-entity" in table and "random" not in table.lower().split("|")[1:2]
     whole = sh(
         f"""keep {runs[0]}; keep {runs[1]}
@@ -79,4 +80,5 @@ def test_the_report_is_made_from_the_kept_rows_partial_until_all_are(tmp_path: P
     )
     assert whole.returncode == 0, whole.stderr
     assert "the command" in (out / "table1.md").read_text()
+    assert not (out / "partial").exists()
     assert "report" in (out / "commands.log").read_text()
