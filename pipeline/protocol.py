@@ -61,7 +61,14 @@ from pipeline.events import (
     TrainingEvent,
 )
 from pipeline.methods import ReportRow, get_method_row
-from pipeline.race import SELECTIONS, Entrant, RaceConfig, entrant_list, run_race
+from pipeline.race import (
+    SELECTIONS,
+    Entrant,
+    RaceConfig,
+    entrant_list,
+    race_finalists,
+    run_race,
+)
 from search_spaces.spaces import SPACES, task_space
 
 log = logging.getLogger(__name__)
@@ -204,9 +211,13 @@ def _check_run_dir(cfg: PipelineConfig, run_dir: Path) -> None:
     now = json.loads(json.dumps(config_to_dict(cfg)))
     if path.is_file():
         before = read_json(path)
-        # a key added to the config since the directory was made reads as its default
+        # a key added to the config since the directory was made reads as its default (in a
+        # section too: race.finalists)
         fresh = json.loads(json.dumps(config_to_dict(PipelineConfig())))
-        before = {**{k: v for k, v in fresh.items() if k not in before}, **before}
+        before = {
+            k: {**fresh[k], **v} if isinstance(v, dict) and isinstance(fresh.get(k), dict) else v
+            for k, v in {**fresh, **before}.items()
+        }
         # strict only refuses data (what loads is the same either way): it may change on resume
         # select and race do not change a run that cannot race (a preset), race not a shared one
         free = _RUN_DIR_FREE | ({"select", "race"} if cfg.method in PRESETS else set())
@@ -271,7 +282,7 @@ def candidates_stage(
             "space": cfg.space,
             "select": "race" if cfg.races() else "shared",
             "requested_top": cfg.top,
-            "evaluated": 1 if cfg.races() else n_eval,
+            "evaluated": cfg.race.finalists if cfg.races() else n_eval,  # at most
             "seconds": round(seconds, 1),
             "candidates": cands,
         },
@@ -402,17 +413,18 @@ def _run_pipeline(
     if cfg.races():
         race = race_stage(cfg, run_dir, cands, train_fn, emit)
         emit(RaceDone(race))
-        w = race["entrants"][race["winner"]]
-        # the winner goes through the evaluation (HPO, seeds) as rank 1
+        # the winner (with finalists: N, the best N at the full budget) goes through the
+        # evaluation (HPO, seeds) as rank 1 (2, ...); the best mean dev over seeds is the model
         cands = [
             {
                 "architecture": w["architecture"],
                 "score": w["search_score"],
-                "rank": 1,
+                "rank": k + 1,
                 "origin": w["origin"],
                 "name": w["name"],
                 "evaluate": True,
             }
+            for k, w in enumerate(race_finalists(race))
         ]
     evaluated = [
         evaluate_candidate(cfg, run_dir, c, race is not None, train_fn, emit)
@@ -444,8 +456,8 @@ def evaluate_candidate(
         "search_score": c["score"],
         "origin": c.get("origin"),
     }
-    if raced:
-        meta["race_winner"] = c["name"]
+    if raced:  # which race entrant this is (the winner, or another finalist)
+        meta["race_entrant"] = c["name"]
 
     def progress(event: Event, rank: int = c["rank"]) -> None:
         emit(replace(event, rank=rank) if isinstance(event, TrainingEvent) else event)

@@ -16,7 +16,11 @@ stand-alone and raced by synchronous successive halving on dev:
   (its best epoch's, as ``train`` keeps it).
 
 Every entrant trains with the same setting and the HPO training seed, never an evaluation seed:
-the winner then goes through HPO and the seeds stage like any evaluated architecture.
+the winner then goes through HPO and the seeds stage like any evaluated architecture. With
+``finalists: N`` the best N at the full budget (at most as many as reached it) all go through
+HPO and seeds, and the run's model is the one with the best mean dev over the seeds, as the
+paper chooses among its top ke: a final decided on one training seed cannot tell apart models
+closer than the seed noise.
 
 Run directory (``RUN_DIR/race``)::
 
@@ -79,6 +83,11 @@ class RaceConfig:
     # rung budgets as fractions of the full training (increasing, the last 1.0); the dev score
     # at 1/9 of a MiniLM training (in its LR warm-up) ranks by noise: benchmarks/selection.py
     rungs: list[float] = field(default_factory=lambda: [1 / 3, 1.0])
+    # the best entrants at the full budget that go through HPO and the seeds stage; the run's
+    # model is the one with the best mean dev over the seeds (as the paper's ke). 1: the race's
+    # winner alone, chosen on one training seed's dev (results/race-cpu: a margin within the
+    # seed noise can pick the worse model)
+    finalists: int = 1
     # the race's training setting; None: the HPO grid's value when it has one, else TrainConfig's
     lr: float | None = None
     batch_size: int | None = None
@@ -89,6 +98,8 @@ class RaceConfig:
             raise ConfigError(f"top: must be >= 1, got {self.top}")
         if self.format_draws < 0:
             raise ConfigError(f"format_draws: must be >= 0, got {self.format_draws}")
+        if self.finalists < 1:
+            raise ConfigError(f"finalists: must be >= 1, got {self.finalists}")
         if self.eta < 2:
             raise ConfigError(f"eta: must be >= 2, got {self.eta}")
         r = list(self.rungs)
@@ -209,11 +220,18 @@ def run_race(
             stopped[i] = r
             _drop_checkpoint(dirs[i])
         alive = sorted(order[:n_keep])
-    winner = max(alive, key=lambda i: (scores[i][len(race.rungs) - 1], -i))
-    result = _summary(entrants, dirs, scores, stopped, winner, race, setting, train_seed)
+    last = len(race.rungs) - 1
+    by_final = sorted(alive, key=lambda i: (-scores[i][last], i))  # ties: the earlier entrant
+    result = _summary(entrants, dirs, scores, stopped, by_final, race, setting, train_seed)
     result["seconds"] = round(time.perf_counter() - t0, 1)  # this process's share
     atomic_write_json(done, result)
     return result
+
+
+def race_finalists(race: dict[str, Any]) -> list[dict[str, Any]]:
+    """The entrants of ``race.json`` that go on to the seeds stage, the winner first (a race
+    recorded before ``finalists`` existed: its winner)."""
+    return [race["entrants"][i] for i in race.get("finalists") or [race["winner"]]]
 
 
 def train_to_rung(
@@ -277,7 +295,7 @@ def _summary(
     dirs: list[Path],
     scores: list[dict[int, float]],
     stopped: list[int],
-    winner: int,
+    by_final: list[int],
     race: RaceConfig,
     setting: dict[str, Any],
     seed: int,
@@ -305,6 +323,7 @@ def _summary(
         )
     # budget trained, in full trainings: each entrant up to the rung it reached
     cost = sum(race.rungs[stopped[i]] for i in range(len(entrants)))
+    winner = by_final[0]
     return {
         "kind": "race",
         "rungs": list(race.rungs),
@@ -315,6 +334,8 @@ def _summary(
         "winner": winner,
         "winner_name": entrants[winner].name,
         "winner_origin": entrants[winner].origin,
+        # the entrants that go on to the seeds stage, best full-budget dev first
+        "finalists": by_final[: race.finalists],
         "cost_trainings": round(cost, 3),
         "train_seconds": round(
             sum(

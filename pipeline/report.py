@@ -140,13 +140,19 @@ def _record(path: Path, data: dict[str, Any]) -> Record:
             "select": data.get("select", "shared"),
             # per seed, the test metrics the task reports beside the selection metric
             "test_metrics": best.get("test_metrics") or {},
+            # the race entrant the run's model is (the winner, or another finalist)
+            "race_entrant": best.get("race_entrant") or best.get("race_winner"),
             "race": path.parent / "race" / "race.json"
             if (path.parent / "race" / "race.json").is_file()
             else None,
             # a pipeline's evaluated candidates: (architecture, mean dev score) for the
             # decision importance over them
             "evaluated": [
-                {"architecture": e["architecture"], "dev_mean": e.get("dev_mean")}
+                {
+                    "architecture": e["architecture"],
+                    "dev_mean": e.get("dev_mean"),
+                    "race_entrant": e.get("race_entrant"),
+                }
                 for e in data.get("evaluated") or []
                 if "architecture" in e
             ]
@@ -710,17 +716,39 @@ def race_section(r: Record, out_dir: Path, stem: str) -> list[str]:
             + " | ".join(devs)
             + f" | {stop} |"
         )
-    if winner["origin"] in ("preset", "file"):
-        verdict = (
-            f"**The hand-made design {winner['name']} won the race**: on this dataset and "
-            "budget no searched candidate trained better stand-alone, so it is the model to "
-            "use (the right answer for this data, not a failure of the tool)."
-        )
-    else:
-        verdict = f"**{winner['name']} ({winner['origin']}) won the race.**"
-    lines += ["", verdict, ""]
+    lines += ["", *_race_verdict(r, race, winner), ""]
     chart = _plot_race(race, out_dir / f"{stem}.png", f"race on {r.dataset}")
     lines += [f"![race]({chart.name})", ""]
+    return lines
+
+
+def _race_verdict(r: Record, race: dict[str, Any], winner: dict[str, Any]) -> list[str]:
+    """Who won the race and, with several finalists, which of them the seeds stage chose."""
+    names = [race["entrants"][i]["name"] for i in race.get("finalists") or [race["winner"]]]
+    chosen = next(
+        (e for e in race["entrants"] if e["name"] == r.extra.get("race_entrant")), winner
+    )
+    lines = []
+    if len(names) > 1:
+        devs = {e.get("race_entrant"): e.get("dev_mean") for e in r.extra.get("evaluated") or []}
+        seeds = ", ".join(
+            f"{n} {100 * devs[n]:.2f}" if devs.get(n) is not None else n for n in names
+        )
+        lines += [
+            f"{winner['name']} ({winner['origin']}) won the race on its training seed; the "
+            f"best {len(names)} at the full training went on to the seeds stage, and the run's "
+            f"model is the one with the best mean dev over the seeds ({seeds}).",
+            "",
+        ]
+    what = "is the run's model" if len(names) > 1 else "won the race"
+    if chosen["origin"] in ("preset", "file"):
+        lines.append(
+            f"**The hand-made design {chosen['name']} {what}**: on this dataset and budget no "
+            "searched candidate trained better stand-alone, so it is the model to use (the "
+            "right answer for this data, not a failure of the tool)."
+        )
+    else:
+        lines.append(f"**{chosen['name']} ({chosen['origin']}) {what}.**")
     return lines
 
 

@@ -225,7 +225,7 @@ def test_select_race_races_the_shortlist_and_the_hand_made_designs(tmp_path: Pat
     assert race["winner_name"] == "best tokens"
     assert len(result["evaluated"]) == 1
     best = result["best"]
-    assert best["origin"] == "format" and best["race_winner"] == "best tokens"
+    assert best["origin"] == "format" and best["race_entrant"] == "best tokens"
     assert best["architecture"]["span"] == "tokens"
     assert result["select"] == "race" and result["race"]["winner_origin"] == "format"
     assert result["seconds"]["race"] is not None
@@ -233,6 +233,70 @@ def test_select_race_races_the_shortlist_and_the_hand_made_designs(tmp_path: Pat
     race_seeds = {kw["seed"] for kw in train.calls if "/race/" in kw["out"]}
     assert race_seeds == {cfg.hpo.train_seed}
     assert any(kw.get("pause_at") == 0.5 for kw in train.calls)
+
+
+def test_race_finalists_go_to_the_seeds_and_the_best_mean_dev_is_the_model(
+    tmp_path: Path,
+) -> None:
+    """race.finalists: 2: the best two at the full budget go through HPO and seeds; the race's
+    winner (best on the race's one training seed) loses to the other finalist on the mean dev
+    over the evaluation seeds, and that one is the run's model. A race recorded before the key
+    existed (no ``finalists`` in race.json) hands on its winner alone."""
+    lucky = Architecture(use_c1=True, inter_e1e2="dot")  # best on the race's training seed only
+
+    def train(kw: dict, report=None) -> dict:
+        arch = Architecture.load(kw["arch"])
+        dev = 0.5 + 0.01 * len(arch.slots())
+        if arch == lucky:
+            dev += 0.2 if kw["seed"] == 1000 else -0.1
+        return {"dev": {"score": dev}, "test": {"score": dev - 0.05}, "metric": "micro_f1"}
+
+    def search(cfg, out: Path):
+        out.mkdir(parents=True, exist_ok=True)
+        ranked = [lucky, Architecture(use_c0=True)]
+        return [{"architecture": a, "score": 0.9 - 0.1 * i} for i, a in enumerate(ranked)]
+
+    raced = {**SMALL, "hpo": {"trials": 1, "train_seed": 1000}, "select": "race"}
+    race = {"top": 2, "format_draws": 0, "eta": 2, "rungs": [0.5, 1.0], "lr": 1e-4}
+    one = run_pipeline(
+        pipeline_config_from_dict({**raced, "race": race}), tmp_path / "one", search, train
+    )
+    assert one["race"]["winner_name"] == "rank 1" and len(one["evaluated"]) == 1
+    assert one["best"]["race_entrant"] == "rank 1"
+    cfg = pipeline_config_from_dict({**raced, "race": {**race, "finalists": 2}})
+    two = run_pipeline(cfg, tmp_path / "two", search, train)
+    saved = json.loads((tmp_path / "two" / "race" / "race.json").read_text())
+    assert saved["winner_name"] == "rank 1" and len(saved["finalists"]) == 2
+    assert [e["race_entrant"] for e in two["evaluated"]] == [
+        "rank 1",
+        saved["entrants"][saved["finalists"][1]]["name"],
+    ]
+    assert two["best"]["race_entrant"] != "rank 1"  # the steadier model, on mean dev
+    assert two["best"]["architecture"] != lucky.to_dict()
+    assert json.loads((tmp_path / "two" / "candidates.json").read_text())["evaluated"] == 2
+    # an older race.json without finalists: its winner goes on alone
+    del saved["finalists"]
+    from pipeline.race import race_finalists
+
+    assert [e["name"] for e in race_finalists(saved)] == ["rank 1"]
+    with pytest.raises(ConfigError, match="finalists"):
+        pipeline_config_from_dict({**raced, "race": {**race, "finalists": 0}})
+
+
+def test_a_run_directory_made_before_a_section_key_existed_resumes(tmp_path: Path) -> None:
+    """A key added to a config section since a run directory was made (race.finalists) reads
+    as its default there: the directory resumes; a changed value is still refused."""
+    raced = {**SMALL, "select": "race", "race": {"lr": 1e-4}}
+    cfg = pipeline_config_from_dict(raced)
+    run_pipeline(cfg, tmp_path / "r", fake_search(2), FakeTrain())
+    path = tmp_path / "r" / "config.json"
+    saved = json.loads(path.read_text())
+    del saved["race"]["finalists"]
+    path.write_text(json.dumps(saved))
+    assert run_pipeline(cfg, tmp_path / "r", fake_search(2), FakeTrain())["select"] == "race"
+    changed = pipeline_config_from_dict({**raced, "race": {"lr": 1e-4, "finalists": 2}})
+    with pytest.raises(ConfigError, match="another config"):
+        run_pipeline(changed, tmp_path / "r", fake_search(2), FakeTrain())
 
 
 def test_select_race_with_random_search_and_presets(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 import statistics
 from pathlib import Path
 
@@ -287,6 +288,23 @@ def test_the_race_is_shown_and_a_hand_made_winner_said_plainly(tmp_path: Path) -
     assert "**The hand-made design r-bert won the race**" in report
     assert "Cost: " in report and "full trainings" in report
     assert list((tmp_path / "rep").glob("race_*.png"))
+    # two finalists: r-bert wins the race, the searched one is steadier over the seeds
+    lucky = PRESETS["r-bert"]
+
+    def train2(kw, report=None):
+        arch = Architecture.load(kw["arch"])
+        dev = 0.5 + 0.01 * len(arch.slots())
+        if arch == lucky:
+            dev += 0.3 if kw["seed"] == cfg.hpo.train_seed else -0.2
+        return {"dev": {"score": dev}, "test": {"score": dev - 0.05}, "metric": "micro_f1"}
+
+    cfg2 = replace(cfg, race=replace(cfg.race, finalists=2, eta=2))
+    run_pipeline(cfg2, tmp_path / "run2", search_fn=search, train_fn=train2)
+    write_report([tmp_path / "run2"], tmp_path / "rep2")
+    report = (tmp_path / "rep2" / "report.md").read_text()
+    assert "r-bert (preset) won the race on its training seed; the best 2" in report
+    assert "(r-bert 3" in report  # its mean dev over the seeds, beside the other finalist's
+    assert "**rank 1 (searched) is the run's model.**" in report
 
 
 def test_the_cost_unit_is_one_baseline_training(tmp_path: Path) -> None:
