@@ -725,9 +725,7 @@ def race_section(r: Record, out_dir: Path, stem: str) -> list[str]:
 def _race_verdict(r: Record, race: dict[str, Any], winner: dict[str, Any]) -> list[str]:
     """Who won the race and, with several finalists, which of them the seeds stage chose."""
     names = [race["entrants"][i]["name"] for i in race.get("finalists") or [race["winner"]]]
-    chosen = next(
-        (e for e in race["entrants"] if e["name"] == r.extra.get("race_entrant")), winner
-    )
+    chosen = next((e for e in race["entrants"] if e["name"] == r.extra.get("race_entrant")), winner)
     lines = []
     if len(names) > 1:
         devs = {e.get("race_entrant"): e.get("dev_mean") for e in r.extra.get("evaluated") or []}
