@@ -22,8 +22,8 @@ timed() {  # timed CMD...: run it, append the command and its wall time to the l
 }
 
 # A run folder lives on the machine that made it, and a session's machine is gone when it ends:
-# each finished run's records (every file but model weights and checkpoints: result.json, the
-# metrics, the race, the search's ranking and TensorBoard logs) are copied into the committed
+# each finished run's records (result.json, the metrics, the race, the search's ranking and
+# TensorBoard logs; not its weights, checkpoints or predictions: see keep) are copied into the committed
 # $OUT/runs/NAME, a run whose records are there is not run again, and the report is made from
 # them, so one table can be filled over several sessions.
 ROWS=()  # every row the script runs or has kept, in order
@@ -43,8 +43,13 @@ keep() {  # keep RUN_DIR: copy a finished run's records to $OUT/runs/<its name>
   to=$(cd "$OUT" && pwd)/runs/$(basename "$1")
   [[ -f $from/result.json ]] || return 0
   rm -rf "$to.part" && mkdir -p "$to.part"
+  # left out: weights, checkpoints, saved models, per-statement predictions and scorer keys
+  # (derived from the data), the run's own report (made again), TensorBoard logs but the
+  # search's (the reward curves); and any file of 2 MB or more
   (cd "$from" && find . -type f ! -name '*.pt' ! -name '*.safetensors' ! -name '*.bin' \
-    ! -name '*.ckpt' ! -name '.autorc.lock' -size -2M -print0 |
+    ! -name '*.ckpt' ! -name '.autorc.lock' ! -path '*/model/*' ! -name '*predictions*' \
+    ! -name '*.scorer.txt' ! -path './report/*' \( ! -path '*/tensorboard/*' -o -path \
+    './search/tensorboard/*' \) -size -2097152c -print0 |
     xargs -0 -r cp --parents -t "$to.part")
   rm -rf "$to" && mv "$to.part" "$to"
 }

@@ -31,6 +31,11 @@ def test_a_kept_run_has_its_records_not_its_weights_and_is_not_run_again(tmp_pat
     (run / "search" / "checkpoint.pt").parent.mkdir(exist_ok=True)
     (run / "search" / "checkpoint.pt").write_bytes(b"c" * 10)
     (run / "big.json").write_bytes(b"0" * (3 << 20))  # over the 2 MB a record may have
+    left_out = ["eval/model/config.json", "eval/test_predictions.jsonl", "report/report.md"]
+    left_out += ["eval/tensorboard/events.out.tfevents.1", "x/test_key.scorer.txt"]
+    for name in [*left_out, "search/tensorboard/events.out.tfevents.1"]:
+        (run / name).parent.mkdir(parents=True, exist_ok=True)
+        (run / name).write_text("x")
     out = tmp_path / "results"
     done = sh(
         f"""keep {run}
@@ -48,10 +53,13 @@ def test_a_kept_run_has_its_records_not_its_weights_and_is_not_run_again(tmp_pat
     assert Path("result.json") in copied and Path("config.json") in copied
     assert Path("eval/weights.safetensors") not in copied
     assert Path("search/checkpoint.pt") not in copied and Path("big.json") not in copied
+    assert Path("search/tensorboard/events.out.tfevents.1") in copied
     assert copied == {
         n
         for n in names
-        if n.suffix not in (".pt", ".safetensors") and n.name not in ("big.json", ".autorc.lock")
+        if n.suffix not in (".pt", ".safetensors")
+        and n.name not in ("big.json", ".autorc.lock")
+        and str(n) not in left_out
     }
     assert json.loads((kept / "result.json").read_text()) == json.loads(
         (run / "result.json").read_text()
