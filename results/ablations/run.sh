@@ -37,9 +37,23 @@ arun() {  # arun NAME ARGS...: one protocol run into RUNS/DS-NAME, its records k
   keep "$RUNS/$name"
 }
 
+# AutoRC + race with three finalists (race.finalists: the best 3 at the full training go to the
+# seeds stage, the best mean dev over seeds is the model) is the race run's search and race
+# again: its rung files are copied (not race.json, which it writes with its finalists), so only
+# the finalists' seeds are new, and those the other rows trained are reused
+copy_race() {  # copy_race FROM TO: a finished race's entrants, unless TO has a race
+  if [[ -f $1/race/race.json && ! -e $2/race ]]; then
+    copy_search "$1" "$2"
+    mkdir -p "$2/race" && cp -r "$1/race/entrants" "$2/race/entrants"
+  fi
+}
+
 for s in $SEEDS; do
   arun "autorc-M-race-s$s" --method autorc --select race --seed "$s" --set "label=AutoRC + race"
   copy_search "$RUNS/$DS-autorc-M-race-s$s" "$RUNS/$DS-autorc-M-s$s"
+  copy_race "$RUNS/$DS-autorc-M-race-s$s" "$RUNS/$DS-autorc-M-race3-s$s"
+  arun "autorc-M-race3-s$s" --method autorc --select race --seed "$s" \
+    --set "label=AutoRC + race (3 finalists)" --set race.finalists=3
   # Table 2: AutoRC on each space (M is also Table 3's AutoRC row)
   for space in M M1 M2 M3; do
     arun "autorc-$space-s$s" --method autorc --space "$space" --seed "$s"
