@@ -360,7 +360,12 @@ def _searched(records: list[Record]) -> list[Record]:
 
 
 def _race_tag(r: Record) -> str:
-    return " + race" if r.extra.get("select") == "race" else ""
+    """`` + race`` for a run that chose its model by the race, with its finalists when it sent
+    more than one to the seeds stage (``race.finalists``): another protocol, another row."""
+    if r.extra.get("select") != "race":
+        return ""
+    n = len(r.extra.get("evaluated") or [])
+    return " + race" + (f" ({n} finalists)" if n > 1 else "")
 
 
 def _race_row(r: Record) -> str:

@@ -305,6 +305,10 @@ def test_the_race_is_shown_and_a_hand_made_winner_said_plainly(tmp_path: Path) -
     assert "r-bert (preset) won the race on its training seed; the best 2" in report
     assert "(r-bert 3" in report  # its mean dev over the seeds, beside the other finalist's
     assert "**rank 1 (searched) is the run's model.**" in report
+    from pipeline.report import _race_row
+
+    [one, two] = [collect([tmp_path / d])[0] for d in ("run", "run2")]
+    assert (_race_row(one), _race_row(two)) == ("AutoRC + race", "AutoRC + race (2 finalists)")
 
 
 def test_the_cost_unit_is_one_baseline_training(tmp_path: Path) -> None:
