@@ -38,8 +38,10 @@ def main() -> int:
     lines = [
         "# Budget curve",
         "",
-        f"Made by `{args.command}`; each run's dev {metric} after every epoch (the whole dev "
-        "set), and the test score of its best epoch's model (the whole test set).",
+        f"Reproduce: `{args.command}`",
+        "",
+        f"Each run's dev {metric} after every epoch (the whole dev set), and the test score of "
+        "its best epoch's model (the whole test set).",
         "",
     ]
     import matplotlib
