@@ -164,8 +164,16 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
 
 def check_resumable(saved: dict[str, Any], now: dict[str, Any], free: set[str], path: Path) -> None:
     """Refuse to resume a run whose saved config differs from ``now`` in a key outside
-    ``free`` (the keys a resumption may change: device, progress, threads …)."""
-    diff = sorted(k for k in set(saved) | set(now) if k not in free and saved.get(k) != now.get(k))
+    ``free`` (the keys a resumption may change: device, progress, threads …). A key added to
+    the config after the run was saved reads as equal when ``now`` leaves it empty (``{}``,
+    ``[]``, None: the setting that changes nothing, such as ``restrict``)."""
+    diff = sorted(
+        k
+        for k in set(saved) | set(now)
+        if k not in free
+        and saved.get(k) != now.get(k)
+        and not (k not in saved and now.get(k) in ({}, [], None))
+    )
     if diff:
         detail = ", ".join(f"{k}: {saved.get(k)!r} -> {now.get(k)!r}" for k in diff)
         raise ConfigError(f"{path}: cannot resume with a different config ({detail})")

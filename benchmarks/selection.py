@@ -77,7 +77,6 @@ def main() -> int:
     from pipeline.evaluation import random_architectures
     from pipeline.race import Entrant, entrant_list, train_to_rung
     from pipeline.runner import load_config, search_config
-    from search_spaces.spaces import task_space
     from strategies.search import run_search
 
     overrides: dict[str, Any] = {"select": "race"}
@@ -99,7 +98,7 @@ def main() -> int:
         for r in result.format_best
         if r.rank == 0
     ]
-    space = task_space(cfg.space, cfg.data.task)
+    space = cfg.search_space()
     randoms, _ = random_architectures(args.random, cfg.seed + 100, space)
     rand = [Entrant(a, "random", f"random {i + 1}", None) for i, a in enumerate(randoms)]
     entrants = entrant_list([*searched, *rand], ["bert-entity", "r-bert"])

@@ -69,7 +69,7 @@ from pipeline.race import (
     race_finalists,
     run_race,
 )
-from search_spaces.spaces import SPACES, task_space
+from search_spaces.spaces import SPACES, SearchSpace, SearchSpaceError, task_space
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +90,10 @@ class PipelineConfig:
     # at the top level of the config or under data:; rc gives Table 1 rows, ner and coref Table 4
     data: DataConfig = data_field()
     space: str = "M"  # search space: M, M1, M2, M3 (search_spaces.spaces)
+    # the space narrowed to these options, {decision: [options]} (e.g. {span: [standard]}: no
+    # model that needs an encoder pass per candidate); the search, random draws and the race's
+    # format draws keep to it, race.include's hand-made designs race whatever they are
+    restrict: dict[str, Any] = field(default_factory=dict)
     seed: int = 0  # seed of the search (or of the random-search draws)
     search: dict[str, Any] = field(default_factory=dict)  # SearchConfig keys (strategies.search)
     top: int = 5  # ke: top-ranked searched architectures trained from scratch (paper: 5)
@@ -107,6 +111,7 @@ class PipelineConfig:
         get_method_row(self.method)  # a row of pipeline.methods
         if self.space not in SPACES:
             raise ConfigError(f"space: {self.space!r} is not one of {list(SPACES)}")
+        self.search_space()  # a restrict that does not fit the space fails here, by key
         if self.top < 1:
             raise ConfigError(f"top: must be >= 1, got {self.top}")
         if self.random_n < 1:
@@ -129,6 +134,13 @@ class PipelineConfig:
     @property
     def row(self) -> str:
         return self.label or self.method
+
+    def search_space(self) -> SearchSpace:
+        """The space as this run's task searches it, narrowed by ``restrict``."""
+        try:
+            return task_space(self.space, self.data.task, self.restrict)
+        except SearchSpaceError as e:
+            raise ConfigError(str(e)) from None
 
     def searches(self) -> bool:
         """Whether this run's candidates come from an architecture search."""
@@ -255,9 +267,7 @@ def candidates_stage(
         seconds = time.perf_counter() - t0
     elif source == "random":
         # the space as the task searches it (span NER drops span=tokens and c1)
-        archs, _ = random_architectures(
-            cfg.random_n, cfg.seed, task_space(cfg.space, cfg.data.task)
-        )
+        archs, _ = random_architectures(cfg.random_n, cfg.seed, cfg.search_space())
         cands = [
             {"architecture": a.to_dict(), "score": None, "rank": i + 1, "origin": "random"}
             for i, a in enumerate(archs)
@@ -280,6 +290,7 @@ def candidates_stage(
         {
             "method": cfg.method,
             "space": cfg.space,
+            "restrict": cfg.restrict,
             "select": "race" if cfg.races() else "shared",
             "requested_top": cfg.top,
             "evaluated": cfg.race.finalists if cfg.races() else n_eval,  # at most
@@ -491,6 +502,7 @@ def run_result(
         "dataset": cfg.data.dataset,
         "metric": best.get("metric"),
         "space": cfg.space,
+        "restrict": cfg.restrict,
         "seed": cfg.seed,
         "best": best,
         "evaluated": evaluated,

@@ -133,7 +133,7 @@ def _record(path: Path, data: dict[str, Any]) -> Record:
         search_dir=search if search.is_dir() else None,
         extra={
             "seconds": data.get("seconds") or {},
-            "space": data.get("space"),
+            "space": _space_cell(data.get("space"), data.get("restrict")),
             # the seeds stage of the best model: with its seed count, one training's wall time
             "seeds_seconds": (best.get("seconds") or {}).get("seeds"),
             "search_seed": data.get("seed"),
@@ -160,6 +160,17 @@ def _record(path: Path, data: dict[str, Any]) -> Record:
             else None,
         },
     )
+
+
+def _space_cell(space: Any, restrict: Any) -> Any:
+    """``M``, or ``M (span: standard)`` for a run whose config restricted the space."""
+    if not space or not isinstance(restrict, dict) or not restrict:
+        return space
+    kept = "; ".join(
+        f"{k}: {', '.join(map(str, v if isinstance(v, list) else [v]))}"
+        for k, v in restrict.items()
+    )
+    return f"{space} ({kept})"
 
 
 def dataset_name(dataset: Any) -> str:

@@ -60,6 +60,8 @@ __all__ = [
     "to_architecture",
     "from_architecture",
     "is_valid",
+    "task_space",
+    "restrict_space",
 ]
 
 # The size the paper states for M (§4.1, "1.64e+8 combinations"), given without derivation.
@@ -125,17 +127,25 @@ SPACES: dict[str, SearchSpace] = {
 }
 
 
-def task_space(space: str | SearchSpace, task: str = "rc") -> SearchSpace:
+def task_space(
+    space: str | SearchSpace,
+    task: str = "rc",
+    restrict: Mapping[str, Any] | None = None,
+) -> SearchSpace:
     """``space`` as a task searches it (docs/design.md §10): with the span options the task adds
     to the paper's three (``Task.extra_spans``; ner and coref: ``levitated``, a text's candidates
     in one encoder pass), without those it cannot use (``Task.excluded_spans``; ner: ``tokens``,
     which would hide the span's words), and with the decisions that have no effect on it fixed
     (``Task.fixed_decisions``; ner: ``use_c1`` off, ``inter_c1`` none, as e1 = e2; ``pool_c1`` is
-    then never read). rc: unchanged."""
+    then never read). rc: unchanged.
+
+    ``restrict`` (the config's ``restrict``: ``{decision: [options]}``) then keeps only the named
+    options of free decisions, in the space's order; a decision left with one option is fixed
+    (:func:`restrict_space`)."""
     s = get_space(space)
     t = get_task(task)
     if not t.excluded_spans and not t.fixed_decisions and not t.extra_spans:
-        return s
+        return restrict_space(s, restrict)
     decisions, fixed = dict(s.decisions), dict(s.fixed)
     if "span" in decisions:
         spans = (*decisions["span"], *(o for o in t.extra_spans if o not in decisions["span"]))
@@ -149,13 +159,74 @@ def task_space(space: str | SearchSpace, task: str = "rc") -> SearchSpace:
         fixed[label] = value
     offered = ", ".join(decisions["span"]) if "span" in decisions else str(fixed["span"])
     held = ", ".join(f"{k}={v}" for k, v in t.fixed_decisions.items())
-    return SearchSpace(
-        s.name,
-        f"{s.description}; {t.title or t.name}: span in {{{offered}}}"
-        + (f", {held}" if held else ""),
-        decisions,
+    return restrict_space(
+        SearchSpace(
+            s.name,
+            f"{s.description}; {t.title or t.name}: span in {{{offered}}}"
+            + (f", {held}" if held else ""),
+            decisions,
+            fixed,
+        ),
+        restrict,
+    )
+
+
+def restrict_space(space: SearchSpace, restrict: Mapping[str, Any] | None) -> SearchSpace:
+    """``space`` keeping only the options ``restrict`` names for each decision it names
+    (``{"span": ["standard"]}``; a single value may stand for a one-item list), in the space's
+    order; a decision left with one option is fixed to it. The space's name stays, its
+    description says what was kept. A decision the space does not have, an option it does not
+    offer (the message lists those it does), an empty list, or a fixed decision restricted to
+    another value raise ``SearchSpaceError``; restricting every feature switch off leaves no
+    valid model and is refused too."""
+    if not restrict:
+        return space
+    if not isinstance(restrict, Mapping):
+        raise SearchSpaceError(
+            f"restrict: expected a mapping decision -> [options], got {restrict!r}"
+        )
+    decisions, fixed = dict(space.decisions), dict(space.fixed)
+    kept: list[str] = []
+    for label, wanted in restrict.items():
+        if label not in DECISIONS:
+            raise SearchSpaceError(
+                f"restrict.{label}: not a decision of the space; decisions: {list(DECISIONS)}"
+            )
+        values = list(wanted) if isinstance(wanted, (list, tuple)) else [wanted]
+        if not values:
+            raise SearchSpaceError(f"restrict.{label}: an empty list leaves nothing to search")
+        offered = decisions.get(label, (fixed.get(label),))
+        bad = [v for v in values if not any(v == o and type(v) is type(o) for o in offered)]
+        if bad:
+            where = "offers" if label in decisions else "fixes"
+            raise SearchSpaceError(
+                f"restrict.{label}: {bad} not among the options space {space.name} {where} "
+                f"for it: {list(offered)}"
+            )
+        if label not in decisions:
+            continue  # already fixed to that value
+        keep = tuple(o for o in decisions[label] if o in values)
+        if len(keep) == 1:
+            del decisions[label]
+            fixed[label] = keep[0]
+        else:
+            decisions[label] = keep
+        kept.append(f"{label} in {{{', '.join(map(str, keep))}}}")
+    out = SearchSpace(
+        space.name,
+        space.description + (f"; restricted to {', '.join(kept)}" if kept else ""),
+        {label: opts for label, opts in decisions.items()},
         fixed,
     )
+    if not any(
+        out.fixed.get(d) not in (None, False, "none")
+        or any(o not in (False, "none") for o in out.decisions.get(d, ()))
+        for d in FEATURE_DECISIONS
+    ):
+        raise SearchSpaceError(
+            f"restrict: {dict(restrict)} turns every classifier feature off: no model is left"
+        )
+    return out
 
 
 def get_space(space: str | SearchSpace) -> SearchSpace:
@@ -321,7 +392,7 @@ def describe_space(name: str | SearchSpace) -> str:
         f"  valid (at least one classifier feature) : {valid:,}",
         f"  distinct models (poolers of unread parts ignored) : {distinct:,}",
     ]
-    if space.name == "M":
+    if space == SPACES["M"]:  # the paper's M, as RC searches it
         note = (
             f"The paper (§4.1) states {PAPER_SPACE_SIZE:.2e} combinations for M, without a "
             f"derivation. Read literally, the decisions of §3.6 multiply to {literal:,} "

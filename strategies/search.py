@@ -85,6 +85,8 @@ class SearchConfig:
     # span in {markers, standard})
     data: DataConfig = data_field()
     space: str = "M"  # search space (search_spaces.spaces: M, M1, M2, M3; paper Table 2)
+    # the space narrowed to these options, {decision: [options]} (e.g. {span: [standard]})
+    restrict: dict[str, Any] = field(default_factory=dict)
     method: str = "autorc"  # a row of strategies.methods (AutoRC or a Table 3 ablation)
     epochs: float = 10.0  # search epochs (may be fractional)
     batch_size: int = 32  # child-training batch size
@@ -134,6 +136,10 @@ class SearchConfig:
             get_space(self.space)
         except SearchSpaceError as e:
             raise ConfigError(f"space: {e}") from None
+        try:
+            self.search_space  # noqa: B018 - a restrict that does not fit fails here
+        except SearchSpaceError as e:
+            raise ConfigError(str(e)) from None
         # None: the settings measured for the encoder (autorc_nni.encoders), resolved here so
         # that summary.json and the checkpoint record the values used
         from autorc_nni.encoders import recommended_setting
@@ -187,10 +193,11 @@ class SearchConfig:
 
     @property
     def search_space(self):
-        """The space as this task searches it (``search_spaces.spaces.task_space``)."""
+        """The space as this task searches it (``search_spaces.spaces.task_space``), narrowed
+        by ``restrict``."""
         from search_spaces.spaces import task_space
 
-        return task_space(self.space, self.data.task)
+        return task_space(self.space, self.data.task, self.restrict)
 
     @property
     def shared_lr(self) -> float:

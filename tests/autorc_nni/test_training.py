@@ -52,3 +52,12 @@ def test_resume_check_refuses_a_changed_key_and_allows_free_ones(tmp_path: Path)
     check_resumable(saved, {**saved, "device": "cuda"}, {"device"}, tmp_path)
     with pytest.raises(ConfigError, match=r"cannot resume with a different config \(lr: 0.0001"):
         check_resumable(saved, {**saved, "lr": 2e-5}, {"device"}, tmp_path)
+
+
+def test_resume_check_reads_a_key_added_since_as_its_empty_default(tmp_path: Path):
+    """A run saved before ``restrict`` existed resumes while the key is left empty, and is
+    refused once it is set."""
+    saved = {"lr": 1e-4}
+    check_resumable(saved, {**saved, "restrict": {}}, set(), tmp_path)
+    with pytest.raises(ConfigError, match=r"restrict: None -> \{'span': 'standard'\}"):
+        check_resumable(saved, {**saved, "restrict": {"span": "standard"}}, set(), tmp_path)

@@ -383,3 +383,44 @@ def test_a_run_tells_typed_events_in_order_with_each_candidates_rank(tmp_path: P
         cfg, tmp_path, search_fn=fake_search(3), train_fn=FakeTrain(), on_event=again.append
     )
     assert [type(e) for e in again] == [Done]
+
+
+def test_restrict_narrows_the_random_draws_and_the_search_and_older_folders_resume(
+    tmp_path: Path,
+) -> None:
+    """restrict (span: standard here) holds for every stage that draws from the space: the
+    random draws, the search's config; result.json records it; a run folder made before the
+    key existed resumes when the key is left empty."""
+    from pipeline.search_stage import search_config
+
+    cfg = pipeline_config_from_dict(
+        {**SMALL, "method": "random", "random_n": 4, "restrict": {"span": ["standard"]}}
+    )
+    result = run_pipeline(cfg, tmp_path / "r", train_fn=FakeTrain())
+    assert {e["architecture"]["span"] for e in result["evaluated"]} == {"standard"}
+    assert result["restrict"] == {"span": ["standard"]}
+    scfg = search_config(pipeline_config_from_dict({**SMALL, "restrict": {"span": "standard"}}))
+    assert scfg.restrict == {"span": "standard"}
+    assert "span" not in scfg.search_space.decisions
+    with pytest.raises(ConfigError, match="restrict.*set at the top level"):
+        search_config(pipeline_config_from_dict({**SMALL, "search": {"restrict": {}}}))
+    # an older run folder (no restrict key) resumes without one, and refuses one
+    plain = pipeline_config_from_dict({**SMALL, "method": "random", "random_n": 2})
+    run_pipeline(plain, tmp_path / "old", train_fn=FakeTrain())
+    path = tmp_path / "old" / "config.json"
+    saved = json.loads(path.read_text())
+    del saved["restrict"]
+    path.write_text(json.dumps(saved))
+    assert run_pipeline(plain, tmp_path / "old", train_fn=FakeTrain())["restrict"] == {}
+    narrowed = pipeline_config_from_dict(
+        {**SMALL, "method": "random", "random_n": 2, "restrict": {"span": ["standard"]}}
+    )
+    with pytest.raises(ConfigError, match=r"another config \(differs in \['restrict'\]"):
+        run_pipeline(narrowed, tmp_path / "old", train_fn=FakeTrain())
+
+
+def test_a_restrict_outside_the_space_is_refused_as_the_config_is_read() -> None:
+    with pytest.raises(ConfigError, match=r"config: restrict\.span: \['levitated'\] not among"):
+        pipeline_config_from_dict({**SMALL, "restrict": {"span": ["levitated"]}})  # rc
+    ner = pipeline_config_from_dict({**SMALL, "task": "ner", "restrict": {"span": ["levitated"]}})
+    assert ner.search_space().fixed["span"] == "levitated"

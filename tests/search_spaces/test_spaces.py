@@ -187,3 +187,40 @@ def test_autorc_space_reduced(capsys):
     assert ": 3" in out and "1.64e" not in out
     assert "pool_c1" in out.split("fixed decisions:")[1]
     assert math.prod(len(o) for o in S.space_decisions("M3").values()) == 3
+
+
+def test_restrict_keeps_the_named_options_and_fixes_a_decision_left_with_one() -> None:
+    ner = S.task_space("M", "ner", {"span": ["levitated", "standard"]})
+    assert ner.decisions["span"] == ("standard", "levitated")  # the space's order
+    assert "restricted to span in {standard, levitated}" in ner.description
+    one = S.task_space("M", "rc", {"span": "standard", "pool_e1": ["avg", "max"]})
+    assert "span" not in one.decisions and one.fixed["span"] == "standard"
+    assert one.decisions["pool_e1"] == ("avg", "max")
+    assert S.space_size(one) == S.space_size("M") // 3 // 5 * 2
+    # a fixed decision restricted to its own value is kept as it is
+    assert S.task_space("M3", "rc", {"use_e1": [True]}).fixed["use_e1"] is True
+    assert S.task_space("M", "rc", {}) is S.get_space("M")
+    # what a restricted search draws stays inside the restriction
+    assert S.to_architecture({**{d: o[0] for d, o in one.decisions.items()}}, one).span == "standard"
+
+
+@pytest.mark.parametrize(
+    ("restrict", "match"),
+    [
+        ({"spam": ["x"]}, r"restrict\.spam: not a decision"),
+        ({"span": ["tokens"]}, r"restrict\.span: \['tokens'\] not among .*'levitated'"),
+        ({"span": []}, r"restrict\.span: an empty list"),
+        ({"use_e1": ["yes"]}, r"restrict\.use_e1: \['yes'\]"),
+        ({f"use_{p}": [False] for p in ("e1", "e2", "c0", "c2")} | {"inter_e1e2": "none",
+         "inter_c0": "none", "inter_c2": "none"}, "every classifier feature off"),
+        (["span"], "expected a mapping"),
+    ],
+)
+def test_restrict_refuses_what_the_space_does_not_offer(restrict, match) -> None:
+    with pytest.raises(S.SearchSpaceError, match=match):
+        S.task_space("M", "ner", restrict)
+
+
+def test_restrict_of_a_decision_the_space_fixes_to_another_value_is_refused() -> None:
+    with pytest.raises(S.SearchSpaceError, match=r"restrict\.posenc: .* space M3 fixes"):
+        S.task_space("M3", "rc", {"posenc": ["add"]})

@@ -124,3 +124,20 @@ def test_protocol_commands_take_their_flags_from_the_pipeline_dataclasses():
     argv = ["repeat", "--arch", "a.json", "--out", "o", "--seeds", "4"]
     with pytest.raises(Exception, match="--dataset is required"):
         config_data(build_parser(argv).parse_args(argv))
+
+
+def test_a_mapping_field_is_a_repeatable_key_value_flag():
+    """``--restrict span=standard,levitated --restrict use_c0=false`` builds the mapping (values
+    read as YAML, a comma-separated one as a list); a malformed item names the flag."""
+    from trial.commands._common import config_data
+
+    argv = ["run", "--dataset", "d", "--restrict", "span=standard,levitated"]
+    argv += ["--restrict", "use_c0=false", "--restrict", "pool_e1=[avg]"]
+    data, _ = config_data(build_parser(argv).parse_args(argv))
+    assert data["restrict"] == {
+        "span": ["standard", "levitated"],
+        "use_c0": False,
+        "pool_e1": ["avg"],
+    }
+    with pytest.raises(SystemExit):
+        build_parser(["run", "--restrict", "span"]).parse_args(["run", "--restrict", "span"])

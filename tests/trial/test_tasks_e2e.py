@@ -114,7 +114,8 @@ def test_ner_pipeline_baseline_and_autorc_give_table4(tmp_path, monkeypatch, cap
 
 def test_a_ner_race_runs_the_tasks_own_baseline(tmp_path, monkeypatch):
     """``select: race`` on span NER: the hand-made design that races is the task's baseline
-    (spert-like), not the RC presets."""
+    (spert-like), not the RC presets. ``--restrict span=standard`` keeps the search, its
+    format draws and so the race's searched entrants to one encoder pass a sentence."""
     from pipeline.race import RaceConfig
 
     assert RaceConfig().designs("rc") == ["bert-entity", "r-bert"]
@@ -124,12 +125,17 @@ def test_a_ner_race_runs_the_tasks_own_baseline(tmp_path, monkeypatch):
     data = write_planted_ner(tmp_path / "ner", n_train=32, n_dev=8)
     opts = {"max_span_len": 2, "neg_per_sentence": 3}
     cfg = tiny("ner", str(data), "autorc", task_options=opts, select="race")
-    cfg["race"] = {"top": 1, "format_draws": 0}
+    cfg["race"] = {"top": 1, "format_draws": 2}
     path = write(tmp_path / "race.yml", cfg)
-    assert main(["run", "--config", str(path), "--out", str(tmp_path / "run")]) == 0
+    argv = ["run", "--config", str(path), "--restrict", "span=standard"]
+    assert main([*argv, "--out", str(tmp_path / "run")]) == 0
     race = json.loads((tmp_path / "run" / "race" / "race.json").read_text())
     presets = [e["name"] for e in race["entrants"] if e["origin"] == "preset"]
     assert presets == ["spert-like"]
+    searched = [e for e in race["entrants"] if e["origin"] != "preset"]
+    assert searched and {e["architecture"]["span"] for e in searched} == {"standard"}
+    ranking = json.loads((tmp_path / "run" / "search" / "ranking.json").read_text())
+    assert {c["architecture"]["span"] for c in ranking} == {"standard"}
     result = json.loads((tmp_path / "run" / "result.json").read_text())
     assert result["select"] == "race" and result["task"] == "ner"
 

@@ -37,6 +37,20 @@ def _plain(tp: Any) -> Any:
     return tp
 
 
+def key_value(item: str) -> tuple[str, Any]:
+    """One ``KEY=VALUE`` item of a mapping flag (``--restrict span=standard,levitated``): the
+    value read as YAML, a comma-separated value (not in brackets) as a list of YAML values."""
+    import yaml
+
+    key, sep, value = item.partition("=")
+    if not sep or not key.strip() or not value.strip():
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {item!r}")
+    value = value.strip()
+    if "," in value and not value.startswith(("[", "{", "'", '"')):
+        return key.strip(), [yaml.safe_load(v.strip()) for v in value.split(",")]
+    return key.strip(), yaml.safe_load(value)
+
+
 def add_config_args(
     parser: argparse.ArgumentParser | argparse._ArgumentGroup,
     cls: type,
@@ -93,6 +107,9 @@ def add_config_args(
         kw: dict[str, Any] = {"dest": dest, "default": None, "help": text}
         if tp is bool:
             kw["action"] = argparse.BooleanOptionalAction
+        elif typing.get_origin(tp) is dict:  # a mapping: KEY=VALUE items, the flag repeated
+            kw.update(action="append", type=key_value, metavar="KEY=VALUE")
+            kw["help"] = f"{text}; one KEY=VALUE a flag, repeatable".replace("%", "%%")
         else:
             if typing.get_origin(tp) is typing.Literal:
                 kw["choices"] = list(typing.get_args(tp))
@@ -111,5 +128,7 @@ def apply_flags(args: argparse.Namespace, flags: Flags, data: dict[str, Any], wh
     """Write every flag that was given into ``data`` (dotted keys create their sections)."""
     for dest, key in flags.items():
         value = getattr(args, dest, None)
+        if isinstance(value, list) and all(isinstance(v, tuple) for v in value):
+            value = dict(value)  # a mapping flag's items (``key_value``)
         if value is not None:
             set_dotted(data, key, value, where)

@@ -45,7 +45,8 @@ def add_run_args(p: argparse.ArgumentParser, method: str | None = None) -> None:
     """The flags of a protocol run (generated from ``PipelineConfig``); ``method`` fixes the
     method (the ``random-search`` alias)."""
     add_data_args(p, dataset_required=False)
-    only = ["space", "seed", "random_n", "top", "select"] + ([] if method else ["method"])
+    only = ["space", "restrict", "seed", "random_n", "top", "select"]
+    only += [] if method else ["method"]
     flags = add_config_args(
         p,
         PipelineConfig,
