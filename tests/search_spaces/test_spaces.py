@@ -201,7 +201,7 @@ def test_restrict_keeps_the_named_options_and_fixes_a_decision_left_with_one() -
     assert S.task_space("M3", "rc", {"use_e1": [True]}).fixed["use_e1"] is True
     assert S.task_space("M", "rc", {}) is S.get_space("M")
     # what a restricted search draws stays inside the restriction
-    assert S.to_architecture({**{d: o[0] for d, o in one.decisions.items()}}, one).span == "standard"
+    assert S.to_architecture({d: o[0] for d, o in one.decisions.items()}, one).span == "standard"
 
 
 @pytest.mark.parametrize(
@@ -211,8 +211,11 @@ def test_restrict_keeps_the_named_options_and_fixes_a_decision_left_with_one() -
         ({"span": ["tokens"]}, r"restrict\.span: \['tokens'\] not among .*'levitated'"),
         ({"span": []}, r"restrict\.span: an empty list"),
         ({"use_e1": ["yes"]}, r"restrict\.use_e1: \['yes'\]"),
-        ({f"use_{p}": [False] for p in ("e1", "e2", "c0", "c2")} | {"inter_e1e2": "none",
-         "inter_c0": "none", "inter_c2": "none"}, "every classifier feature off"),
+        (
+            {f"use_{p}": [False] for p in ("e1", "e2", "c0", "c2")}
+            | {"inter_e1e2": "none", "inter_c0": "none", "inter_c2": "none"},
+            "every classifier feature off",
+        ),
         (["span"], "expected a mapping"),
     ],
 )
