@@ -120,6 +120,9 @@ class SearchConfig:
     max_len: int = 256  # max wordpieces per example
     limit_train: int | None = None  # use a seeded, label-stratified sample of N training examples
     limit_dev: int | None = None  # seeded sample of N validation units (statements/sentences/docs)
+    # ner / coref: the negatives of the validation rows (reward and ranking), counted as the task
+    # counts them (ner: spans a sentence, coref: pairs a positive); None: as for training
+    dev_negatives: float | None = None
     bucket: bool = True  # length-bucketed child batches (less padding)
     eval_batch_size: int = 64  # batch size when scoring the k architectures
     checkpoint_every: int = 100  # resumable checkpoint every N steps (0: only at the end)
@@ -178,6 +181,16 @@ class SearchConfig:
         ):
             if getattr(self, name) is not None and getattr(self, name) < 0:
                 raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)!r}")
+        if self.dev_negatives is not None:
+            from autorc_nni.tasks import get_task
+
+            task = get_task(self.data.task)
+            if not task.negatives_option:
+                raise ConfigError(
+                    f"dev_negatives: {task.name} samples no negatives (it applies to ner, coref)"
+                )
+            if self.dev_negatives < 0:
+                raise ConfigError(f"dev_negatives must be >= 0, got {self.dev_negatives!r}")
         if self.format_draws < 0:
             raise ConfigError(f"format_draws must be >= 0, got {self.format_draws!r}")
         for name in ("limit_train", "limit_dev", "stop_after_steps", "num_threads", "copies"):
@@ -310,7 +323,9 @@ def search_data(cfg: SearchConfig, tokenizer: Any, formats: tuple[str, ...]) -> 
         eval_seed=cfg.seed,
         splits=lambda td: {
             "train": td.train_epoch(0, cfg.seed, subsample_seed=cfg.seed),
-            "dev": td.statements["dev"] if td.search_dev is None else td.search_dev,
+            "dev": td.statements["dev"]
+            if td.search_dev is None
+            else td.search_validation(cfg.dev_negatives),
         },
     )
     td, rows = data.task, data.rows
@@ -861,6 +876,13 @@ class SearchStage(Stage[SearchConfig, SearchResult]):
             "top": [{"rank": r.rank, "score": r.score, "path": r.path} for r in result.top],
             "sampling": sampling,
             "data": data.report,
+            # what the reward and the ranking read: rows, and of them not the negative label
+            "validation_rows": len(data.dev),
+            "validation_positives": sum(
+                int(r["label"]) != data.labels.index(data.negative_label)
+                for r in data.dev
+                if data.negative_label in data.labels
+            ),
             "labels": data.labels,
             "negative_label": data.negative_label,
             "format": data.format,

@@ -177,6 +177,8 @@ class Coreference(Task):
             }
         return data
 
+    negatives_option = "neg_ratio"
+
     def n_negatives(self, options: TaskOptions, n_gold: int) -> int:
         return round(options.neg_ratio * n_gold)
 

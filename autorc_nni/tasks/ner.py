@@ -151,6 +151,8 @@ class SpanNER(Task):
             for s, e in span_candidates(len(tokens), options.max_span_len)
         ]
 
+    negatives_option = "neg_per_sentence"
+
     def n_negatives(self, options: TaskOptions, n_gold: int) -> int:
         return options.neg_per_sentence
 

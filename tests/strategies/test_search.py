@@ -220,3 +220,11 @@ def test_a_finished_search_copied_elsewhere_resumes_there(planted, tmp_path):
     assert again.search_seconds < first.search_seconds and again.steps == first.steps
     assert [r.architecture for r in again.ranking] == [r.architecture for r in first.ranking]
     assert sorted(p.name for p in (tmp_path / "b" / "architectures").iterdir()) == ["rank1.json"]
+
+
+def test_dev_negatives_applies_to_the_tasks_that_sample_negatives():
+    with pytest.raises(ConfigError, match="dev_negatives: rc samples no negatives"):
+        search_config_from_dict({"dev_negatives": 10})
+    with pytest.raises(ConfigError, match="dev_negatives must be >= 0"):
+        search_config_from_dict({"task": "ner", "dev_negatives": -1})
+    assert search_config_from_dict({"task": "coref", "dev_negatives": 1.5}).dev_negatives == 1.5

@@ -38,3 +38,22 @@ def test_search_solves_a_planted_ner_task(tmp_path):
     assert not top.use_c1 and top.span != "tokens"
     summary = json.loads((tmp_path / "s" / "summary.json").read_text())
     assert summary["task"] == "ner" and summary["labels"] == ["None", "Loc", "Org", "Peop"]
+    # the validation rows: the dev gold spans and 3 negatives a sentence, as for training ...
+    n_pos, n_rows = summary["validation_positives"], summary["validation_rows"]
+    assert 0 < n_pos < n_rows and summary["config"]["dev_negatives"] is None
+    # ... or dev_negatives of them (the same gold spans)
+    fewer = small_search(
+        data,
+        tmp_path / "s1",
+        task="ner",
+        k=2,
+        top_k=1,
+        epochs=0.2,
+        max_len=32,
+        dev_negatives=1,
+        task_options={"max_span_len": 2, "neg_per_sentence": 3},
+    )
+    run_search(fewer)
+    summary1 = json.loads((tmp_path / "s1" / "summary.json").read_text())
+    assert summary1["validation_positives"] == n_pos
+    assert summary1["validation_rows"] - n_pos == (n_rows - n_pos) // 3
