@@ -72,6 +72,9 @@ from autorc_nni.training import (
     to_device,
 )
 
+if typing.TYPE_CHECKING:
+    from strategies.search import SearchConfig
+
 log = logging.getLogger(__name__)
 
 # Config fields that may differ between a run and its resumption.
@@ -271,8 +274,11 @@ def pad_batch(batch: dict[str, Any], pad_to: int, max_len: int, pad_id: int = 0)
     return batch
 
 
-def text_groups(rows: Any, cfg: TrainConfig, formats: tuple[str, ...]) -> list | None:
-    """Per row, the group its batch keeps together (``cfg.group_text``): the task's unit where
+def text_groups(
+    rows: Any, cfg: TrainConfig | SearchConfig, formats: tuple[str, ...]
+) -> list | None:
+    """Per row, the group its batch keeps together (``cfg.group_text`` of a training or a
+    search; the search's child batches): the task's unit where
     its statements share one text (a sentence's candidate spans, a window's mention pairs),
     else the text itself (``autorc_nni.batching.text_keys``: the entity pairs of one sentence
     in relation classification); None when not grouping."""

@@ -27,9 +27,11 @@ class ChildBatches:
     ``autorc_nni.batching.BucketBatchSampler`` (similar lengths together, little padding; its
     epoch ``e``), in groups of ``child_steps``. Iteration starts at global step ``start_step`` and
     stops at ``total_steps``: a resumed search builds the loader at its checkpoint's step, without
-    touching the skipped rows. ``epoch_rows(e) -> (rows, lengths)`` (optional) gives the rows of
-    epoch ``e`` > 0 (span NER and coreference draw their negatives afresh each epoch); the step
-    count per epoch stays that of ``rows``.
+    touching the skipped rows. ``epoch_rows(e) -> (rows, lengths, groups)`` (optional) gives the
+    rows of epoch ``e`` > 0 (span NER and coreference draw their negatives afresh each epoch); the
+    step count per epoch stays that of ``rows``. ``groups`` (with ``lengths``: one key per row, a
+    span's sentence) keeps a group's rows in one batch among equal lengths, as the fine-tuning
+    loader does with ``group_text``: a text shared by a batch's rows is encoded once.
     """
 
     def __init__(
@@ -42,14 +44,16 @@ class ChildBatches:
         total_steps: int,
         start_step: int = 0,
         lengths: Sequence[int] | None = None,
-        epoch_rows: Callable[[int], tuple[Sequence[Any], Sequence[int]]] | None = None,
+        epoch_rows: Callable[[int], tuple[Sequence[Any], Sequence[int], Sequence[Any] | None]]
+        | None = None,
+        groups: Sequence[Any] | None = None,
     ) -> None:
         if lengths is not None and len(lengths) != len(rows):
             raise SearchError(f"{len(lengths)} lengths for {len(rows)} rows")
         self.sampler = None
         if lengths is not None:
             self.sampler = BucketBatchSampler(
-                list(lengths), batch_size, shuffle=True, seed=seed, drop_last=True
+                list(lengths), batch_size, shuffle=True, seed=seed, drop_last=True, groups=groups
             )
         self.rows, self.batch_size, self.child_steps = rows, batch_size, child_steps
         self.collate, self.seed = collate, seed
@@ -61,6 +65,7 @@ class ChildBatches:
             )
         self.total_steps, self.start_step = total_steps, start_step
         self.epoch_rows, self.first_rows, self.first_lengths = epoch_rows, rows, lengths
+        self.first_groups = groups
 
     def __len__(self) -> int:
         return max(0, self.total_steps - self.start_step)
@@ -68,15 +73,22 @@ class ChildBatches:
     def _batches(self, epoch: int) -> list[list[int]]:
         """The epoch's batches (row indices), in order."""
         if self.epoch_rows is not None:  # this epoch's rows (and a sampler over their lengths)
-            rows, lengths = (
-                (self.first_rows, self.first_lengths) if epoch == 0 else self.epoch_rows(epoch)
+            rows, lengths, groups = (
+                (self.first_rows, self.first_lengths, self.first_groups)
+                if epoch == 0
+                else self.epoch_rows(epoch)
             )
             self.rows = rows
             if self.sampler is not None:
                 if lengths is None:  # not reached: a sampler is built only with the lengths
                     raise SearchError(f"search epoch {epoch}: bucketed batches without lengths")
                 self.sampler = BucketBatchSampler(
-                    list(lengths), self.batch_size, shuffle=True, seed=self.seed, drop_last=True
+                    list(lengths),
+                    self.batch_size,
+                    shuffle=True,
+                    seed=self.seed,
+                    drop_last=True,
+                    groups=groups,
                 )
         if self.sampler is not None:
             self.sampler.set_epoch(epoch)

@@ -124,6 +124,9 @@ class SearchConfig:
     # counts them (ner: spans a sentence, coref: pairs a positive); None: as for training
     dev_negatives: float | None = None
     bucket: bool = True  # length-bucketed child batches (less padding)
+    # with bucket: keep the statements that share a text (standard or levitated input) in one
+    # child batch, encoded once for all; None: the task's default (span NER yes; rc, coref no)
+    group_text: bool | None = None
     eval_batch_size: int = 64  # batch size when scoring the k architectures
     checkpoint_every: int = 100  # resumable checkpoint every N steps (0: only at the end)
     stop_after_steps: int | None = None  # stop abruptly after N steps, as if killed (for tests)
@@ -298,10 +301,12 @@ class _Data:
     train: list[dict]  # epoch 0's rows
     dev: list[dict]
     train_lengths: list[int]
+    train_groups: list | None  # per training row, its text group (group_text), or None
     dev_lengths: list[int]
     collate: Any
     report: dict[str, Any]
-    epoch_rows: Callable[[int], tuple[list[dict], list[int]]] | None = None  # ner / coref
+    # ner / coref: epoch e's rows, lengths and groups
+    epoch_rows: Callable[[int], tuple[list[dict], list[int], list | None]] | None = None
     format: str | None = None  # the reader of the dataset's files (rc)
     format_detected: bool = False  # told from the files' content
 
@@ -330,9 +335,14 @@ def search_data(cfg: SearchConfig, tokenizer: Any, formats: tuple[str, ...]) -> 
     )
     td, rows = data.task, data.rows
 
-    def epoch_rows(epoch: int) -> tuple[list[dict], list[int]]:
+    def groups(rows: Any) -> list | None:  # the child batches' text groups (group_text)
+        from autorc_nni.finetune import text_groups
+
+        return text_groups(rows, cfg, formats) if cfg.bucket else None
+
+    def epoch_rows(epoch: int) -> tuple[list[dict], list[int], list | None]:
         epoch_rows = data.featurize_epoch(epoch, cfg.seed)
-        return epoch_rows.to_list(), row_lengths(epoch_rows, formats)
+        return epoch_rows.to_list(), row_lengths(epoch_rows, formats), groups(epoch_rows)
 
     pad_id = tokenizer.pad_token_id or 0
     return _Data(
@@ -342,6 +352,7 @@ def search_data(cfg: SearchConfig, tokenizer: Any, formats: tuple[str, ...]) -> 
         train=rows["train"].to_list(),
         dev=rows["dev"].to_list(),
         train_lengths=row_lengths(rows["train"], formats),
+        train_groups=groups(rows["train"]),
         dev_lengths=row_lengths(rows["dev"], formats),
         collate=partial(collate, formats=formats, max_len=cfg.max_len, pad_id=pad_id),
         report=data.report,
@@ -804,6 +815,7 @@ class SearchStage(Stage[SearchConfig, SearchResult]):
             cfg.child_steps,
             lengths=data.train_lengths if cfg.bucket else None,
             epoch_rows=data.epoch_rows,
+            groups=data.train_groups,
             **steps,
         )
         reward = RewardBatches(

@@ -231,3 +231,36 @@ def test_reward_batches_cut_into_length_sorted_pieces():
     tm.predict_labels = lambda b: b["labels"].tolist()  # a perfect child
     batch = toy_collate(rows[:8])
     assert tm.reward([toy_collate(rows[:4]), toy_collate(rows[4:8])]) == tm.reward(batch) == 1.0
+
+
+def test_grouped_child_batches_keep_a_text_s_rows_together_in_every_epoch():
+    """``groups`` (a span's sentence): among equal lengths a batch holds one group's rows, so
+    the text is encoded once; epoch rows drawn afresh bring their own groups."""
+    rows = toy_rows(64)
+    groups = [i // 8 for i in range(64)]
+    lengths = [10] * 64
+
+    def epoch_rows(e):
+        return rows, lengths, [(i // 8 + e) % 8 for i in range(64)]
+
+    loader = ChildBatches(
+        rows,
+        8,
+        2,
+        lambda rs: rs,
+        seed=0,
+        total_steps=8,
+        lengths=lengths,
+        groups=groups,
+        epoch_rows=epoch_rows,
+    )
+    ids = {id(r): i for i, r in enumerate(rows)}
+    seen = []
+    for step in loader:
+        for batch in step:
+            assert len({ids[id(r)] // 8 for r in batch}) == 1  # one sentence's rows
+            seen += [ids[id(r)] for r in batch]
+    assert sorted(seen) == sorted(list(range(64)) * 2)  # two epochs, every row once in each
+    ungrouped = ChildBatches(rows, 8, 2, lambda rs: rs, seed=0, total_steps=4, lengths=lengths)
+    mixed = [len({ids[id(r)] // 8 for r in b}) for step in ungrouped for b in step]
+    assert max(mixed) > 1
