@@ -120,9 +120,10 @@ class SearchConfig:
     max_len: int = 256  # max wordpieces per example
     limit_train: int | None = None  # use a seeded, label-stratified sample of N training examples
     limit_dev: int | None = None  # seeded sample of N validation units (statements/sentences/docs)
-    # ner / coref: the negatives of the validation rows (reward and ranking), counted as the task
-    # counts them (ner: spans a sentence, coref: pairs a positive); None: as for training
-    dev_negatives: float | None = None
+    # ner / coref: the negatives the search samples, for its training draws and its validation
+    # rows (reward, ranking), counted as the task counts them (ner: spans a sentence, coref: pairs
+    # a positive); None: task_options' (as the trainings)
+    negatives: float | None = None
     bucket: bool = True  # length-bucketed child batches (less padding)
     # with bucket: keep the statements that share a text (standard or levitated input) in one
     # child batch, encoded once for all; None: the task's default (span NER yes; rc, coref no)
@@ -184,16 +185,8 @@ class SearchConfig:
         ):
             if getattr(self, name) is not None and getattr(self, name) < 0:
                 raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)!r}")
-        if self.dev_negatives is not None:
-            from autorc_nni.tasks import get_task
-
-            task = get_task(self.data.task)
-            if not task.negatives_option:
-                raise ConfigError(
-                    f"dev_negatives: {task.name} samples no negatives (it applies to ner, coref)"
-                )
-            if self.dev_negatives < 0:
-                raise ConfigError(f"dev_negatives must be >= 0, got {self.dev_negatives!r}")
+        if self.negatives is not None:
+            self.search_data_config()  # a value the task cannot sample fails here
         if self.format_draws < 0:
             raise ConfigError(f"format_draws must be >= 0, got {self.format_draws!r}")
         for name in ("limit_train", "limit_dev", "stop_after_steps", "num_threads", "copies"):
@@ -214,6 +207,26 @@ class SearchConfig:
         from search_spaces.spaces import task_space
 
         return task_space(self.space, self.data.task, self.restrict)
+
+    def search_data_config(self) -> DataConfig:
+        """The data section the search loads: ``data`` with ``negatives`` (when given) as the
+        task's negatives option (``Task.negatives_option``)."""
+        if self.negatives is None:
+            return self.data
+        from dataclasses import replace
+
+        from autorc_nni.tasks import get_task
+
+        task = get_task(self.data.task)
+        name = task.negatives_option
+        if not name:
+            raise ConfigError(f"negatives: {task.name} samples no negatives (ner and coref do)")
+        kind = type(getattr(self.data.task_options, name))
+        try:
+            options = replace(self.data.task_options, **{name: kind(self.negatives)})
+        except ConfigError as e:
+            raise ConfigError(f"negatives: {self.negatives:g} ({e})") from None
+        return replace(self.data, task_options=options)
 
     @property
     def shared_lr(self) -> float:
@@ -315,11 +328,11 @@ def search_data(cfg: SearchConfig, tokenizer: Any, formats: tuple[str, ...]) -> 
     """The task's statements featurized in every searched format
     (:func:`autorc_nni.stage.prepare_data`): train (ner / coref: drawn afresh each search
     epoch) and the validation rows of reward and ranking (ner / coref: the dev gold statements
-    with negatives sampled as for training)."""
+    with negatives sampled as for training); both at ``cfg.negatives`` when given."""
     from autorc_nni.batching import collate, row_lengths
 
     data = prepare_data(
-        cfg.data,
+        cfg.search_data_config(),
         tokenizer,
         formats=formats,
         max_len=cfg.max_len,
@@ -328,9 +341,7 @@ def search_data(cfg: SearchConfig, tokenizer: Any, formats: tuple[str, ...]) -> 
         eval_seed=cfg.seed,
         splits=lambda td: {
             "train": td.train_epoch(0, cfg.seed, subsample_seed=cfg.seed),
-            "dev": td.statements["dev"]
-            if td.search_dev is None
-            else td.search_validation(cfg.dev_negatives),
+            "dev": td.statements["dev"] if td.search_dev is None else td.search_dev,
         },
     )
     td, rows = data.task, data.rows

@@ -213,9 +213,6 @@ class TaskData:
         default_factory=list
     )  # train: [gold..., negatives...] per unit
     _n_gold: list[int] = field(default_factory=list)
-    _dev_groups: list[list[int]] = field(default_factory=list)  # dev: the same, for the search
-    _dev_n_gold: list[int] = field(default_factory=list)
-    _eval_seed: int = 0
 
     @property
     def kind(self) -> Task:
@@ -276,27 +273,7 @@ class TaskData:
         if split == "train":
             self._groups, self._n_gold = groups, n_gold
         elif split == "dev":
-            self._dev_groups, self._dev_n_gold, self._eval_seed = groups, n_gold, eval_seed
             self.search_dev = _sampled(statements, groups, n_gold, self.n_negatives, eval_seed)
-
-    def search_validation(self, negatives: float | None = None) -> list[RelationExample] | None:
-        """The search's validation statements (reward and ranking): ``search_dev`` (every dev
-        unit's gold statements and negatives drawn as for training), or with ``negatives`` the
-        same drawn at that value of the task's ``negatives_option`` (ner: spans a sentence,
-        coref: pairs a positive). None for a task that samples no negatives (rc)."""
-        if negatives is None or self.search_dev is None:
-            return self.search_dev
-        from dataclasses import replace
-
-        name = self.kind.negatives_option
-        options = replace(self.options, **{name: type(getattr(self.options, name))(negatives)})
-        return _sampled(
-            self.statements["dev"],
-            self._dev_groups,
-            self._dev_n_gold,
-            lambda n_gold: self.kind.n_negatives(options, n_gold),
-            self._eval_seed,
-        )
 
     # -- scoring ----------------------------------------------------------------------------
     def score(self, split: str, scored: Scored) -> Scores:

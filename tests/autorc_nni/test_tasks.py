@@ -87,17 +87,6 @@ def test_ner_statements_and_epoch_sampling(ner_dir):
     draws = {tuple(ex.id for ex in data.train_epoch(e, seed=1)) for e in range(6)}
     assert len(draws) > 1  # negatives are drawn afresh
     assert len(data.search_dev) == 4 + 2 * 2  # dev gold spans + 2 negatives per sentence
-    # the search's dev_negatives: the same gold spans with another count of negatives (capped by
-    # what a sentence has), the default the training's
-    assert data.search_validation(None) is data.search_dev
-    one = data.search_validation(1)
-    assert len(one) == 4 + 2 * 1 and all(ex in data.statements["dev"] for ex in one)
-    assert {ex.id for ex in one if ex.label != "None"} == {
-        ex.id for ex in data.search_dev if ex.label != "None"
-    }
-    assert data.search_validation(1) == one  # seeded
-    every = data.search_validation(10_000)
-    assert len(every) == len(data.statements["dev"])
 
 
 def _probs(labels, name):

@@ -222,9 +222,16 @@ def test_a_finished_search_copied_elsewhere_resumes_there(planted, tmp_path):
     assert sorted(p.name for p in (tmp_path / "b" / "architectures").iterdir()) == ["rank1.json"]
 
 
-def test_dev_negatives_applies_to_the_tasks_that_sample_negatives():
-    with pytest.raises(ConfigError, match="dev_negatives: rc samples no negatives"):
-        search_config_from_dict({"dev_negatives": 10})
-    with pytest.raises(ConfigError, match="dev_negatives must be >= 0"):
-        search_config_from_dict({"task": "ner", "dev_negatives": -1})
-    assert search_config_from_dict({"task": "coref", "dev_negatives": 1.5}).dev_negatives == 1.5
+def test_negatives_applies_to_the_tasks_that_sample_negatives():
+    with pytest.raises(ConfigError, match="negatives: rc samples no negatives"):
+        search_config_from_dict({"negatives": 10})
+    with pytest.raises(ConfigError, match=r"negatives: 0 \(task_options.neg_per_sentence must"):
+        search_config_from_dict({"task": "ner", "negatives": 0})
+    coref = search_config_from_dict({"task": "coref", "negatives": 1.5})
+    assert coref.search_data_config().task_options.neg_ratio == 1.5
+    ner = search_config_from_dict(
+        {"task": "ner", "negatives": 10, "task_options": {"max_span_len": 3}}
+    )
+    opts = ner.search_data_config().task_options
+    assert (opts.neg_per_sentence, opts.max_span_len) == (10, 3)
+    assert ner.data.task_options.neg_per_sentence == 100  # the trainings' own stay

@@ -40,8 +40,8 @@ def test_search_solves_a_planted_ner_task(tmp_path):
     assert summary["task"] == "ner" and summary["labels"] == ["None", "Loc", "Org", "Peop"]
     # the validation rows: the dev gold spans and 3 negatives a sentence, as for training ...
     n_pos, n_rows = summary["validation_positives"], summary["validation_rows"]
-    assert 0 < n_pos < n_rows and summary["config"]["dev_negatives"] is None
-    # ... or dev_negatives of them (the same gold spans)
+    assert 0 < n_pos < n_rows and summary["config"]["negatives"] is None
+    # ... or the search's own negatives, for its training draws and these rows
     fewer = small_search(
         data,
         tmp_path / "s1",
@@ -50,10 +50,14 @@ def test_search_solves_a_planted_ner_task(tmp_path):
         top_k=1,
         epochs=0.2,
         max_len=32,
-        dev_negatives=1,
+        negatives=1,
         task_options={"max_span_len": 2, "neg_per_sentence": 3},
     )
     run_search(fewer)
     summary1 = json.loads((tmp_path / "s1" / "summary.json").read_text())
     assert summary1["validation_positives"] == n_pos
     assert summary1["validation_rows"] - n_pos == (n_rows - n_pos) // 3
+    train = summary["data"]["train"]
+    n_ents, n_sents = sum(train["task"]["entities"].values()), train["task"]["sentences"]
+    assert train["examples"] == n_ents + 3 * n_sents  # the training draws: 3 negatives ...
+    assert summary1["data"]["train"]["examples"] == n_ents + n_sents  # ... and the search's 1
