@@ -72,9 +72,6 @@ from autorc_nni.training import (
     to_device,
 )
 
-if typing.TYPE_CHECKING:
-    from strategies.search import SearchConfig
-
 log = logging.getLogger(__name__)
 
 # Config fields that may differ between a run and its resumption.
@@ -274,9 +271,14 @@ def pad_batch(batch: dict[str, Any], pad_to: int, max_len: int, pad_id: int = 0)
     return batch
 
 
-def text_groups(
-    rows: Any, cfg: TrainConfig | SearchConfig, formats: tuple[str, ...]
-) -> list | None:
+class GroupsText(typing.Protocol):
+    """What :func:`text_groups` reads of a config (a ``TrainConfig`` or the search's)."""
+
+    data: DataConfig
+    group_text: bool | None
+
+
+def text_groups(rows: Any, cfg: GroupsText, formats: tuple[str, ...]) -> list | None:
     """Per row, the group its batch keeps together (``cfg.group_text`` of a training or a
     search; the search's child batches): the task's unit where
     its statements share one text (a sentence's candidate spans, a window's mention pairs),

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
@@ -202,6 +202,9 @@ class Stage(ABC, Generic[C, R]):
 
     kind: ClassVar[str]  # what the folder holds ("training", "search"): messages name it
     resume_free: ClassVar[frozenset[str]]  # config keys a resumed run may change
+    # config keys added since a checkpoint may have been saved: the value each had in effect
+    # before it existed (a checkpoint without it resumes only at that value)
+    added_keys: ClassVar[Mapping[str, Any]] = {}
 
     def __init__(self, cfg: C) -> None:
         self.cfg = cfg
@@ -246,7 +249,13 @@ class Stage(ABC, Generic[C, R]):
                 "continue from it, or choose another --out"
             )
         saved = load_checkpoint(self.ckpt_path)  # weights only: a foreign file never runs code
-        check_resumable(saved["config"], to_dict(self.cfg), set(self.resume_free), self.ckpt_path)
+        check_resumable(
+            saved["config"],
+            to_dict(self.cfg),
+            set(self.resume_free),
+            self.ckpt_path,
+            dict(self.added_keys),
+        )
         log.info("%s: resuming from %s", self.out, self.ckpt_path)
         return saved
 

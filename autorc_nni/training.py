@@ -162,20 +162,24 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
         ) from None
 
 
-def check_resumable(saved: dict[str, Any], now: dict[str, Any], free: set[str], path: Path) -> None:
+def check_resumable(
+    saved: dict[str, Any],
+    now: dict[str, Any],
+    free: set[str],
+    path: Path,
+    added: dict[str, Any] | None = None,
+) -> None:
     """Refuse to resume a run whose saved config differs from ``now`` in a key outside
-    ``free`` (the keys a resumption may change: device, progress, threads …). A key added to
-    the config after the run was saved reads as equal when ``now`` leaves it empty (``{}``,
-    ``[]``, None: the setting that changes nothing, such as ``restrict``)."""
+    ``free`` (the keys a resumption may change: device, progress, threads …). ``added``: keys
+    introduced after a run may have been saved, each with the value that reproduces what a run
+    did before the key existed; a saved config without the key reads as that value."""
+    added = added or {}
+    before = {**{k: v for k, v in added.items() if k not in saved}, **saved}
     diff = sorted(
-        k
-        for k in set(saved) | set(now)
-        if k not in free
-        and saved.get(k) != now.get(k)
-        and not (k not in saved and now.get(k) in ({}, [], None))
+        k for k in set(before) | set(now) if k not in free and before.get(k) != now.get(k)
     )
     if diff:
-        detail = ", ".join(f"{k}: {saved.get(k)!r} -> {now.get(k)!r}" for k in diff)
+        detail = ", ".join(f"{k}: {before.get(k)!r} -> {now.get(k)!r}" for k in diff)
         raise ConfigError(f"{path}: cannot resume with a different config ({detail})")
 
 

@@ -69,7 +69,14 @@ from pipeline.race import (
     race_finalists,
     run_race,
 )
-from search_spaces.spaces import SPACES, SearchSpace, SearchSpaceError, task_space
+from search_spaces.spaces import (
+    SPACES,
+    SearchSpace,
+    SearchSpaceError,
+    canonical_restrict,
+    distinct_space_size,
+    task_space,
+)
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +118,22 @@ class PipelineConfig:
         get_method_row(self.method)  # a row of pipeline.methods
         if self.space not in SPACES:
             raise ConfigError(f"space: {self.space!r} is not one of {list(SPACES)}")
-        self.search_space()  # a restrict that does not fit the space fails here, by key
+        try:  # a restrict that does not fit the space fails here, by key
+            self.restrict = canonical_restrict(self.space, self.data.task, self.restrict)
+        except SearchSpaceError as e:
+            raise ConfigError(str(e)) from None
+        if self.searches() and not self.search_space().decisions:
+            raise ConfigError(
+                f"restrict: {self.restrict} fixes every decision of space {self.space}: "
+                "nothing is left to search (train that architecture: autorc train --arch)"
+            )
+        if get_method_row(self.method).source == "random":
+            n = distinct_space_size(self.search_space())
+            if self.random_n > n:
+                raise ConfigError(
+                    f"random_n: {self.random_n} exceeds the {n} distinct models of space "
+                    f"{self.space}" + (f" with restrict {self.restrict}" if self.restrict else "")
+                )
         if self.top < 1:
             raise ConfigError(f"top: must be >= 1, got {self.top}")
         if self.random_n < 1:

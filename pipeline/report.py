@@ -108,14 +108,16 @@ def _record(path: Path, data: dict[str, Any]) -> Record:
     # label in a block after the others
     row: dict[str, Any] = data["row"] if isinstance(data.get("row"), dict) else {}
     block = row.get("kind")
+    # a run on a restricted space is a row of its own: "AutoRC (span: standard)"
+    tag = _restrict_tag(data.get("restrict"))
     return Record(
-        title=str(row.get("title") or ""),
+        title=str(row.get("title") or "") + tag if row.get("title") else "",
         order=(
             ROW_KINDS.index(block) if block in ROW_KINDS else len(ROW_KINDS),
             int(row.get("order") or 0),
         ),
         learned=bool(row.get("learned")),
-        row=data.get("label") or data.get("method") or path.parent.name,
+        row=(data.get("label") or data.get("method") or path.parent.name) + tag,
         dataset=dataset_name(data.get("dataset")),
         metric=data.get("metric") or best.get("metric"),
         task=str(
@@ -134,6 +136,7 @@ def _record(path: Path, data: dict[str, Any]) -> Record:
         extra={
             "seconds": data.get("seconds") or {},
             "space": _space_cell(data.get("space"), data.get("restrict")),
+            "restrict_tag": tag,
             # the seeds stage of the best model: with its seed count, one training's wall time
             "seeds_seconds": (best.get("seconds") or {}).get("seeds"),
             "search_seed": data.get("seed"),
@@ -162,15 +165,20 @@ def _record(path: Path, data: dict[str, Any]) -> Record:
     )
 
 
-def _space_cell(space: Any, restrict: Any) -> Any:
-    """``M``, or ``M (span: standard)`` for a run whose config restricted the space."""
-    if not space or not isinstance(restrict, dict) or not restrict:
-        return space
+def _restrict_tag(restrict: Any) -> str:
+    """`` (span: standard)`` for a run whose config restricted its space, else ``""``."""
+    if not isinstance(restrict, dict) or not restrict:
+        return ""
     kept = "; ".join(
         f"{k}: {', '.join(map(str, v if isinstance(v, list) else [v]))}"
         for k, v in restrict.items()
     )
-    return f"{space} ({kept})"
+    return f" ({kept})"
+
+
+def _space_cell(space: Any, restrict: Any) -> Any:
+    """``M``, or ``M (span: standard)`` for a run whose config restricted the space."""
+    return f"{space}{_restrict_tag(restrict)}" if space else space
 
 
 def dataset_name(dataset: Any) -> str:
@@ -382,7 +390,10 @@ def _race_tag(r: Record) -> str:
 def _race_row(r: Record) -> str:
     """The run's row name with `` + race`` once when it chose its model by the race (its label
     may already say so: ``--set "label=AutoRC + race"``)."""
-    return (r.title or r.row).split(" + ")[0] + _race_tag(r)
+    name, tag = r.title or r.row, r.extra.get("restrict_tag", "")
+    if tag and name.endswith(tag):
+        name = name[: -len(tag)]
+    return name.split(" + ")[0] + _race_tag(r) + tag
 
 
 def ablation_cells(

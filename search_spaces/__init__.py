@@ -12,7 +12,8 @@ from autorc_nni.lazy import exports_of, lazy_exports
 _EXPORTS = exports_of(
     """
     spaces: SPACES SearchSpace SearchSpaceError describe_space distinct_space_size fixed_values
-              from_architecture get_space task_space restrict_space is_valid space_decisions
+              from_architecture get_space task_space restrict_space canonical_restrict
+              is_valid space_decisions
               space_size to_architecture valid_space_size
     supernet: AutoRCSupernet
     candidates: CANDIDATES

@@ -62,6 +62,7 @@ __all__ = [
     "is_valid",
     "task_space",
     "restrict_space",
+    "canonical_restrict",
 ]
 
 # The size the paper states for M (§4.1, "1.64e+8 combinations"), given without derivation.
@@ -169,6 +170,26 @@ def task_space(
         ),
         restrict,
     )
+
+
+def canonical_restrict(
+    space: str | SearchSpace, task: str = "rc", restrict: Mapping[str, Any] | None = None
+) -> dict[str, list[Any]]:
+    """``restrict`` written one way (``{decision: [options]}`` in the order of ``DECISIONS`` and
+    of each decision's options), so that ``span: standard`` and ``span: [standard]`` are one
+    config; checked as :func:`task_space` checks it."""
+    task_space(space, task, restrict)  # refuses what does not fit, by key
+    if not restrict:
+        return {}
+    out: dict[str, list[Any]] = {}
+    for label in DECISIONS:
+        if label in restrict:
+            wanted = restrict[label]
+            values = list(wanted) if isinstance(wanted, (list, tuple)) else [wanted]
+            out[label] = [
+                o for o in DECISIONS[label] if any(o == v and type(o) is type(v) for v in values)
+            ]
+    return out
 
 
 def restrict_space(space: SearchSpace, restrict: Mapping[str, Any] | None) -> SearchSpace:

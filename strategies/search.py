@@ -143,10 +143,17 @@ class SearchConfig:
             get_space(self.space)
         except SearchSpaceError as e:
             raise ConfigError(f"space: {e}") from None
-        try:
-            self.search_space  # noqa: B018 - a restrict that does not fit fails here
+        from search_spaces.spaces import canonical_restrict
+
+        try:  # a restrict that does not fit fails here, by key
+            self.restrict = canonical_restrict(self.space, self.data.task, self.restrict)
         except SearchSpaceError as e:
             raise ConfigError(str(e)) from None
+        if not self.search_space.decisions:
+            raise ConfigError(
+                f"restrict: {self.restrict} fixes every decision of space {self.space}: "
+                "nothing is left to search"
+            )
         # None: the settings measured for the encoder (autorc_nni.encoders), resolved here so
         # that summary.json and the checkpoint record the values used
         from autorc_nni.encoders import recommended_setting
@@ -187,6 +194,10 @@ class SearchConfig:
                 raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)!r}")
         if self.negatives is not None:
             self.search_data_config()  # a value the task cannot sample fails here
+        if self.group_text is None:  # resolved, so checkpoints record what the batches did
+            from autorc_nni.tasks import get_task
+
+            self.group_text = get_task(self.data.task).groups_text
         if self.format_draws < 0:
             raise ConfigError(f"format_draws must be >= 0, got {self.format_draws!r}")
         for name in ("limit_train", "limit_dev", "stop_after_steps", "num_threads", "copies"):
@@ -222,6 +233,10 @@ class SearchConfig:
         if not name:
             raise ConfigError(f"negatives: {task.name} samples no negatives (ner and coref do)")
         kind = type(getattr(self.data.task_options, name))
+        if kind is int and not float(self.negatives).is_integer():
+            raise ConfigError(
+                f"negatives: {task.name} counts {name} in whole statements, got {self.negatives:g}"
+            )
         try:
             options = replace(self.data.task_options, **{name: kind(self.negatives)})
         except ConfigError as e:
@@ -775,6 +790,9 @@ class SearchStage(Stage[SearchConfig, SearchResult]):
 
     kind = "search"
     resume_free = frozenset(_RESUME_FREE)
+    # keys added on 2026-12-08, at what searches did before: the whole space, the task's
+    # negatives, ungrouped child batches
+    added_keys = {"restrict": {}, "negatives": None, "group_text": False}
 
     def __init__(
         self, cfg: SearchConfig, on_step: Callable[[int, dict[str, Any]], None] | None = None
@@ -902,9 +920,9 @@ class SearchStage(Stage[SearchConfig, SearchResult]):
             # what the reward and the ranking read: rows, and of them not the negative label
             "validation_rows": len(data.dev),
             "validation_positives": sum(
-                int(r["label"]) != data.labels.index(data.negative_label)
+                data.negative_label not in data.labels
+                or int(r["label"]) != data.labels.index(data.negative_label)
                 for r in data.dev
-                if data.negative_label in data.labels
             ),
             "labels": data.labels,
             "negative_label": data.negative_label,

@@ -54,10 +54,15 @@ def test_resume_check_refuses_a_changed_key_and_allows_free_ones(tmp_path: Path)
         check_resumable(saved, {**saved, "lr": 2e-5}, {"device"}, tmp_path)
 
 
-def test_resume_check_reads_a_key_added_since_as_its_empty_default(tmp_path: Path):
-    """A run saved before ``restrict`` existed resumes while the key is left empty, and is
-    refused once it is set."""
+def test_resume_check_reads_a_key_added_since_as_its_value_before(tmp_path: Path):
+    """A run saved before a key existed (``added``: the value in effect before it) resumes at
+    that value and is refused at another, the message naming both."""
     saved = {"lr": 1e-4}
-    check_resumable(saved, {**saved, "restrict": {}}, set(), tmp_path)
-    with pytest.raises(ConfigError, match=r"restrict: None -> \{'span': 'standard'\}"):
-        check_resumable(saved, {**saved, "restrict": {"span": "standard"}}, set(), tmp_path)
+    added = {"group_text": False, "restrict": {}}
+    check_resumable(saved, {**saved, "group_text": False, "restrict": {}}, set(), tmp_path, added)
+    with pytest.raises(ConfigError, match=r"group_text: False -> True"):
+        check_resumable(
+            saved, {**saved, "group_text": True, "restrict": {}}, set(), tmp_path, added
+        )
+    with pytest.raises(ConfigError, match=r"restrict: None -> \{\}"):  # not declared: refused
+        check_resumable(saved, {**saved, "restrict": {}}, set(), tmp_path)

@@ -400,7 +400,7 @@ def test_restrict_narrows_the_random_draws_and_the_search_and_older_folders_resu
     assert {e["architecture"]["span"] for e in result["evaluated"]} == {"standard"}
     assert result["restrict"] == {"span": ["standard"]}
     scfg = search_config(pipeline_config_from_dict({**SMALL, "restrict": {"span": "standard"}}))
-    assert scfg.restrict == {"span": "standard"}
+    assert scfg.restrict == {"span": ["standard"]}  # one way of writing it
     assert "span" not in scfg.search_space.decisions
     with pytest.raises(ConfigError, match="restrict.*set at the top level"):
         search_config(pipeline_config_from_dict({**SMALL, "search": {"restrict": {}}}))
@@ -417,6 +417,22 @@ def test_restrict_narrows_the_random_draws_and_the_search_and_older_folders_resu
     )
     with pytest.raises(ConfigError, match=r"another config \(differs in \['restrict'\]"):
         run_pipeline(narrowed, tmp_path / "old", train_fn=FakeTrain())
+
+
+def test_restrict_is_written_one_way_and_must_leave_something_to_search() -> None:
+    one = pipeline_config_from_dict({**SMALL, "restrict": {"span": "standard", "use_c0": False}})
+    two = pipeline_config_from_dict(
+        {**SMALL, "restrict": {"use_c0": [False], "span": ["standard"]}}
+    )
+    assert one.restrict == two.restrict == {"span": ["standard"], "use_c0": [False]}
+    with pytest.raises(ConfigError, match="restrict: .* fixes every decision of space M3"):
+        pipeline_config_from_dict({**SMALL, "space": "M3", "restrict": {"span": "markers"}})
+    # a preset has nothing to search: the same restrict is fine there
+    pipeline_config_from_dict(
+        {**SMALL, "method": "bert-entity", "space": "M3", "restrict": {"span": "markers"}}
+    )
+    with pytest.raises(ConfigError, match=r"random_n: 4 exceeds the 3 distinct models of space M3"):
+        pipeline_config_from_dict({**SMALL, "method": "random", "random_n": 4, "space": "M3"})
 
 
 def test_a_restrict_outside_the_space_is_refused_as_the_config_is_read() -> None:

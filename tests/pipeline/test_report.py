@@ -360,3 +360,30 @@ def test_a_race_run_is_named_with_race_once(tmp_path: Path) -> None:
     assert _race_row(rec("", "race")) == "AutoRC + race"
     assert _race_row(rec("", "shared")) == "AutoRC"
     assert _race_row(rec("AutoRC (shared)", "shared")) == "AutoRC (shared)"
+
+
+def test_a_run_on_a_restricted_space_is_a_row_of_its_own(tmp_path: Path) -> None:
+    """The same method on M and on M restricted (span: standard) are two rows, in Table 1 and
+    in the searches' table (space ``M (span: standard)``), not one cell of two runs."""
+    runs = []
+    for name, restrict in (("plain", {}), ("std", {"span": ["standard"]})):
+        cfg = pipeline_config_from_dict(
+            {
+                "method": "random",
+                "dataset": "ds_a",
+                "encoder": "tiny",
+                "random_n": 2,
+                "restrict": restrict,
+                "hpo": {"trials": 1},
+                "seeds": {"n": 2},
+            }
+        )
+        run_pipeline(cfg, tmp_path / name, train_fn=fake_train)
+        runs.append(tmp_path / name)
+    table = cells(collect(runs))
+    rows = {row for row, _ in table}
+    assert {"random", "random (span: standard)"} <= rows
+    assert all(c["n_runs"] == 1 for (row, _), c in table.items() if row.startswith("random"))
+    out = write_report(runs, tmp_path / "rep")
+    assert "| random search (span: standard) |" in (tmp_path / "rep" / "table1.md").read_text()
+    assert out["records"][1].extra["space"] == "M (span: standard)"

@@ -240,8 +240,11 @@ def test_grouped_child_batches_keep_a_text_s_rows_together_in_every_epoch():
     groups = [i // 8 for i in range(64)]
     lengths = [10] * 64
 
+    def group(i, e):  # epoch 0: blocks of 8 rows; epoch 1: every 8th row
+        return i // 8 if e == 0 else i % 8
+
     def epoch_rows(e):
-        return rows, lengths, [(i // 8 + e) % 8 for i in range(64)]
+        return rows, lengths, [group(i, e) for i in range(64)]
 
     loader = ChildBatches(
         rows,
@@ -256,11 +259,19 @@ def test_grouped_child_batches_keep_a_text_s_rows_together_in_every_epoch():
     )
     ids = {id(r): i for i, r in enumerate(rows)}
     seen = []
-    for step in loader:
+    for t, step in enumerate(loader):
         for batch in step:
-            assert len({ids[id(r)] // 8 for r in batch}) == 1  # one sentence's rows
+            epoch = t // loader.steps_per_epoch
+            assert len({group(ids[id(r)], epoch) for r in batch}) == 1  # one sentence's rows
             seen += [ids[id(r)] for r in batch]
     assert sorted(seen) == sorted(list(range(64)) * 2)  # two epochs, every row once in each
+    # a resumed loader (from step 5) draws what the uninterrupted one did
+    kw = {"lengths": lengths, "groups": groups, "epoch_rows": epoch_rows}
+    full = list(ChildBatches(rows, 8, 2, lambda rs: rs, seed=0, total_steps=8, **kw))
+    tail = list(ChildBatches(rows, 8, 2, lambda rs: rs, seed=0, total_steps=8, start_step=5, **kw))
+    assert [[[id(r) for r in b] for b in st] for st in tail] == [
+        [[id(r) for r in b] for b in st] for st in full[5:]
+    ]
     ungrouped = ChildBatches(rows, 8, 2, lambda rs: rs, seed=0, total_steps=4, lengths=lengths)
     mixed = [len({ids[id(r)] // 8 for r in b}) for step in ungrouped for b in step]
     assert max(mixed) > 1

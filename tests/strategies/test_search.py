@@ -140,6 +140,24 @@ def test_resume_refuses_a_different_config(planted, tmp_path):
         run_search(_cfg(planted, tmp_path, epochs=1.0, lr=2e-3, resume=True))
 
 
+def test_a_search_saved_before_the_new_keys_resumes_at_what_it_did(planted, tmp_path):
+    """A checkpoint without restrict / negatives / group_text (a search saved before they
+    existed) resumes with the values that reproduce it, and is refused with another."""
+    import torch
+
+    from autorc_nni.training import load_checkpoint
+
+    run_search(_cfg(planted, tmp_path, epochs=1.0, stop_after_steps=3, checkpoint_every=1))
+    ckpt = tmp_path / "checkpoint.pt"
+    saved = load_checkpoint(ckpt)
+    for key in ("restrict", "negatives", "group_text"):
+        del saved["config"][key]
+    torch.save(saved, ckpt)
+    with pytest.raises(ConfigError, match=r"group_text: False -> True"):
+        run_search(_cfg(planted, tmp_path, epochs=1.0, group_text=True, resume=True))
+    assert run_search(_cfg(planted, tmp_path, epochs=1.0, resume=True)).completed
+
+
 def test_search_config_rejects_unknown_keys_and_methods():
     with pytest.raises(ConfigError, match="unknown key"):
         search_config_from_dict({"methd": "autorc"})
@@ -227,6 +245,8 @@ def test_negatives_applies_to_the_tasks_that_sample_negatives():
         search_config_from_dict({"negatives": 10})
     with pytest.raises(ConfigError, match=r"negatives: 0 \(task_options.neg_per_sentence must"):
         search_config_from_dict({"task": "ner", "negatives": 0})
+    with pytest.raises(ConfigError, match="negatives: ner counts neg_per_sentence in whole"):
+        search_config_from_dict({"task": "ner", "negatives": 2.5})
     coref = search_config_from_dict({"task": "coref", "negatives": 1.5})
     assert coref.search_data_config().task_options.neg_ratio == 1.5
     ner = search_config_from_dict(

@@ -139,5 +139,11 @@ def test_a_mapping_field_is_a_repeatable_key_value_flag():
         "use_c0": False,
         "pool_e1": ["avg"],
     }
+    # the items merge into the config's own mapping
+    base = {"restrict": {"use_c2": [True]}}
+    argv2 = ["run", "--dataset", "d", "--restrict", "span=standard"]
+    args = build_parser(argv2).parse_args(argv2)
+    apply_flags(args, args.flags, base, "x")
+    assert base["restrict"] == {"use_c2": [True], "span": "standard"}
     with pytest.raises(SystemExit):
         build_parser(["run", "--restrict", "span"]).parse_args(["run", "--restrict", "span"])

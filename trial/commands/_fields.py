@@ -109,7 +109,7 @@ def add_config_args(
             kw["action"] = argparse.BooleanOptionalAction
         elif typing.get_origin(tp) is dict:  # a mapping: KEY=VALUE items, the flag repeated
             kw.update(action="append", type=key_value, metavar="KEY=VALUE")
-            kw["help"] = f"{text}; one KEY=VALUE a flag, repeatable".replace("%", "%%")
+            kw["help"] = f"{text}; one KEY=VALUE a flag, repeatable"
         else:
             if typing.get_origin(tp) is typing.Literal:
                 kw["choices"] = list(typing.get_args(tp))
@@ -128,7 +128,8 @@ def apply_flags(args: argparse.Namespace, flags: Flags, data: dict[str, Any], wh
     """Write every flag that was given into ``data`` (dotted keys create their sections)."""
     for dest, key in flags.items():
         value = getattr(args, dest, None)
-        if isinstance(value, list) and all(isinstance(v, tuple) for v in value):
-            value = dict(value)  # a mapping flag's items (``key_value``)
-        if value is not None:
+        if isinstance(value, list) and value and all(isinstance(v, tuple) for v in value):
+            for item, v in value:  # a mapping flag's items (``key_value``), merged into the
+                set_dotted(data, f"{key}.{item}", v, where)  # config's mapping
+        elif value is not None:
             set_dotted(data, key, value, where)
