@@ -33,6 +33,7 @@ import copy
 import json
 import logging
 import math
+import random
 import time
 from collections import deque
 from collections.abc import Callable
@@ -120,9 +121,10 @@ class SearchConfig:
     max_len: int = 256  # max wordpieces per example
     limit_train: int | None = None  # use a seeded, label-stratified sample of N training examples
     limit_dev: int | None = None  # seeded sample of N validation units (statements/sentences/docs)
-    # ner / coref: the negatives the search samples, for its training draws and its validation
-    # rows (reward, ranking), counted as the task counts them (ner: spans a sentence, coref: pairs
-    # a positive); None: task_options' (as the trainings)
+    # the negatives the search trains and rewards on, for its training rows and its validation
+    # rows (reward, ranking) alike: ner spans a sentence, coref pairs a positive (drawn as the
+    # task draws them), rc statements of the negative label a positive statement (a seeded
+    # sample); None: all the task's (as the trainings)
     negatives: float | None = None
     bucket: bool = True  # length-bucketed child batches (less padding)
     # with bucket: keep the statements that share a text (standard or levitated input) in one
@@ -230,8 +232,10 @@ class SearchConfig:
 
         task = get_task(self.data.task)
         name = task.negatives_option
-        if not name:
-            raise ConfigError(f"negatives: {task.name} samples no negatives (ner and coref do)")
+        if not name:  # rc: the statements of the negative label are thinned (search_data)
+            if self.negatives < 0:
+                raise ConfigError(f"negatives must be >= 0, got {self.negatives:g}")
+            return self.data
         kind = type(getattr(self.data.task_options, name))
         if kind is int and not float(self.negatives).is_integer():
             raise ConfigError(
@@ -339,6 +343,24 @@ class _Data:
     format_detected: bool = False  # told from the files' content
 
 
+def _thinned(td: Any, statements: list[Any], cfg: SearchConfig) -> list[Any]:
+    """``statements`` with at most ``cfg.negatives`` statements of the negative label per other
+    statement (a seeded sample, in their order), for a task that samples no negatives of its
+    own (rc); unchanged otherwise or without ``negatives``."""
+    if cfg.negatives is None or td.kind.negatives_option:
+        return statements
+    if td.negative_label is None:
+        raise ConfigError(
+            f"negatives: {cfg.data.dataset} has no negative label to thin (see --negative-label)"
+        )
+    neg = [i for i, ex in enumerate(statements) if ex.label == td.negative_label]
+    keep = round(cfg.negatives * (len(statements) - len(neg)))
+    if keep >= len(neg):
+        return statements
+    chosen = set(random.Random(cfg.seed + 7).sample(neg, keep))
+    return [ex for i, ex in enumerate(statements) if ex.label != td.negative_label or i in chosen]
+
+
 def search_data(cfg: SearchConfig, tokenizer: Any, formats: tuple[str, ...]) -> _Data:
     """The task's statements featurized in every searched format
     (:func:`autorc_nni.stage.prepare_data`): train (ner / coref: drawn afresh each search
@@ -355,8 +377,10 @@ def search_data(cfg: SearchConfig, tokenizer: Any, formats: tuple[str, ...]) -> 
         limit_eval=cfg.limit_dev,
         eval_seed=cfg.seed,
         splits=lambda td: {
-            "train": td.train_epoch(0, cfg.seed, subsample_seed=cfg.seed),
-            "dev": td.statements["dev"] if td.search_dev is None else td.search_dev,
+            "train": _thinned(td, td.train_epoch(0, cfg.seed, subsample_seed=cfg.seed), cfg),
+            "dev": _thinned(
+                td, td.statements["dev"] if td.search_dev is None else td.search_dev, cfg
+            ),
         },
     )
     td, rows = data.task, data.rows

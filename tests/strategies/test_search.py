@@ -240,9 +240,9 @@ def test_a_finished_search_copied_elsewhere_resumes_there(planted, tmp_path):
     assert sorted(p.name for p in (tmp_path / "b" / "architectures").iterdir()) == ["rank1.json"]
 
 
-def test_negatives_applies_to_the_tasks_that_sample_negatives():
-    with pytest.raises(ConfigError, match="negatives: rc samples no negatives"):
-        search_config_from_dict({"negatives": 10})
+def test_negatives_is_checked_as_each_task_counts_it():
+    with pytest.raises(ConfigError, match="negatives must be >= 0"):
+        search_config_from_dict({"negatives": -1})  # rc: negative statements a positive one
     with pytest.raises(ConfigError, match=r"negatives: 0 \(task_options.neg_per_sentence must"):
         search_config_from_dict({"task": "ner", "negatives": 0})
     with pytest.raises(ConfigError, match="negatives: ner counts neg_per_sentence in whole"):
@@ -255,3 +255,20 @@ def test_negatives_applies_to_the_tasks_that_sample_negatives():
     opts = ner.search_data_config().task_options
     assert (opts.neg_per_sentence, opts.max_span_len) == (10, 3)
     assert ner.data.task_options.neg_per_sentence == 100  # the trainings' own stay
+
+
+def test_rc_negatives_thin_the_negative_label_in_the_search_only(planted, tmp_path):
+    """rc: negatives N keeps at most N statements of the negative label a positive one, in the
+    search's training and validation rows (seeded); the counts are in summary.json."""
+    import json
+
+    run_search(_cfg(planted, tmp_path / "all", epochs=0.25, k=2, top_k=1))
+    run_search(_cfg(planted, tmp_path / "thin", epochs=0.25, k=2, top_k=1, negatives=0.1))
+    every = json.loads((tmp_path / "all" / "summary.json").read_text())
+    thin = json.loads((tmp_path / "thin" / "summary.json").read_text())
+    for s in (every, thin):
+        assert s["validation_rows"] > s["validation_positives"] > 0
+    assert thin["validation_positives"] == every["validation_positives"]
+    negatives = thin["validation_rows"] - thin["validation_positives"]
+    assert negatives == round(0.1 * thin["validation_positives"])
+    assert thin["data"]["train"]["examples"] < every["data"]["train"]["examples"]
