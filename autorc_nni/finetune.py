@@ -341,6 +341,16 @@ def predict_rows(
     return out
 
 
+def mean_log_loss(scored: dict[str, tuple[int, torch.Tensor]]) -> float | None:
+    """The mean cross-entropy of the gold labels under ``scored``'s probabilities
+    (``predict_rows``): a dev signal that still moves when every prediction is the negative
+    label and the F1 is 0 (the race breaks ties of its rungs by it). None without statements."""
+    if not scored:
+        return None
+    total = sum(-math.log(max(float(p[g]), 1e-12)) for g, p in scored.values())
+    return total / len(scored)
+
+
 # -- the loop ---------------------------------------------------------------------------------
 
 # the dev metrics written to TensorBoard after each epoch (those the task reports)
@@ -435,6 +445,7 @@ class FineTuning(Stage[TrainConfig, dict[str, Any]]):
             "train_sentences": 0,
             "epoch_loss_sum": 0.0,
             "pauses": {},  # global step -> dev score where a run paused there (pause_at)
+            "pause_losses": {},  # global step -> dev mean log loss there
         }
         if saved is not None:
             self.model.load_state_dict(saved["model"])
@@ -509,6 +520,7 @@ class FineTuning(Stage[TrainConfig, dict[str, Any]]):
                 self._heartbeat("dev", epoch, loss, time.perf_counter())
                 scored = predict_rows(self.model, self.dev_loader, self.device, self.use_bf16)
                 state["pauses"][str(step)] = self.data.task.score("dev", scored)[0]["score"]
+                state.setdefault("pause_losses", {})[str(step)] = mean_log_loss(scored)
                 self._save_checkpoint()
                 return self._paused()
             if cfg.checkpoint_every and step % cfg.checkpoint_every == 0:
@@ -583,6 +595,7 @@ class FineTuning(Stage[TrainConfig, dict[str, Any]]):
         paused = state["global_step"] == self.pause_step  # a rung at an epoch's end
         if paused:
             state["pauses"][str(self.pause_step)] = dev["score"]
+            state.setdefault("pause_losses", {})[str(self.pause_step)] = mean_log_loss(dev_scored)
         self._save_checkpoint()
         if self.on_dev is not None:
             self.on_dev(epoch + 1, dev["score"])
@@ -643,7 +656,7 @@ class FineTuning(Stage[TrainConfig, dict[str, Any]]):
             "pause_at": cfg.pause_at,
             "global_step": step,
             "metric": self.data.task.metric,
-            "dev": {"score": score},
+            "dev": {"score": score, "loss": state.get("pause_losses", {}).get(str(step))},
             "throughput": {
                 "train_seconds": state["train_seconds"],
                 "train_sentences": state["train_sentences"],
@@ -712,6 +725,7 @@ class FineTuning(Stage[TrainConfig, dict[str, Any]]):
                 scored = predict_rows(best, loader, self.device, self.use_bf16)
                 seconds = time.perf_counter() - t0
             results[split], records[split], decoded[split] = data.task.score(split, scored)
+            results[split]["loss"] = mean_log_loss(scored)
             results[split]["eval_sentences_per_s"] = len(scored) / seconds if seconds > 0 else None
         predictions = out / "test_predictions.jsonl"
         atomic_write_lines(predictions, (json.dumps(r) for r in records["test"]))

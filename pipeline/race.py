@@ -215,17 +215,27 @@ def run_race(
         if r == len(race.rungs) - 1:
             break
         n_keep = max(1, math.ceil(len(alive) / race.eta))
-        order = sorted(alive, key=lambda i: (-scores[i][r], i))  # ties: the earlier entrant
+        order = sorted(alive, key=lambda i: _rank_key(scores, dirs, i, r))
         for i in order[n_keep:]:
             stopped[i] = r
             _drop_checkpoint(dirs[i])
         alive = sorted(order[:n_keep])
     last = len(race.rungs) - 1
-    by_final = sorted(alive, key=lambda i: (-scores[i][last], i))  # ties: the earlier entrant
+    by_final = sorted(alive, key=lambda i: _rank_key(scores, dirs, i, last))
     result = _summary(entrants, dirs, scores, stopped, by_final, race, setting, train_seed)
     result["seconds"] = round(time.perf_counter() - t0, 1)  # this process's share
     atomic_write_json(done, result)
     return result
+
+
+def _rank_key(
+    scores: list[dict[int, float]], dirs: list[Path], i: int, r: int
+) -> tuple[float, float, int]:
+    """How entrant ``i`` ranks at rung ``r``: its dev score; equal scores (all 0 when every
+    model still predicts the negative label) by its dev log loss, lower first (a rung file
+    without one: last); then the earlier entrant."""
+    loss = read_json(dirs[i] / f"rung_{r}.json").get("dev_loss")
+    return (-scores[i][r], math.inf if loss is None else float(loss), i)
 
 
 def race_finalists(race: dict[str, Any]) -> list[dict[str, Any]]:
@@ -273,6 +283,8 @@ def train_to_rung(
         "rung": r,
         "budget": budget,
         "dev": dev,
+        # the tie-break of equal dev scores (None: a training that did not record it)
+        "dev_loss": (result.get("dev") or {}).get("loss"),
         "step": result.get("global_step"),
         "train_seconds": (result.get("throughput") or {}).get("train_seconds"),
     }
@@ -316,6 +328,9 @@ def _summary(
                 "short": e.architecture.short(),
                 "search_score": e.search_score,
                 "dev": [scores[i][r] for r in sorted(scores[i])],
+                "dev_loss": [
+                    read_json(d / f"rung_{r}.json").get("dev_loss") for r in sorted(scores[i])
+                ],
                 "stopped_at": last,
                 "full_test": test,
                 "dir": str(d),

@@ -10,6 +10,7 @@ either).
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -309,9 +310,23 @@ def test_dev_scores_of_the_best_epoch_are_those_of_the_saved_model(env):
     )
     fresh, _, _ = data.task.score("dev", scored)
     assert {k: v for k, v in fresh.items()} == {
-        k: v for k, v in result["dev"].items() if k != "eval_sentences_per_s"
+        k: v for k, v in result["dev"].items() if k not in ("eval_sentences_per_s", "loss")
     }
     assert result["history"][result["best_epoch"] - 1]["dev_score"] == fresh["score"]
+    # the dev log loss (the race's tie-break) is that of the same predictions
+    from autorc_nni.finetune import mean_log_loss
+
+    assert result["dev"]["loss"] == pytest.approx(mean_log_loss(scored))
+    assert 0 < result["dev"]["loss"] < 10 and result["test"]["loss"] > 0
+
+
+def test_mean_log_loss_is_the_gold_labels_cross_entropy():
+    from autorc_nni.finetune import mean_log_loss
+
+    scored = {"a": (0, torch.tensor([0.5, 0.5])), "b": (1, torch.tensor([0.9, 0.1]))}
+    assert mean_log_loss(scored) == pytest.approx((-math.log(0.5) - math.log(0.1)) / 2)
+    assert mean_log_loss({}) is None
+    assert mean_log_loss({"c": (1, torch.tensor([1.0, 0.0]))}) == pytest.approx(-math.log(1e-12))
 
 
 def test_paused_runs_resume_into_the_unpaused_run(env):
@@ -322,7 +337,7 @@ def test_paused_runs_resume_into_the_unpaused_run(env):
     per_epoch = full["history"][0]["global_step"]
     mid = train(config(env, "pause_cut", pause_at=0.3, resume=True, **SHORT))
     assert mid["paused"] and mid["global_step"] == round(0.3 * total)
-    assert 0.0 <= mid["dev"]["score"] <= 1.0
+    assert 0.0 <= mid["dev"]["score"] <= 1.0 and mid["dev"]["loss"] > 0
     assert (env["root"] / "pause_cut" / CHECKPOINT).is_file()
     assert not (env["root"] / "pause_cut" / "metrics.json").exists()
     # asked again for the same rung (a kill after the pause): read back, nothing trained
@@ -331,6 +346,7 @@ def test_paused_runs_resume_into_the_unpaused_run(env):
     at_end = train(config(env, "pause_cut", pause_at=per_epoch / total, resume=True, **SHORT))
     assert at_end["global_step"] == per_epoch
     assert at_end["dev"]["score"] == full["history"][0]["dev_score"]
+    assert at_end["dev"]["loss"] > 0
     resumed = train(config(env, "pause_cut", resume=True, **SHORT))
     assert scores(resumed) == scores(full)
     assert same_weights(env["root"] / "pause_full" / "model", env["root"] / "pause_cut" / "model")

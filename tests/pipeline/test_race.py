@@ -164,3 +164,37 @@ def test_the_setting_comes_from_the_race_or_a_one_point_grid():
 def test_bad_race_settings_name_the_key(kw, match):
     with pytest.raises(ConfigError, match=match):
         RaceConfig(**kw)
+
+
+class ZeroF1Train(FakeTrain):
+    """Every entrant scores dev 0 (all predict the negative label); their dev log losses
+    differ: ``loss[arch]``, lower for the better model."""
+
+    def __init__(self, loss: dict[str, float]):
+        super().__init__({a.short(): 0.0 for a in ARCHS})
+        self.loss = loss
+
+    def __call__(self, kw: dict, report=None) -> dict:
+        result = super().__call__(kw, report)
+        result["dev"]["loss"] = self.loss[Architecture.load(kw["arch"]).short()]
+        return result
+
+
+def test_equal_rung_scores_are_broken_by_the_dev_log_loss(tmp_path):
+    """On a rung where every entrant scores 0 the race promotes by dev log loss (here R-BERT,
+    the last entrant, then BERT-entity), not by entrant order; race.json records the losses."""
+    losses = quality(0.9, 0.8, 0.7, 0.95, 0.5, 0.3)
+    r = run_race(
+        entrants(), {"dataset": "x"}, {"lr": 1e-3}, race_cfg(), 1000, tmp_path, ZeroF1Train(losses)
+    )
+    assert r["winner_name"] == "r-bert"
+    stopped = {e["name"]: e["stopped_at"] for e in r["entrants"]}
+    assert stopped["r-bert"] == 2 and stopped["bert-entity"] == 2 and stopped["rank 1"] == 0
+    assert r["entrants"][-1]["dev_loss"] == [0.3, 0.3, 0.3]
+    # a rung file written before the loss existed ranks after those with one, then by order
+    (tmp_path / "entrants" / "00" / "rung_0.json").write_text(json.dumps({"dev": 0.0}))
+    from pipeline.race import _rank_key
+
+    dirs = [tmp_path / "entrants" / f"{i:02d}" for i in range(6)]
+    scores = [{0: 0.0} for _ in range(6)]
+    assert sorted(range(6), key=lambda i: _rank_key(scores, dirs, i, 0))[-1] == 0
