@@ -236,7 +236,7 @@ def restrict_space(space: SearchSpace, restrict: Mapping[str, Any] | None) -> Se
     out = SearchSpace(
         space.name,
         space.description + (f"; restricted to {', '.join(kept)}" if kept else ""),
-        {label: opts for label, opts in decisions.items()},
+        decisions,
         fixed,
     )
     if not any(
